@@ -1,0 +1,1 @@
+//! etprox: ET:Legacy proximity round files into PostgreSQL and Discord.
