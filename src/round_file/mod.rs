@@ -211,7 +211,7 @@ impl LineIssue {
     pub(crate) fn new(line: u32, raw: &[u8], reason: impl Into<String>) -> Self {
         const EXCERPT: usize = 120;
         let cut = &raw[..raw.len().min(EXCERPT)];
-        let mut excerpt = String::from_utf8_lossy(cut).into_owned();
+        let mut excerpt = field::text(cut);
         if raw.len() > EXCERPT {
             excerpt.push('…');
         }
@@ -284,7 +284,7 @@ pub fn parse_round_file<'a>(
         b"# PROXIMITY_TRACKER_V2" => v2::parse(bytes, file_name),
         b"# ETPROX_ROUND v3" => v3::parse(bytes, file_name),
         other => Err(FileRejection::UnknownFormat(
-            String::from_utf8_lossy(&other[..other.len().min(60)]).into_owned(),
+            field::text(&other[..other.len().min(60)]),
         )),
     }
 }
@@ -331,7 +331,7 @@ pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = Line<'_>> {
 }
 
 /// Small field parsers shared by both formats.
-pub(crate) mod field {
+pub mod field {
     pub fn int<T: std::str::FromStr>(raw: &[u8]) -> Option<T> {
         std::str::from_utf8(raw).ok()?.parse().ok()
     }
@@ -341,7 +341,16 @@ pub(crate) mod field {
         value.is_finite().then_some(value)
     }
 
+    /// Text for a database column: lossy UTF-8, without NUL (PostgreSQL text cannot hold it).
     pub fn text(raw: &[u8]) -> String {
-        String::from_utf8_lossy(raw).into_owned()
+        let text = String::from_utf8_lossy(raw);
+        if text.contains('\0') {
+            text.replace('\0', "\u{FFFD}")
+        } else {
+            text.into_owned()
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,6 +15,15 @@ pub const MAX_NAME_BYTES: usize = 35;
 /// still reads well. Windows-1252 maps every byte to a distinct character, so different Latin-1
 /// names never collapse into one.
 pub fn decode_name(raw: &[u8]) -> Cow<'_, str> {
+    let text = decode_bytes(raw);
+    // PostgreSQL text cannot hold NUL; the raw bytes keep it where it matters.
+    if text.contains('\0') {
+        return Cow::Owned(text.replace('\0', "\u{FFFD}"));
+    }
+    text
+}
+
+fn decode_bytes(raw: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(raw) {
         Ok(text) => Cow::Borrowed(text),
         Err(err) if err.error_len().is_none() && raw.len() >= MAX_NAME_BYTES => {
@@ -97,6 +106,11 @@ mod tests {
         let full = format!("{}€", "x".repeat(33)); // 33 + 3 bytes, cut to 35
         let cut = &full.as_bytes()[..MAX_NAME_BYTES];
         assert_eq!(decode_name(cut), format!("{}\u{FFFD}", "x".repeat(33)));
+    }
+
+    #[test]
+    fn nul_bytes_never_reach_text() {
+        assert_eq!(decode_name(b"a\0b"), "a\u{FFFD}b");
     }
 
     #[test]

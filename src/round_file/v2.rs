@@ -182,7 +182,7 @@ fn parse_kill(line: u32, text: &[u8]) -> Result<(KillRecord<'_>, &[u8], bool), S
     // (j) columns for which the whole rest of the line has the right shape.
     let n = fields.len();
     for i in 4..n {
-        if !anchors_team_block(&fields, i) {
+        if !anchors_team_block(&fields, i) || !plausible_guid(fields[i + 5]) {
             continue;
         }
         for j in (i + 7)..n.saturating_sub(10) {
@@ -202,6 +202,14 @@ fn anchors_team_block(f: &[&[u8]], at: usize) -> bool {
     f.len() > at + 4
         && matches!(f[at], b"AXIS" | b"ALLIES")
         && f[at + 1..at + 4].iter().all(|v| field::float(v).is_some())
+}
+
+/// A GUID column: 32 hex, OMNIBOT…, UNKNOWN or a short token; never a team or a number.
+fn plausible_guid(raw: &[u8]) -> bool {
+    !matches!(raw, b"AXIS" | b"ALLIES")
+        && field::float(raw).is_none()
+        && raw.len() <= 64
+        && raw.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
 /// `distance|weapon|mod|NvM|ka|va|allies…` after the victim block at `j`.

@@ -15,7 +15,7 @@ pub fn player_key(guid: &[u8], raw_name: &[u8]) -> String {
     {
         format!("{NO_GUID_PREFIX}{}", decode_name(raw_name))
     } else {
-        String::from_utf8_lossy(guid).into_owned()
+        crate::round_file::field::text(guid)
     }
 }
 
