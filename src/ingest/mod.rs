@@ -156,7 +156,7 @@ impl Importer {
         bytes: &[u8],
         modified: Option<SystemTime>,
     ) -> Result<ImportOutcome, ImportError> {
-        let sha = hex::encode(Sha256::digest(bytes));
+        let sha = content_hash(bytes);
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -338,6 +338,19 @@ impl Importer {
         })?;
         Ok(())
     }
+}
+
+/// SHA-256 of the content with CRLF line ends read as LF, so a copy that went through a Windows
+/// tool is recognised as the same round.
+pub fn content_hash(bytes: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    let mut rest = bytes;
+    while let Some(at) = memchr::memmem::find(rest, b"\r\n") {
+        hasher.update(&rest[..at]);
+        rest = &rest[at + 1..];
+    }
+    hasher.update(rest);
+    hex::encode(hasher.finalize())
 }
 
 /// Round files in `dir` (not recursive), sorted by name: `*.txt`, skipping the trackers'

@@ -6,6 +6,7 @@
 
 pub mod escape;
 pub mod name;
+pub mod synthetic;
 mod v2;
 mod v3;
 pub mod writer;
@@ -283,9 +284,9 @@ pub fn parse_round_file<'a>(
     match first {
         b"# PROXIMITY_TRACKER_V2" => v2::parse(bytes, file_name),
         b"# ETPROX_ROUND v3" => v3::parse(bytes, file_name),
-        other => Err(FileRejection::UnknownFormat(
-            field::text(&other[..other.len().min(60)]),
-        )),
+        other => Err(FileRejection::UnknownFormat(field::text(
+            &other[..other.len().min(60)],
+        ))),
     }
 }
 

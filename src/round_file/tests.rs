@@ -34,13 +34,19 @@ fn real_v2_fixtures_parse_without_rejections() {
         ("2025-11-18-203822-supply-round-0_proximity.txt", 100),
         ("2025-11-18-211955-goldrush-round-0_proximity.txt", 108),
     ] {
-        let bytes = std::fs::read(format!("{}/../shared/fixtures/v2/{name}", env!("CARGO_MANIFEST_DIR")))
-            .expect("shared fixtures are next to the project");
+        let bytes = std::fs::read(format!(
+            "{}/../shared/fixtures/v2/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("shared fixtures are next to the project");
         let round = parse_round_file(&bytes, name).unwrap();
         assert_eq!(round.kills.len(), kills, "{name}");
         assert!(round.rejected.is_empty(), "{name}: {:?}", round.rejected);
         assert!(round.flags.is_empty(), "{name}: {:?}", round.flags);
-        assert_eq!(round.header.round_number, 1, "v2 round 0 is round 1 for players");
+        assert_eq!(
+            round.header.round_number, 1,
+            "v2 round 0 is round 1 for players"
+        );
         assert!(round.heatmap.as_ref().is_some_and(|h| !h.is_empty()));
     }
 }
@@ -126,7 +132,10 @@ fn bad_numbers_are_named_in_the_reason() {
 #[test]
 fn empty_and_foreign_files_are_rejected_whole() {
     assert_eq!(parse_round_file(b"", V2_NAME), Err(FileRejection::Empty));
-    assert_eq!(parse_round_file(b"\n\r\n  ", V2_NAME), Err(FileRejection::Empty));
+    assert_eq!(
+        parse_round_file(b"\n\r\n  ", V2_NAME),
+        Err(FileRejection::Empty)
+    );
     assert!(matches!(
         parse_round_file(b"<html>oops</html>\n", V2_NAME),
         Err(FileRejection::UnknownFormat(_))
@@ -173,7 +182,8 @@ fn a_name_that_looks_like_a_team_block_does_not_fool_realignment() {
 fn ally_names_with_commas_are_matched_against_the_round() {
     // "a,b" is a player (victim in a later line); the ally list "a,b,charlie" is two names.
     let kill1 = "1000|1|AAAA|alpha|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|1.0|0.0|1.0|8|9|3v1|2|0|a,b,charlie\n";
-    let kill2 = "2000|5|DDDD|bravo|ALLIES|0.0|0.0|0.0|6|EEEE|a,b|AXIS|1.0|1.0|0.0|1.0|8|9|1v1|0|0|NONE\n";
+    let kill2 =
+        "2000|5|DDDD|bravo|ALLIES|0.0|0.0|0.0|6|EEEE|a,b|AXIS|1.0|1.0|0.0|1.0|8|9|1v1|0|0|NONE\n";
     let text = v2(&format!("{kill1}{kill2}"));
     let round = parse(&text);
     assert_eq!(names(&round.kills[0]), ["a,b", "charlie"]);
@@ -182,8 +192,10 @@ fn ally_names_with_commas_are_matched_against_the_round() {
 
 #[test]
 fn a_player_called_none_is_an_ally_when_the_counts_say_so() {
-    let kill1 = "1000|1|AAAA|alpha|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|1.0|0.0|1.0|8|9|2v1|1|0|NONE\n";
-    let kill2 = "2000|3|NNNN|NONE|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|1.0|0.0|1.0|8|9|1v1|0|0|NONE\n";
+    let kill1 =
+        "1000|1|AAAA|alpha|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|1.0|0.0|1.0|8|9|2v1|1|0|NONE\n";
+    let kill2 =
+        "2000|3|NNNN|NONE|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|1.0|0.0|1.0|8|9|1v1|0|0|NONE\n";
     let text = v2(&format!("{kill1}{kill2}"));
     let round = parse(&text);
     assert_eq!(names(&round.kills[0]), ["NONE"]);
@@ -192,7 +204,8 @@ fn a_player_called_none_is_an_ally_when_the_counts_say_so() {
 
 #[test]
 fn v2_team_kills_and_suicides_are_classified() {
-    let tk = "1000|1|AAAA|alpha|AXIS|0.0|0.0|0.0|2|BBBB|bravo|AXIS|1.0|1.0|0.0|1.0|8|9|1v1|0|0|NONE\n";
+    let tk =
+        "1000|1|AAAA|alpha|AXIS|0.0|0.0|0.0|2|BBBB|bravo|AXIS|1.0|1.0|0.0|1.0|8|9|1v1|0|0|NONE\n";
     let text = v2(tk);
     let round = parse(&text);
     assert_eq!(round.kills[0].kind, KillKind::TeamKill);
@@ -278,7 +291,9 @@ fn v3_without_end_marker_is_truncated() {
 #[test]
 fn v3_end_marker_count_mismatch_is_flagged() {
     let bytes = write_v3(&sample_header(), true, &[sample_kill(13, b"a", b"b")]);
-    let text = String::from_utf8(bytes).unwrap().replace("# END kills=1", "# END kills=5");
+    let text = String::from_utf8(bytes)
+        .unwrap()
+        .replace("# END kills=1", "# END kills=5");
     let round = parse_round_file(text.as_bytes(), "x.txt").unwrap();
     assert!(round.flags.contains(&RoundFlag::CountMismatch));
     assert!(round.flags.contains(&RoundFlag::Incomplete));
@@ -287,7 +302,9 @@ fn v3_end_marker_count_mismatch_is_flagged() {
 #[test]
 fn v3_missing_header_key_rejects_the_file() {
     let bytes = write_v3(&sample_header(), false, &[]);
-    let text = String::from_utf8(bytes).unwrap().replace("# round_id=r-42\n", "");
+    let text = String::from_utf8(bytes)
+        .unwrap()
+        .replace("# round_id=r-42\n", "");
     assert_eq!(
         parse_round_file(text.as_bytes(), "x.txt"),
         Err(FileRejection::MissingHeader("round_id"))

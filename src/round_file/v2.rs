@@ -209,7 +209,9 @@ fn plausible_guid(raw: &[u8]) -> bool {
     !matches!(raw, b"AXIS" | b"ALLIES")
         && field::float(raw).is_none()
         && raw.len() <= 64
-        && raw.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        && raw
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
 /// `distance|weapon|mod|NvM|ka|va|allies…` after the victim block at `j`.

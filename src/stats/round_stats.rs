@@ -426,7 +426,10 @@ mod tests {
     }
 
     fn player<'s>(s: &'s RoundStats, key: &str) -> &'s PlayerRoundStats {
-        s.players.iter().find(|p| p.key == key).unwrap_or_else(|| panic!("no player {key}"))
+        s.players
+            .iter()
+            .find(|p| p.key == key)
+            .unwrap_or_else(|| panic!("no player {key}"))
     }
 
     fn pair<'s>(s: &'s RoundStats, a: &str, b: &str) -> &'s PairRoundStats {
@@ -449,7 +452,11 @@ mod tests {
         assert_eq!(a.kills, [1, 1, 1, 1]);
         assert_eq!(a.total_kills(), 4);
         assert_eq!(a.team_deaths, 1);
-        assert_eq!(a.total_deaths(), 0, "a team kill is not a death in the stats");
+        assert_eq!(
+            a.total_deaths(),
+            0,
+            "a team kill is not a death in the stats"
+        );
         assert_eq!(a.sum_distance, 650.0);
         assert_eq!((a.min_distance, a.max_distance), (Some(50.0), Some(300.0)));
         let b = player(&s, "B");
@@ -459,9 +466,21 @@ mod tests {
         assert_eq!(c.team_kills, 1);
         assert_eq!(c.total_kills(), 0);
         assert_eq!(pair(&s, "A", "C").kills_within_range, 2);
-        assert_eq!(pair(&s, "C", "A").kills_within_range, 0, "directional; both rows exist");
+        assert_eq!(
+            pair(&s, "C", "A").kills_within_range,
+            0,
+            "directional; both rows exist"
+        );
         // Heatmap: 4 counted kills, all in cell (0,0) for axis.
-        assert_eq!(s.cells, [CellStats { grid_x: 0, grid_y: 0, axis_kills: 4, allies_kills: 0 }]);
+        assert_eq!(
+            s.cells,
+            [CellStats {
+                grid_x: 0,
+                grid_y: 0,
+                axis_kills: 4,
+                allies_kills: 0
+            }]
+        );
     }
 
     #[test]
@@ -481,7 +500,11 @@ mod tests {
         assert_eq!(pair(&s, "C", "A").simultaneous_kills, 1);
         assert_eq!(pair(&s, "A", "C").trade_kills, 1);
         assert_eq!(pair(&s, "C", "A").trade_kills, 0);
-        assert_eq!(pair(&s, "B", "D").simultaneous_kills, 0, "deaths are not kills");
+        assert_eq!(
+            pair(&s, "B", "D").simultaneous_kills,
+            0,
+            "deaths are not kills"
+        );
     }
 
     #[test]
@@ -507,7 +530,10 @@ mod tests {
             "1000|1|A|alpha|AXIS|0.0|0.0|0.0|2|B|bravo|ALLIES|1.0|0.0|0.0|1.0|8|9|2v1|1|0|nobody\n",
         );
         assert_eq!(s.unresolved_allies, 1);
-        assert_eq!(s.kills[0].supporting_allies[0]["guid"], serde_json::Value::Null);
+        assert_eq!(
+            s.kills[0].supporting_allies[0]["guid"],
+            serde_json::Value::Null
+        );
     }
 
     #[test]
@@ -515,7 +541,15 @@ mod tests {
         let s = stats_of(
             "1000|1|A|alpha|ALLIES|0.0|0.0|0.0|2|B|bravo|AXIS|-0.1|-512.0|0.0|1.0|8|9|1v1|0|0|NONE\n",
         );
-        assert_eq!(s.cells, [CellStats { grid_x: -1, grid_y: -1, axis_kills: 0, allies_kills: 1 }]);
+        assert_eq!(
+            s.cells,
+            [CellStats {
+                grid_x: -1,
+                grid_y: -1,
+                axis_kills: 0,
+                allies_kills: 1
+            }]
+        );
     }
 
     proptest! {
