@@ -199,7 +199,7 @@ async fn import(
                 };
                 if !quiet || !rejected_lines.is_empty() {
                     print(format!(
-                        "imported          {shown}: round {round_id}, {map_name} round {round_number}, {n} kills{flags}"
+                        "imported          {shown}: {map_name} round {round_number}, {n} kills{flags} (id {round_id})"
                     ));
                 }
                 for line in rejected_lines {

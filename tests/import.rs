@@ -414,7 +414,7 @@ async fn bad_input_is_reported_and_the_rest_is_imported(pool: PgPool) {
 
     let pipes = import(
         &imp,
-        &bad("2025-11-19-206000-goldrush-round-1_proximity.txt"),
+        &bad("2025-11-19-210000-goldrush-round-1_proximity.txt"),
     )
     .await;
     assert!(
@@ -422,7 +422,7 @@ async fn bad_input_is_reported_and_the_rest_is_imported(pool: PgPool) {
         "{pipes:?}"
     );
     let lagger: Vec<String> = sqlx::query_scalar("SELECT DISTINCT k.killer_name FROM kill_context k JOIN rounds r ON r.id = k.round_id
-         WHERE k.killer_guid = 'EECA5F8684D3ECE32D95F66432B9CC6E' AND r.source_path LIKE '%206000-goldrush%'")
+         WHERE k.killer_guid = 'EECA5F8684D3ECE32D95F66432B9CC6E' AND r.source_path LIKE '%210000-goldrush%'")
         .fetch_all(&pool)
         .await
         .unwrap();
@@ -440,7 +440,7 @@ async fn bad_input_is_reported_and_the_rest_is_imported(pool: PgPool) {
         matches!(import(&imp, &bad("notes.txt")).await, ImportOutcome::Rejected { reason } if reason.contains("not a round file"))
     );
 
-    let binary = import(&imp, &bad("2025-11-19-207000-oasis-round-0_proximity.txt")).await;
+    let binary = import(&imp, &bad("2025-11-19-211000-oasis-round-0_proximity.txt")).await;
     assert!(
         matches!(&binary, ImportOutcome::Imported { kills: 6, rejected_lines, .. } if rejected_lines.len() == 1),
         "{binary:?}"
