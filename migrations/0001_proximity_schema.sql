@@ -28,9 +28,11 @@ CREATE INDEX rounds_session_date_idx ON rounds (session_date);
 CREATE INDEX rounds_map_idx ON rounds (map_name, session_date);
 
 -- Raw kills. kind: kill | teamkill | suicide | world. Only kind = 'kill' counts in stats.
+-- Written with COPY and read by day and map; per-player reads go to the aggregates, so the
+-- table carries only cheap indexes (measured: two text btrees on the GUIDs halve COPY speed).
+-- Rows are archived after 30 days; nothing else depends on them.
 CREATE TABLE kill_context (
-    id                  BIGSERIAL PRIMARY KEY,
-    round_id            BIGINT      NOT NULL REFERENCES rounds (id) ON DELETE CASCADE,
+    round_id            BIGINT      NOT NULL,
     kill_index          INTEGER     NOT NULL,
     session_date        DATE        NOT NULL,
     map_name            TEXT        NOT NULL,
@@ -61,12 +63,11 @@ CREATE TABLE kill_context (
     victim_allies       SMALLINT    NOT NULL,
     supporting_allies   JSONB       NOT NULL DEFAULT '[]',
     created_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
-    UNIQUE (round_id, kill_index)
+    PRIMARY KEY (round_id, kill_index)
 );
-CREATE INDEX kill_context_session_idx ON kill_context (session_date);
+-- Rows arrive in session order, so a BRIN index serves day ranges at almost no write cost.
+CREATE INDEX kill_context_session_brin ON kill_context USING brin (session_date);
 CREATE INDEX kill_context_map_idx ON kill_context (map_name, session_date);
-CREATE INDEX kill_context_killer_idx ON kill_context (killer_guid);
-CREATE INDEX kill_context_victim_idx ON kill_context (victim_guid);
 
 -- Per-map 512-unit grid of kills (victim position), per session day. Kept forever.
 CREATE TABLE kill_heatmap (
@@ -167,7 +168,7 @@ CREATE TABLE import_log (
     source_path    TEXT        NOT NULL,
     content_sha256 TEXT,
     outcome        TEXT        NOT NULL,
-    round_id       BIGINT      REFERENCES rounds (id) ON DELETE SET NULL,
+    round_id       BIGINT,
     message        TEXT,
     logged_at      TIMESTAMPTZ NOT NULL DEFAULT now()
 );

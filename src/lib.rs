@@ -4,6 +4,7 @@
 //! (aggregates) → queries and replies. [`stats`] holds the pure rules (engagement classes, per-round
 //! aggregation) that the importer applies.
 
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod ingest;

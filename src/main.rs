@@ -52,6 +52,25 @@ enum Command {
     /// Raw-data retention: what is stored, and archiving raw kills past a number of days.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Measure speed on this machine.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Import synthetic rounds into a scratch database `etprox_bench` (created and dropped on the
+    /// DATABASE_URL server) and compare with a plain COPY of the same kill rows.
+    Import {
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        #[arg(long, default_value_t = 140)]
+        kills_per_round: usize,
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +139,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(command) => retention(&config, command).await,
+        Command::Bench(BenchCommand::Import {
+            rounds,
+            kills_per_round,
+            jobs,
+            repeats,
+        }) => {
+            let options = etprox::bench::ImportBenchOptions {
+                database_url: config.database_url.clone(),
+                rounds: rounds.max(1),
+                kills_per_round: kills_per_round.max(1),
+                jobs,
+                repeats: repeats.max(1),
+            };
+            let r = etprox::bench::import_bench(&options).await?;
+            let median = etprox::bench::ImportBenchResult::median;
+            println!(
+                "import: median {:.1} ms for {} kills = {:.0} kills/s (etprox importer, {} jobs)",
+                median(&r.ours).as_secs_f64() * 1e3,
+                r.kills,
+                r.ours_kills_per_sec(),
+                jobs
+            );
+            println!(
+                "COPY:   median {:.1} ms for {} kills = {:.0} kills/s (plain COPY into an unindexed table)",
+                median(&r.copy).as_secs_f64() * 1e3,
+                r.kills,
+                r.copy_kills_per_sec()
+            );
+            println!(
+                "ratio:  importer / COPY = {:.0} %",
+                100.0 * r.ours_kills_per_sec() / r.copy_kills_per_sec()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

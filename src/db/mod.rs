@@ -1,5 +1,6 @@
 //! Database access: pool, migrations, and one file per domain.
 
+pub mod copy_text;
 pub mod retention;
 pub mod rounds;
 

@@ -44,7 +44,7 @@ pub async fn export_archivable(
     let mut conn = pool.acquire().await?;
     // COPY takes no bind parameters; `days` is an integer, so formatting it in is safe.
     let sql = format!(
-        "COPY (SELECT * FROM kill_context WHERE session_date < CURRENT_DATE - {days} ORDER BY id) \
+        "COPY (SELECT * FROM kill_context WHERE session_date < CURRENT_DATE - {days} ORDER BY round_id, kill_index) \
          TO STDOUT WITH (FORMAT csv, HEADER)"
     );
     let mut stream = conn.copy_out_raw(&sql).await?;

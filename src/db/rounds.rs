@@ -1,9 +1,12 @@
-//! Rounds: writing one imported round, with everything it adds, in a single statement.
+//! Rounds: writing imported rounds with everything they add. The caller runs these in one
+//! transaction; each function is one statement (kills go in with COPY).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
+use super::copy_text::CopyText;
 use crate::round_file::{KillRecord, LineIssue};
+use crate::stats::batch::BatchAggregates;
 use crate::stats::round_stats::{
     DEATH_EVEN, DEATH_GANKED, DEATH_OUTNUMBERING, DEATH_SOLO, KILL_ASSISTED, KILL_EVEN,
     KILL_OUTGUNNED, KILL_SOLO,
@@ -26,147 +29,143 @@ pub struct RoundRow {
     pub ended_at: Option<DateTime<Utc>>,
     pub session_date: NaiveDate,
     pub source_path: String,
+    pub kill_count: i32,
     pub flags: Vec<String>,
     pub warnings: serde_json::Value,
 }
 
-/// Inserts the round and everything it adds, atomically. Returns the new round id, or `None`
-/// when the same content or the same round id was imported before (then nothing changes).
-pub async fn insert_round(
-    conn: &mut PgConnection,
-    row: &RoundRow,
-    kills: &[KillRecord<'_>],
-    stats: &RoundStats,
-    rejected: &[LineIssue],
-) -> sqlx::Result<Option<i64>> {
-    let seen = row.started_at.or(row.ended_at).unwrap_or_else(Utc::now);
-    let k = &stats.kills;
-    let col = |f: &dyn Fn(usize) -> f32| -> Vec<f32> { (0..kills.len()).map(f).collect() };
+/// Inserts the rounds that are not there yet (same content or same round key). Returns
+/// `(index into rows, new round id)` for the ones inserted.
+pub async fn insert_rounds(conn: &mut PgConnection, rows: &[&RoundRow]) -> sqlx::Result<Vec<(usize, i64)>> {
+    let inserted: Vec<(String, i64)> = sqlx::query_as(
+        "INSERT INTO rounds (round_key, content_sha256, format_version, server_id, server_name,
+                             map_name, file_map_name, round_number, gametype, started_at, ended_at,
+                             session_date, source_path, kill_count, flags, warnings)
+         SELECT t.round_key, t.sha, t.fv, t.server_id, t.server_name, t.map, t.file_map, t.rn, t.gt,
+                t.started, t.ended, t.day, t.path, t.kills,
+                ARRAY(SELECT jsonb_array_elements_text(t.flags)), t.warnings
+         FROM unnest($1::text[], $2::text[], $3::int2[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::int2[], $9::int2[], $10::timestamptz[], $11::timestamptz[],
+                     $12::date[], $13::text[], $14::int4[], $15::jsonb[], $16::jsonb[])
+              AS t(round_key, sha, fv, server_id, server_name, map, file_map, rn, gt, started,
+                   ended, day, path, kills, flags, warnings)
+         ON CONFLICT DO NOTHING
+         RETURNING round_key, id",
+    )
+    .bind(rows.iter().map(|r| r.round_key.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.content_sha256.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.format_version).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.server_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.server_name.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.map_name.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.file_map_name.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.round_number).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.gametype).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.ended_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.session_date).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.source_path.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kill_count).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| serde_json::json!(r.flags)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.warnings.clone()).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(inserted
+        .into_iter()
+        .filter_map(|(key, id)| rows.iter().position(|r| r.round_key == key).map(|i| (i, id)))
+        .collect())
+}
 
-    let players = &stats.players;
+/// A round's kills, ready to be written.
+pub struct KillsOfRound<'r, 'k> {
+    pub round_id: i64,
+    pub row: &'r RoundRow,
+    pub kills: &'r [KillRecord<'k>],
+    pub stats: &'r RoundStats,
+}
+
+/// Writes the kills of several rounds with one COPY.
+pub async fn copy_kills(conn: &mut PgConnection, rounds: &[KillsOfRound<'_, '_>]) -> sqlx::Result<u64> {
+    let total: usize = rounds.iter().map(|r| r.kills.len()).sum();
+    if total == 0 {
+        return Ok(0);
+    }
+    let mut out = CopyText::with_capacity(total * 320);
+    for round in rounds {
+        let row = round.row;
+        for (kill, resolved) in round.kills.iter().zip(&round.stats.kills) {
+            out.value(round.round_id)
+                .value(resolved.index)
+                .value(row.session_date)
+                .text(&row.map_name)
+                .value(row.round_number)
+                .value(kill.game_time)
+                .opt(kill.time_ms.and_then(|t| i32::try_from(t).ok()))
+                .text(kill.kind.as_str())
+                .value(kill.killer.slot)
+                .text(&resolved.killer_key)
+                .text(&resolved.killer_name)
+                .text(kill.killer.team.as_str())
+                .value(kill.killer.pos[0])
+                .value(kill.killer.pos[1])
+                .value(kill.killer.pos[2])
+                .value(kill.victim.slot)
+                .text(&resolved.victim_key)
+                .text(&resolved.victim_name)
+                .text(kill.victim.team.as_str())
+                .value(kill.victim.pos[0])
+                .value(kill.victim.pos[1])
+                .value(kill.victim.pos[2])
+                .value(kill.distance)
+                .value(kill.weapon)
+                .value(kill.means_of_death)
+                .text(&resolved.engagement_type)
+                .text(resolved.class.as_str())
+                .value(kill.killer_allies.min(i16::MAX as u16))
+                .value(kill.victim_allies.min(i16::MAX as u16))
+                .text(&resolved.supporting_allies.to_string());
+            out.end_row();
+        }
+    }
+    let mut sink = conn
+        .copy_in_raw(
+            "COPY kill_context (round_id, kill_index, session_date, map_name, round_number,
+                game_time, time_ms, kind, killer_slot, killer_guid, killer_name, killer_team,
+                killer_x, killer_y, killer_z, victim_slot, victim_guid, victim_name, victim_team,
+                victim_x, victim_y, victim_z, distance, weapon, means_of_death, engagement_type,
+                engagement_class, killer_allies, victim_allies, supporting_allies) FROM STDIN",
+        )
+        .await?;
+    sink.send(out.into_bytes()).await?;
+    sink.finish().await
+}
+
+/// Adds a batch's merged aggregates, in one statement.
+pub async fn upsert_aggregates(conn: &mut PgConnection, agg: &BatchAggregates) -> sqlx::Result<()> {
+    let daily = &agg.daily_players;
     let count = |f: &dyn Fn(&crate::stats::round_stats::PlayerRoundStats) -> i32| -> Vec<i32> {
-        players.iter().map(f).collect()
+        daily.iter().map(|d| f(&d.stats)).collect()
     };
-    let name_of = |key: &str| -> String {
-        players
-            .binary_search_by(|p| p.key.as_str().cmp(key))
-            .map(|i| players[i].name.clone())
-            .unwrap_or_default()
-    };
-    let outcome = if rejected.is_empty() {
-        "imported"
-    } else {
-        "imported_with_rejected_lines"
-    };
-
-    let id: Option<(i64,)> = sqlx::query_as(INSERT_ROUND_SQL)
-        // round
-        .bind(&row.round_key)
-        .bind(&row.content_sha256)
-        .bind(row.format_version)
-        .bind(&row.server_id)
-        .bind(&row.server_name)
-        .bind(&row.map_name)
-        .bind(&row.file_map_name)
-        .bind(row.round_number)
-        .bind(row.gametype)
-        .bind(row.started_at)
-        .bind(row.ended_at)
-        .bind(row.session_date)
-        .bind(&row.source_path)
-        .bind(kills.len() as i32)
-        .bind(&row.flags)
-        .bind(&row.warnings)
-        // kills ($17..)
-        .bind(k.iter().map(|x| x.index).collect::<Vec<i32>>())
-        .bind(kills.iter().map(|x| x.game_time).collect::<Vec<i64>>())
-        .bind(
-            kills
-                .iter()
-                .map(|x| x.time_ms.and_then(|t| i32::try_from(t).ok()))
-                .collect::<Vec<Option<i32>>>(),
-        )
-        .bind(kills.iter().map(|x| x.kind.as_str()).collect::<Vec<&str>>())
-        .bind(kills.iter().map(|x| x.killer.slot).collect::<Vec<i16>>())
-        .bind(
-            k.iter()
-                .map(|x| x.killer_key.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            k.iter()
-                .map(|x| x.killer_name.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            kills
-                .iter()
-                .map(|x| x.killer.team.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(col(&|i| kills[i].killer.pos[0]))
-        .bind(col(&|i| kills[i].killer.pos[1]))
-        .bind(col(&|i| kills[i].killer.pos[2]))
-        .bind(kills.iter().map(|x| x.victim.slot).collect::<Vec<i16>>())
-        .bind(
-            k.iter()
-                .map(|x| x.victim_key.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            k.iter()
-                .map(|x| x.victim_name.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            kills
-                .iter()
-                .map(|x| x.victim.team.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(col(&|i| kills[i].victim.pos[0]))
-        .bind(col(&|i| kills[i].victim.pos[1]))
-        .bind(col(&|i| kills[i].victim.pos[2]))
-        .bind(col(&|i| kills[i].distance))
-        .bind(kills.iter().map(|x| x.weapon).collect::<Vec<i16>>())
-        .bind(kills.iter().map(|x| x.means_of_death).collect::<Vec<i16>>())
-        .bind(
-            k.iter()
-                .map(|x| x.engagement_type.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(k.iter().map(|x| x.class.as_str()).collect::<Vec<&str>>())
-        .bind(
-            kills
-                .iter()
-                .map(|x| x.killer_allies.min(i16::MAX as u16) as i16)
-                .collect::<Vec<i16>>(),
-        )
-        .bind(
-            kills
-                .iter()
-                .map(|x| x.victim_allies.min(i16::MAX as u16) as i16)
-                .collect::<Vec<i16>>(),
-        )
-        .bind(
-            k.iter()
-                .map(|x| x.supporting_allies.to_string())
-                .collect::<Vec<String>>(),
-        )
-        // players ($43..)
-        .bind(
-            players
-                .iter()
-                .map(|p| p.key.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            players
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(players.iter().map(|p| p.is_bot).collect::<Vec<bool>>())
+    sqlx::query(UPSERT_AGGREGATES_SQL)
+        // players ($1..$5)
+        .bind(agg.players.iter().map(|p| p.key.as_str()).collect::<Vec<_>>())
+        .bind(agg.players.iter().map(|p| p.name.as_str()).collect::<Vec<_>>())
+        .bind(agg.players.iter().map(|p| p.is_bot).collect::<Vec<_>>())
+        .bind(agg.players.iter().map(|p| p.first_seen).collect::<Vec<_>>())
+        .bind(agg.players.iter().map(|p| p.last_seen).collect::<Vec<_>>())
+        // aliases ($6..$12)
+        .bind(agg.aliases.iter().map(|a| a.key.as_str()).collect::<Vec<_>>())
+        .bind(agg.aliases.iter().map(|a| a.raw_name.as_slice()).collect::<Vec<_>>())
+        .bind(agg.aliases.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())
+        .bind(agg.aliases.iter().map(|a| a.display_name.as_str()).collect::<Vec<_>>())
+        .bind(agg.aliases.iter().map(|a| a.first_seen).collect::<Vec<_>>())
+        .bind(agg.aliases.iter().map(|a| a.last_seen).collect::<Vec<_>>())
+        .bind(agg.aliases.iter().map(|a| a.times_seen).collect::<Vec<_>>())
+        // daily player stats ($13..$35)
+        .bind(daily.iter().map(|d| d.session_date).collect::<Vec<_>>())
+        .bind(daily.iter().map(|d| d.stats.key.as_str()).collect::<Vec<_>>())
+        .bind(daily.iter().map(|d| d.stats.name.as_str()).collect::<Vec<_>>())
+        .bind(daily.iter().map(|d| d.stats.is_bot).collect::<Vec<_>>())
         .bind(count(&|p| p.kills[KILL_SOLO]))
         .bind(count(&|p| p.kills[KILL_ASSISTED]))
         .bind(count(&|p| p.kills[KILL_EVEN]))
@@ -180,200 +179,116 @@ pub async fn insert_round(
         .bind(count(&|p| p.suicides))
         .bind(count(&|p| p.world_deaths))
         .bind(count(&|p| p.crossfire))
-        .bind(players.iter().map(|p| p.sum_distance).collect::<Vec<f64>>())
-        .bind(
-            players
-                .iter()
-                .map(|p| p.min_distance)
-                .collect::<Vec<Option<f32>>>(),
-        )
-        .bind(
-            players
-                .iter()
-                .map(|p| p.max_distance)
-                .collect::<Vec<Option<f32>>>(),
-        )
-        // pairs ($62..)
-        .bind(
-            stats
-                .pairs
-                .iter()
-                .map(|p| p.player1.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            stats
-                .pairs
-                .iter()
-                .map(|p| p.player2.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            stats
-                .pairs
-                .iter()
-                .map(|p| name_of(&p.player1))
-                .collect::<Vec<String>>(),
-        )
-        .bind(
-            stats
-                .pairs
-                .iter()
-                .map(|p| name_of(&p.player2))
-                .collect::<Vec<String>>(),
-        )
-        .bind(
-            stats
-                .pairs
-                .iter()
-                .map(|p| p.kills_within_range)
-                .collect::<Vec<i32>>(),
-        )
-        .bind(
-            stats
-                .pairs
-                .iter()
-                .map(|p| p.simultaneous_kills)
-                .collect::<Vec<i32>>(),
-        )
-        .bind(
-            stats
-                .pairs
-                .iter()
-                .map(|p| p.trade_kills)
-                .collect::<Vec<i32>>(),
-        )
-        // heatmap cells ($69..)
-        .bind(stats.cells.iter().map(|c| c.grid_x).collect::<Vec<i32>>())
-        .bind(stats.cells.iter().map(|c| c.grid_y).collect::<Vec<i32>>())
-        .bind(
-            stats
-                .cells
-                .iter()
-                .map(|c| c.axis_kills)
-                .collect::<Vec<i32>>(),
-        )
-        .bind(
-            stats
-                .cells
-                .iter()
-                .map(|c| c.allies_kills)
-                .collect::<Vec<i32>>(),
-        )
-        // aliases ($73..)
-        .bind(
-            stats
-                .aliases
-                .iter()
-                .map(|a| a.key.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            stats
-                .aliases
-                .iter()
-                .map(|a| a.raw_name.as_slice())
-                .collect::<Vec<&[u8]>>(),
-        )
-        .bind(
-            stats
-                .aliases
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            stats
-                .aliases
-                .iter()
-                .map(|a| a.display_name.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        // seen time, import log ($77..)
-        .bind(seen)
-        .bind(outcome)
-        .bind(rejected.iter().map(|l| l.line as i32).collect::<Vec<i32>>())
-        .bind(
-            rejected
-                .iter()
-                .map(|l| l.reason.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .bind(
-            rejected
-                .iter()
-                .map(|l| l.excerpt.as_str())
-                .collect::<Vec<&str>>(),
-        )
-        .fetch_optional(&mut *conn)
+        .bind(daily.iter().map(|d| d.stats.sum_distance).collect::<Vec<_>>())
+        .bind(daily.iter().map(|d| d.stats.min_distance).collect::<Vec<_>>())
+        .bind(daily.iter().map(|d| d.stats.max_distance).collect::<Vec<_>>())
+        .bind(daily.iter().map(|d| d.rounds_played).collect::<Vec<_>>())
+        // all-time pairs ($32..$41)
+        .bind(agg.pairs.iter().map(|p| p.player1.as_str()).collect::<Vec<_>>())
+        .bind(agg.pairs.iter().map(|p| p.player2.as_str()).collect::<Vec<_>>())
+        .bind(agg.pairs.iter().map(|p| agg.name_of(&p.player1)).collect::<Vec<_>>())
+        .bind(agg.pairs.iter().map(|p| agg.name_of(&p.player2)).collect::<Vec<_>>())
+        .bind(agg.pairs.iter().map(|p| p.kills_within_range).collect::<Vec<_>>())
+        .bind(agg.pairs.iter().map(|p| p.simultaneous_kills).collect::<Vec<_>>())
+        .bind(agg.pairs.iter().map(|p| p.trade_kills).collect::<Vec<_>>())
+        .bind(agg.pairs.iter().map(|p| p.rounds_together).collect::<Vec<_>>())
+        .bind(agg.pairs.iter().map(|p| p.first_seen).collect::<Vec<_>>())
+        .bind(agg.pairs.iter().map(|p| p.last_seen).collect::<Vec<_>>())
+        // daily pairs ($42..$48)
+        .bind(agg.daily_pairs.iter().map(|p| p.first_seen).collect::<Vec<_>>())
+        .bind(agg.daily_pairs.iter().map(|p| p.player1.as_str()).collect::<Vec<_>>())
+        .bind(agg.daily_pairs.iter().map(|p| p.player2.as_str()).collect::<Vec<_>>())
+        .bind(agg.daily_pairs.iter().map(|p| p.kills_within_range).collect::<Vec<_>>())
+        .bind(agg.daily_pairs.iter().map(|p| p.simultaneous_kills).collect::<Vec<_>>())
+        .bind(agg.daily_pairs.iter().map(|p| p.trade_kills).collect::<Vec<_>>())
+        .bind(agg.daily_pairs.iter().map(|p| p.rounds_together).collect::<Vec<_>>())
+        // heatmap cells ($49..$54)
+        .bind(agg.cells.iter().map(|c| c.session_date).collect::<Vec<_>>())
+        .bind(agg.cells.iter().map(|c| c.map_name.as_str()).collect::<Vec<_>>())
+        .bind(agg.cells.iter().map(|c| c.grid_x).collect::<Vec<_>>())
+        .bind(agg.cells.iter().map(|c| c.grid_y).collect::<Vec<_>>())
+        .bind(agg.cells.iter().map(|c| c.axis_kills).collect::<Vec<_>>())
+        .bind(agg.cells.iter().map(|c| c.allies_kills).collect::<Vec<_>>())
+        .execute(&mut *conn)
         .await?;
-    Ok(id.map(|(id,)| id))
+    Ok(())
 }
 
-/// The round an earlier import stored for this content or round key.
+/// One import-log entry: a round that was imported, with the lines it rejected.
+pub struct ImportLogEntry<'a> {
+    pub source_path: &'a str,
+    pub content_sha256: &'a str,
+    pub round_id: i64,
+    pub rejected: &'a [LineIssue],
+}
+
+/// Logs imported rounds and their rejected lines.
+pub async fn log_imports(conn: &mut PgConnection, entries: &[ImportLogEntry<'_>]) -> sqlx::Result<()> {
+    let lines: Vec<(i64, &LineIssue)> = entries
+        .iter()
+        .flat_map(|e| e.rejected.iter().map(move |l| (e.round_id, l)))
+        .collect();
+    sqlx::query(
+        "WITH lg AS (
+            INSERT INTO import_log (source_path, content_sha256, outcome, round_id)
+            SELECT t.path, t.sha, CASE WHEN t.bad > 0 THEN 'imported_with_rejected_lines' ELSE 'imported' END, t.round_id
+            FROM unnest($1::text[], $2::text[], $3::int8[], $4::int4[]) AS t(path, sha, round_id, bad)
+            RETURNING id, round_id
+         )
+         INSERT INTO import_rejected_lines (import_log_id, line_number, reason, line_excerpt)
+         SELECT lg.id, t.line, t.reason, t.excerpt
+         FROM unnest($5::int8[], $6::int4[], $7::text[], $8::text[]) AS t(round_id, line, reason, excerpt)
+         JOIN lg ON lg.round_id = t.round_id
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(entries.iter().map(|e| e.source_path).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.content_sha256).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.round_id).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.rejected.len() as i32).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.line as i32).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.reason.as_str()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.excerpt.as_str()).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Rounds an earlier import stored for these contents or round keys: `(round_key or sha, id, path)`.
 pub async fn find_existing(
     conn: &mut PgConnection,
-    content_sha256: &str,
-    round_key: &str,
-) -> sqlx::Result<Option<(i64, String)>> {
+    content_sha256: &[&str],
+    round_keys: &[&str],
+) -> sqlx::Result<Vec<(String, String, i64, String)>> {
     sqlx::query_as(
-        "SELECT id, source_path FROM rounds WHERE content_sha256 = $1 OR round_key = $2 LIMIT 1",
+        "SELECT content_sha256, round_key, id, source_path FROM rounds
+         WHERE content_sha256 = ANY($1) OR round_key = ANY($2)",
     )
     .bind(content_sha256)
-    .bind(round_key)
-    .fetch_optional(conn)
+    .bind(round_keys)
+    .fetch_all(conn)
     .await
 }
 
-/// One statement, so the round and all it adds commit or fail together. Every part joins on `r`:
-/// when the round exists already, `r` is empty and nothing else is written.
-const INSERT_ROUND_SQL: &str = r#"
-WITH r AS (
-    INSERT INTO rounds (round_key, content_sha256, format_version, server_id, server_name, map_name,
-                        file_map_name, round_number, gametype, started_at, ended_at, session_date,
-                        source_path, kill_count, flags, warnings)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-    ON CONFLICT DO NOTHING
-    RETURNING id, session_date, map_name, round_number
-),
-k AS (
-    INSERT INTO kill_context (round_id, kill_index, session_date, map_name, round_number, game_time,
-        time_ms, kind, killer_slot, killer_guid, killer_name, killer_team, killer_x, killer_y,
-        killer_z, victim_slot, victim_guid, victim_name, victim_team, victim_x, victim_y, victim_z,
-        distance, weapon, means_of_death, engagement_type, engagement_class, killer_allies,
-        victim_allies, supporting_allies)
-    SELECT r.id, t.kill_index, r.session_date, r.map_name, r.round_number, t.game_time, t.time_ms,
-        t.kind, t.killer_slot, t.killer_guid, t.killer_name, t.killer_team, t.kx, t.ky, t.kz,
-        t.victim_slot, t.victim_guid, t.victim_name, t.victim_team, t.vx, t.vy, t.vz, t.distance,
-        t.weapon, t.mod, t.engagement_type, t.engagement_class, t.ka, t.va, t.allies::jsonb
-    FROM r, unnest($17::int4[], $18::int8[], $19::int4[], $20::text[], $21::int2[], $22::text[],
-                   $23::text[], $24::text[], $25::float4[], $26::float4[], $27::float4[],
-                   $28::int2[], $29::text[], $30::text[], $31::text[], $32::float4[],
-                   $33::float4[], $34::float4[], $35::float4[], $36::int2[], $37::int2[],
-                   $38::text[], $39::text[], $40::int2[], $41::int2[], $42::text[])
-         AS t(kill_index, game_time, time_ms, kind, killer_slot, killer_guid, killer_name,
-              killer_team, kx, ky, kz, victim_slot, victim_guid, victim_name, victim_team, vx, vy,
-              vz, distance, weapon, mod, engagement_type, engagement_class, ka, va, allies)
-),
-pl AS (
-    INSERT INTO players (player_guid, last_name, is_bot, first_seen, last_seen)
-    SELECT t.key, t.name, t.is_bot, $77, $77
-    FROM r, unnest($43::text[], $44::text[], $45::bool[]) AS t(key, name, is_bot)
+const UPSERT_AGGREGATES_SQL: &str = r#"
+WITH pl AS (
+    INSERT INTO players AS p (player_guid, last_name, is_bot, first_seen, last_seen)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::timestamptz[], $5::timestamptz[])
     ON CONFLICT (player_guid) DO UPDATE SET
-        last_name = CASE WHEN EXCLUDED.last_seen >= players.last_seen AND EXCLUDED.last_name <> ''
-                         THEN EXCLUDED.last_name ELSE players.last_name END,
-        is_bot = players.is_bot OR EXCLUDED.is_bot,
-        first_seen = LEAST(players.first_seen, EXCLUDED.first_seen),
-        last_seen = GREATEST(players.last_seen, EXCLUDED.last_seen)
+        last_name = CASE WHEN EXCLUDED.last_seen >= p.last_seen AND EXCLUDED.last_name <> ''
+                         THEN EXCLUDED.last_name ELSE p.last_name END,
+        is_bot = p.is_bot OR EXCLUDED.is_bot,
+        first_seen = LEAST(p.first_seen, EXCLUDED.first_seen),
+        last_seen = GREATEST(p.last_seen, EXCLUDED.last_seen)
 ),
 al AS (
-    INSERT INTO player_aliases (player_guid, raw_name, name, display_name, first_seen, last_seen, times_seen)
-    SELECT t.key, t.raw, t.name, t.display, $77, $77, 1
-    FROM r, unnest($73::text[], $74::bytea[], $75::text[], $76::text[]) AS t(key, raw, name, display)
+    INSERT INTO player_aliases AS a (player_guid, raw_name, name, display_name, first_seen, last_seen, times_seen)
+    SELECT * FROM unnest($6::text[], $7::bytea[], $8::text[], $9::text[], $10::timestamptz[],
+                         $11::timestamptz[], $12::int4[])
     ON CONFLICT (player_guid, raw_name) DO UPDATE SET
-        times_seen = player_aliases.times_seen + 1,
-        first_seen = LEAST(player_aliases.first_seen, EXCLUDED.first_seen),
-        last_seen = GREATEST(player_aliases.last_seen, EXCLUDED.last_seen)
+        times_seen = a.times_seen + EXCLUDED.times_seen,
+        first_seen = LEAST(a.first_seen, EXCLUDED.first_seen),
+        last_seen = GREATEST(a.last_seen, EXCLUDED.last_seen)
 ),
 st AS (
     INSERT INTO player_proximity_stats AS s (session_date, player_guid, player_name, is_bot,
@@ -381,15 +296,16 @@ st AS (
         total_deaths, solo_deaths, ganked_deaths, even_deaths, outnumbering_deaths,
         team_kills, team_deaths, suicides, world_deaths, crossfire_participations,
         sum_kill_distance, min_kill_distance, max_kill_distance, rounds_played)
-    SELECT r.session_date, t.key, t.name, t.is_bot,
+    SELECT t.day, t.key, t.name, t.is_bot,
         t.ks + t.ka + t.ke + t.ko, t.ks, t.ka, t.ke, t.ko,
         t.ds + t.dg + t.de + t.dn, t.ds, t.dg, t.de, t.dn,
-        t.tk, t.td, t.su, t.wd, t.cf, t.sum_d, t.min_d, t.max_d, 1
-    FROM r, unnest($43::text[], $44::text[], $45::bool[], $46::int4[], $47::int4[], $48::int4[],
-                   $49::int4[], $50::int4[], $51::int4[], $52::int4[], $53::int4[], $54::int4[],
-                   $55::int4[], $56::int4[], $57::int4[], $58::int4[], $59::float8[],
-                   $60::float4[], $61::float4[])
-         AS t(key, name, is_bot, ks, ka, ke, ko, ds, dg, de, dn, tk, td, su, wd, cf, sum_d, min_d, max_d)
+        t.tk, t.td, t.su, t.wd, t.cf, t.sum_d, t.min_d, t.max_d, t.rounds
+    FROM unnest($13::date[], $14::text[], $15::text[], $16::bool[], $17::int4[], $18::int4[],
+                $19::int4[], $20::int4[], $21::int4[], $22::int4[], $23::int4[], $24::int4[],
+                $25::int4[], $26::int4[], $27::int4[], $28::int4[], $29::int4[], $30::float8[],
+                $31::float4[], $32::float4[], $33::int4[])
+         AS t(day, key, name, is_bot, ks, ka, ke, ko, ds, dg, de, dn, tk, td, su, wd, cf, sum_d,
+              min_d, max_d, rounds)
     ON CONFLICT (session_date, player_guid) DO UPDATE SET
         player_name = CASE WHEN EXCLUDED.player_name <> '' THEN EXCLUDED.player_name ELSE s.player_name END,
         is_bot = s.is_bot OR EXCLUDED.is_bot,
@@ -411,14 +327,13 @@ st AS (
         sum_kill_distance = s.sum_kill_distance + EXCLUDED.sum_kill_distance,
         min_kill_distance = LEAST(s.min_kill_distance, EXCLUDED.min_kill_distance),
         max_kill_distance = GREATEST(s.max_kill_distance, EXCLUDED.max_kill_distance),
-        rounds_played = s.rounds_played + 1
+        rounds_played = s.rounds_played + EXCLUDED.rounds_played
 ),
 sy AS (
     INSERT INTO teammate_synergy AS s (player1_guid, player2_guid, player1_name, player2_name,
         kills_within_range, simultaneous_kills, trade_kills, rounds_together, first_seen, last_seen)
-    SELECT t.p1, t.p2, t.n1, t.n2, t.kwr, t.sim, t.trade, 1, r.session_date, r.session_date
-    FROM r, unnest($62::text[], $63::text[], $64::text[], $65::text[], $66::int4[], $67::int4[],
-                   $68::int4[]) AS t(p1, p2, n1, n2, kwr, sim, trade)
+    SELECT * FROM unnest($34::text[], $35::text[], $36::text[], $37::text[], $38::int4[],
+                         $39::int4[], $40::int4[], $41::int4[], $42::date[], $43::date[])
     ON CONFLICT (player1_guid, player2_guid) DO UPDATE SET
         player1_name = CASE WHEN EXCLUDED.last_seen >= s.last_seen AND EXCLUDED.player1_name <> ''
                             THEN EXCLUDED.player1_name ELSE s.player1_name END,
@@ -427,41 +342,27 @@ sy AS (
         kills_within_range = s.kills_within_range + EXCLUDED.kills_within_range,
         simultaneous_kills = s.simultaneous_kills + EXCLUDED.simultaneous_kills,
         trade_kills = s.trade_kills + EXCLUDED.trade_kills,
-        rounds_together = s.rounds_together + 1,
+        rounds_together = s.rounds_together + EXCLUDED.rounds_together,
         first_seen = LEAST(s.first_seen, EXCLUDED.first_seen),
         last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen)
 ),
 syd AS (
     INSERT INTO teammate_synergy_daily AS s (session_date, player1_guid, player2_guid,
         kills_within_range, simultaneous_kills, trade_kills, rounds_together)
-    SELECT r.session_date, t.p1, t.p2, t.kwr, t.sim, t.trade, 1
-    FROM r, unnest($62::text[], $63::text[], $66::int4[], $67::int4[], $68::int4[])
-         AS t(p1, p2, kwr, sim, trade)
+    SELECT * FROM unnest($44::date[], $45::text[], $46::text[], $47::int4[], $48::int4[],
+                         $49::int4[], $50::int4[])
     ON CONFLICT (session_date, player1_guid, player2_guid) DO UPDATE SET
         kills_within_range = s.kills_within_range + EXCLUDED.kills_within_range,
         simultaneous_kills = s.simultaneous_kills + EXCLUDED.simultaneous_kills,
         trade_kills = s.trade_kills + EXCLUDED.trade_kills,
-        rounds_together = s.rounds_together + 1
-),
-hm AS (
-    INSERT INTO kill_heatmap AS h (session_date, map_name, grid_x, grid_y, axis_kills, allies_kills, total_kills)
-    SELECT r.session_date, r.map_name, t.gx, t.gy, t.ax, t.al, t.ax + t.al
-    FROM r, unnest($69::int4[], $70::int4[], $71::int4[], $72::int4[]) AS t(gx, gy, ax, al)
-    ON CONFLICT (session_date, map_name, grid_x, grid_y) DO UPDATE SET
-        axis_kills = h.axis_kills + EXCLUDED.axis_kills,
-        allies_kills = h.allies_kills + EXCLUDED.allies_kills,
-        total_kills = h.total_kills + EXCLUDED.total_kills
-),
-lg AS (
-    INSERT INTO import_log (source_path, content_sha256, outcome, round_id, message)
-    SELECT $13, $2, $78, r.id, NULL FROM r
-    RETURNING id
-),
-ll AS (
-    INSERT INTO import_rejected_lines (import_log_id, line_number, reason, line_excerpt)
-    SELECT lg.id, t.line, t.reason, t.excerpt
-    FROM lg, unnest($79::int4[], $80::text[], $81::text[]) AS t(line, reason, excerpt)
-    ON CONFLICT DO NOTHING
+        rounds_together = s.rounds_together + EXCLUDED.rounds_together
 )
-SELECT id FROM r
+INSERT INTO kill_heatmap AS h (session_date, map_name, grid_x, grid_y, axis_kills, allies_kills, total_kills)
+SELECT t.day, t.map, t.gx, t.gy, t.ax, t.al, t.ax + t.al
+FROM unnest($51::date[], $52::text[], $53::int4[], $54::int4[], $55::int4[], $56::int4[])
+     AS t(day, map, gx, gy, ax, al)
+ON CONFLICT (session_date, map_name, grid_x, grid_y) DO UPDATE SET
+    axis_kills = h.axis_kills + EXCLUDED.axis_kills,
+    allies_kills = h.allies_kills + EXCLUDED.allies_kills,
+    total_kills = h.total_kills + EXCLUDED.total_kills
 "#;

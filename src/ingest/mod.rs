@@ -10,15 +10,19 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokio::io::AsyncReadExt;
 use tokio::sync::broadcast;
-use tracing::{info, instrument, warn};
+use tracing::{debug, instrument, warn};
 
 use crate::config::SessionClock;
-use crate::db::rounds::{find_existing, insert_round, RoundRow};
+use crate::db::rounds::{
+    copy_kills, find_existing, insert_rounds, log_imports, upsert_aggregates, ImportLogEntry,
+    KillsOfRound, RoundRow,
+};
 use crate::round_file::{
     parse_round_file, FileRejection, FormatVersion, LineIssue, ParsedRound, RoundFlag,
     MAX_ROUND_FILE_BYTES,
 };
-use crate::stats::aggregate_round;
+use crate::stats::batch::{merge_rounds, RoundContext};
+use crate::stats::{aggregate_round, RoundStats};
 
 /// Sent after a round has been committed (the Discord side posts summaries from it).
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +91,69 @@ impl ImportError {
     }
 }
 
+/// A parsed round with everything the database needs.
+struct Prepared<'a> {
+    /// Position in the caller's list of paths.
+    index: usize,
+    row: RoundRow,
+    round: ParsedRound<'a>,
+    stats: RoundStats,
+}
+
+impl Prepared<'_> {
+    fn context(&self) -> RoundContext {
+        RoundContext {
+            session_date: self.row.session_date,
+            map_name: self.row.map_name.clone(),
+            seen: self.row.started_at.or(self.row.ended_at).unwrap_or_else(Utc::now),
+        }
+    }
+
+    fn event(&self, round_id: i64) -> ImportedRound {
+        ImportedRound {
+            round_id,
+            map_name: self.row.map_name.clone(),
+            round_number: self.row.round_number,
+            server_id: self.row.server_id.clone(),
+            session_date: self.row.session_date,
+            ended_at: self.row.ended_at,
+            kills: self.round.kills.len(),
+            source_path: PathBuf::from(&self.row.source_path),
+        }
+    }
+}
+
+/// Reads a round file, refusing one over the size limit without reading it.
+async fn read_round_file(
+    path: &Path,
+) -> Result<Result<(Vec<u8>, Option<SystemTime>), FileRejection>, ImportError> {
+    let io_err = |source| ImportError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = tokio::fs::File::open(path).await.map_err(io_err)?;
+    let meta = file.metadata().await.map_err(io_err)?;
+    if meta.len() > MAX_ROUND_FILE_BYTES {
+        return Ok(Err(FileRejection::TooLarge {
+            size: meta.len(),
+            limit: MAX_ROUND_FILE_BYTES,
+        }));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // take() guards against a file that grows past the limit while we read it.
+    file.take(MAX_ROUND_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_ROUND_FILE_BYTES {
+        return Ok(Err(FileRejection::TooLarge {
+            size: bytes.len() as u64,
+            limit: MAX_ROUND_FILE_BYTES,
+        }));
+    }
+    Ok(Ok((bytes, meta.modified().ok())))
+}
+
 /// Imports files into one database. Cheap to clone.
 #[derive(Clone)]
 pub struct Importer {
@@ -116,62 +183,252 @@ impl Importer {
         self.events.subscribe()
     }
 
-    /// Reads, parses and imports one file.
-    #[instrument(skip(self), fields(path = %path.display()))]
+    /// Reads, parses and imports one file, in one transaction.
     pub async fn import_file(&self, path: &Path) -> Result<ImportOutcome, ImportError> {
-        let io_err = |source| ImportError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let file = tokio::fs::File::open(path).await.map_err(io_err)?;
-        let meta = file.metadata().await.map_err(io_err)?;
-        if meta.len() > MAX_ROUND_FILE_BYTES {
-            let rejection = FileRejection::TooLarge {
-                size: meta.len(),
-                limit: MAX_ROUND_FILE_BYTES,
-            };
-            return self.reject(path, None, rejection.to_string()).await;
+        let mut results = self.import_files(std::slice::from_ref(&path.to_path_buf())).await;
+        match results.pop() {
+            Some((_, result)) => result,
+            None => Ok(ImportOutcome::Empty),
         }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        // take() guards against a file that grows past the limit while we read it.
-        file.take(MAX_ROUND_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(io_err)?;
-        if bytes.len() as u64 > MAX_ROUND_FILE_BYTES {
-            let rejection = FileRejection::TooLarge {
-                size: bytes.len() as u64,
-                limit: MAX_ROUND_FILE_BYTES,
-            };
-            return self.reject(path, None, rejection.to_string()).await;
-        }
-        let modified = meta.modified().ok();
-        self.import_bytes(path, &bytes, modified).await
     }
 
-    /// Imports file content already in memory (`path` is recorded as the source).
-    pub async fn import_bytes(
+    /// Imports several files with one commit (a backfill). Each file is still all-or-nothing:
+    /// if the batch fails in the database, its files are retried one transaction each, so one
+    /// bad file cannot hold back the others. Results come back in the order of `paths`.
+    #[instrument(skip_all, fields(files = paths.len()))]
+    pub async fn import_files(
         &self,
-        path: &Path,
-        bytes: &[u8],
-        modified: Option<SystemTime>,
-    ) -> Result<ImportOutcome, ImportError> {
-        let sha = content_hash(bytes);
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let round = match parse_round_file(bytes, &file_name) {
-            Ok(round) => round,
-            Err(FileRejection::Empty) => {
-                self.log_outcome(path, Some(&sha), "empty", "the file is empty")
-                    .await?;
-                return Ok(ImportOutcome::Empty);
+        paths: &[PathBuf],
+    ) -> Vec<(PathBuf, Result<ImportOutcome, ImportError>)> {
+        let mut results: Vec<Option<Result<ImportOutcome, ImportError>>> =
+            (0..paths.len()).map(|_| None).collect();
+        let mut loaded: Vec<(usize, Vec<u8>, Option<SystemTime>)> = Vec::new();
+        for (i, path) in paths.iter().enumerate() {
+            match read_round_file(path).await {
+                Ok(Ok((bytes, modified))) => loaded.push((i, bytes, modified)),
+                Ok(Err(rejection)) => {
+                    results[i] = Some(self.reject(path, None, rejection.to_string()).await)
+                }
+                Err(e) => results[i] = Some(Err(e)),
             }
-            Err(rejection) => return self.reject(path, Some(&sha), rejection.to_string()).await,
+        }
+        let mut prepared: Vec<Prepared<'_>> = Vec::new();
+        for (i, bytes, modified) in &loaded {
+            let path = &paths[*i];
+            let sha = content_hash(bytes);
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match parse_round_file(bytes, &file_name) {
+                Ok(round) => {
+                    let mut row = self.round_row(path, &sha, &round, *modified);
+                    let stats = aggregate_round(&round);
+                    if stats.unresolved_allies > 0 {
+                        if let serde_json::Value::Array(w) = &mut row.warnings {
+                            w.push(serde_json::json!({
+                                "line": 0,
+                                "reason": format!("{} supporting-ally names match no player of the round", stats.unresolved_allies),
+                            }));
+                        }
+                    }
+                    prepared.push(Prepared {
+                        index: *i,
+                        row,
+                        round,
+                        stats,
+                    });
+                }
+                Err(FileRejection::Empty) => {
+                    let logged = self
+                        .log_outcome(path, Some(&sha), "empty", "the file is empty")
+                        .await;
+                    results[*i] = Some(logged.map(|()| ImportOutcome::Empty));
+                }
+                Err(rejection) => {
+                    results[*i] = Some(self.reject(path, Some(&sha), rejection.to_string()).await)
+                }
+            }
+        }
+        for (index, outcome) in self.store_with_fallback(paths, &prepared).await {
+            results[index] = Some(outcome);
+        }
+        paths
+            .iter()
+            .cloned()
+            .zip(results)
+            .map(|(path, r)| (path, r.unwrap_or(Ok(ImportOutcome::Empty))))
+            .collect()
+    }
+
+    /// Stores a batch in one transaction; if that fails in the database, each round alone.
+    async fn store_with_fallback(
+        &self,
+        paths: &[PathBuf],
+        prepared: &[Prepared<'_>],
+    ) -> Vec<(usize, Result<ImportOutcome, ImportError>)> {
+        if prepared.is_empty() {
+            return Vec::new();
+        }
+        let db_error = |p: &Prepared<'_>, source| {
+            (
+                p.index,
+                Err(ImportError::Database {
+                    path: paths[p.index].clone(),
+                    source,
+                }),
+            )
         };
-        let row = self.round_row(path, &sha, &round, modified);
-        self.store(path, row, round).await
+        let all: Vec<&Prepared<'_>> = prepared.iter().collect();
+        match self.store_retrying(&all).await {
+            Ok(outcomes) => outcomes,
+            Err(e) if prepared.len() == 1 => vec![db_error(&prepared[0], e)],
+            Err(e) => {
+                warn!(error = %e, "batch failed; importing its files one by one");
+                let mut outcomes = Vec::new();
+                for one in prepared {
+                    match self.store_retrying(&[one]).await {
+                        Ok(mut o) => outcomes.append(&mut o),
+                        Err(source) => outcomes.push(db_error(one, source)),
+                    }
+                }
+                outcomes
+            }
+        }
+    }
+
+    /// [`Self::store`], retried when it lost a deadlock against a concurrent import.
+    async fn store_retrying(
+        &self,
+        batch: &[&Prepared<'_>],
+    ) -> sqlx::Result<Vec<(usize, Result<ImportOutcome, ImportError>)>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.store(batch).await {
+                Err(sqlx::Error::Database(e))
+                    if attempt < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
+                {
+                    warn!(attempt, "import conflicted with another import, retrying");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One transaction: round rows, kills (COPY), merged aggregates, import log.
+    async fn store(
+        &self,
+        batch: &[&Prepared<'_>],
+    ) -> sqlx::Result<Vec<(usize, Result<ImportOutcome, ImportError>)>> {
+        // Duplicates inside the batch: only the first of each content / round key is inserted.
+        let mut unique: Vec<&Prepared<'_>> = Vec::new();
+        let mut twins: Vec<(&Prepared<'_>, usize)> = Vec::new();
+        for p in batch {
+            match unique.iter().position(|u| {
+                u.row.content_sha256 == p.row.content_sha256 || u.row.round_key == p.row.round_key
+            }) {
+                Some(first) => twins.push((p, first)),
+                None => unique.push(p),
+            }
+        }
+
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<&RoundRow> = unique.iter().map(|p| &p.row).collect();
+        let mut round_ids: Vec<Option<i64>> = vec![None; unique.len()];
+        for (i, id) in insert_rounds(&mut tx, &rows).await? {
+            round_ids[i] = Some(id);
+        }
+        let new: Vec<(i64, &Prepared<'_>)> = unique
+            .iter()
+            .zip(&round_ids)
+            .filter_map(|(p, id)| id.map(|id| (id, *p)))
+            .collect();
+        if !new.is_empty() {
+            let kills: Vec<KillsOfRound<'_, '_>> = new
+                .iter()
+                .map(|(id, p)| KillsOfRound {
+                    round_id: *id,
+                    row: &p.row,
+                    kills: &p.round.kills,
+                    stats: &p.stats,
+                })
+                .collect();
+            copy_kills(&mut tx, &kills).await?;
+            let contexts: Vec<RoundContext> = new.iter().map(|(_, p)| p.context()).collect();
+            let merged = merge_rounds(contexts.iter().zip(new.iter().map(|(_, p)| &p.stats)));
+            upsert_aggregates(&mut tx, &merged).await?;
+            let log: Vec<ImportLogEntry<'_>> = new
+                .iter()
+                .map(|(id, p)| ImportLogEntry {
+                    source_path: &p.row.source_path,
+                    content_sha256: &p.row.content_sha256,
+                    round_id: *id,
+                    rejected: &p.round.rejected,
+                })
+                .collect();
+            log_imports(&mut tx, &log).await?;
+        }
+        // Rounds that were there before: find which import stored them.
+        let old: Vec<&Prepared<'_>> = unique
+            .iter()
+            .zip(&round_ids)
+            .filter(|(_, id)| id.is_none())
+            .map(|(p, _)| *p)
+            .collect();
+        let existing = if old.is_empty() {
+            Vec::new()
+        } else {
+            let shas: Vec<&str> = old.iter().map(|p| p.row.content_sha256.as_str()).collect();
+            let keys: Vec<&str> = old.iter().map(|p| p.row.round_key.as_str()).collect();
+            find_existing(&mut tx, &shas, &keys).await?
+        };
+        tx.commit().await?;
+
+        let mut outcomes: Vec<(usize, Result<ImportOutcome, ImportError>)> =
+            Vec::with_capacity(batch.len());
+        let mut first_outcome: Vec<(i64, String)> = Vec::with_capacity(unique.len());
+        for (p, id) in unique.iter().zip(&round_ids) {
+            let outcome = match id {
+                Some(round_id) => {
+                    debug!(round_id, map = %p.row.map_name, kills = p.round.kills.len(), "imported round");
+                    let _ = self.events.send(p.event(*round_id));
+                    first_outcome.push((*round_id, p.row.source_path.clone()));
+                    ImportOutcome::Imported {
+                        round_id: *round_id,
+                        map_name: p.row.map_name.clone(),
+                        round_number: p.row.round_number,
+                        kills: p.round.kills.len(),
+                        flags: p.round.flags.clone(),
+                        rejected_lines: p.round.rejected.clone(),
+                    }
+                }
+                None => {
+                    let found = existing.iter().find(|(sha, key, _, _)| {
+                        *sha == p.row.content_sha256 || *key == p.row.round_key
+                    });
+                    let (round_id, first_path) =
+                        found.map_or((0, String::new()), |(_, _, id, path)| (*id, path.clone()));
+                    first_outcome.push((round_id, first_path.clone()));
+                    ImportOutcome::AlreadyImported {
+                        round_id,
+                        first_path,
+                    }
+                }
+            };
+            outcomes.push((p.index, Ok(outcome)));
+        }
+        for (p, first) in twins {
+            let (round_id, first_path) = first_outcome[first].clone();
+            outcomes.push((
+                p.index,
+                Ok(ImportOutcome::AlreadyImported {
+                    round_id,
+                    first_path,
+                }),
+            ));
+        }
+        Ok(outcomes)
     }
 
     fn round_row(
@@ -228,77 +485,10 @@ impl Importer {
             ended_at,
             session_date,
             source_path: path.display().to_string(),
+            kill_count: round.kills.len() as i32,
             flags: flags.iter().map(|f| f.as_str().to_owned()).collect(),
             warnings: serde_json::Value::Array(warnings),
         }
-    }
-
-    async fn store(
-        &self,
-        path: &Path,
-        mut row: RoundRow,
-        round: ParsedRound<'_>,
-    ) -> Result<ImportOutcome, ImportError> {
-        let db_err = |source| ImportError::Database {
-            path: path.to_owned(),
-            source,
-        };
-        let stats = aggregate_round(&round);
-        if stats.unresolved_allies > 0 {
-            if let serde_json::Value::Array(w) = &mut row.warnings {
-                w.push(serde_json::json!({
-                    "line": 0,
-                    "reason": format!("{} supporting-ally names match no player of the round", stats.unresolved_allies),
-                }));
-            }
-        }
-        let mut attempt = 0;
-        let inserted = loop {
-            attempt += 1;
-            let mut conn = self.pool.acquire().await.map_err(db_err)?;
-            match insert_round(&mut conn, &row, &round.kills, &stats, &round.rejected).await {
-                Ok(id) => break id,
-                // Concurrent imports touching the same players can deadlock; the loser retries.
-                Err(sqlx::Error::Database(e))
-                    if attempt < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
-                {
-                    warn!(attempt, "import conflicted with another import, retrying");
-                    continue;
-                }
-                Err(e) => return Err(db_err(e)),
-            }
-        };
-        let Some(round_id) = inserted else {
-            let mut conn = self.pool.acquire().await.map_err(db_err)?;
-            let (round_id, first_path) =
-                find_existing(&mut conn, &row.content_sha256, &row.round_key)
-                    .await
-                    .map_err(db_err)?
-                    .unwrap_or((0, String::new()));
-            return Ok(ImportOutcome::AlreadyImported {
-                round_id,
-                first_path,
-            });
-        };
-        info!(round_id, map = %row.map_name, round = row.round_number, kills = round.kills.len(), "imported round");
-        let _ = self.events.send(ImportedRound {
-            round_id,
-            map_name: row.map_name.clone(),
-            round_number: row.round_number,
-            server_id: row.server_id.clone(),
-            session_date: row.session_date,
-            ended_at: row.ended_at,
-            kills: round.kills.len(),
-            source_path: path.to_owned(),
-        });
-        Ok(ImportOutcome::Imported {
-            round_id,
-            map_name: row.map_name,
-            round_number: row.round_number,
-            kills: round.kills.len(),
-            flags: round.flags,
-            rejected_lines: round.rejected,
-        })
     }
 
     async fn reject(

@@ -1,0 +1,162 @@
+//! `etprox bench import`: our importer against a plain COPY of the same kill rows, in one run.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::{StreamExt, TryStreamExt};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgPool};
+use std::str::FromStr;
+
+use crate::config::SessionClock;
+use crate::ingest::{ImportOutcome, Importer};
+use crate::round_file::synthetic::{synthetic_v3, RoundSpec};
+
+#[derive(Debug, Clone)]
+pub struct ImportBenchOptions {
+    /// Server URL; the bench creates and drops its own database on it.
+    pub database_url: String,
+    pub rounds: usize,
+    pub kills_per_round: usize,
+    pub jobs: usize,
+    pub repeats: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportBenchResult {
+    pub kills: usize,
+    pub bytes: usize,
+    /// One duration per repeat, sorted.
+    pub ours: Vec<Duration>,
+    pub copy: Vec<Duration>,
+}
+
+impl ImportBenchResult {
+    pub fn median(samples: &[Duration]) -> Duration {
+        samples[samples.len() / 2]
+    }
+    pub fn ours_kills_per_sec(&self) -> f64 {
+        self.kills as f64 / Self::median(&self.ours).as_secs_f64()
+    }
+    pub fn copy_kills_per_sec(&self) -> f64 {
+        self.kills as f64 / Self::median(&self.copy).as_secs_f64()
+    }
+}
+
+const BENCH_DB: &str = "etprox_bench";
+
+async fn fresh_database(server: &PgConnectOptions) -> anyhow::Result<PgPool> {
+    let mut admin = server.clone().database("postgres").connect().await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {BENCH_DB}"))
+        .execute(&mut admin)
+        .await?;
+    if std::env::var("XX_EXPLAIN").is_ok() {
+        sqlx::raw_sql(&format!("ALTER DATABASE {BENCH_DB} SET session_preload_libraries = 'auto_explain'; ALTER DATABASE {BENCH_DB} SET auto_explain.log_min_duration = 0; ALTER DATABASE {BENCH_DB} SET auto_explain.log_analyze = on")).execute(&mut admin).await?;
+    }
+    if std::env::var("XX_ASYNC").is_ok() {
+        sqlx::raw_sql(&format!("ALTER DATABASE {BENCH_DB} SET synchronous_commit = off")).execute(&mut admin).await?;
+    }
+    let _ = admin.close().await;
+    let url_options = server.clone().database(BENCH_DB);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .connect_with(url_options)
+        .await?;
+    crate::db::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Runs the import bench and returns the timings. Progress goes to stderr.
+pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<ImportBenchResult> {
+    let server = PgConnectOptions::from_str(&options.database_url)
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    let dir = tempfile::tempdir().context("creating a folder for the bench's round files")?;
+    let mut files = Vec::with_capacity(options.rounds);
+    let mut bytes = 0;
+    for i in 0..options.rounds {
+        let mut spec = RoundSpec::new(i as u64, 1_763_000_000 + i as i64 * 1_200);
+        spec.kills = options.kills_per_round;
+        let data = synthetic_v3(&spec);
+        bytes += data.len();
+        let path = dir.path().join(format!("{i:05}-goldrush-round-1_etprox.txt"));
+        std::fs::write(&path, data)?;
+        files.push(path);
+    }
+    let kills = options.rounds * options.kills_per_round;
+    eprintln!(
+        "bench: {} rounds, {} kills, {:.1} MiB of round files, {} concurrent imports, {} repeats",
+        options.rounds,
+        kills,
+        bytes as f64 / 1048576.0,
+        options.jobs,
+        options.repeats
+    );
+
+    let mut ours = Vec::new();
+    let mut copy = Vec::new();
+    for repeat in 0..options.repeats {
+        let pool = fresh_database(&server).await?;
+        let importer = Importer::new(pool.clone(), SessionClock::default(), "bench");
+        let started = Instant::now();
+        let outcomes: Vec<ImportOutcome> = futures_util::stream::iter(files.iter().map(|p| {
+            let importer = importer.clone();
+            async move { importer.import_file(p).await }
+        }))
+        .buffer_unordered(options.jobs.max(1))
+        .try_collect()
+        .await?;
+        let elapsed = started.elapsed();
+        let imported = outcomes
+            .iter()
+            .filter(|o| matches!(o, ImportOutcome::Imported { .. }))
+            .count();
+        anyhow::ensure!(imported == options.rounds, "only {imported} of {} rounds imported", options.rounds);
+        ours.push(elapsed);
+
+        // Baseline: the very same kill rows, COPYed into a table without indexes.
+        let mut conn = pool.acquire().await?;
+        sqlx::raw_sql("CREATE TABLE copy_baseline (LIKE kill_context INCLUDING DEFAULTS)")
+            .execute(&mut *conn)
+            .await?;
+        let mut text = Vec::new();
+        let mut stream = conn
+            .copy_out_raw("COPY kill_context TO STDOUT")
+            .await?;
+        while let Some(chunk) = stream.try_next().await? {
+            text.extend_from_slice(&chunk);
+        }
+        drop(stream);
+        let started = Instant::now();
+        let mut sink = conn.copy_in_raw("COPY copy_baseline FROM STDIN").await?;
+        sink.send(text).await?;
+        let rows = sink.finish().await?;
+        let elapsed_copy = started.elapsed();
+        anyhow::ensure!(rows as usize == kills, "COPY wrote {rows} rows, expected {kills}");
+        copy.push(elapsed_copy);
+        eprintln!(
+            "  repeat {}: ours {:>8.1} ms ({:>9.0} kills/s)   COPY {:>7.1} ms ({:>9.0} kills/s)",
+            repeat + 1,
+            elapsed.as_secs_f64() * 1e3,
+            kills as f64 / elapsed.as_secs_f64(),
+            elapsed_copy.as_secs_f64() * 1e3,
+            kills as f64 / elapsed_copy.as_secs_f64()
+        );
+        drop(conn);
+        pool.close().await;
+    }
+    let mut admin = server.clone().database("postgres").connect().await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    ours.sort();
+    copy.sort();
+    Ok(ImportBenchResult {
+        kills,
+        bytes,
+        ours,
+        copy,
+    })
+}

@@ -1,0 +1,273 @@
+//! Merging what several rounds add into one set of aggregate rows, so a batch of rounds
+//! touches each aggregate row once. Merging is plain addition (plus min/max and "latest name"),
+//! so one batch of N rounds gives exactly what N single-round imports give.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::round_stats::{PlayerRoundStats, RoundStats};
+
+/// Where and when a round happened.
+#[derive(Debug, Clone)]
+pub struct RoundContext {
+    pub session_date: NaiveDate,
+    pub map_name: String,
+    /// The round's start (or end) time: "first/last seen" for players and names.
+    pub seen: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayerRow {
+    pub key: String,
+    pub name: String,
+    pub is_bot: bool,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasRow {
+    pub key: String,
+    pub raw_name: Vec<u8>,
+    pub name: String,
+    pub display_name: String,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub times_seen: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyPlayerRow {
+    pub session_date: NaiveDate,
+    pub stats: PlayerRoundStats,
+    pub rounds_played: i32,
+    /// When the name in `stats` was seen, so the latest name wins.
+    seen: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairRow {
+    pub player1: String,
+    pub player2: String,
+    pub kills_within_range: i32,
+    pub simultaneous_kills: i32,
+    pub trade_kills: i32,
+    pub rounds_together: i32,
+    pub first_seen: NaiveDate,
+    pub last_seen: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellRow {
+    pub session_date: NaiveDate,
+    pub map_name: String,
+    pub grid_x: i32,
+    pub grid_y: i32,
+    pub axis_kills: i32,
+    pub allies_kills: i32,
+}
+
+/// Aggregate rows for a batch, each list sorted by its key (a fixed lock order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchAggregates {
+    pub players: Vec<PlayerRow>,
+    pub aliases: Vec<AliasRow>,
+    pub daily_players: Vec<DailyPlayerRow>,
+    pub pairs: Vec<PairRow>,
+    /// Same counters per session day; `first_seen`/`last_seen` hold that day.
+    pub daily_pairs: Vec<PairRow>,
+    pub cells: Vec<CellRow>,
+}
+
+impl BatchAggregates {
+    /// The latest name of a player in the batch, or "" when the batch does not know it.
+    pub fn name_of(&self, key: &str) -> &str {
+        self.players
+            .binary_search_by(|p| p.key.as_str().cmp(key))
+            .map(|i| self.players[i].name.as_str())
+            .unwrap_or("")
+    }
+}
+
+fn add_player(into: &mut PlayerRoundStats, from: &PlayerRoundStats) {
+    for i in 0..4 {
+        into.kills[i] += from.kills[i];
+        into.deaths[i] += from.deaths[i];
+    }
+    into.is_bot |= from.is_bot;
+    into.team_kills += from.team_kills;
+    into.team_deaths += from.team_deaths;
+    into.suicides += from.suicides;
+    into.world_deaths += from.world_deaths;
+    into.crossfire += from.crossfire;
+    into.sum_distance += from.sum_distance;
+    into.min_distance = min_opt(into.min_distance, from.min_distance);
+    into.max_distance = max_opt(into.max_distance, from.max_distance);
+}
+
+fn min_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Merges the contributions of several rounds.
+pub fn merge_rounds<'a>(rounds: impl IntoIterator<Item = (&'a RoundContext, &'a RoundStats)>) -> BatchAggregates {
+    let mut players: BTreeMap<String, PlayerRow> = BTreeMap::new();
+    let mut aliases: BTreeMap<(String, Vec<u8>), AliasRow> = BTreeMap::new();
+    let mut daily: BTreeMap<(NaiveDate, String), DailyPlayerRow> = BTreeMap::new();
+    let mut pairs: BTreeMap<(String, String), PairRow> = BTreeMap::new();
+    let mut daily_pairs: BTreeMap<(NaiveDate, String, String), PairRow> = BTreeMap::new();
+    let mut cells: BTreeMap<(NaiveDate, String, i32, i32), CellRow> = BTreeMap::new();
+
+    for (ctx, stats) in rounds {
+        let seen = ctx.seen;
+        for p in &stats.players {
+            let row = players.entry(p.key.clone()).or_insert_with(|| PlayerRow {
+                key: p.key.clone(),
+                name: p.name.clone(),
+                is_bot: p.is_bot,
+                first_seen: seen,
+                last_seen: seen,
+            });
+            if seen >= row.last_seen && !p.name.is_empty() {
+                row.name.clone_from(&p.name);
+            }
+            row.is_bot |= p.is_bot;
+            row.first_seen = row.first_seen.min(seen);
+            row.last_seen = row.last_seen.max(seen);
+
+            let day = daily
+                .entry((ctx.session_date, p.key.clone()))
+                .or_insert_with(|| DailyPlayerRow {
+                    session_date: ctx.session_date,
+                    stats: PlayerRoundStats {
+                        key: p.key.clone(),
+                        name: p.name.clone(),
+                        ..PlayerRoundStats::default()
+                    },
+                    rounds_played: 0,
+                    seen,
+                });
+            add_player(&mut day.stats, p);
+            day.rounds_played += 1;
+            if seen >= day.seen && !p.name.is_empty() {
+                day.stats.name.clone_from(&p.name);
+                day.seen = seen;
+            }
+        }
+        for a in &stats.aliases {
+            let row = aliases
+                .entry((a.key.clone(), a.raw_name.clone()))
+                .or_insert_with(|| AliasRow {
+                    key: a.key.clone(),
+                    raw_name: a.raw_name.clone(),
+                    name: a.name.clone(),
+                    display_name: a.display_name.clone(),
+                    first_seen: seen,
+                    last_seen: seen,
+                    times_seen: 0,
+                });
+            row.times_seen += 1;
+            row.first_seen = row.first_seen.min(seen);
+            row.last_seen = row.last_seen.max(seen);
+        }
+        for p in &stats.pairs {
+            let add = |row: &mut PairRow| {
+                row.kills_within_range += p.kills_within_range;
+                row.simultaneous_kills += p.simultaneous_kills;
+                row.trade_kills += p.trade_kills;
+                row.rounds_together += 1;
+                row.first_seen = row.first_seen.min(ctx.session_date);
+                row.last_seen = row.last_seen.max(ctx.session_date);
+            };
+            let blank = || PairRow {
+                player1: p.player1.clone(),
+                player2: p.player2.clone(),
+                kills_within_range: 0,
+                simultaneous_kills: 0,
+                trade_kills: 0,
+                rounds_together: 0,
+                first_seen: ctx.session_date,
+                last_seen: ctx.session_date,
+            };
+            add(pairs.entry((p.player1.clone(), p.player2.clone())).or_insert_with(blank));
+            add(daily_pairs
+                .entry((ctx.session_date, p.player1.clone(), p.player2.clone()))
+                .or_insert_with(blank));
+        }
+        for c in &stats.cells {
+            let row = cells
+                .entry((ctx.session_date, ctx.map_name.clone(), c.grid_x, c.grid_y))
+                .or_insert_with(|| CellRow {
+                    session_date: ctx.session_date,
+                    map_name: ctx.map_name.clone(),
+                    grid_x: c.grid_x,
+                    grid_y: c.grid_y,
+                    axis_kills: 0,
+                    allies_kills: 0,
+                });
+            row.axis_kills += c.axis_kills;
+            row.allies_kills += c.allies_kills;
+        }
+    }
+    BatchAggregates {
+        players: players.into_values().collect(),
+        aliases: aliases.into_values().collect(),
+        daily_players: daily.into_values().collect(),
+        pairs: pairs.into_values().collect(),
+        daily_pairs: daily_pairs.into_values().collect(),
+        cells: cells.into_values().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::round_file::parse_round_file;
+    use crate::round_file::synthetic::{synthetic_v3, RoundSpec};
+    use crate::stats::aggregate_round;
+    use proptest::prelude::*;
+
+    fn round(seed: u64) -> (RoundContext, RoundStats) {
+        let bytes = synthetic_v3(&RoundSpec::new(seed, 1_763_000_000 + seed as i64 * 900));
+        let parsed = parse_round_file(&bytes, "x.txt").unwrap();
+        let ctx = RoundContext {
+            session_date: NaiveDate::from_ymd_opt(2025, 11, 18 + (seed % 2) as u32).unwrap(),
+            map_name: if seed % 3 == 0 { "supply".into() } else { "goldrush".into() },
+            seen: DateTime::from_timestamp(1_763_000_000 + seed as i64 * 900, 0).unwrap(),
+        };
+        (ctx, aggregate_round(&parsed))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        // Merging in one go equals merging the parts and adding them up: the property that
+        // makes batch imports equal to one-by-one imports.
+        #[test]
+        fn merging_is_additive(seeds in proptest::collection::vec(0u64..50, 1..6), split in 0usize..6) {
+            let rounds: Vec<_> = seeds.iter().map(|s| round(*s)).collect();
+            let all = merge_rounds(rounds.iter().map(|(c, s)| (c, s)));
+            let split = split.min(rounds.len());
+            let a = merge_rounds(rounds[..split].iter().map(|(c, s)| (c, s)));
+            let b = merge_rounds(rounds[split..].iter().map(|(c, s)| (c, s)));
+            let total_kills = |m: &BatchAggregates| m.daily_players.iter().map(|d| d.stats.total_kills()).sum::<i32>();
+            prop_assert_eq!(total_kills(&all), total_kills(&a) + total_kills(&b));
+            let rounds_together = |m: &BatchAggregates| m.pairs.iter().map(|p| p.rounds_together).sum::<i32>();
+            prop_assert_eq!(rounds_together(&all), rounds_together(&a) + rounds_together(&b));
+            let cells = |m: &BatchAggregates| m.cells.iter().map(|c| c.axis_kills + c.allies_kills).sum::<i32>();
+            prop_assert_eq!(cells(&all), cells(&a) + cells(&b));
+            let times = |m: &BatchAggregates| m.aliases.iter().map(|a| a.times_seen).sum::<i32>();
+            prop_assert_eq!(times(&all), times(&a) + times(&b));
+        }
+    }
+}
