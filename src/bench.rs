@@ -19,6 +19,8 @@ pub struct ImportBenchOptions {
     pub rounds: usize,
     pub kills_per_round: usize,
     pub jobs: usize,
+    /// Files per transaction (1 = one transaction per file, as the watcher does).
+    pub batch: usize,
     pub repeats: usize,
 }
 
@@ -57,7 +59,11 @@ async fn fresh_database(server: &PgConnectOptions) -> anyhow::Result<PgPool> {
         sqlx::raw_sql(&format!("ALTER DATABASE {BENCH_DB} SET session_preload_libraries = 'auto_explain'; ALTER DATABASE {BENCH_DB} SET auto_explain.log_min_duration = 0; ALTER DATABASE {BENCH_DB} SET auto_explain.log_analyze = on")).execute(&mut admin).await?;
     }
     if std::env::var("XX_ASYNC").is_ok() {
-        sqlx::raw_sql(&format!("ALTER DATABASE {BENCH_DB} SET synchronous_commit = off")).execute(&mut admin).await?;
+        sqlx::raw_sql(&format!(
+            "ALTER DATABASE {BENCH_DB} SET synchronous_commit = off"
+        ))
+        .execute(&mut admin)
+        .await?;
     }
     let _ = admin.close().await;
     let url_options = server.clone().database(BENCH_DB);
@@ -81,16 +87,19 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         spec.kills = options.kills_per_round;
         let data = synthetic_v3(&spec);
         bytes += data.len();
-        let path = dir.path().join(format!("{i:05}-goldrush-round-1_etprox.txt"));
+        let path = dir
+            .path()
+            .join(format!("{i:05}-goldrush-round-1_etprox.txt"));
         std::fs::write(&path, data)?;
         files.push(path);
     }
     let kills = options.rounds * options.kills_per_round;
     eprintln!(
-        "bench: {} rounds, {} kills, {:.1} MiB of round files, {} concurrent imports, {} repeats",
+        "bench: {} rounds, {} kills, {:.1} MiB of round files, {} files per transaction, {} concurrent transactions, {} repeats",
         options.rounds,
         kills,
         bytes as f64 / 1048576.0,
+        options.batch,
         options.jobs,
         options.repeats
     );
@@ -101,19 +110,28 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         let pool = fresh_database(&server).await?;
         let importer = Importer::new(pool.clone(), SessionClock::default(), "bench");
         let started = Instant::now();
-        let outcomes: Vec<ImportOutcome> = futures_util::stream::iter(files.iter().map(|p| {
-            let importer = importer.clone();
-            async move { importer.import_file(p).await }
-        }))
-        .buffer_unordered(options.jobs.max(1))
-        .try_collect()
-        .await?;
+        let outcomes: Vec<ImportOutcome> =
+            futures_util::stream::iter(files.chunks(options.batch.max(1)).map(|batch| {
+                let importer = importer.clone();
+                async move {
+                    let results = importer.import_files(batch).await;
+                    futures_util::stream::iter(results.into_iter().map(|(_, r)| r))
+                }
+            }))
+            .buffer_unordered(options.jobs.max(1))
+            .flatten()
+            .try_collect()
+            .await?;
         let elapsed = started.elapsed();
         let imported = outcomes
             .iter()
             .filter(|o| matches!(o, ImportOutcome::Imported { .. }))
             .count();
-        anyhow::ensure!(imported == options.rounds, "only {imported} of {} rounds imported", options.rounds);
+        anyhow::ensure!(
+            imported == options.rounds,
+            "only {imported} of {} rounds imported",
+            options.rounds
+        );
         ours.push(elapsed);
 
         // Baseline: the very same kill rows, COPYed into a table without indexes.
@@ -122,9 +140,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
             .execute(&mut *conn)
             .await?;
         let mut text = Vec::new();
-        let mut stream = conn
-            .copy_out_raw("COPY kill_context TO STDOUT")
-            .await?;
+        let mut stream = conn.copy_out_raw("COPY kill_context TO STDOUT").await?;
         while let Some(chunk) = stream.try_next().await? {
             text.extend_from_slice(&chunk);
         }
@@ -134,7 +150,10 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         sink.send(text).await?;
         let rows = sink.finish().await?;
         let elapsed_copy = started.elapsed();
-        anyhow::ensure!(rows as usize == kills, "COPY wrote {rows} rows, expected {kills}");
+        anyhow::ensure!(
+            rows as usize == kills,
+            "COPY wrote {rows} rows, expected {kills}"
+        );
         copy.push(elapsed_copy);
         eprintln!(
             "  repeat {}: ours {:>8.1} ms ({:>9.0} kills/s)   COPY {:>7.1} ms ({:>9.0} kills/s)",

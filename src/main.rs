@@ -40,9 +40,13 @@ enum Command {
         /// Round files, or folders whose *.txt files are imported.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Files imported at the same time.
-        #[arg(long, default_value_t = 4)]
+        /// Batches imported at the same time.
+        #[arg(long, default_value_t = 2)]
         jobs: usize,
+        /// Files per transaction. Each file is still all-or-nothing; 1 gives one transaction
+        /// per file.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
         /// Print only the summary line (and rejections).
         #[arg(long, short)]
         quiet: bool,
@@ -66,8 +70,12 @@ enum BenchCommand {
         rounds: usize,
         #[arg(long, default_value_t = 140)]
         kills_per_round: usize,
-        #[arg(long, default_value_t = 4)]
+        /// Transactions at the same time.
+        #[arg(long, default_value_t = 2)]
         jobs: usize,
+        /// Files per transaction (1 = one transaction per file, as the watcher does).
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
         #[arg(long, default_value_t = 5)]
         repeats: usize,
     },
@@ -123,7 +131,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("database is up to date");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { paths, jobs, quiet } => import(&config, paths, jobs, quiet).await,
+        Command::Import {
+            paths,
+            jobs,
+            batch,
+            quiet,
+        } => import(&config, paths, jobs, batch, quiet).await,
         Command::Watch => {
             let pool = db::connect_and_migrate(&config.database_url, 4).await?;
             let importer = Importer::new(pool, config.session, config.default_server_id.clone());
@@ -143,6 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rounds,
             kills_per_round,
             jobs,
+            batch,
             repeats,
         }) => {
             let options = etprox::bench::ImportBenchOptions {
@@ -150,15 +164,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 rounds: rounds.max(1),
                 kills_per_round: kills_per_round.max(1),
                 jobs,
+                batch,
                 repeats: repeats.max(1),
             };
             let r = etprox::bench::import_bench(&options).await?;
             let median = etprox::bench::ImportBenchResult::median;
             println!(
-                "import: median {:.1} ms for {} kills = {:.0} kills/s (etprox importer, {} jobs)",
+                "import: median {:.1} ms for {} kills = {:.0} kills/s (etprox importer, {} files per transaction, {} at once)",
                 median(&r.ours).as_secs_f64() * 1e3,
                 r.kills,
                 r.ours_kills_per_sec(),
+                batch,
                 jobs
             );
             println!(
@@ -180,6 +196,7 @@ async fn import(
     config: &Config,
     paths: Vec<PathBuf>,
     jobs: usize,
+    batch: usize,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
@@ -216,14 +233,16 @@ async fn import(
         None => println!("{line}"),
     };
 
-    let mut results = futures_util::stream::iter(files.into_iter().map(|path| {
+    let batches: Vec<Vec<PathBuf>> = files
+        .chunks(batch.max(1))
+        .map(<[PathBuf]>::to_vec)
+        .collect();
+    let mut results = futures_util::stream::iter(batches.into_iter().map(|batch| {
         let importer = Arc::clone(&importer);
-        async move {
-            let outcome = importer.import_file(&path).await;
-            (path, outcome)
-        }
+        async move { futures_util::stream::iter(importer.import_files(&batch).await) }
     }))
-    .buffered(jobs);
+    .buffered(jobs)
+    .flatten();
 
     let (mut imported, mut duplicate, mut empty, mut rejected, mut kills, mut bad_lines) =
         (0, 0, 0, 0, 0usize, 0usize);

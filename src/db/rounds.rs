@@ -8,8 +8,8 @@ use super::copy_text::CopyText;
 use crate::round_file::{KillRecord, LineIssue};
 use crate::stats::batch::BatchAggregates;
 use crate::stats::round_stats::{
-    DEATH_EVEN, DEATH_GANKED, DEATH_OUTNUMBERING, DEATH_SOLO, KILL_ASSISTED, KILL_EVEN,
-    KILL_OUTGUNNED, KILL_SOLO,
+    write_engagement_type, DEATH_EVEN, DEATH_GANKED, DEATH_OUTNUMBERING, DEATH_SOLO, KILL_ASSISTED,
+    KILL_EVEN, KILL_OUTGUNNED, KILL_SOLO,
 };
 use crate::stats::RoundStats;
 
@@ -36,7 +36,10 @@ pub struct RoundRow {
 
 /// Inserts the rounds that are not there yet (same content or same round key). Returns
 /// `(index into rows, new round id)` for the ones inserted.
-pub async fn insert_rounds(conn: &mut PgConnection, rows: &[&RoundRow]) -> sqlx::Result<Vec<(usize, i64)>> {
+pub async fn insert_rounds(
+    conn: &mut PgConnection,
+    rows: &[&RoundRow],
+) -> sqlx::Result<Vec<(usize, i64)>> {
     let inserted: Vec<(String, i64)> = sqlx::query_as(
         "INSERT INTO rounds (round_key, content_sha256, format_version, server_id, server_name,
                              map_name, file_map_name, round_number, gametype, started_at, ended_at,
@@ -52,27 +55,59 @@ pub async fn insert_rounds(conn: &mut PgConnection, rows: &[&RoundRow]) -> sqlx:
          ON CONFLICT DO NOTHING
          RETURNING round_key, id",
     )
-    .bind(rows.iter().map(|r| r.round_key.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.content_sha256.as_str()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.round_key.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.content_sha256.as_str())
+            .collect::<Vec<_>>(),
+    )
     .bind(rows.iter().map(|r| r.format_version).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.server_id.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.server_name.as_deref()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.server_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.server_name.as_deref())
+            .collect::<Vec<_>>(),
+    )
     .bind(rows.iter().map(|r| r.map_name.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.file_map_name.as_deref()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.file_map_name.as_deref())
+            .collect::<Vec<_>>(),
+    )
     .bind(rows.iter().map(|r| r.round_number).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.gametype).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.ended_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.session_date).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.source_path.as_str()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.source_path.as_str())
+            .collect::<Vec<_>>(),
+    )
     .bind(rows.iter().map(|r| r.kill_count).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| serde_json::json!(r.flags)).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| serde_json::json!(r.flags))
+            .collect::<Vec<_>>(),
+    )
     .bind(rows.iter().map(|r| r.warnings.clone()).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
     Ok(inserted
         .into_iter()
-        .filter_map(|(key, id)| rows.iter().position(|r| r.round_key == key).map(|i| (i, id)))
+        .filter_map(|(key, id)| {
+            rows.iter()
+                .position(|r| r.round_key == key)
+                .map(|i| (i, id))
+        })
         .collect())
 }
 
@@ -85,15 +120,26 @@ pub struct KillsOfRound<'r, 'k> {
 }
 
 /// Writes the kills of several rounds with one COPY.
-pub async fn copy_kills(conn: &mut PgConnection, rounds: &[KillsOfRound<'_, '_>]) -> sqlx::Result<u64> {
+pub async fn copy_kills(
+    conn: &mut PgConnection,
+    rounds: &[KillsOfRound<'_, '_>],
+) -> sqlx::Result<u64> {
     let total: usize = rounds.iter().map(|r| r.kills.len()).sum();
     if total == 0 {
         return Ok(0);
     }
     let mut out = CopyText::with_capacity(total * 320);
+    let mut engagement = String::with_capacity(8);
     for round in rounds {
         let row = round.row;
-        for (kill, resolved) in round.kills.iter().zip(&round.stats.kills) {
+        let stats = round.stats;
+        for (kill, resolved) in round.kills.iter().zip(&stats.kills) {
+            engagement.clear();
+            write_engagement_type(&mut engagement, kill.killer_allies, kill.victim_allies);
+            let (killer_key, killer_name) = match resolved.killer {
+                Some(id) => (stats.key(id), stats.name(id)),
+                None => ("", ""),
+            };
             out.value(round.round_id)
                 .value(resolved.index)
                 .value(row.session_date)
@@ -103,15 +149,15 @@ pub async fn copy_kills(conn: &mut PgConnection, rounds: &[KillsOfRound<'_, '_>]
                 .opt(kill.time_ms.and_then(|t| i32::try_from(t).ok()))
                 .text(kill.kind.as_str())
                 .value(kill.killer.slot)
-                .text(&resolved.killer_key)
-                .text(&resolved.killer_name)
+                .text(killer_key)
+                .text(killer_name)
                 .text(kill.killer.team.as_str())
                 .value(kill.killer.pos[0])
                 .value(kill.killer.pos[1])
                 .value(kill.killer.pos[2])
                 .value(kill.victim.slot)
-                .text(&resolved.victim_key)
-                .text(&resolved.victim_name)
+                .text(stats.key(resolved.victim))
+                .text(stats.name(resolved.victim))
                 .text(kill.victim.team.as_str())
                 .value(kill.victim.pos[0])
                 .value(kill.victim.pos[1])
@@ -119,11 +165,11 @@ pub async fn copy_kills(conn: &mut PgConnection, rounds: &[KillsOfRound<'_, '_>]
                 .value(kill.distance)
                 .value(kill.weapon)
                 .value(kill.means_of_death)
-                .text(&resolved.engagement_type)
+                .text(&engagement)
                 .text(resolved.class.as_str())
                 .value(kill.killer_allies.min(i16::MAX as u16))
                 .value(kill.victim_allies.min(i16::MAX as u16))
-                .text(&resolved.supporting_allies.to_string());
+                .text(&stats.allies_json(resolved));
             out.end_row();
         }
     }
@@ -148,23 +194,63 @@ pub async fn upsert_aggregates(conn: &mut PgConnection, agg: &BatchAggregates) -
     };
     sqlx::query(UPSERT_AGGREGATES_SQL)
         // players ($1..$5)
-        .bind(agg.players.iter().map(|p| p.key.as_str()).collect::<Vec<_>>())
-        .bind(agg.players.iter().map(|p| p.name.as_str()).collect::<Vec<_>>())
+        .bind(
+            agg.players
+                .iter()
+                .map(|p| p.key.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.players
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(agg.players.iter().map(|p| p.is_bot).collect::<Vec<_>>())
         .bind(agg.players.iter().map(|p| p.first_seen).collect::<Vec<_>>())
         .bind(agg.players.iter().map(|p| p.last_seen).collect::<Vec<_>>())
         // aliases ($6..$12)
-        .bind(agg.aliases.iter().map(|a| a.key.as_str()).collect::<Vec<_>>())
-        .bind(agg.aliases.iter().map(|a| a.raw_name.as_slice()).collect::<Vec<_>>())
-        .bind(agg.aliases.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())
-        .bind(agg.aliases.iter().map(|a| a.display_name.as_str()).collect::<Vec<_>>())
+        .bind(
+            agg.aliases
+                .iter()
+                .map(|a| a.key.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.aliases
+                .iter()
+                .map(|a| a.raw_name.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.aliases
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.aliases
+                .iter()
+                .map(|a| a.display_name.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(agg.aliases.iter().map(|a| a.first_seen).collect::<Vec<_>>())
         .bind(agg.aliases.iter().map(|a| a.last_seen).collect::<Vec<_>>())
         .bind(agg.aliases.iter().map(|a| a.times_seen).collect::<Vec<_>>())
         // daily player stats ($13..$35)
         .bind(daily.iter().map(|d| d.session_date).collect::<Vec<_>>())
-        .bind(daily.iter().map(|d| d.stats.key.as_str()).collect::<Vec<_>>())
-        .bind(daily.iter().map(|d| d.stats.name.as_str()).collect::<Vec<_>>())
+        .bind(
+            daily
+                .iter()
+                .map(|d| d.stats.key.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            daily
+                .iter()
+                .map(|d| d.stats.name.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(daily.iter().map(|d| d.stats.is_bot).collect::<Vec<_>>())
         .bind(count(&|p| p.kills[KILL_SOLO]))
         .bind(count(&|p| p.kills[KILL_ASSISTED]))
@@ -179,32 +265,122 @@ pub async fn upsert_aggregates(conn: &mut PgConnection, agg: &BatchAggregates) -
         .bind(count(&|p| p.suicides))
         .bind(count(&|p| p.world_deaths))
         .bind(count(&|p| p.crossfire))
-        .bind(daily.iter().map(|d| d.stats.sum_distance).collect::<Vec<_>>())
-        .bind(daily.iter().map(|d| d.stats.min_distance).collect::<Vec<_>>())
-        .bind(daily.iter().map(|d| d.stats.max_distance).collect::<Vec<_>>())
+        .bind(
+            daily
+                .iter()
+                .map(|d| d.stats.sum_distance)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            daily
+                .iter()
+                .map(|d| d.stats.min_distance)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            daily
+                .iter()
+                .map(|d| d.stats.max_distance)
+                .collect::<Vec<_>>(),
+        )
         .bind(daily.iter().map(|d| d.rounds_played).collect::<Vec<_>>())
         // all-time pairs ($32..$41)
-        .bind(agg.pairs.iter().map(|p| p.player1.as_str()).collect::<Vec<_>>())
-        .bind(agg.pairs.iter().map(|p| p.player2.as_str()).collect::<Vec<_>>())
-        .bind(agg.pairs.iter().map(|p| agg.name_of(&p.player1)).collect::<Vec<_>>())
-        .bind(agg.pairs.iter().map(|p| agg.name_of(&p.player2)).collect::<Vec<_>>())
-        .bind(agg.pairs.iter().map(|p| p.kills_within_range).collect::<Vec<_>>())
-        .bind(agg.pairs.iter().map(|p| p.simultaneous_kills).collect::<Vec<_>>())
+        .bind(
+            agg.pairs
+                .iter()
+                .map(|p| p.player1.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.pairs
+                .iter()
+                .map(|p| p.player2.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.pairs
+                .iter()
+                .map(|p| agg.name_of(&p.player1))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.pairs
+                .iter()
+                .map(|p| agg.name_of(&p.player2))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.pairs
+                .iter()
+                .map(|p| p.kills_within_range)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.pairs
+                .iter()
+                .map(|p| p.simultaneous_kills)
+                .collect::<Vec<_>>(),
+        )
         .bind(agg.pairs.iter().map(|p| p.trade_kills).collect::<Vec<_>>())
-        .bind(agg.pairs.iter().map(|p| p.rounds_together).collect::<Vec<_>>())
+        .bind(
+            agg.pairs
+                .iter()
+                .map(|p| p.rounds_together)
+                .collect::<Vec<_>>(),
+        )
         .bind(agg.pairs.iter().map(|p| p.first_seen).collect::<Vec<_>>())
         .bind(agg.pairs.iter().map(|p| p.last_seen).collect::<Vec<_>>())
         // daily pairs ($42..$48)
-        .bind(agg.daily_pairs.iter().map(|p| p.first_seen).collect::<Vec<_>>())
-        .bind(agg.daily_pairs.iter().map(|p| p.player1.as_str()).collect::<Vec<_>>())
-        .bind(agg.daily_pairs.iter().map(|p| p.player2.as_str()).collect::<Vec<_>>())
-        .bind(agg.daily_pairs.iter().map(|p| p.kills_within_range).collect::<Vec<_>>())
-        .bind(agg.daily_pairs.iter().map(|p| p.simultaneous_kills).collect::<Vec<_>>())
-        .bind(agg.daily_pairs.iter().map(|p| p.trade_kills).collect::<Vec<_>>())
-        .bind(agg.daily_pairs.iter().map(|p| p.rounds_together).collect::<Vec<_>>())
+        .bind(
+            agg.daily_pairs
+                .iter()
+                .map(|p| p.first_seen)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.daily_pairs
+                .iter()
+                .map(|p| p.player1.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.daily_pairs
+                .iter()
+                .map(|p| p.player2.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.daily_pairs
+                .iter()
+                .map(|p| p.kills_within_range)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.daily_pairs
+                .iter()
+                .map(|p| p.simultaneous_kills)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.daily_pairs
+                .iter()
+                .map(|p| p.trade_kills)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            agg.daily_pairs
+                .iter()
+                .map(|p| p.rounds_together)
+                .collect::<Vec<_>>(),
+        )
         // heatmap cells ($49..$54)
         .bind(agg.cells.iter().map(|c| c.session_date).collect::<Vec<_>>())
-        .bind(agg.cells.iter().map(|c| c.map_name.as_str()).collect::<Vec<_>>())
+        .bind(
+            agg.cells
+                .iter()
+                .map(|c| c.map_name.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(agg.cells.iter().map(|c| c.grid_x).collect::<Vec<_>>())
         .bind(agg.cells.iter().map(|c| c.grid_y).collect::<Vec<_>>())
         .bind(agg.cells.iter().map(|c| c.axis_kills).collect::<Vec<_>>())
@@ -223,7 +399,10 @@ pub struct ImportLogEntry<'a> {
 }
 
 /// Logs imported rounds and their rejected lines.
-pub async fn log_imports(conn: &mut PgConnection, entries: &[ImportLogEntry<'_>]) -> sqlx::Result<()> {
+pub async fn log_imports(
+    conn: &mut PgConnection,
+    entries: &[ImportLogEntry<'_>],
+) -> sqlx::Result<()> {
     let lines: Vec<(i64, &LineIssue)> = entries
         .iter()
         .flat_map(|e| e.rejected.iter().map(move |l| (e.round_id, l)))

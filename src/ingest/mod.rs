@@ -105,7 +105,11 @@ impl Prepared<'_> {
         RoundContext {
             session_date: self.row.session_date,
             map_name: self.row.map_name.clone(),
-            seen: self.row.started_at.or(self.row.ended_at).unwrap_or_else(Utc::now),
+            seen: self
+                .row
+                .started_at
+                .or(self.row.ended_at)
+                .unwrap_or_else(Utc::now),
         }
     }
 
@@ -185,7 +189,9 @@ impl Importer {
 
     /// Reads, parses and imports one file, in one transaction.
     pub async fn import_file(&self, path: &Path) -> Result<ImportOutcome, ImportError> {
-        let mut results = self.import_files(std::slice::from_ref(&path.to_path_buf())).await;
+        let mut results = self
+            .import_files(std::slice::from_ref(&path.to_path_buf()))
+            .await;
         match results.pop() {
             Some((_, result)) => result,
             None => Ok(ImportOutcome::Empty),

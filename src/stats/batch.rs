@@ -121,7 +121,9 @@ fn max_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
 }
 
 /// Merges the contributions of several rounds.
-pub fn merge_rounds<'a>(rounds: impl IntoIterator<Item = (&'a RoundContext, &'a RoundStats)>) -> BatchAggregates {
+pub fn merge_rounds<'a>(
+    rounds: impl IntoIterator<Item = (&'a RoundContext, &'a RoundStats)>,
+) -> BatchAggregates {
     let mut players: BTreeMap<String, PlayerRow> = BTreeMap::new();
     let mut aliases: BTreeMap<(String, Vec<u8>), AliasRow> = BTreeMap::new();
     let mut daily: BTreeMap<(NaiveDate, String), DailyPlayerRow> = BTreeMap::new();
@@ -200,7 +202,9 @@ pub fn merge_rounds<'a>(rounds: impl IntoIterator<Item = (&'a RoundContext, &'a 
                 first_seen: ctx.session_date,
                 last_seen: ctx.session_date,
             };
-            add(pairs.entry((p.player1.clone(), p.player2.clone())).or_insert_with(blank));
+            add(pairs
+                .entry((p.player1.clone(), p.player2.clone()))
+                .or_insert_with(blank));
             add(daily_pairs
                 .entry((ctx.session_date, p.player1.clone(), p.player2.clone()))
                 .or_insert_with(blank));
@@ -243,7 +247,11 @@ mod tests {
         let parsed = parse_round_file(&bytes, "x.txt").unwrap();
         let ctx = RoundContext {
             session_date: NaiveDate::from_ymd_opt(2025, 11, 18 + (seed % 2) as u32).unwrap(),
-            map_name: if seed % 3 == 0 { "supply".into() } else { "goldrush".into() },
+            map_name: if seed % 3 == 0 {
+                "supply".into()
+            } else {
+                "goldrush".into()
+            },
             seen: DateTime::from_timestamp(1_763_000_000 + seed as i64 * 900, 0).unwrap(),
         };
         (ctx, aggregate_round(&parsed))

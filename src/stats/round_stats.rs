@@ -1,30 +1,49 @@
 //! What one round adds to the aggregates: resolved kills, per-player counters, teammate pairs and
-//! heatmap cells. Computed once per round in memory, then written by the importer in one statement.
+//! heatmap cells. Computed once per round in memory; the importer writes it.
+//!
+//! Each distinct (GUID, name) pair of the round is resolved once to an *identity*; players,
+//! kills and pairs then refer to small indices instead of strings, which keeps this step cheap.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::fmt::Write as _;
 
-use super::engagement::{engagement_type, EngagementClass};
+use super::engagement::EngagementClass;
 use super::identity::{is_bot_guid, player_key};
 use crate::round_file::name::{decode_name, display_name};
-use crate::round_file::{Combatant, KillKind, KillRecord, ParsedRound, Team, WORLD_SLOT};
+use crate::round_file::{FormatVersion, KillKind, KillRecord, ParsedRound, Team, WORLD_SLOT};
 
 /// Two kills this close (ms) count as simultaneous; a revenge kill this soon counts as a trade.
 pub const PAIR_WINDOW_MS: i64 = 3_000;
 /// Side of a heatmap cell in world units (the v2 grid).
 pub const HEATMAP_CELL: f32 = 512.0;
 
-/// A kill with players resolved to keys and names decoded.
+/// One (GUID, name) pair seen in the round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    /// Index into [`RoundStats::players`].
+    pub player: u32,
+    /// The name as written, decoded (colour codes kept).
+    pub name: String,
+}
+
+/// A nearby ally of the killer as the importer understood it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedAlly {
+    /// The identity the ally was matched to; `None` when a v2 name matches nobody in the round.
+    pub identity: Option<u32>,
+    /// The ally's name as written (display form).
+    pub display_name: String,
+}
+
+/// A kill with players resolved to identities.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedKill {
     pub index: i32,
-    pub killer_key: String,
-    pub killer_name: String,
-    pub victim_key: String,
-    pub victim_name: String,
-    pub engagement_type: String,
+    /// `None` for a world kill.
+    pub killer: Option<u32>,
+    pub victim: u32,
     pub class: EngagementClass,
-    /// `[{"guid": key or null, "name": display name}]`
-    pub supporting_allies: serde_json::Value,
+    pub allies: Vec<ResolvedAlly>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,14 +101,66 @@ pub struct AliasSeen {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoundStats {
     pub kills: Vec<ResolvedKill>,
+    pub identities: Vec<Identity>,
     /// Sorted by key (a fixed lock order for concurrent imports).
     pub players: Vec<PlayerRoundStats>,
-    /// Sorted by (player1, player2); both directions of every pair of teammates.
+    /// Sorted by (player1, player2). A pair appears (in each direction) when it interacted.
     pub pairs: Vec<PairRoundStats>,
     pub cells: Vec<CellStats>,
     pub aliases: Vec<AliasSeen>,
     /// v2 ally names that match no player of the round.
     pub unresolved_allies: u32,
+}
+
+impl RoundStats {
+    /// The player key of an identity.
+    pub fn key(&self, identity: u32) -> &str {
+        &self.players[self.identities[identity as usize].player as usize].key
+    }
+
+    /// The decoded name an identity was written with.
+    pub fn name(&self, identity: u32) -> &str {
+        &self.identities[identity as usize].name
+    }
+
+    /// `[{"guid": key or null, "name": display name}, …]` for a kill's allies.
+    pub fn allies_json(&self, kill: &ResolvedKill) -> String {
+        let mut out = String::with_capacity(2 + kill.allies.len() * 64);
+        out.push('[');
+        for (i, ally) in kill.allies.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"guid\":");
+            match ally.identity {
+                Some(id) => push_json_string(&mut out, self.key(id)),
+                None => out.push_str("null"),
+            }
+            out.push_str(",\"name\":");
+            push_json_string(&mut out, &ally.display_name);
+            out.push('}');
+        }
+        out.push(']');
+        out
+    }
+}
+
+fn push_json_string(out: &mut String, value: &str) {
+    // serde_json writes a correctly escaped JSON string.
+    match serde_json::to_string(value) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+/// The `NvM` label: killer side size v victim side size.
+pub fn write_engagement_type(out: &mut String, killer_allies: u16, victim_allies: u16) {
+    let _ = write!(
+        out,
+        "{}v{}",
+        u32::from(killer_allies) + 1,
+        u32::from(victim_allies) + 1
+    );
 }
 
 fn class_index(class: EngagementClass) -> usize {
@@ -112,106 +183,138 @@ pub const DEATH_GANKED: usize = 1;
 pub const DEATH_EVEN: usize = 2;
 pub const DEATH_OUTNUMBERING: usize = 3;
 
-struct Builder {
-    players: BTreeMap<String, PlayerRoundStats>,
-    teams: HashMap<String, Team>,
-    aliases: BTreeMap<(String, Vec<u8>), AliasSeen>,
+/// Resolves (GUID, name) pairs to identities and players, once each.
+struct Resolver<'r> {
+    by_pair: HashMap<(&'r [u8], &'r [u8]), u32>,
+    by_key: HashMap<String, u32>,
+    identities: Vec<Identity>,
+    raw_names: Vec<&'r [u8]>,
+    players: Vec<PlayerRoundStats>,
+    teams: Vec<Option<Team>>,
 }
 
-impl Builder {
-    fn see(&mut self, side: &Combatant<'_>) -> String {
-        let key = player_key(side.guid, &side.name);
-        self.see_named(&key, side.guid, &side.name);
-        if matches!(side.team, Team::Axis | Team::Allies) {
-            self.teams.insert(key.clone(), side.team);
+impl<'r> Resolver<'r> {
+    fn identity(&mut self, guid: &'r [u8], raw_name: &'r [u8]) -> u32 {
+        if let Some(&id) = self.by_pair.get(&(guid, raw_name)) {
+            return id;
         }
-        key
-    }
-
-    fn see_named(&mut self, key: &str, guid: &[u8], raw_name: &[u8]) {
-        let display = display_name(raw_name);
-        let entry = self.players.entry(key.to_owned()).or_default();
-        entry.key = key.to_owned();
-        entry.is_bot |= is_bot_guid(guid);
-        if !display.is_empty() {
-            entry.name.clone_from(&display);
-        }
-        let alias_key = (key.to_owned(), raw_name.to_vec());
-        self.aliases.entry(alias_key).or_insert_with(|| AliasSeen {
-            key: key.to_owned(),
-            raw_name: raw_name.to_vec(),
+        let key = player_key(guid, raw_name);
+        let player = match self.by_key.get(&key) {
+            Some(&p) => p,
+            None => {
+                let p = self.players.len() as u32;
+                self.players.push(PlayerRoundStats {
+                    key: key.clone(),
+                    ..PlayerRoundStats::default()
+                });
+                self.teams.push(None);
+                self.by_key.insert(key, p);
+                p
+            }
+        };
+        self.players[player as usize].is_bot |= is_bot_guid(guid);
+        let id = self.identities.len() as u32;
+        self.identities.push(Identity {
+            player,
             name: decode_name(raw_name).into_owned(),
-            display_name: display,
         });
+        self.raw_names.push(raw_name);
+        self.by_pair.insert((guid, raw_name), id);
+        id
     }
 
-    fn player(&mut self, key: &str) -> &mut PlayerRoundStats {
-        self.players.entry(key.to_owned()).or_default()
+    /// Records that the identity appeared (in line order): the latest name and team win.
+    fn appear(&mut self, id: u32, team: Option<Team>) {
+        let player = self.identities[id as usize].player as usize;
+        let display = display_name(self.raw_names[id as usize]);
+        if !display.is_empty() {
+            self.players[player].name = display;
+        }
+        if let Some(team @ (Team::Axis | Team::Allies)) = team {
+            self.teams[player] = Some(team);
+        }
+    }
+
+    fn player_of(&self, id: u32) -> usize {
+        self.identities[id as usize].player as usize
     }
 }
 
 /// Computes everything one round adds. Pure: the same round always gives the same result.
 pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
-    let mut b = Builder {
-        players: BTreeMap::new(),
-        teams: HashMap::new(),
-        aliases: BTreeMap::new(),
+    let mut r = Resolver {
+        by_pair: HashMap::new(),
+        by_key: HashMap::new(),
+        identities: Vec::new(),
+        raw_names: Vec::new(),
+        players: Vec::new(),
+        teams: Vec::new(),
     };
 
-    // Pass 1: every killer and victim, so v2 ally names can be found whatever the line order.
-    let mut sides: Vec<(Option<String>, String)> = Vec::with_capacity(round.kills.len());
+    // Pass 1: killers and victims, so v2 ally names can be found whatever the line order.
+    let mut sides: Vec<(Option<u32>, u32)> = Vec::with_capacity(round.kills.len());
     for kill in &round.kills {
-        let killer = is_player_killer(kill).then(|| b.see(&kill.killer));
-        let victim = b.see(&kill.victim);
+        let killer =
+            is_player_killer(kill).then(|| r.identity(kill.killer.guid, &kill.killer.name));
+        let victim = r.identity(kill.victim.guid, &kill.victim.name);
         sides.push((killer, victim));
     }
-    let mut by_name: HashMap<&[u8], Vec<String>> = HashMap::new();
-    for kill in &round.kills {
-        for side in [&kill.killer, &kill.victim] {
-            if side.slot == WORLD_SLOT {
-                continue;
-            }
-            let keys = by_name.entry(side.name.as_ref()).or_default();
-            let key = player_key(side.guid, &side.name);
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
+    // v2 ally names → identities, preferring one on the killer's team.
+    let mut by_name: HashMap<&[u8], Vec<u32>> = HashMap::new();
+    for (id, raw) in r.raw_names.iter().enumerate() {
+        by_name.entry(raw).or_default().push(id as u32);
     }
+    let side_team: Vec<(Option<Team>, Team)> = round
+        .kills
+        .iter()
+        .map(|k| (Some(k.killer.team), k.victim.team))
+        .collect();
 
     let mut stats = RoundStats::default();
-    let mut kills_with_allies: Vec<(usize, Vec<String>)> = Vec::new();
-    for (index, (kill, (killer_key, victim_key))) in round.kills.iter().zip(&sides).enumerate() {
+    let mut crossfire_pairs: Vec<(usize, usize)> = Vec::new();
+    let mut kills_out = Vec::with_capacity(round.kills.len());
+    for (index, (kill, &(killer, victim))) in round.kills.iter().zip(&sides).enumerate() {
+        if let Some(k) = killer {
+            r.appear(k, side_team[index].0);
+        }
+        r.appear(victim, Some(side_team[index].1));
         let class = EngagementClass::classify(kill.killer_allies, kill.victim_allies);
-        let mut ally_keys = Vec::with_capacity(kill.supporting_allies.len());
-        let mut ally_json = Vec::with_capacity(kill.supporting_allies.len());
+        let mut allies = Vec::with_capacity(kill.supporting_allies.len());
+        let mut ally_players: Vec<usize> = Vec::with_capacity(kill.supporting_allies.len());
         for ally in &kill.supporting_allies {
-            let key =
-                if ally.guid.is_empty() && round.format == crate::round_file::FormatVersion::V2 {
-                    resolve_by_name(&by_name, &b.teams, &ally.name, kill.killer.team)
-                } else {
-                    let key = player_key(ally.guid, &ally.name);
-                    b.see_named(&key, ally.guid, &ally.name);
-                    Some(key)
-                };
-            if key.is_none() {
+            let identity = if ally.guid.is_empty() && round.format == FormatVersion::V2 {
+                by_name.get(ally.name.as_ref()).and_then(|ids| {
+                    ids.iter()
+                        .copied()
+                        .find(|&id| r.teams[r.player_of(id)] == Some(kill.killer.team))
+                        .or_else(|| ids.first().copied())
+                })
+            } else {
+                let id = r.identity(ally.guid, &ally.name);
+                r.appear(id, None);
+                Some(id)
+            };
+            if identity.is_none() {
                 stats.unresolved_allies += 1;
             }
-            ally_json.push(serde_json::json!({
-                "guid": key,
-                "name": display_name(&ally.name),
-            }));
-            if let Some(key) = key {
-                if Some(&key) != killer_key.as_ref() && !ally_keys.contains(&key) {
-                    ally_keys.push(key);
+            if let Some(id) = identity {
+                let p = r.player_of(id);
+                if killer.map(|k| r.player_of(k)) != Some(p) && !ally_players.contains(&p) {
+                    ally_players.push(p);
                 }
             }
+            allies.push(ResolvedAlly {
+                identity,
+                display_name: display_name(&ally.name),
+            });
         }
 
+        let killer_player = killer.map(|k| r.player_of(k));
+        let victim_player = r.player_of(victim);
         match kill.kind {
             KillKind::Kill => {
-                if let Some(killer) = killer_key {
-                    let p = b.player(killer);
+                if let Some(kp) = killer_player {
+                    let p = &mut r.players[kp];
                     p.kills[class_index(class)] += 1;
                     p.sum_distance += f64::from(kill.distance);
                     p.min_distance = Some(
@@ -222,59 +325,106 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
                         p.max_distance
                             .map_or(kill.distance, |m| m.max(kill.distance)),
                     );
-                    for ally in &ally_keys {
-                        b.player(ally).crossfire += 1;
+                    for &ally in &ally_players {
+                        r.players[ally].crossfire += 1;
+                        crossfire_pairs.push((kp, ally));
                     }
-                    kills_with_allies.push((index, ally_keys));
                 }
-                b.player(victim_key).deaths[class_index(class)] += 1;
+                r.players[victim_player].deaths[class_index(class)] += 1;
                 add_cell(&mut stats.cells, kill);
             }
             KillKind::TeamKill => {
-                if let Some(killer) = killer_key {
-                    b.player(killer).team_kills += 1;
+                if let Some(kp) = killer_player {
+                    r.players[kp].team_kills += 1;
                 }
-                b.player(victim_key).team_deaths += 1;
+                r.players[victim_player].team_deaths += 1;
             }
-            KillKind::Suicide => b.player(victim_key).suicides += 1,
-            KillKind::World => b.player(victim_key).world_deaths += 1,
+            KillKind::Suicide => r.players[victim_player].suicides += 1,
+            KillKind::World => r.players[victim_player].world_deaths += 1,
         }
-
-        stats.kills.push(ResolvedKill {
+        kills_out.push(ResolvedKill {
             index: index as i32,
-            killer_key: killer_key.clone().unwrap_or_default(),
-            killer_name: decode_name(&kill.killer.name).into_owned(),
-            victim_key: victim_key.clone(),
-            victim_name: decode_name(&kill.victim.name).into_owned(),
-            engagement_type: engagement_type(kill.killer_allies, kill.victim_allies),
+            killer,
+            victim,
             class,
-            supporting_allies: serde_json::Value::Array(ally_json),
+            allies,
         });
     }
 
-    stats.pairs = pair_stats(round, &sides, &kills_with_allies, &b.teams);
+    let timeline: Vec<(i64, usize, Team, usize)> = round
+        .kills
+        .iter()
+        .zip(&sides)
+        .filter(|(k, _)| k.kind == KillKind::Kill)
+        .filter_map(|(k, (killer, victim))| {
+            Some((
+                k.game_time,
+                r.player_of((*killer)?),
+                k.killer.team,
+                r.player_of(*victim),
+            ))
+        })
+        .collect();
+    let pair_counts = pair_stats(timeline, &crossfire_pairs);
+
+    // Sort players by key and renumber everything that points at them.
+    let mut order: Vec<usize> = (0..r.players.len()).collect();
+    order.sort_by(|&a, &b| r.players[a].key.cmp(&r.players[b].key));
+    let mut new_index = vec![0u32; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new as u32;
+    }
+    let mut identities = r.identities;
+    for identity in &mut identities {
+        identity.player = new_index[identity.player as usize];
+    }
+    let mut players_by_old: Vec<Option<PlayerRoundStats>> =
+        r.players.into_iter().map(Some).collect();
+    stats.players = order
+        .iter()
+        .map(|&old| players_by_old[old].take().unwrap_or_default())
+        .collect();
+
+    // Both directions of every pair that interacted, so lookups work from either player.
+    let mut pair_counts = pair_counts;
+    let reverse: Vec<(usize, usize)> = pair_counts.keys().map(|&(a, b)| (b, a)).collect();
+    for key in reverse {
+        pair_counts.entry(key).or_default();
+    }
+    let mut pairs: Vec<PairRoundStats> = pair_counts
+        .into_iter()
+        .map(|((a, b), c)| PairRoundStats {
+            player1: stats.players[new_index[a] as usize].key.clone(),
+            player2: stats.players[new_index[b] as usize].key.clone(),
+            kills_within_range: c[0],
+            simultaneous_kills: c[1],
+            trade_kills: c[2],
+        })
+        .collect();
+    pairs.sort_by(|x, y| (&x.player1, &x.player2).cmp(&(&y.player1, &y.player2)));
+    stats.pairs = pairs;
+
+    let mut aliases: Vec<AliasSeen> = identities
+        .iter()
+        .zip(&r.raw_names)
+        .map(|(identity, raw)| AliasSeen {
+            key: stats.players[identity.player as usize].key.clone(),
+            raw_name: raw.to_vec(),
+            name: identity.name.clone(),
+            display_name: display_name(raw),
+        })
+        .collect();
+    aliases.sort_by(|a, b| (&a.key, &a.raw_name).cmp(&(&b.key, &b.raw_name)));
+    aliases.dedup_by(|a, b| a.key == b.key && a.raw_name == b.raw_name);
+    stats.aliases = aliases;
+    stats.identities = identities;
+    stats.kills = kills_out;
     stats.cells.sort_by_key(|c| (c.grid_x, c.grid_y));
-    stats.players = b.players.into_values().collect();
-    stats.aliases = b.aliases.into_values().collect();
     stats
 }
 
 fn is_player_killer(kill: &KillRecord<'_>) -> bool {
     kill.kind != KillKind::World && kill.killer.slot != WORLD_SLOT
-}
-
-/// A v2 ally name → key: prefer a player of the killer's team with that name.
-fn resolve_by_name(
-    by_name: &HashMap<&[u8], Vec<String>>,
-    teams: &HashMap<String, Team>,
-    name: &[u8],
-    killer_team: Team,
-) -> Option<String> {
-    let keys = by_name.get(name)?;
-    keys.iter()
-        .find(|k| teams.get(*k) == Some(&killer_team))
-        .or_else(|| keys.first())
-        .cloned()
 }
 
 fn add_cell(cells: &mut Vec<CellStats>, kill: &KillRecord<'_>) {
@@ -301,112 +451,49 @@ fn add_cell(cells: &mut Vec<CellStats>, kill: &KillRecord<'_>) {
     }
 }
 
-/// Pair counters for the round: kills within range (ally present), simultaneous kills (both
-/// killed within 3 s), trades (player2 killed player1's killer within 3 s after player1 died).
-/// Every pair of teammates gets a row in both directions, even with all counters at zero, so
-/// "rounds together" can be counted.
+/// Pair counters by (player1, player2): kills within range (player2 was a supporting ally of
+/// player1's kill), simultaneous kills (both killed within 3 s) and trades (player2 killed
+/// player1's killer within 3 s after player1 died).
 fn pair_stats(
-    round: &ParsedRound<'_>,
-    sides: &[(Option<String>, String)],
-    kills_with_allies: &[(usize, Vec<String>)],
-    teams: &HashMap<String, Team>,
-) -> Vec<PairRoundStats> {
-    let mut pairs: BTreeMap<(String, String), PairRoundStats> = BTreeMap::new();
-    let mut by_team: BTreeMap<Team, Vec<&String>> = BTreeMap::new();
-    for (key, team) in teams {
-        by_team.entry(*team).or_default().push(key);
+    mut timeline: Vec<(i64, usize, Team, usize)>,
+    crossfire: &[(usize, usize)],
+) -> HashMap<(usize, usize), [i32; 3]> {
+    let mut pairs: HashMap<(usize, usize), [i32; 3]> = HashMap::new();
+    for &(killer, ally) in crossfire {
+        pairs.entry((killer, ally)).or_default()[0] += 1;
     }
-    for members in by_team.values() {
-        for a in members {
-            for b in members {
-                if a != b {
-                    let id = ((*a).clone(), (*b).clone());
-                    pairs.entry(id).or_insert_with(|| PairRoundStats {
-                        player1: (*a).clone(),
-                        player2: (*b).clone(),
-                        ..PairRoundStats::default()
-                    });
-                }
-            }
-        }
-    }
-
-    for (index, allies) in kills_with_allies {
-        if let Some(killer) = &sides[*index].0 {
-            for ally in allies {
-                pair(&mut pairs, killer, ally).kills_within_range += 1;
-            }
-        }
-    }
-
-    // Counted kills in time order: (time, killer, killer team, victim).
-    let mut timeline: Vec<(i64, &str, Team, &str)> = round
-        .kills
-        .iter()
-        .zip(sides)
-        .filter(|(k, _)| k.kind == KillKind::Kill)
-        .filter_map(|(k, (killer, victim))| {
-            Some((
-                k.game_time,
-                killer.as_deref()?,
-                k.killer.team,
-                victim.as_str(),
-            ))
-        })
-        .collect();
     timeline.sort_by_key(|t| t.0);
-
+    let mut partners: Vec<usize> = Vec::new();
     for (i, &(t1, p1, team1, victim1)) in timeline.iter().enumerate() {
         // Simultaneous: once per kill of p1 for each teammate p2 who also killed within 3 s.
-        let mut partners: Vec<&str> = Vec::new();
-        for &(_, p2, team2, _) in window(&timeline, i, t1) {
+        partners.clear();
+        let start = timeline[..i].partition_point(|e| e.0 < t1 - PAIR_WINDOW_MS);
+        for &(t2, p2, team2, _) in &timeline[start..] {
+            if t2 > t1 + PAIR_WINDOW_MS {
+                break;
+            }
             if p2 != p1 && team2 == team1 && !partners.contains(&p2) {
                 partners.push(p2);
             }
         }
-        for p2 in partners {
-            pair(&mut pairs, p1, p2).simultaneous_kills += 1;
+        for &p2 in &partners {
+            pairs.entry((p1, p2)).or_default()[1] += 1;
         }
         // Trade: victim1 died; a teammate of victim1 kills p1 within 3 s after.
-        let mut avengers: Vec<&str> = Vec::new();
+        partners.clear();
         for &(t2, p2, team2, victim2) in &timeline[i + 1..] {
             if t2 - t1 > PAIR_WINDOW_MS {
                 break;
             }
-            if victim2 == p1 && p2 != victim1 && team2 != team1 && !avengers.contains(&p2) {
-                avengers.push(p2);
+            if victim2 == p1 && p2 != victim1 && team2 != team1 && !partners.contains(&p2) {
+                partners.push(p2);
             }
         }
-        for p2 in avengers {
-            pair(&mut pairs, victim1, p2).trade_kills += 1;
+        for &p2 in &partners {
+            pairs.entry((victim1, p2)).or_default()[2] += 1;
         }
     }
-    pairs.into_values().collect()
-}
-
-fn pair<'p>(
-    pairs: &'p mut BTreeMap<(String, String), PairRoundStats>,
-    p1: &str,
-    p2: &str,
-) -> &'p mut PairRoundStats {
     pairs
-        .entry((p1.to_owned(), p2.to_owned()))
-        .or_insert_with(|| PairRoundStats {
-            player1: p1.to_owned(),
-            player2: p2.to_owned(),
-            ..PairRoundStats::default()
-        })
-}
-
-/// The kills within ±3 s of `t` around position `i` of a time-sorted timeline.
-fn window<'t, T>(
-    timeline: &'t [(i64, T, Team, T)],
-    i: usize,
-    t: i64,
-) -> impl Iterator<Item = &'t (i64, T, Team, T)> {
-    let start = timeline[..i].partition_point(|e| e.0 < t - PAIR_WINDOW_MS);
-    let end = i + timeline[i..].partition_point(|e| e.0 <= t + PAIR_WINDOW_MS);
-    timeline[start..end].iter()
 }
 
 #[cfg(test)]
@@ -500,9 +587,8 @@ mod tests {
         assert_eq!(pair(&s, "C", "A").simultaneous_kills, 1);
         assert_eq!(pair(&s, "A", "C").trade_kills, 1);
         assert_eq!(pair(&s, "C", "A").trade_kills, 0);
-        assert_eq!(
-            pair(&s, "B", "D").simultaneous_kills,
-            0,
+        assert!(
+            s.pairs.iter().all(|p| p.player1 != "B" && p.player2 != "B"),
             "deaths are not kills"
         );
     }
@@ -521,7 +607,10 @@ mod tests {
         assert!(player(&s, "OMNIBOT0400000000000000000000000").is_bot);
         assert!(!player(&s, "NOGUID:alpha").is_bot);
         assert_eq!(s.unresolved_allies, 0);
-        assert_eq!(s.kills[0].supporting_allies[0]["guid"], "NOGUID:ghost");
+        assert_eq!(
+            s.allies_json(&s.kills[0]),
+            r#"[{"guid":"NOGUID:ghost","name":"ghost"}]"#
+        );
     }
 
     #[test]
@@ -531,8 +620,8 @@ mod tests {
         );
         assert_eq!(s.unresolved_allies, 1);
         assert_eq!(
-            s.kills[0].supporting_allies[0]["guid"],
-            serde_json::Value::Null
+            s.allies_json(&s.kills[0]),
+            r#"[{"guid":null,"name":"nobody"}]"#
         );
     }
 
