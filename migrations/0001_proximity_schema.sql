@@ -28,9 +28,13 @@ CREATE INDEX rounds_session_date_idx ON rounds (session_date);
 CREATE INDEX rounds_map_idx ON rounds (map_name, session_date);
 
 -- Raw kills. kind: kill | teamkill | suicide | world. Only kind = 'kill' counts in stats.
--- Written with COPY and read by day and map; per-player reads go to the aggregates, so the
--- table carries only cheap indexes (measured: two text btrees on the GUIDs halve COPY speed).
--- Rows are archived after 30 days; nothing else depends on them.
+-- Written with COPY, a round at a time, so a round's rows sit together on disk and BRIN indexes
+-- (tiny, nearly free to maintain) find them by round and by day; by map, go through `rounds`.
+-- Measured on 28,000 rows: COPY into the bare table 152 ms; a btree primary key adds 37 ms, a
+-- (map_name, session_date) btree 53 ms, each GUID btree about 45 ms; BRIN about 6 ms each.
+-- (round_id, kill_index) is unique by construction: kills are written only in the transaction
+-- that creates their round row, and `rounds` refuses a second import of the same round.
+-- Rows are archived after 30 days; the aggregates do not depend on them.
 CREATE TABLE kill_context (
     round_id            BIGINT      NOT NULL,
     kill_index          INTEGER     NOT NULL,
@@ -62,12 +66,10 @@ CREATE TABLE kill_context (
     killer_allies       SMALLINT    NOT NULL,
     victim_allies       SMALLINT    NOT NULL,
     supporting_allies   JSONB       NOT NULL DEFAULT '[]',
-    created_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY (round_id, kill_index)
+    created_at          TIMESTAMPTZ NOT NULL DEFAULT now()
 );
--- Rows arrive in session order, so a BRIN index serves day ranges at almost no write cost.
-CREATE INDEX kill_context_session_brin ON kill_context USING brin (session_date);
-CREATE INDEX kill_context_map_idx ON kill_context (map_name, session_date);
+CREATE INDEX kill_context_round_brin ON kill_context USING brin (round_id) WITH (pages_per_range = 8);
+CREATE INDEX kill_context_session_brin ON kill_context USING brin (session_date) WITH (pages_per_range = 8);
 
 -- Per-map 512-unit grid of kills (victim position), per session day. Kept forever.
 CREATE TABLE kill_heatmap (
@@ -114,32 +116,22 @@ CREATE TABLE player_proximity_stats (
 );
 CREATE INDEX player_proximity_stats_guid_idx ON player_proximity_stats (player_guid);
 
--- Teammate pairs, all time, both directions stored (player1 = the one who killed).
-CREATE TABLE teammate_synergy (
-    player1_guid        TEXT    NOT NULL,
-    player2_guid        TEXT    NOT NULL,
-    player1_name        TEXT    NOT NULL,
-    player2_name        TEXT    NOT NULL,
-    kills_within_range  INTEGER NOT NULL DEFAULT 0,
-    simultaneous_kills  INTEGER NOT NULL DEFAULT 0,
-    trade_kills         INTEGER NOT NULL DEFAULT 0,
-    rounds_together     INTEGER NOT NULL DEFAULT 0,
-    first_seen          DATE    NOT NULL,
-    last_seen           DATE    NOT NULL,
-    PRIMARY KEY (player1_guid, player2_guid)
-);
-
--- The same pair counters per session day, for period filters.
+-- Teammate pairs per session day (player1 = the one who killed). Directional counters:
+-- kills_within_range = kills by player1 with player2 among the supporting allies;
+-- simultaneous_kills = kills by player1 with a kill by player2 within 3 s;
+-- trade_kills = deaths of player1 avenged by player2 within 3 s;
+-- rounds_together = rounds in which the pair had any of these.
 CREATE TABLE teammate_synergy_daily (
-    session_date        DATE    NOT NULL,
     player1_guid        TEXT    NOT NULL,
     player2_guid        TEXT    NOT NULL,
+    session_date        DATE    NOT NULL,
     kills_within_range  INTEGER NOT NULL DEFAULT 0,
     simultaneous_kills  INTEGER NOT NULL DEFAULT 0,
     trade_kills         INTEGER NOT NULL DEFAULT 0,
     rounds_together     INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (session_date, player1_guid, player2_guid)
+    PRIMARY KEY (player1_guid, player2_guid, session_date)
 );
+CREATE INDEX teammate_synergy_daily_player2_idx ON teammate_synergy_daily (player2_guid);
 
 -- Every player key ever seen, and every name each one used.
 CREATE TABLE players (
@@ -151,7 +143,7 @@ CREATE TABLE players (
 );
 
 CREATE TABLE player_aliases (
-    player_guid  TEXT        NOT NULL REFERENCES players (player_guid),
+    player_guid  TEXT        NOT NULL,
     raw_name     BYTEA       NOT NULL,
     name         TEXT        NOT NULL,
     display_name TEXT        NOT NULL,
@@ -160,7 +152,6 @@ CREATE TABLE player_aliases (
     times_seen   INTEGER     NOT NULL DEFAULT 0,
     PRIMARY KEY (player_guid, raw_name)
 );
-CREATE INDEX player_aliases_display_idx ON player_aliases (lower(display_name));
 
 -- Every file the importer looked at that was not imported cleanly, and every rejected line.
 CREATE TABLE import_log (
@@ -193,6 +184,31 @@ SELECT session_date,
 FROM kill_context
 WHERE kind = 'kill'
 GROUP BY session_date, engagement_type, engagement_class;
+
+-- Teammate pairs, all time, in both directions (a pair that interacted one way also appears
+-- the other way with zeros), with the players' latest names.
+CREATE VIEW teammate_synergy AS
+SELECT d.player1_guid,
+       d.player2_guid,
+       COALESCE(p1.last_name, d.player1_guid) AS player1_name,
+       COALESCE(p2.last_name, d.player2_guid) AS player2_name,
+       SUM(d.kills_within_range)::INTEGER AS kills_within_range,
+       SUM(d.simultaneous_kills)::INTEGER AS simultaneous_kills,
+       SUM(d.trade_kills)::INTEGER        AS trade_kills,
+       SUM(d.rounds_together)::INTEGER    AS rounds_together,
+       MIN(d.session_date)                AS first_seen,
+       MAX(d.session_date)                AS last_seen
+FROM (
+    SELECT player1_guid, player2_guid, session_date, kills_within_range, simultaneous_kills,
+           trade_kills, rounds_together
+    FROM teammate_synergy_daily
+    UNION ALL
+    SELECT player2_guid, player1_guid, session_date, 0, 0, 0, 0
+    FROM teammate_synergy_daily
+) d
+LEFT JOIN players p1 ON p1.player_guid = d.player1_guid
+LEFT JOIN players p2 ON p2.player_guid = d.player2_guid
+GROUP BY d.player1_guid, d.player2_guid, p1.last_name, p2.last_name;
 
 -- All-time grid per map, from the aggregate table (survives archiving).
 CREATE VIEW heatmap_by_map AS
@@ -234,8 +250,6 @@ LANGUAGE sql STABLE AS $$
     SELECT 'kill_heatmap', COUNT(*), pg_total_relation_size('kill_heatmap'), MIN(session_date), MAX(session_date) FROM kill_heatmap
     UNION ALL
     SELECT 'player_proximity_stats', COUNT(*), pg_total_relation_size('player_proximity_stats'), MIN(session_date), MAX(session_date) FROM player_proximity_stats
-    UNION ALL
-    SELECT 'teammate_synergy', COUNT(*), pg_total_relation_size('teammate_synergy'), MIN(first_seen), MAX(last_seen) FROM teammate_synergy
     UNION ALL
     SELECT 'teammate_synergy_daily', COUNT(*), pg_total_relation_size('teammate_synergy_daily'), MIN(session_date), MAX(session_date) FROM teammate_synergy_daily
 $$;

@@ -295,7 +295,7 @@ async fn concurrent_imports_of_different_rounds_add_up(pool: PgPool) {
     }
     let concurrent = snapshot(&pool).await;
     // The same files one by one into a clean schema give the same aggregates.
-    sqlx::raw_sql("TRUNCATE rounds, kill_context, kill_heatmap, player_proximity_stats, teammate_synergy, teammate_synergy_daily, player_aliases, players, import_log, import_rejected_lines CASCADE")
+    sqlx::raw_sql("TRUNCATE rounds, kill_context, kill_heatmap, player_proximity_stats, teammate_synergy_daily, player_aliases, players, import_log, import_rejected_lines CASCADE")
         .execute(&pool)
         .await
         .unwrap();

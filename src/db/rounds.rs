@@ -237,7 +237,7 @@ pub async fn upsert_aggregates(conn: &mut PgConnection, agg: &BatchAggregates) -
         .bind(agg.aliases.iter().map(|a| a.first_seen).collect::<Vec<_>>())
         .bind(agg.aliases.iter().map(|a| a.last_seen).collect::<Vec<_>>())
         .bind(agg.aliases.iter().map(|a| a.times_seen).collect::<Vec<_>>())
-        // daily player stats ($13..$35)
+        // daily player stats ($13..$33)
         .bind(daily.iter().map(|d| d.session_date).collect::<Vec<_>>())
         .bind(
             daily
@@ -284,53 +284,7 @@ pub async fn upsert_aggregates(conn: &mut PgConnection, agg: &BatchAggregates) -
                 .collect::<Vec<_>>(),
         )
         .bind(daily.iter().map(|d| d.rounds_played).collect::<Vec<_>>())
-        // all-time pairs ($32..$41)
-        .bind(
-            agg.pairs
-                .iter()
-                .map(|p| p.player1.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.pairs
-                .iter()
-                .map(|p| p.player2.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.pairs
-                .iter()
-                .map(|p| agg.name_of(&p.player1))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.pairs
-                .iter()
-                .map(|p| agg.name_of(&p.player2))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.pairs
-                .iter()
-                .map(|p| p.kills_within_range)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.pairs
-                .iter()
-                .map(|p| p.simultaneous_kills)
-                .collect::<Vec<_>>(),
-        )
-        .bind(agg.pairs.iter().map(|p| p.trade_kills).collect::<Vec<_>>())
-        .bind(
-            agg.pairs
-                .iter()
-                .map(|p| p.rounds_together)
-                .collect::<Vec<_>>(),
-        )
-        .bind(agg.pairs.iter().map(|p| p.first_seen).collect::<Vec<_>>())
-        .bind(agg.pairs.iter().map(|p| p.last_seen).collect::<Vec<_>>())
-        // daily pairs ($42..$48)
+        // daily pairs ($34..$40)
         .bind(
             agg.daily_pairs
                 .iter()
@@ -373,7 +327,7 @@ pub async fn upsert_aggregates(conn: &mut PgConnection, agg: &BatchAggregates) -
                 .map(|p| p.rounds_together)
                 .collect::<Vec<_>>(),
         )
-        // heatmap cells ($49..$54)
+        // heatmap cells ($41..$46)
         .bind(agg.cells.iter().map(|c| c.session_date).collect::<Vec<_>>())
         .bind(
             agg.cells
@@ -508,29 +462,12 @@ st AS (
         max_kill_distance = GREATEST(s.max_kill_distance, EXCLUDED.max_kill_distance),
         rounds_played = s.rounds_played + EXCLUDED.rounds_played
 ),
-sy AS (
-    INSERT INTO teammate_synergy AS s (player1_guid, player2_guid, player1_name, player2_name,
-        kills_within_range, simultaneous_kills, trade_kills, rounds_together, first_seen, last_seen)
-    SELECT * FROM unnest($34::text[], $35::text[], $36::text[], $37::text[], $38::int4[],
-                         $39::int4[], $40::int4[], $41::int4[], $42::date[], $43::date[])
-    ON CONFLICT (player1_guid, player2_guid) DO UPDATE SET
-        player1_name = CASE WHEN EXCLUDED.last_seen >= s.last_seen AND EXCLUDED.player1_name <> ''
-                            THEN EXCLUDED.player1_name ELSE s.player1_name END,
-        player2_name = CASE WHEN EXCLUDED.last_seen >= s.last_seen AND EXCLUDED.player2_name <> ''
-                            THEN EXCLUDED.player2_name ELSE s.player2_name END,
-        kills_within_range = s.kills_within_range + EXCLUDED.kills_within_range,
-        simultaneous_kills = s.simultaneous_kills + EXCLUDED.simultaneous_kills,
-        trade_kills = s.trade_kills + EXCLUDED.trade_kills,
-        rounds_together = s.rounds_together + EXCLUDED.rounds_together,
-        first_seen = LEAST(s.first_seen, EXCLUDED.first_seen),
-        last_seen = GREATEST(s.last_seen, EXCLUDED.last_seen)
-),
 syd AS (
     INSERT INTO teammate_synergy_daily AS s (session_date, player1_guid, player2_guid,
         kills_within_range, simultaneous_kills, trade_kills, rounds_together)
-    SELECT * FROM unnest($44::date[], $45::text[], $46::text[], $47::int4[], $48::int4[],
-                         $49::int4[], $50::int4[])
-    ON CONFLICT (session_date, player1_guid, player2_guid) DO UPDATE SET
+    SELECT * FROM unnest($34::date[], $35::text[], $36::text[], $37::int4[], $38::int4[],
+                         $39::int4[], $40::int4[])
+    ON CONFLICT (player1_guid, player2_guid, session_date) DO UPDATE SET
         kills_within_range = s.kills_within_range + EXCLUDED.kills_within_range,
         simultaneous_kills = s.simultaneous_kills + EXCLUDED.simultaneous_kills,
         trade_kills = s.trade_kills + EXCLUDED.trade_kills,
@@ -538,7 +475,7 @@ syd AS (
 )
 INSERT INTO kill_heatmap AS h (session_date, map_name, grid_x, grid_y, axis_kills, allies_kills, total_kills)
 SELECT t.day, t.map, t.gx, t.gy, t.ax, t.al, t.ax + t.al
-FROM unnest($51::date[], $52::text[], $53::int4[], $54::int4[], $55::int4[], $56::int4[])
+FROM unnest($41::date[], $42::text[], $43::int4[], $44::int4[], $45::int4[], $46::int4[])
      AS t(day, map, gx, gy, ax, al)
 ON CONFLICT (session_date, map_name, grid_x, grid_y) DO UPDATE SET
     axis_kills = h.axis_kills + EXCLUDED.axis_kills,

@@ -74,8 +74,7 @@ pub struct BatchAggregates {
     pub players: Vec<PlayerRow>,
     pub aliases: Vec<AliasRow>,
     pub daily_players: Vec<DailyPlayerRow>,
-    pub pairs: Vec<PairRow>,
-    /// Same counters per session day; `first_seen`/`last_seen` hold that day.
+    /// Pair counters per session day; `first_seen` and `last_seen` hold that day.
     pub daily_pairs: Vec<PairRow>,
     pub cells: Vec<CellRow>,
 }
@@ -127,7 +126,6 @@ pub fn merge_rounds<'a>(
     let mut players: BTreeMap<String, PlayerRow> = BTreeMap::new();
     let mut aliases: BTreeMap<(String, Vec<u8>), AliasRow> = BTreeMap::new();
     let mut daily: BTreeMap<(NaiveDate, String), DailyPlayerRow> = BTreeMap::new();
-    let mut pairs: BTreeMap<(String, String), PairRow> = BTreeMap::new();
     let mut daily_pairs: BTreeMap<(NaiveDate, String, String), PairRow> = BTreeMap::new();
     let mut cells: BTreeMap<(NaiveDate, String, i32, i32), CellRow> = BTreeMap::new();
 
@@ -202,9 +200,6 @@ pub fn merge_rounds<'a>(
                 first_seen: ctx.session_date,
                 last_seen: ctx.session_date,
             };
-            add(pairs
-                .entry((p.player1.clone(), p.player2.clone()))
-                .or_insert_with(blank));
             add(daily_pairs
                 .entry((ctx.session_date, p.player1.clone(), p.player2.clone()))
                 .or_insert_with(blank));
@@ -228,7 +223,6 @@ pub fn merge_rounds<'a>(
         players: players.into_values().collect(),
         aliases: aliases.into_values().collect(),
         daily_players: daily.into_values().collect(),
-        pairs: pairs.into_values().collect(),
         daily_pairs: daily_pairs.into_values().collect(),
         cells: cells.into_values().collect(),
     }
@@ -270,7 +264,7 @@ mod tests {
             let b = merge_rounds(rounds[split..].iter().map(|(c, s)| (c, s)));
             let total_kills = |m: &BatchAggregates| m.daily_players.iter().map(|d| d.stats.total_kills()).sum::<i32>();
             prop_assert_eq!(total_kills(&all), total_kills(&a) + total_kills(&b));
-            let rounds_together = |m: &BatchAggregates| m.pairs.iter().map(|p| p.rounds_together).sum::<i32>();
+            let rounds_together = |m: &BatchAggregates| m.daily_pairs.iter().map(|p| p.rounds_together).sum::<i32>();
             prop_assert_eq!(rounds_together(&all), rounds_together(&a) + rounds_together(&b));
             let cells = |m: &BatchAggregates| m.cells.iter().map(|c| c.axis_kills + c.allies_kills).sum::<i32>();
             prop_assert_eq!(cells(&all), cells(&a) + cells(&b));

@@ -24,15 +24,17 @@ pub struct Identity {
     pub player: u32,
     /// The name as written, decoded (colour codes kept).
     pub name: String,
+    /// The name without colour codes.
+    pub display_name: String,
 }
 
 /// A nearby ally of the killer as the importer understood it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResolvedAlly {
-    /// The identity the ally was matched to; `None` when a v2 name matches nobody in the round.
-    pub identity: Option<u32>,
-    /// The ally's name as written (display form).
-    pub display_name: String,
+pub enum ResolvedAlly {
+    /// Matched to an identity of the round.
+    Known(u32),
+    /// A v2 ally name that matches no player of the round (display form).
+    Unknown(String),
 }
 
 /// A kill with players resolved to identities.
@@ -104,7 +106,7 @@ pub struct RoundStats {
     pub identities: Vec<Identity>,
     /// Sorted by key (a fixed lock order for concurrent imports).
     pub players: Vec<PlayerRoundStats>,
-    /// Sorted by (player1, player2). A pair appears (in each direction) when it interacted.
+    /// Sorted by (player1, player2); a directed pair appears when it interacted.
     pub pairs: Vec<PairRoundStats>,
     pub cells: Vec<CellStats>,
     pub aliases: Vec<AliasSeen>,
@@ -132,12 +134,17 @@ impl RoundStats {
                 out.push(',');
             }
             out.push_str("{\"guid\":");
-            match ally.identity {
-                Some(id) => push_json_string(&mut out, self.key(id)),
-                None => out.push_str("null"),
+            match ally {
+                ResolvedAlly::Known(id) => {
+                    push_json_string(&mut out, self.key(*id));
+                    out.push_str(",\"name\":");
+                    push_json_string(&mut out, &self.identities[*id as usize].display_name);
+                }
+                ResolvedAlly::Unknown(name) => {
+                    out.push_str("null,\"name\":");
+                    push_json_string(&mut out, name);
+                }
             }
-            out.push_str(",\"name\":");
-            push_json_string(&mut out, &ally.display_name);
             out.push('}');
         }
         out.push(']');
@@ -217,6 +224,7 @@ impl<'r> Resolver<'r> {
         self.identities.push(Identity {
             player,
             name: decode_name(raw_name).into_owned(),
+            display_name: display_name(raw_name),
         });
         self.raw_names.push(raw_name);
         self.by_pair.insert((guid, raw_name), id);
@@ -225,11 +233,12 @@ impl<'r> Resolver<'r> {
 
     /// Records that the identity appeared (in line order): the latest name and team win.
     fn appear(&mut self, id: u32, team: Option<Team>) {
-        let player = self.identities[id as usize].player as usize;
-        let display = display_name(self.raw_names[id as usize]);
-        if !display.is_empty() {
-            self.players[player].name = display;
+        let identity = &self.identities[id as usize];
+        let player = &mut self.players[identity.player as usize];
+        if !identity.display_name.is_empty() && player.name != identity.display_name {
+            player.name.clone_from(&identity.display_name);
         }
+        let player = identity.player as usize;
         if let Some(team @ (Team::Axis | Team::Allies)) = team {
             self.teams[player] = Some(team);
         }
@@ -294,19 +303,19 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
                 r.appear(id, None);
                 Some(id)
             };
-            if identity.is_none() {
-                stats.unresolved_allies += 1;
-            }
-            if let Some(id) = identity {
-                let p = r.player_of(id);
-                if killer.map(|k| r.player_of(k)) != Some(p) && !ally_players.contains(&p) {
-                    ally_players.push(p);
+            match identity {
+                Some(id) => {
+                    let p = r.player_of(id);
+                    if killer.map(|k| r.player_of(k)) != Some(p) && !ally_players.contains(&p) {
+                        ally_players.push(p);
+                    }
+                    allies.push(ResolvedAlly::Known(id));
+                }
+                None => {
+                    stats.unresolved_allies += 1;
+                    allies.push(ResolvedAlly::Unknown(display_name(&ally.name)));
                 }
             }
-            allies.push(ResolvedAlly {
-                identity,
-                display_name: display_name(&ally.name),
-            });
         }
 
         let killer_player = killer.map(|k| r.player_of(k));
@@ -385,12 +394,6 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
         .map(|&old| players_by_old[old].take().unwrap_or_default())
         .collect();
 
-    // Both directions of every pair that interacted, so lookups work from either player.
-    let mut pair_counts = pair_counts;
-    let reverse: Vec<(usize, usize)> = pair_counts.keys().map(|&(a, b)| (b, a)).collect();
-    for key in reverse {
-        pair_counts.entry(key).or_default();
-    }
     let mut pairs: Vec<PairRoundStats> = pair_counts
         .into_iter()
         .map(|((a, b), c)| PairRoundStats {
@@ -411,7 +414,7 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
             key: stats.players[identity.player as usize].key.clone(),
             raw_name: raw.to_vec(),
             name: identity.name.clone(),
-            display_name: display_name(raw),
+            display_name: identity.display_name.clone(),
         })
         .collect();
     aliases.sort_by(|a, b| (&a.key, &a.raw_name).cmp(&(&b.key, &b.raw_name)));
@@ -553,10 +556,9 @@ mod tests {
         assert_eq!(c.team_kills, 1);
         assert_eq!(c.total_kills(), 0);
         assert_eq!(pair(&s, "A", "C").kills_within_range, 2);
-        assert_eq!(
-            pair(&s, "C", "A").kills_within_range,
-            0,
-            "directional; both rows exist"
+        assert!(
+            !s.pairs.iter().any(|p| p.player1 == "C" && p.player2 == "A"),
+            "directional: C never killed with A near"
         );
         // Heatmap: 4 counted kills, all in cell (0,0) for axis.
         assert_eq!(

@@ -58,7 +58,7 @@ pub async fn snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
         ),
         ("kill_heatmap", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM kill_heatmap t")),
         ("player_proximity_stats", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_proximity_stats t")),
-        ("teammate_synergy", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM teammate_synergy t")),
+        ("teammate_synergy (view)", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM teammate_synergy t")),
         ("teammate_synergy_daily", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM teammate_synergy_daily t")),
         ("players", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM players t")),
         ("player_aliases", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_aliases t")),
