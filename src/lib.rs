@@ -1,1 +1,3 @@
 //! etprox: ET:Legacy proximity round files into PostgreSQL and Discord.
+
+pub mod sim;
