@@ -416,7 +416,7 @@ local function write_round(status)
     end
     et.trap_FS_Rename(tmp, final)
     state.written = true
-    console(fmt("wrote %s (%s, %d kills)", final, status, #kills))
+    console(fmt("wrote %s (%s, %s kills)", final, status, int(#kills)))
 end
 
 ---------------------------------------------------------------------------------------------
@@ -478,7 +478,7 @@ et_ShutdownGame = protect("et_ShutdownGame", function(_restart)
     end
     for where, n in pairs(error_counts) do
         if n > 1 then
-            console(fmt("%d errors in %s this round", n, where))
+            console(fmt("%s errors in %s this round", int(n), where))
         end
     end
 end)

@@ -495,15 +495,17 @@ impl MatchSim {
         } else {
             RoundStatus::Complete
         };
-        let end_unix =
-            self.mock.state().unix_at_level_zero + self.mock.state().level_time.div_euclid(1000);
+        self.gamestate_playing = false;
         if status == RoundStatus::Complete {
-            // G_LogExit: intermission starts and g_currentRound flips at once.
+            // G_LogExit: intermission starts and g_currentRound flips at once; the tracker
+            // notices on the next frame.
             self.set_gamestate("3");
             let flipped = if current_round == 0 { "1" } else { "0" };
             self.mock.state_mut().set_cvar("g_currentRound", flipped);
+            self.advance_frame();
         }
-        self.gamestate_playing = false;
+        let end_unix =
+            self.mock.state().unix_at_level_zero + self.mock.state().level_time.div_euclid(1000);
         if let Some(mut round) = self.current.take() {
             round.status = status;
             round.end_unix = end_unix;
