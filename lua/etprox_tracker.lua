@@ -299,28 +299,32 @@ local function record_obituary(victim, killer, mod, get)
     -- Alive teammates within 300 units of each side (the victim is dead by now, and both
     -- sides are excluded explicitly).
     local killer_allies, victim_allies, support = 0, 0, {}
+    -- Reads are ordered so the common rejections cost one engine call: dead or free slots
+    -- (health), then spectators and the other team, and `pers.connected` only for a player
+    -- already found within range.
     for slot = 0, state.max_clients - 1 do
-        if slot ~= victim and slot ~= killer then
+        if slot ~= victim and slot ~= killer and (tonumber(get(slot, "health")) or 0) > 0 then
             local team = get(slot, "sess.sessionTeam")
-            if team == TEAM_AXIS or team == TEAM_ALLIES then
-                local near_killer = team == k_team
-                local near_victim = team == v_team
-                if (near_killer or near_victim)
-                    and (tonumber(get(slot, "health")) or 0) > 0
-                    and get(slot, "pers.connected") == CON_CONNECTED then
-                    local x, y, z = origin_of(get, slot)
+            local playing = team == TEAM_AXIS or team == TEAM_ALLIES
+            local near_killer = playing and team == k_team
+            local near_victim = playing and team == v_team
+            if near_killer or near_victim then
+                local x, y, z = origin_of(get, slot)
+                if near_killer then
+                    local dx, dy, dz = x - kx, y - ky, z - kz
+                    near_killer = dx * dx + dy * dy + dz * dz <= ALLY_RADIUS_SQ
+                end
+                if near_victim then
+                    local dx, dy, dz = x - vx, y - vy, z - vz
+                    near_victim = dx * dx + dy * dy + dz * dz <= ALLY_RADIUS_SQ
+                end
+                if (near_killer or near_victim) and get(slot, "pers.connected") == CON_CONNECTED then
                     if near_killer then
-                        local dx, dy, dz = x - kx, y - ky, z - kz
-                        if dx * dx + dy * dy + dz * dz <= ALLY_RADIUS_SQ then
-                            killer_allies = killer_allies + 1
-                            support[killer_allies] = ally_ref(get, slot)
-                        end
+                        killer_allies = killer_allies + 1
+                        support[killer_allies] = ally_ref(get, slot)
                     end
                     if near_victim then
-                        local dx, dy, dz = x - vx, y - vy, z - vz
-                        if dx * dx + dy * dy + dz * dz <= ALLY_RADIUS_SQ then
-                            victim_allies = victim_allies + 1
-                        end
+                        victim_allies = victim_allies + 1
                     end
                 end
             end

@@ -379,8 +379,13 @@ fn check_run(run: &SimRun) -> Vec<V3File> {
 #[test]
 fn simulated_matches_round_trip_every_obituary_byte_for_byte() {
     let mut all = Vec::new();
-    for seed in [1u64, 7, 2024] {
-        let run = run_sim(config(seed));
+    let full_server = SimConfig {
+        players: 64,
+        p_join_per_s: 0.05,
+        ..config(64)
+    };
+    for config in [config(1), config(7), config(2024), full_server] {
+        let run = run_sim(config);
         check_run(&run);
         all.push(run.truth);
     }
@@ -814,4 +819,43 @@ fn module_source_avoids_known_engine_traps() {
     assert_eq!(formats_with_d, 0, "%d raises on floats in Lua 5.4");
     assert!(TRACKER_LUA.contains("cl_guid"));
     assert!(effective_guid(Some("unknown")).is_none());
+}
+
+#[test]
+fn only_alive_connected_teammates_within_300_units_count() {
+    let mut s = Server::new();
+    {
+        let mut st = s.mock.state_mut();
+        let near_killer = [50.0, 0.0, 0.0];
+        let mut connecting = player(b"conn", Some(G2), Team::Axis, near_killer);
+        connecting.connected = 1;
+        let mut dead = player(b"dead", Some(G2), Team::Axis, near_killer);
+        dead.health = 0;
+        st.clients[4] = Some(connecting);
+        st.clients[5] = Some(dead);
+        st.clients[6] = Some(player(b"spec", None, Team::Spectator, near_killer));
+        st.clients[7] = Some(player(b"edge", Some(G2), Team::Axis, [300.0, 0.0, 0.0]));
+        st.clients[8] = Some(player(b"beyond", Some(G2), Team::Axis, [300.001, 0.0, 0.0]));
+        // Slot 2 ("No,guid", Axis, ~141 units away) counts by name; slot 7 exactly at 300.
+    }
+    s.start_playing("0");
+    s.frames(1);
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = -1;
+    s.mock.obituary(1, 0, 8);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let f = s.only_file();
+    let k = &f.kills[0];
+    assert_eq!(k.killer_allies, 2);
+    assert_eq!(
+        k.supporting,
+        vec![
+            Ally::Name(b"No,guid".to_vec()),
+            Ally::Guid(G2.as_bytes().to_vec())
+        ]
+    );
+    assert_eq!(k.victim_allies, 0);
 }

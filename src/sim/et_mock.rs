@@ -239,6 +239,7 @@ pub struct EtMock {
     state: Rc<RefCell<ServerState>>,
     lua: Option<Lua>,
     script: String,
+    prelude: Option<String>,
     escaped: Vec<String>,
 }
 
@@ -249,8 +250,15 @@ impl EtMock {
             state: Rc::new(RefCell::new(ServerState::new(fs_root.into()))),
             lua: None,
             script: script.to_string(),
+            prelude: None,
             escaped: Vec::new(),
         }
+    }
+
+    /// Lua code run in every new VM after the API is installed and before the module loads
+    /// (benches use it to swap engine calls for pure-Lua stand-ins).
+    pub fn set_prelude(&mut self, code: Option<&str>) {
+        self.prelude = code.map(str::to_string);
     }
 
     pub fn state(&self) -> Ref<'_, ServerState> {
@@ -281,6 +289,12 @@ impl EtMock {
         }
         let lua = Lua::new();
         install_api(&lua, &self.state).map_err(MockError::Setup)?;
+        if let Some(prelude) = &self.prelude {
+            lua.load(prelude.as_str())
+                .set_name("=prelude")
+                .exec()
+                .map_err(MockError::Setup)?;
+        }
         lua.load(self.script.as_str())
             .set_name("@etprox_tracker.lua")
             .exec()

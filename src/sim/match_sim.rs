@@ -68,7 +68,7 @@ impl PlayerAtKill {
 pub fn effective_guid(raw: Option<&str>) -> Option<&str> {
     match raw {
         None => None,
-        Some(g) if g.is_empty() => None,
+        Some("") => None,
         Some(g) if g.eq_ignore_ascii_case("unknown") || g.eq_ignore_ascii_case("NO_GUID") => None,
         Some(g) => Some(g),
     }
