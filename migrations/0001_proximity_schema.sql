@@ -35,7 +35,7 @@ CREATE TABLE kill_context (
     session_date        DATE        NOT NULL,
     map_name            TEXT        NOT NULL,
     round_number        SMALLINT    NOT NULL,
-    game_time           INTEGER     NOT NULL,
+    game_time           BIGINT      NOT NULL,
     time_ms             INTEGER,
     kind                TEXT        NOT NULL,
     killer_slot         SMALLINT    NOT NULL,

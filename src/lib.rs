@@ -1,3 +1,14 @@
 //! etprox: ET:Legacy proximity round files into PostgreSQL and Discord.
+//!
+//! Data flows one way: [`round_file`] (read, parse) → [`ingest`] (import once) → [`db`]
+//! (aggregates) → queries and replies. [`stats`] holds the pure rules (engagement classes, per-round
+//! aggregation) that the importer applies. [`sim`] is a simulated game server running the
+//! tracker module that writes the round files.
 
+pub mod config;
+pub mod db;
+pub mod ingest;
+pub mod round_file;
+pub mod session;
 pub mod sim;
+pub mod stats;

@@ -1,1 +1,329 @@
-fn main() {}
+//! The `etprox` command line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use etprox::config::Config;
+use etprox::db;
+use etprox::ingest::{round_files_in, watcher, ImportOutcome, Importer};
+
+/// Proximity stats for Wolfenstein: Enemy Territory (ET:Legacy) servers.
+///
+/// Reads the round files that the game-server tracker writes (ours, v3, or the public
+/// Proximity Tracker v2), imports each round exactly once into PostgreSQL, and keeps per-player,
+/// per-pair and per-map aggregates. Configuration comes from the environment or a `.env` file
+/// (see .env.example); DATABASE_URL defaults to the local server, database `etprox`.
+#[derive(Parser)]
+#[command(name = "etprox", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Import round files or folders of round files once (prints one line per file).
+    ///
+    /// Exits with status 1 when any file or line was rejected; rejected lines are listed with
+    /// their line number and reason, and kept in the import log.
+    Import {
+        /// Round files, or folders whose *.txt files are imported.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Files imported at the same time.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// Print only the summary line (and rejections).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Watch ETPROX_ROUND_DIRS and import every round file as it appears, until Ctrl-C.
+    Watch,
+    /// Raw-data retention: what is stored, and archiving raw kills past a number of days.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Create the database if needed and apply migrations (other commands do this too).
+    Migrate,
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Rows, size and date range per table.
+    Stats,
+    /// Delete raw kills of session days older than N days. Aggregates are kept.
+    Archive {
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+        older_than_days: u32,
+        /// Show what would be archived, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the rows to DIR/kill_context-<date>.csv before deleting them.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "etprox=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::from_env().context("invalid configuration")?;
+    match cli.command {
+        Command::Db(DbCommand::Migrate) => {
+            db::connect_and_migrate(&config.database_url, 2).await?;
+            println!("database is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { paths, jobs, quiet } => import(&config, paths, jobs, quiet).await,
+        Command::Watch => {
+            let pool = db::connect_and_migrate(&config.database_url, 4).await?;
+            let importer = Importer::new(pool, config.session, config.default_server_id.clone());
+            anyhow::ensure!(
+                !config.round_dirs.is_empty(),
+                "ETPROX_ROUND_DIRS is not set: give the folder(s) the tracker writes round files to, separated by ':'"
+            );
+            let options = watcher::WatchOptions::from_config(&config);
+            tokio::select! {
+                result = watcher::run(importer, options) => result?,
+                _ = tokio::signal::ctrl_c() => eprintln!("stopping (Ctrl-C)"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retention(command) => retention(&config, command).await,
+    }
+}
+
+async fn import(
+    config: &Config,
+    paths: Vec<PathBuf>,
+    jobs: usize,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            files.extend(
+                round_files_in(&path)
+                    .with_context(|| format!("reading folder {}", path.display()))?,
+            );
+        } else {
+            files.push(path);
+        }
+    }
+    let jobs = jobs.clamp(1, 16);
+    let pool = db::connect_and_migrate(&config.database_url, jobs as u32 + 1).await?;
+    let importer = Arc::new(Importer::new(
+        pool,
+        config.session,
+        config.default_server_id.clone(),
+    ));
+
+    let progress = if files.len() > 20 && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(files.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} files, {per_sec}, eta {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let print = |line: String| match &progress {
+        Some(bar) => bar.println(line),
+        None => println!("{line}"),
+    };
+
+    let mut results = futures_util::stream::iter(files.into_iter().map(|path| {
+        let importer = Arc::clone(&importer);
+        async move {
+            let outcome = importer.import_file(&path).await;
+            (path, outcome)
+        }
+    }))
+    .buffered(jobs);
+
+    let (mut imported, mut duplicate, mut empty, mut rejected, mut kills, mut bad_lines) =
+        (0, 0, 0, 0, 0usize, 0usize);
+    while let Some((path, outcome)) = results.next().await {
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+        let shown = path.display();
+        match outcome {
+            Ok(ImportOutcome::Imported {
+                round_id,
+                map_name,
+                round_number,
+                kills: n,
+                flags,
+                rejected_lines,
+            }) => {
+                imported += 1;
+                kills += n;
+                bad_lines += rejected_lines.len();
+                let flags = if flags.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<&str> = flags.iter().map(|f| f.as_str()).collect();
+                    format!(" [{}]", names.join(", "))
+                };
+                if !quiet || !rejected_lines.is_empty() {
+                    print(format!(
+                        "imported          {shown}: {map_name} round {round_number}, {n} kills{flags} (id {round_id})"
+                    ));
+                }
+                for line in rejected_lines {
+                    print(format!(
+                        "  rejected line    {shown}:{}: {} ({:?})",
+                        line.line, line.reason, line.excerpt
+                    ));
+                }
+            }
+            Ok(ImportOutcome::AlreadyImported {
+                round_id,
+                first_path,
+            }) => {
+                duplicate += 1;
+                if !quiet {
+                    print(format!(
+                        "already imported  {shown}: round {round_id} (from {first_path})"
+                    ));
+                }
+            }
+            Ok(ImportOutcome::Empty) => {
+                empty += 1;
+                if !quiet {
+                    print(format!("empty             {shown}"));
+                }
+            }
+            Ok(ImportOutcome::Rejected { reason }) => {
+                rejected += 1;
+                print(format!("rejected          {shown}: {reason}"));
+            }
+            Err(e) => {
+                rejected += 1;
+                print(format!("failed            {shown}: {e}"));
+            }
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    println!(
+        "{imported} imported ({kills} kills), {duplicate} already imported, {empty} empty, {rejected} rejected, {bad_lines} lines rejected"
+    );
+    Ok(if rejected > 0 || bad_lines > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn retention(config: &Config, command: RetentionCommand) -> anyhow::Result<ExitCode> {
+    let pool = db::connect_and_migrate(&config.database_url, 2).await?;
+    match command {
+        RetentionCommand::Stats => {
+            println!(
+                "{:<24} {:>12} {:>12} {:>12} {:>12}",
+                "table", "rows", "size", "oldest", "newest"
+            );
+            for t in db::retention::data_stats(&pool).await? {
+                let day = |d: Option<chrono::NaiveDate>| {
+                    d.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+                };
+                println!(
+                    "{:<24} {:>12} {:>12} {:>12} {:>12}",
+                    t.table_name,
+                    t.row_count,
+                    human_bytes(t.total_bytes),
+                    day(t.oldest_date),
+                    day(t.newest_date)
+                );
+            }
+        }
+        RetentionCommand::Archive {
+            older_than_days,
+            dry_run,
+            export,
+        } => {
+            let days = older_than_days as i32;
+            let (rows, oldest, newest) = db::retention::archive_preview(&pool, days).await?;
+            let range = match (oldest, newest) {
+                (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
+                _ => String::new(),
+            };
+            if dry_run {
+                println!("dry run: {rows} raw kill rows older than {days} days would be archived{range}; aggregates are kept");
+                return Ok(ExitCode::SUCCESS);
+            }
+            if let Some(dir) = export {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating export folder {}", dir.display()))?;
+                let file = dir.join(format!(
+                    "kill_context-{}.csv",
+                    chrono::Utc::now().format("%Y%m%d-%H%M%S")
+                ));
+                let mut out = std::io::BufWriter::new(
+                    std::fs::File::create(&file)
+                        .with_context(|| format!("creating {}", file.display()))?,
+                );
+                let bytes =
+                    db::retention::export_archivable(&pool, older_than_days, &mut out).await?;
+                println!(
+                    "exported {rows} rows ({}) to {}",
+                    human_bytes(bytes as i64),
+                    file.display()
+                );
+            }
+            for (table, n) in db::retention::archive(&pool, days).await? {
+                println!("archived {n} rows from {table}{range}; aggregates are kept");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_bytes(bytes: i64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,70 @@
+//! Database access: pool, migrations, and one file per domain.
+
+pub mod retention;
+pub mod rounds;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connects, creating the database first if it does not exist yet, and applies migrations.
+pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("DATABASE_URL {url:?} is not a valid PostgreSQL URL"))?
+        .log_statements(tracing::log::LevelFilter::Trace);
+    create_database_if_missing(&options).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options.clone())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot connect to PostgreSQL at {}:{} (is it running? check DATABASE_URL)",
+                options.get_host(),
+                options.get_port()
+            )
+        })?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("applying database migrations")
+}
+
+async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    match options.connect().await {
+        Ok(conn) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            let mut admin = options
+                .clone()
+                .database("postgres")
+                .connect()
+                .await
+                .context("connecting to the 'postgres' database to create the etprox database")?;
+            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+            sqlx::raw_sql(&format!("CREATE DATABASE {quoted}"))
+                .execute(&mut admin)
+                .await
+                .with_context(|| format!("creating database {quoted}"))?;
+            tracing::info!(database = %name, "created database");
+            Ok(())
+        }
+        // Other errors (server down, auth) are reported by the pool connect with context.
+        Err(_) => Ok(()),
+    }
+}

@@ -1,0 +1,404 @@
+//! Parser behaviour on well-formed and broken files of both formats.
+
+use std::borrow::Cow;
+
+use proptest::prelude::*;
+
+use super::writer::write_v3;
+use super::*;
+
+const V2_HEADER: &str = "# PROXIMITY_TRACKER_V2\n# map=goldrush\n# round=0\n# FORMAT: game_time|killer_slot|killer_guid|killer_name|killer_team|killer_x|killer_y|killer_z|victim_slot|victim_guid|victim_name|victim_team|victim_x|victim_y|victim_z|distance|weapon|mod|engagement_type|killer_allies|victim_allies|supporting_allies\n";
+const V2_NAME: &str = "2025-11-18-211955-goldrush-round-0_proximity.txt";
+const KILL_A: &str = "1000|1|AAAA|alpha|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|100.0|0.0|0.0|100.0|8|9|2v1|1|0|charlie\n";
+const KILL_B: &str = "2000|3|CCCC|charlie|AXIS|10.0|0.0|0.0|2|BBBB|bravo|ALLIES|-0.04|-600.0|0.0|100.0|8|9|1v1|0|0|NONE\n";
+const HEATMAP: &str = "\n# HEATMAP\n# grid_x|grid_y|axis_kills|allies_kills\n0|0|1|0\n";
+
+fn v2(body: &str) -> String {
+    format!("{V2_HEADER}{body}")
+}
+
+fn parse(text: &str) -> ParsedRound<'_> {
+    parse_round_file(text.as_bytes(), V2_NAME).expect("file should parse")
+}
+
+fn names(kill: &KillRecord<'_>) -> Vec<String> {
+    kill.supporting_allies
+        .iter()
+        .map(|a| String::from_utf8_lossy(&a.name).into_owned())
+        .collect()
+}
+
+#[test]
+fn real_v2_fixtures_parse_without_rejections() {
+    for (name, kills) in [
+        ("2025-11-18-203822-supply-round-0_proximity.txt", 100),
+        ("2025-11-18-211955-goldrush-round-0_proximity.txt", 108),
+    ] {
+        let bytes = std::fs::read(format!(
+            "{}/../shared/fixtures/v2/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("shared fixtures are next to the project");
+        let round = parse_round_file(&bytes, name).unwrap();
+        assert_eq!(round.kills.len(), kills, "{name}");
+        assert!(round.rejected.is_empty(), "{name}: {:?}", round.rejected);
+        assert!(round.flags.is_empty(), "{name}: {:?}", round.flags);
+        assert_eq!(
+            round.header.round_number, 1,
+            "v2 round 0 is round 1 for players"
+        );
+        assert!(round.heatmap.as_ref().is_some_and(|h| !h.is_empty()));
+    }
+}
+
+#[test]
+fn v2_header_and_file_name() {
+    let text = v2(&format!("{KILL_A}{HEATMAP}"));
+    let round = parse(&text);
+    assert_eq!(round.format, FormatVersion::V2);
+    assert_eq!(round.header.map_name, "goldrush");
+    assert_eq!(round.header.round_number, 1);
+    assert_eq!(
+        round.header.ended_local.unwrap().to_string(),
+        "2025-11-18 21:19:55"
+    );
+    let k = &round.kills[0];
+    assert_eq!(k.kind, KillKind::Kill);
+    assert_eq!(k.killer.name.as_ref(), b"alpha");
+    assert_eq!(k.victim.team, Team::Allies);
+    assert_eq!(names(k), ["charlie"]);
+    assert_eq!(round.heatmap.as_ref().unwrap().len(), 1);
+}
+
+#[test]
+fn crlf_files_parse_like_lf_files() {
+    let lf = v2(&format!("{KILL_A}{KILL_B}{HEATMAP}"));
+    let crlf = lf.replace('\n', "\r\n");
+    let a = parse(&lf);
+    let b = parse(&crlf);
+    assert_eq!(a.kills, b.kills);
+    assert_eq!(a.heatmap, b.heatmap);
+    assert!(b.rejected.is_empty());
+}
+
+#[test]
+fn missing_heatmap_is_flagged_not_rejected() {
+    let text = v2(&format!("{KILL_A}{KILL_B}"));
+    let round = parse(&text);
+    assert_eq!(round.kills.len(), 2);
+    assert!(round.flags.contains(&RoundFlag::NoHeatmap));
+}
+
+#[test]
+fn cut_last_line_is_rejected_and_round_flagged_truncated() {
+    let text = v2(&format!("{KILL_A}{}", &KILL_B[..40]));
+    let round = parse(&text);
+    assert_eq!(round.kills.len(), 1);
+    assert_eq!(round.rejected.len(), 1);
+    assert_eq!(round.rejected[0].line, 6);
+    assert!(round.rejected[0].reason.contains("cut off"));
+    assert!(round.flags.contains(&RoundFlag::Truncated));
+    assert!(round.flags.contains(&RoundFlag::LinesRejected));
+}
+
+#[test]
+fn a_parseable_but_unterminated_last_line_is_still_cut() {
+    // "-600.0" cut to "-600" would still parse: without the newline we cannot trust it.
+    let text = v2(&format!("{KILL_A}{}", KILL_B.trim_end()));
+    let round = parse(&text);
+    assert_eq!(round.kills.len(), 1);
+    assert!(round.flags.contains(&RoundFlag::Truncated));
+}
+
+#[test]
+fn garbage_lines_are_reported_with_line_numbers() {
+    let text = v2(&format!("{KILL_A}hello world\n1|2|3\n{KILL_B}x|y|z|w\n"));
+    let round = parse(&text);
+    assert_eq!(round.kills.len(), 2);
+    let lines: Vec<u32> = round.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [6, 7, 9]);
+    assert!(round.rejected[0].reason.contains("fields"));
+    assert_eq!(round.rejected[0].excerpt, "hello world");
+}
+
+#[test]
+fn bad_numbers_are_named_in_the_reason() {
+    let bad = KILL_A.replace("|100.0|8|", "|far|8|");
+    let text = v2(&bad);
+    let round = parse(&text);
+    assert_eq!(round.rejected[0].reason, "distance is not a number");
+}
+
+#[test]
+fn empty_and_foreign_files_are_rejected_whole() {
+    assert_eq!(parse_round_file(b"", V2_NAME), Err(FileRejection::Empty));
+    assert_eq!(
+        parse_round_file(b"\n\r\n  ", V2_NAME),
+        Err(FileRejection::Empty)
+    );
+    assert!(matches!(
+        parse_round_file(b"<html>oops</html>\n", V2_NAME),
+        Err(FileRejection::UnknownFormat(_))
+    ));
+}
+
+#[test]
+fn header_map_wins_over_file_name_and_is_flagged() {
+    let text = v2(KILL_A).replace("# map=goldrush", "# map=radar");
+    let round = parse(&text);
+    assert_eq!(round.header.map_name, "radar");
+    assert_eq!(round.header.file_map_name.as_deref(), Some("goldrush"));
+    assert!(round.flags.contains(&RoundFlag::MapMismatch));
+}
+
+#[test]
+fn pipe_in_names_is_realigned() {
+    let line = "1000|1|AAAA|al|pha|AXIS|0.0|0.0|0.0|2|BBBB|br|av|o|ALLIES|100.0|0.0|0.0|100.0|8|9|2v1|1|0|ch|ar\n";
+    let text = v2(line);
+    let round = parse(&text);
+    assert!(round.rejected.is_empty(), "{:?}", round.rejected);
+    let k = &round.kills[0];
+    assert_eq!(k.killer.name.as_ref(), b"al|pha");
+    assert_eq!(k.victim.name.as_ref(), b"br|av|o");
+    assert_eq!(k.distance, 100.0);
+    assert_eq!(names(k), ["ch|ar"]);
+    assert!(round.flags.contains(&RoundFlag::Realigned));
+    assert_eq!(round.warnings.len(), 1);
+}
+
+#[test]
+fn a_name_that_looks_like_a_team_block_does_not_fool_realignment() {
+    let line = "1000|1|AAAA|x|AXIS|1.0|2.0|3.0|4|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|100.0|0.0|0.0|100.0|8|9|1v1|0|0|NONE\n";
+    let text = v2(line);
+    let round = parse(&text);
+    let k = &round.kills[0];
+    // Reading "AXIS" as the victim's GUID would also fit the columns; a team is never a GUID.
+    assert_eq!(k.killer.name.as_ref(), b"x|AXIS|1.0|2.0|3.0|4");
+    assert_eq!(k.victim.name.as_ref(), b"bravo");
+    assert_eq!(k.means_of_death, 9);
+}
+
+#[test]
+fn ally_names_with_commas_are_matched_against_the_round() {
+    // "a,b" is a player (victim in a later line); the ally list "a,b,charlie" is two names.
+    let kill1 = "1000|1|AAAA|alpha|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|1.0|0.0|1.0|8|9|3v1|2|0|a,b,charlie\n";
+    let kill2 =
+        "2000|5|DDDD|bravo|ALLIES|0.0|0.0|0.0|6|EEEE|a,b|AXIS|1.0|1.0|0.0|1.0|8|9|1v1|0|0|NONE\n";
+    let text = v2(&format!("{kill1}{kill2}"));
+    let round = parse(&text);
+    assert_eq!(names(&round.kills[0]), ["a,b", "charlie"]);
+    assert!(names(&round.kills[1]).is_empty());
+}
+
+#[test]
+fn a_player_called_none_is_an_ally_when_the_counts_say_so() {
+    let kill1 =
+        "1000|1|AAAA|alpha|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|1.0|0.0|1.0|8|9|2v1|1|0|NONE\n";
+    let kill2 =
+        "2000|3|NNNN|NONE|AXIS|0.0|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|1.0|0.0|1.0|8|9|1v1|0|0|NONE\n";
+    let text = v2(&format!("{kill1}{kill2}"));
+    let round = parse(&text);
+    assert_eq!(names(&round.kills[0]), ["NONE"]);
+    assert!(names(&round.kills[1]).is_empty());
+}
+
+#[test]
+fn v2_team_kills_and_suicides_are_classified() {
+    let tk =
+        "1000|1|AAAA|alpha|AXIS|0.0|0.0|0.0|2|BBBB|bravo|AXIS|1.0|1.0|0.0|1.0|8|9|1v1|0|0|NONE\n";
+    let text = v2(tk);
+    let round = parse(&text);
+    assert_eq!(round.kills[0].kind, KillKind::TeamKill);
+}
+
+fn sample_header() -> RoundHeader {
+    RoundHeader {
+        server_id: Some("eu|1".into()),
+        server_name: Some("My, Server".into()),
+        map_name: "goldrush".into(),
+        file_map_name: None,
+        round_number: 2,
+        gametype: Some(3),
+        round_id: Some("r-42".into()),
+        started_unix: Some(1_763_498_302),
+        ended_unix: Some(1_763_499_502),
+        ended_local: None,
+        mod_family: Some("etlegacy".into()),
+    }
+}
+
+fn sample_kill(line: u32, killer_name: &[u8], ally: &[u8]) -> KillRecord<'static> {
+    KillRecord {
+        line,
+        game_time: 1234,
+        time_ms: Some(1234),
+        kind: KillKind::Kill,
+        killer: Combatant {
+            slot: 3,
+            guid: b"0F3C0F3C0F3C0F3C0F3C0F3C0F3C0F3C",
+            name: Cow::Owned(killer_name.to_vec()),
+            team: Team::Axis,
+            pos: [-120.5, 330.0, 16.1],
+        },
+        victim: Combatant {
+            slot: 7,
+            guid: b"",
+            name: Cow::Borrowed(b"NONE"),
+            team: Team::Allies,
+            pos: [1.5, -2.5, 0.0],
+        },
+        distance: 412.7,
+        weapon: 3,
+        means_of_death: 3,
+        killer_allies: 1,
+        victim_allies: 0,
+        supporting_allies: vec![AllyRef {
+            guid: b"",
+            name: Cow::Owned(ally.to_vec()),
+        }],
+    }
+}
+
+#[test]
+fn v3_round_trips_hostile_names() {
+    let header = sample_header();
+    let kills = vec![
+        sample_kill(13, b"^1Al|pha,x%20", b"No,guid|NONE"),
+        sample_kill(14, b"J\xf6rg\xe2\x82", b"\xff\x00"),
+    ];
+    let bytes = write_v3(&header, false, &kills);
+    let round = parse_round_file(&bytes, "2025-11-18-211955-goldrush-round-2_etprox.txt").unwrap();
+    assert!(round.rejected.is_empty(), "{:?}", round.rejected);
+    assert!(round.flags.is_empty(), "{:?}", round.flags);
+    assert!(round.has_end_marker);
+    assert_eq!(round.header.server_id.as_deref(), Some("eu|1"));
+    assert_eq!(round.header.server_name.as_deref(), Some("My, Server"));
+    assert_eq!(round.header.file_map_name.as_deref(), Some("goldrush"));
+    assert_eq!(round.kills, kills);
+}
+
+#[test]
+fn v3_without_end_marker_is_truncated() {
+    let bytes = write_v3(&sample_header(), false, &[sample_kill(13, b"a", b"b")]);
+    let text = String::from_utf8(bytes).unwrap();
+    let cut = text.replace("# END kills=1\n", "");
+    let round = parse_round_file(cut.as_bytes(), "x.txt").unwrap();
+    assert_eq!(round.kills.len(), 1);
+    assert!(round.flags.contains(&RoundFlag::Truncated));
+    assert!(!round.has_end_marker);
+}
+
+#[test]
+fn v3_end_marker_count_mismatch_is_flagged() {
+    let bytes = write_v3(&sample_header(), true, &[sample_kill(13, b"a", b"b")]);
+    let text = String::from_utf8(bytes)
+        .unwrap()
+        .replace("# END kills=1", "# END kills=5");
+    let round = parse_round_file(text.as_bytes(), "x.txt").unwrap();
+    assert!(round.flags.contains(&RoundFlag::CountMismatch));
+    assert!(round.flags.contains(&RoundFlag::Incomplete));
+}
+
+#[test]
+fn v3_missing_header_key_rejects_the_file() {
+    let bytes = write_v3(&sample_header(), false, &[]);
+    let text = String::from_utf8(bytes)
+        .unwrap()
+        .replace("# round_id=r-42\n", "");
+    assert_eq!(
+        parse_round_file(text.as_bytes(), "x.txt"),
+        Err(FileRejection::MissingHeader("round_id"))
+    );
+    let bad = String::from_utf8(write_v3(&sample_header(), false, &[]))
+        .unwrap()
+        .replace("# round=2", "# round=two");
+    assert!(matches!(
+        parse_round_file(bad.as_bytes(), "x.txt"),
+        Err(FileRejection::BadHeader { line: 6, .. })
+    ));
+}
+
+#[test]
+fn v3_zero_kill_round_is_valid() {
+    let bytes = write_v3(&sample_header(), false, &[]);
+    let round = parse_round_file(&bytes, "x.txt").unwrap();
+    assert!(round.kills.is_empty());
+    assert!(round.flags.is_empty());
+}
+
+fn arb_name() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 1..=35)
+}
+
+fn arb_pos() -> impl Strategy<Value = f32> {
+    // Positions are written with one decimal, so generate values that survive that.
+    (-400_000i32..400_000).prop_map(|t| format!("{:.1}", t as f64 / 10.0).parse().unwrap())
+}
+
+prop_compose! {
+    fn arb_kill()(killer in arb_name(), victim in arb_name(), ally in arb_name(),
+                  t in 0i64..10_000_000, kx in arb_pos(), vy in arb_pos(), d in arb_pos(),
+                  ka in 0u16..20, va in 0u16..20, kind in 0usize..4)
+                 -> (Vec<u8>, Vec<u8>, Vec<u8>, i64, f32, f32, f32, u16, u16, usize) {
+        (killer, victim, ally, t, kx, vy, d.abs(), ka, va, kind)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = parse_round_file(&bytes, V2_NAME);
+        let mut v2 = V2_HEADER.as_bytes().to_vec();
+        v2.extend_from_slice(&bytes);
+        let _ = parse_round_file(&v2, V2_NAME);
+        let mut v3 = b"# ETPROX_ROUND v3\n".to_vec();
+        v3.extend_from_slice(&bytes);
+        let _ = parse_round_file(&v3, "x.txt");
+    }
+
+    #[test]
+    fn mutated_real_lines_never_panic(cut in 0usize..200, insert in any::<u8>(), at in 0usize..200) {
+        let mut line = KILL_A.as_bytes().to_vec();
+        line.truncate(cut.min(line.len()));
+        line.insert(at.min(line.len()), insert);
+        let mut file = V2_HEADER.as_bytes().to_vec();
+        file.extend_from_slice(&line);
+        file.push(b'\n');
+        let _ = parse_round_file(&file, V2_NAME);
+    }
+
+    #[test]
+    fn writer_then_parser_round_trips(kills in proptest::collection::vec(arb_kill(), 0..20)) {
+        let kinds = [KillKind::Kill, KillKind::TeamKill, KillKind::Suicide, KillKind::World];
+        let records: Vec<KillRecord<'_>> = kills.iter().enumerate().map(|(i, k)| {
+            let mut r = sample_kill(13 + i as u32, &k.0, &k.2);
+            r.victim.name = Cow::Owned(k.1.clone());
+            r.game_time = k.3;
+            r.time_ms = Some(k.3);
+            r.killer.pos[0] = k.4;
+            r.victim.pos[1] = k.5;
+            r.distance = k.6;
+            r.killer_allies = k.7;
+            r.victim_allies = k.8;
+            r.kind = kinds[k.9];
+            r
+        }).collect();
+        let bytes = write_v3(&sample_header(), false, &records);
+        let round = parse_round_file(&bytes, "x.txt").unwrap();
+        prop_assert!(round.rejected.is_empty());
+        prop_assert_eq!(round.kills, records);
+    }
+
+    #[test]
+    fn v2_names_with_pipes_realign(killer in "[a-z|]{1,12}", victim in "[a-z|]{1,12}") {
+        prop_assume!(killer.contains(|c| c != '|') && victim.contains(|c| c != '|'));
+        let line = format!("1000|1|AAAA|{killer}|AXIS|0.0|0.0|0.0|2|BBBB|{victim}|ALLIES|100.0|0.0|0.0|100.0|8|9|2v1|1|0|NONE\n");
+        let file = v2(&line);
+        let round = parse(&file);
+        prop_assert!(round.rejected.is_empty());
+        prop_assert_eq!(round.kills[0].killer.name.as_ref(), killer.as_bytes());
+        prop_assert_eq!(round.kills[0].victim.name.as_ref(), victim.as_bytes());
+    }
+}

@@ -1,0 +1,306 @@
+//! Parser for our own v3 format (docs/round-file-format.md).
+
+use super::escape::unescape;
+use super::{
+    field, lines, AllyRef, Combatant, FileRejection, FormatVersion, KillKind, KillRecord, Line,
+    LineIssue, ParsedRound, RoundFlag, RoundHeader, Team,
+};
+
+const KILL_FIELDS: usize = 22;
+
+pub(super) fn parse<'a>(
+    bytes: &'a [u8],
+    file_name: &str,
+) -> Result<ParsedRound<'a>, FileRejection> {
+    let mut round = ParsedRound {
+        format: FormatVersion::V3,
+        header: RoundHeader::default(),
+        kills: Vec::with_capacity(bytes.len() / 160),
+        heatmap: None,
+        flags: Vec::new(),
+        rejected: Vec::new(),
+        warnings: Vec::new(),
+        has_end_marker: false,
+    };
+    let mut header = HeaderFields::default();
+    let mut end_count: Option<(u32, usize)> = None;
+    let mut in_kills = false;
+
+    for line in lines(bytes).skip(1) {
+        let text = line.text;
+        if let Some((line_no, _)) = end_count {
+            if !text.is_empty() {
+                round.rejected.push(LineIssue::new(
+                    line.number,
+                    text,
+                    format!("text after the end marker on line {line_no}"),
+                ));
+            }
+            continue;
+        }
+        if text.is_empty() {
+            continue;
+        }
+        if let Some(rest) = text.strip_prefix(b"# END kills=") {
+            match field::int::<usize>(rest) {
+                Some(count) if line.terminated => end_count = Some((line.number, count)),
+                Some(_) => {
+                    round
+                        .rejected
+                        .push(LineIssue::new(line.number, text, "end marker cut off"));
+                }
+                None => round.rejected.push(LineIssue::new(
+                    line.number,
+                    text,
+                    "end marker without a kill count",
+                )),
+            }
+            continue;
+        }
+        if let Some(rest) = text.strip_prefix(b"# ") {
+            if rest.starts_with(b"FORMAT:") {
+                in_kills = true;
+                continue;
+            }
+            if in_kills {
+                round.rejected.push(LineIssue::new(
+                    line.number,
+                    text,
+                    "header line among the kill lines",
+                ));
+                continue;
+            }
+            header.read(line, rest)?;
+            continue;
+        }
+        in_kills = true;
+        if !line.terminated {
+            round.rejected.push(LineIssue::new(
+                line.number,
+                text,
+                "line cut off (the file ends without a newline)",
+            ));
+            round.flag(RoundFlag::Truncated);
+            continue;
+        }
+        match parse_kill(line) {
+            Ok(kill) => round.kills.push(kill),
+            Err(reason) => round
+                .rejected
+                .push(LineIssue::new(line.number, text, reason)),
+        }
+    }
+
+    round.header = header.finish(file_name)?;
+    if header.incomplete {
+        round.flag(RoundFlag::Incomplete);
+    }
+    match end_count {
+        Some((_, count)) => {
+            round.has_end_marker = true;
+            let lines_seen = round.kills.len() + round.rejected.len();
+            if count != lines_seen {
+                round.flag(RoundFlag::CountMismatch);
+                round.warnings.push(LineIssue::new(
+                    0,
+                    b"",
+                    format!("end marker says {count} kills, the file has {lines_seen} kill lines"),
+                ));
+            }
+        }
+        None => round.flag(RoundFlag::Truncated),
+    }
+    if !round.rejected.is_empty() {
+        round.flag(RoundFlag::LinesRejected);
+    }
+    Ok(round)
+}
+
+#[derive(Default)]
+struct HeaderFields {
+    server_id: Option<String>,
+    server_name: Option<String>,
+    map: Option<String>,
+    gametype: Option<i16>,
+    round: Option<i16>,
+    round_id: Option<String>,
+    start_unix: Option<i64>,
+    end_unix: Option<i64>,
+    status: Option<bool>,
+    incomplete: bool,
+    mod_family: Option<String>,
+}
+
+impl HeaderFields {
+    fn read(&mut self, line: Line<'_>, rest: &[u8]) -> Result<(), FileRejection> {
+        let bad = |reason: String| FileRejection::BadHeader {
+            line: line.number,
+            reason,
+        };
+        let Some(eq) = memchr::memchr(b'=', rest) else {
+            // A free comment line: allowed, ignored.
+            return Ok(());
+        };
+        let key = &rest[..eq];
+        let raw_value = &rest[eq + 1..];
+        let value = unescape(raw_value).map_err(|e| bad(e.to_string()))?;
+        let text = || field::text(&value);
+        let number = |what: &str| {
+            field::int::<i64>(&value)
+                .ok_or_else(|| bad(format!("{what} is not a number: {:?}", text())))
+        };
+        match key {
+            b"server_id" => self.server_id = Some(text()),
+            b"server_name" => self.server_name = Some(text()),
+            b"map" => self.map = Some(text()),
+            b"gametype" => self.gametype = Some(small(number("gametype")?, &bad)?),
+            b"round" => {
+                let round = small(number("round")?, &bad)?;
+                if round < 1 {
+                    return Err(bad(format!("round must be 1 or more, got {round}")));
+                }
+                self.round = Some(round);
+            }
+            b"round_id" => self.round_id = Some(text()),
+            b"start_unix" => self.start_unix = Some(number("start_unix")?),
+            b"end_unix" => self.end_unix = Some(number("end_unix")?),
+            b"status" => match value.as_ref() {
+                b"complete" => self.status = Some(true),
+                b"incomplete" => {
+                    self.status = Some(false);
+                    self.incomplete = true;
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "status must be complete or incomplete, got {:?}",
+                        text()
+                    )))
+                }
+            },
+            b"mod_family" => self.mod_family = Some(text()),
+            _ => {} // unknown keys are allowed for forward compatibility
+        }
+        Ok(())
+    }
+
+    fn finish(&self, file_name: &str) -> Result<RoundHeader, FileRejection> {
+        let need = |value: &Option<String>, key: &'static str| {
+            value
+                .clone()
+                .filter(|v| !v.is_empty())
+                .ok_or(FileRejection::MissingHeader(key))
+        };
+        let map_name = need(&self.map, "map")?;
+        let file_map_name = file_map(file_name);
+        Ok(RoundHeader {
+            server_id: Some(need(&self.server_id, "server_id")?),
+            server_name: self.server_name.clone(),
+            map_name,
+            file_map_name,
+            round_number: self.round.ok_or(FileRejection::MissingHeader("round"))?,
+            gametype: Some(
+                self.gametype
+                    .ok_or(FileRejection::MissingHeader("gametype"))?,
+            ),
+            round_id: Some(need(&self.round_id, "round_id")?),
+            started_unix: Some(
+                self.start_unix
+                    .ok_or(FileRejection::MissingHeader("start_unix"))?,
+            ),
+            ended_unix: Some(
+                self.end_unix
+                    .ok_or(FileRejection::MissingHeader("end_unix"))?,
+            ),
+            ended_local: None,
+            mod_family: self.mod_family.clone(),
+        })
+    }
+}
+
+fn small(value: i64, bad: &impl Fn(String) -> FileRejection) -> Result<i16, FileRejection> {
+    i16::try_from(value).map_err(|_| bad(format!("{value} is out of range")))
+}
+
+/// v3 file names end in `-<map>-round-<N>_etprox.txt`; the map part is informational.
+fn file_map(file_name: &str) -> Option<String> {
+    let stem = file_name.strip_suffix("_etprox.txt")?;
+    let (before, _) = stem.rsplit_once("-round-")?;
+    // YYYY-MM-DD-HHMMSS- is 18 characters.
+    before.get(18..).map(str::to_owned)
+}
+
+fn parse_kill(line: Line<'_>) -> Result<KillRecord<'_>, String> {
+    let mut fields = [&b""[..]; KILL_FIELDS];
+    let mut count = 0;
+    for part in line.text.split(|&b| b == b'|') {
+        if count == KILL_FIELDS {
+            return Err(format!("more than {KILL_FIELDS} fields"));
+        }
+        fields[count] = part;
+        count += 1;
+    }
+    if count != KILL_FIELDS {
+        return Err(format!("{count} fields, expected {KILL_FIELDS}"));
+    }
+    let f = &fields;
+    let time_ms: i64 = field::int(f[0]).ok_or("t_ms is not a number")?;
+    let kind = KillKind::parse(f[1]).ok_or("kind is not kill, teamkill, suicide or world")?;
+    let killer = combatant(&f[2..9], "killer")?;
+    let victim = combatant(&f[9..16], "victim")?;
+    let distance = field::float(f[16]).ok_or("distance is not a number")?;
+    let weapon = field::int(f[17]).ok_or("weapon is not a number")?;
+    let means_of_death = field::int(f[18]).ok_or("mod is not a number")?;
+    let killer_allies = field::int(f[19]).ok_or("killer_allies is not a count")?;
+    let victim_allies = field::int(f[20]).ok_or("victim_allies is not a count")?;
+    let supporting_allies = allies(f[21])?;
+    Ok(KillRecord {
+        line: line.number,
+        game_time: time_ms,
+        time_ms: Some(time_ms),
+        kind,
+        killer,
+        victim,
+        distance,
+        weapon,
+        means_of_death,
+        killer_allies,
+        victim_allies,
+        supporting_allies,
+    })
+}
+
+fn combatant<'a>(f: &[&'a [u8]], side: &str) -> Result<Combatant<'a>, String> {
+    let slot = field::int(f[0]).ok_or_else(|| format!("{side}_slot is not a number"))?;
+    let name = unescape(f[2]).map_err(|e| format!("{side}_name: {e}"))?;
+    let team = Team::parse(f[3]).ok_or_else(|| format!("{side}_team is not a team"))?;
+    let mut pos = [0f32; 3];
+    for (axis, raw) in pos.iter_mut().zip(&f[4..7]) {
+        *axis = field::float(raw).ok_or_else(|| format!("{side} position is not a number"))?;
+    }
+    Ok(Combatant {
+        slot,
+        guid: f[1],
+        name,
+        team,
+        pos,
+    })
+}
+
+fn allies(field: &[u8]) -> Result<Vec<AllyRef<'_>>, String> {
+    if field.is_empty() {
+        return Ok(Vec::new());
+    }
+    field
+        .split(|&b| b == b',')
+        .map(|entry| {
+            let colon = memchr::memchr(b':', entry)
+                .ok_or("supporting_allies entry is not <guid>:<name>")?;
+            let name =
+                unescape(&entry[colon + 1..]).map_err(|e| format!("supporting_allies: {e}"))?;
+            Ok(AllyRef {
+                guid: &entry[..colon],
+                name,
+            })
+        })
+        .collect()
+}

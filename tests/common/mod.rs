@@ -1,0 +1,102 @@
+//! Helpers shared by the integration tests (each test gets its own database from #[sqlx::test]).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use etprox::config::SessionClock;
+use etprox::ingest::{ImportOutcome, Importer};
+use sqlx::PgPool;
+
+pub fn shared_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/v2")
+        .join(name)
+}
+
+pub const SUPPLY: &str = "2025-11-18-203822-supply-round-0_proximity.txt";
+pub const GOLDRUSH: &str = "2025-11-18-211955-goldrush-round-0_proximity.txt";
+
+pub fn own_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn importer(pool: &PgPool) -> Importer {
+    Importer::new(pool.clone(), SessionClock::default(), "test-server")
+}
+
+pub async fn import(importer: &Importer, path: &Path) -> ImportOutcome {
+    importer
+        .import_file(path)
+        .await
+        .unwrap_or_else(|e| panic!("import of {} failed: {e}", path.display()))
+}
+
+pub fn expect_imported(outcome: &ImportOutcome) -> i64 {
+    match outcome {
+        ImportOutcome::Imported { round_id, .. } => *round_id,
+        other => panic!("expected an import, got {other:?}"),
+    }
+}
+
+/// Columns that differ between two clean imports of the same files (serials, clocks).
+const VOLATILE: &str =
+    "ARRAY['id','imported_at','created_at','logged_at','round_id','import_log_id','source_path']";
+
+/// Every stored row of every table, as sorted JSON text, without serials and clocks.
+/// Two databases with equal snapshots hold the same data.
+pub async fn snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
+    let tables = [
+        ("rounds", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM rounds t")),
+        (
+            "kill_context",
+            format!(
+                "SELECT (to_jsonb(k) - {VOLATILE} || jsonb_build_object('round_key', r.round_key))::text
+                 FROM kill_context k JOIN rounds r ON r.id = k.round_id"
+            ),
+        ),
+        ("kill_heatmap", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM kill_heatmap t")),
+        ("player_proximity_stats", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_proximity_stats t")),
+        ("teammate_synergy", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM teammate_synergy t")),
+        ("teammate_synergy_daily", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM teammate_synergy_daily t")),
+        ("players", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM players t")),
+        ("player_aliases", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_aliases t")),
+        ("import_log", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM import_log t")),
+        ("import_rejected_lines", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM import_rejected_lines t")),
+    ];
+    let mut out = Vec::new();
+    for (name, sql) in tables {
+        let mut rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(pool).await.unwrap();
+        rows.sort();
+        out.push((name.to_owned(), rows));
+    }
+    out
+}
+
+/// Asserts two snapshots are equal, naming the first table that differs.
+pub fn assert_same(a: &[(String, Vec<String>)], b: &[(String, Vec<String>)]) {
+    for ((name, rows_a), (_, rows_b)) in a.iter().zip(b) {
+        assert_eq!(
+            rows_a.len(),
+            rows_b.len(),
+            "table {name}: row counts differ"
+        );
+        for (ra, rb) in rows_a.iter().zip(rows_b) {
+            assert_eq!(ra, rb, "table {name} differs");
+        }
+    }
+}
+
+/// The URL of the database a pool is connected to (to hand to a child process).
+pub async fn url_of(pool: &PgPool) -> String {
+    let db: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for the tests");
+    match base.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{db}"),
+        None => panic!("DATABASE_URL {base:?} has no database part"),
+    }
+}

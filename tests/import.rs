@@ -1,0 +1,597 @@
+//! Importing round files into the real PostgreSQL: exactly once, correct aggregates, bad input
+//! reported and harmless. Each test gets a fresh database (#[sqlx::test]).
+
+mod common;
+
+use common::*;
+use etprox::ingest::ImportOutcome;
+use etprox::round_file::synthetic::{synthetic_v2, synthetic_v3, RoundSpec};
+use sqlx::PgPool;
+
+#[sqlx::test]
+async fn fixtures_import_once_and_the_seed_queries_answer(pool: PgPool) {
+    let imp = importer(&pool);
+    let supply = expect_imported(&import(&imp, &shared_fixture(SUPPLY)).await);
+    let goldrush = expect_imported(&import(&imp, &shared_fixture(GOLDRUSH)).await);
+    assert_ne!(supply, goldrush);
+
+    // Seed query 1: engagement breakdown of the session day. Its kill counts must add up to the
+    // counted kills of that day, and 1v1 must match the 1v1 lines of the files.
+    let rows: Vec<(chrono::NaiveDate, String, String, i32)> = sqlx::query_as(
+        "SELECT session_date, engagement_type, engagement_class, kill_count FROM engagement_breakdown WHERE session_date = '2025-11-18'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kill_context WHERE kind = 'kill'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows.iter().map(|r| r.3 as i64).sum::<i64>(), counted);
+    let one_v_one_in_files = count_lines(&[SUPPLY, GOLDRUSH], |f| f[18] == "1v1" && f[4] != f[11]);
+    let one_v_one = rows.iter().find(|r| r.1 == "1v1").map(|r| r.3).unwrap();
+    assert_eq!(one_v_one as usize, one_v_one_in_files);
+    assert!(rows.iter().all(|r| r.1 != "1v1" || r.2 == "solo"));
+
+    // Seed query 2: a player's solo record, against the raw lines of the files.
+    let guid = "86DD1E99DFD1068728F039AEF61D45AB"; // ^4vid^7ar
+                                                   // The seed query runs unchanged inside; the wrapper only turns NUMERIC into a float.
+    let (name, solo_kills, solo_deaths, rate): (String, i32, i32, Option<f64>) = sqlx::query_as(
+        "SELECT q.player_name, q.solo_kills, q.solo_deaths, q.round::float8 FROM (
+           SELECT player_name, solo_kills, solo_deaths, ROUND(100.0*solo_kills/NULLIF(solo_kills+solo_deaths,0),1) FROM player_proximity_stats WHERE player_guid = $1
+         ) q",
+    )
+    .bind(guid)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(name, "vidar");
+    let expect_kills = count_lines(&[SUPPLY, GOLDRUSH], |f| {
+        f[2] == guid && f[18] == "1v1" && f[4] != f[11]
+    });
+    let expect_deaths = count_lines(&[SUPPLY, GOLDRUSH], |f| {
+        f[9] == guid && f[18] == "1v1" && f[4] != f[11]
+    });
+    assert_eq!(
+        (solo_kills as usize, solo_deaths as usize),
+        (expect_kills, expect_deaths)
+    );
+    let expect_rate =
+        (1000.0 * expect_kills as f64 / (expect_kills + expect_deaths) as f64).round() / 10.0;
+    assert_eq!(rate, Some(expect_rate));
+
+    // Seed query 3: the hottest goldrush cells; the grid total equals goldrush's counted kills.
+    let cells: Vec<(i32, i32, i32)> = sqlx::query_as(
+        "SELECT grid_x, grid_y, total_kills FROM heatmap_by_map WHERE map_name = 'goldrush' ORDER BY total_kills DESC LIMIT 10",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(cells.len(), 10);
+    assert!(cells.windows(2).all(|w| w[0].2 >= w[1].2));
+    let grid_total: i64 = sqlx::query_scalar(
+        "SELECT SUM(total_kills) FROM heatmap_by_map WHERE map_name = 'goldrush'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        grid_total as usize,
+        count_lines(&[GOLDRUSH], |f| f[4] != f[11])
+    );
+
+    // Seed query 4: best partners, against the ally lists in kill_context.
+    let partners: Vec<(String, i32, i32)> = sqlx::query_as(
+        "SELECT player2_name, kills_within_range, simultaneous_kills FROM teammate_synergy WHERE player1_guid = $1 ORDER BY kills_within_range DESC LIMIT 5",
+    )
+    .bind(guid)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!partners.is_empty());
+    let from_raw: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT a->>'guid', COUNT(*) FROM kill_context, jsonb_array_elements(supporting_allies) a
+         WHERE killer_guid = $1 AND kind = 'kill' AND a->>'guid' IS NOT NULL GROUP BY 1",
+    )
+    .bind(guid)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    for (partner_guid, n) in from_raw {
+        let stored: i32 = sqlx::query_scalar(
+            "SELECT kills_within_range FROM teammate_synergy WHERE player1_guid = $1 AND player2_guid = $2",
+        )
+        .bind(guid)
+        .bind(&partner_guid)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(stored as i64, n, "kills within range with {partner_guid}");
+    }
+}
+
+/// Counts kill lines of shared fixtures whose fields satisfy `pred` (the fixtures have no '|' in names).
+fn count_lines(files: &[&str], pred: impl Fn(&[&str]) -> bool) -> usize {
+    files
+        .iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(shared_fixture(name)).unwrap();
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| l.split('|').collect::<Vec<_>>())
+                .filter(|f| f.len() == 22 && pred(f))
+                .count()
+        })
+        .sum()
+}
+
+#[sqlx::test]
+async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
+    let imp = importer(&pool);
+    for seed in 0..12 {
+        let path = write_temp_v3(&RoundSpec::new(seed, 1_763_400_000 + seed as i64 * 1_800));
+        expect_imported(&import(&imp, &path).await);
+    }
+    import(&imp, &shared_fixture(SUPPLY)).await;
+    // Every counter recomputed from kill_context equals the incrementally kept aggregate.
+    let mismatches: i64 = sqlx::query_scalar(
+        "WITH k AS (
+            SELECT session_date, killer_guid AS g, COUNT(*) AS total,
+                   COUNT(*) FILTER (WHERE engagement_class = 'solo') AS solo,
+                   COUNT(*) FILTER (WHERE engagement_class = 'outnumbering') AS assisted,
+                   COUNT(*) FILTER (WHERE engagement_class = 'outnumbered') AS outgunned,
+                   SUM(distance::float8) AS sum_d, MIN(distance) AS min_d, MAX(distance) AS max_d
+            FROM kill_context WHERE kind = 'kill' GROUP BY 1, 2),
+         d AS (
+            SELECT session_date, victim_guid AS g, COUNT(*) AS total,
+                   COUNT(*) FILTER (WHERE engagement_class = 'outnumbering') AS ganked
+            FROM kill_context WHERE kind = 'kill' GROUP BY 1, 2)
+         SELECT COUNT(*) FROM player_proximity_stats s
+         LEFT JOIN k ON k.session_date = s.session_date AND k.g = s.player_guid
+         LEFT JOIN d ON d.session_date = s.session_date AND d.g = s.player_guid
+         WHERE s.total_kills <> COALESCE(k.total, 0) OR s.solo_kills <> COALESCE(k.solo, 0)
+            OR s.assisted_kills <> COALESCE(k.assisted, 0) OR s.outgunned_kills <> COALESCE(k.outgunned, 0)
+            OR s.total_deaths <> COALESCE(d.total, 0) OR s.ganked_deaths <> COALESCE(d.ganked, 0)
+            OR s.min_kill_distance IS DISTINCT FROM k.min_d OR s.max_kill_distance IS DISTINCT FROM k.max_d
+            OR abs(COALESCE(s.avg_kill_distance, 0) - COALESCE(k.sum_d / NULLIF(k.total, 0), 0)) > 1e-6
+            OR s.solo_kills + s.assisted_kills + s.even_kills + s.outgunned_kills <> s.total_kills
+            OR s.solo_deaths + s.ganked_deaths + s.even_deaths + s.outnumbering_deaths <> s.total_deaths",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(mismatches, 0);
+    let heat_mismatch: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (
+           SELECT session_date, map_name, floor(victim_x / 512)::int gx, floor(victim_y / 512)::int gy, COUNT(*) n
+           FROM kill_context WHERE kind = 'kill' GROUP BY 1, 2, 3, 4) raw
+         FULL JOIN kill_heatmap h USING (session_date, map_name)
+         WHERE h.grid_x = raw.gx AND h.grid_y = raw.gy AND h.total_kills <> raw.n",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(heat_mismatch, 0);
+}
+
+fn write_temp_v3(spec: &RoundSpec) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("etprox-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!(
+        "2025-11-18-2000{:02}-{}-round-{}_etprox.txt",
+        spec.seed % 60,
+        spec.map,
+        spec.round_number
+    ));
+    let path = path.with_file_name(format!(
+        "{}-{}",
+        spec.seed,
+        path.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&path, synthetic_v3(spec)).unwrap();
+    path
+}
+
+#[sqlx::test]
+async fn reimporting_the_same_content_changes_nothing(pool: PgPool) {
+    let imp = importer(&pool);
+    import(&imp, &shared_fixture(SUPPLY)).await;
+    import(&imp, &shared_fixture(GOLDRUSH)).await;
+    let before = snapshot(&pool).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let renamed = dir.path().join("copy-of-supply.txt");
+    std::fs::copy(shared_fixture(SUPPLY), &renamed).unwrap();
+    let crlf = dir
+        .path()
+        .join("2025-11-18-211955-goldrush-round-0_proximity.txt");
+    let text = std::fs::read_to_string(shared_fixture(GOLDRUSH)).unwrap();
+    std::fs::write(&crlf, text.replace('\n', "\r\n")).unwrap();
+
+    for path in [
+        shared_fixture(SUPPLY),
+        shared_fixture(GOLDRUSH),
+        renamed,
+        crlf,
+    ] {
+        match import(&imp, &path).await {
+            ImportOutcome::AlreadyImported { .. } => {}
+            other => panic!(
+                "{}: expected already imported, got {other:?}",
+                path.display()
+            ),
+        }
+    }
+    assert_same(&before, &snapshot(&pool).await);
+}
+
+#[sqlx::test]
+async fn a_v3_round_is_imported_once_whatever_its_bytes(pool: PgPool) {
+    let imp = importer(&pool);
+    let spec = RoundSpec::new(7, 1_763_400_000);
+    let first = write_temp_v3(&spec);
+    expect_imported(&import(&imp, &first).await);
+    let before = snapshot(&pool).await;
+    // The same round id written again with a different server name: same round, not imported.
+    let text = String::from_utf8(synthetic_v3(&spec))
+        .unwrap()
+        .replace("Synthetic%20server", "Renamed");
+    let dir = tempfile::tempdir().unwrap();
+    let second = dir.path().join("again.txt");
+    std::fs::write(&second, text).unwrap();
+    assert!(matches!(
+        import(&imp, &second).await,
+        ImportOutcome::AlreadyImported { .. }
+    ));
+    assert_same(&before, &snapshot(&pool).await);
+}
+
+#[sqlx::test]
+async fn concurrent_imports_of_one_file_store_it_once(pool: PgPool) {
+    let imp = importer(&pool);
+    let path = shared_fixture(GOLDRUSH);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let imp = imp.clone();
+            let path = path.clone();
+            tokio::spawn(async move { imp.import_file(&path).await.unwrap() })
+        })
+        .collect();
+    let mut imported = 0;
+    for t in tasks {
+        if matches!(t.await.unwrap(), ImportOutcome::Imported { .. }) {
+            imported += 1;
+        }
+    }
+    assert_eq!(imported, 1);
+    let rounds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rounds")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let kills: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kill_context")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((rounds, kills), (1, 108));
+}
+
+#[sqlx::test]
+async fn concurrent_imports_of_different_rounds_add_up(pool: PgPool) {
+    // Many rounds with the same players at once: upserts on shared rows must not lose counts.
+    let imp = importer(&pool);
+    let paths: Vec<_> = (100..124)
+        .map(|s| write_temp_v3(&RoundSpec::new(s, 1_763_400_000)))
+        .collect();
+    let tasks: Vec<_> = paths
+        .iter()
+        .cloned()
+        .map(|p| {
+            let imp = imp.clone();
+            tokio::spawn(async move { imp.import_file(&p).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), ImportOutcome::Imported { .. }));
+    }
+    let concurrent = snapshot(&pool).await;
+    // The same files one by one into a clean schema give the same aggregates.
+    sqlx::raw_sql("TRUNCATE rounds, kill_context, kill_heatmap, player_proximity_stats, teammate_synergy, teammate_synergy_daily, player_aliases, players, import_log, import_rejected_lines CASCADE")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for p in &paths {
+        expect_imported(&import(&imp, p).await);
+    }
+    let sequential = snapshot(&pool).await;
+    // Names may differ by import order (latest seen wins); counters may not.
+    for ((name, a), (_, b)) in concurrent.iter().zip(&sequential) {
+        if matches!(
+            name.as_str(),
+            "player_proximity_stats" | "kill_heatmap" | "teammate_synergy_daily"
+        ) {
+            assert_eq!(
+                a, b,
+                "{name} differs between concurrent and sequential imports"
+            );
+        }
+    }
+}
+
+#[sqlx::test]
+async fn bad_input_is_reported_and_the_rest_is_imported(pool: PgPool) {
+    let imp = importer(&pool);
+    let bad = |name: &str| own_fixture(&format!("bad/{name}"));
+
+    let crlf = import(
+        &imp,
+        &bad("2025-11-19-200000-goldrush-round-0_proximity.txt"),
+    )
+    .await;
+    assert!(
+        matches!(&crlf, ImportOutcome::Imported { kills: 20, rejected_lines, flags, .. } if rejected_lines.is_empty() && flags.is_empty()),
+        "{crlf:?}"
+    );
+
+    let no_heatmap = import(
+        &imp,
+        &bad("2025-11-19-201000-goldrush-round-1_proximity.txt"),
+    )
+    .await;
+    assert!(
+        matches!(&no_heatmap, ImportOutcome::Imported { kills: 20, flags, .. } if flags.iter().any(|f| f.as_str() == "no_heatmap")),
+        "{no_heatmap:?}"
+    );
+
+    let cut = import(
+        &imp,
+        &bad("2025-11-19-202000-goldrush-round-0_proximity.txt"),
+    )
+    .await;
+    match &cut {
+        ImportOutcome::Imported {
+            kills,
+            flags,
+            rejected_lines,
+            ..
+        } => {
+            assert_eq!(*kills, 20);
+            assert!(flags.iter().any(|f| f.as_str() == "truncated"));
+            assert_eq!(rejected_lines.len(), 1);
+            assert_eq!(rejected_lines[0].line, 25);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let garbage = import(
+        &imp,
+        &bad("2025-11-19-203000-goldrush-round-1_proximity.txt"),
+    )
+    .await;
+    match &garbage {
+        ImportOutcome::Imported {
+            kills,
+            rejected_lines,
+            ..
+        } => {
+            assert_eq!(*kills, 20);
+            let lines: Vec<u32> = rejected_lines.iter().map(|l| l.line).collect();
+            assert_eq!(lines, [8, 15, 20]);
+            assert_eq!(rejected_lines[2].reason, "weapon is not a number");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The rejected lines are in the import log, with the file.
+    let logged: Vec<(i32, String)> = sqlx::query_as(
+        "SELECT l.line_number, l.reason FROM import_rejected_lines l JOIN import_log g ON g.id = l.import_log_id
+         WHERE g.source_path LIKE '%203000-goldrush%' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(logged.iter().map(|l| l.0).collect::<Vec<_>>(), [8, 15, 20]);
+
+    assert_eq!(
+        import(
+            &imp,
+            &bad("2025-11-19-204000-goldrush-round-0_proximity.txt")
+        )
+        .await,
+        ImportOutcome::Empty
+    );
+
+    let mismatch = import(&imp, &bad("2025-11-19-205000-radar-round-0_proximity.txt")).await;
+    assert!(
+        matches!(&mismatch, ImportOutcome::Imported { map_name, flags, .. } if map_name == "goldrush" && flags.iter().any(|f| f.as_str() == "map_mismatch")),
+        "{mismatch:?}"
+    );
+    let file_map: Option<String> = sqlx::query_scalar(
+        "SELECT file_map_name FROM rounds WHERE source_path LIKE '%205000-radar%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(file_map.as_deref(), Some("radar"));
+
+    let pipes = import(
+        &imp,
+        &bad("2025-11-19-210000-goldrush-round-1_proximity.txt"),
+    )
+    .await;
+    assert!(
+        matches!(&pipes, ImportOutcome::Imported { kills: 15, rejected_lines, .. } if rejected_lines.is_empty()),
+        "{pipes:?}"
+    );
+    let lagger: Vec<String> = sqlx::query_scalar("SELECT DISTINCT k.killer_name FROM kill_context k JOIN rounds r ON r.id = k.round_id
+         WHERE k.killer_guid = 'EECA5F8684D3ECE32D95F66432B9CC6E' AND r.source_path LIKE '%210000-goldrush%'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(lagger, ["Lag|ger"]);
+    // The ally named "com,ma" is one ally, credited by GUID.
+    let comma_crossfire: i32 = sqlx::query_scalar(
+        "SELECT crossfire_participations FROM player_proximity_stats WHERE player_guid = 'FFFF0000FFFF0000FFFF0000FFFF0000'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(comma_crossfire, 1);
+
+    assert!(
+        matches!(import(&imp, &bad("notes.txt")).await, ImportOutcome::Rejected { reason } if reason.contains("not a round file"))
+    );
+
+    let binary = import(&imp, &bad("2025-11-19-211000-oasis-round-0_proximity.txt")).await;
+    assert!(
+        matches!(&binary, ImportOutcome::Imported { kills: 6, rejected_lines, .. } if rejected_lines.len() == 1),
+        "{binary:?}"
+    );
+    let nul_name: String = sqlx::query_scalar(
+        "SELECT display_name FROM player_aliases WHERE raw_name = '\\x77006a73'::bytea",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(nul_name, "w\u{FFFD}js");
+
+    let rejected_files: Vec<String> =
+        sqlx::query_scalar("SELECT message FROM import_log WHERE outcome = 'rejected'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rejected_files.len(), 1);
+}
+
+#[sqlx::test]
+async fn an_oversized_file_is_refused_without_reading_it(pool: PgPool) {
+    let imp = importer(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("2025-11-19-210000-goldrush-round-0_proximity.txt");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(1 << 30).unwrap(); // sparse: 1 GiB that takes no disk
+    let started = std::time::Instant::now();
+    match import(&imp, &path).await {
+        ImportOutcome::Rejected { reason } => {
+            assert!(reason.contains("1073741824 bytes"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "a refusal must not read the file"
+    );
+}
+
+#[sqlx::test]
+async fn a_failed_import_leaves_nothing_and_a_retry_imports_once(pool: PgPool) {
+    let imp = importer(&pool);
+    import(&imp, &shared_fixture(SUPPLY)).await;
+    let before = snapshot(&pool).await;
+    // Make the last part of the import statement fail, after rounds, kills and stats were written.
+    sqlx::raw_sql(
+        "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+         CREATE TRIGGER boom BEFORE INSERT ON kill_heatmap FOR EACH ROW EXECUTE FUNCTION boom();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let err = imp
+        .import_file(&shared_fixture(GOLDRUSH))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    assert_same(&before, &snapshot(&pool).await);
+
+    sqlx::raw_sql("DROP TRIGGER boom ON kill_heatmap")
+        .execute(&pool)
+        .await
+        .unwrap();
+    expect_imported(&import(&imp, &shared_fixture(GOLDRUSH)).await);
+    assert!(matches!(
+        import(&imp, &shared_fixture(GOLDRUSH)).await,
+        ImportOutcome::AlreadyImported { .. }
+    ));
+    let rounds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rounds")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rounds, 2);
+}
+
+#[sqlx::test]
+async fn archiving_keeps_aggregates_and_later_imports_add_up(pool: PgPool) {
+    let imp = importer(&pool);
+    import(&imp, &shared_fixture(SUPPLY)).await;
+    import(&imp, &shared_fixture(GOLDRUSH)).await;
+    let aggregates = |s: Vec<(String, Vec<String>)>| {
+        s.into_iter()
+            .filter(|(n, _)| !matches!(n.as_str(), "kill_context"))
+            .collect::<Vec<_>>()
+    };
+    let before = aggregates(snapshot(&pool).await);
+    let archived = etprox::db::retention::archive(&pool, 30).await.unwrap();
+    assert_eq!(archived, [("kill_context".to_owned(), 208)]);
+    assert_same(&before, &aggregates(snapshot(&pool).await));
+    // The rounds are still known: re-importing after archiving does not double anything.
+    assert!(matches!(
+        import(&imp, &shared_fixture(SUPPLY)).await,
+        ImportOutcome::AlreadyImported { .. }
+    ));
+    // A new round adds on top of the archived days' aggregates.
+    let (name, bytes) = synthetic_v2(
+        &RoundSpec::new(3, 0),
+        chrono::NaiveDateTime::parse_from_str("2025-11-18 22:00:00", "%Y-%m-%d %H:%M:%S").unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let kills_before: i64 =
+        sqlx::query_scalar("SELECT SUM(total_kills) FROM player_proximity_stats")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    expect_imported(&import(&imp, &path).await);
+    let kills_after: i64 =
+        sqlx::query_scalar("SELECT SUM(total_kills) FROM player_proximity_stats")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let new_counted: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM kill_context WHERE kind = 'kill'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kills_after - kills_before, new_counted);
+    let stats: Vec<(String, i64)> =
+        sqlx::query_as("SELECT table_name, row_count FROM proximity_data_stats()")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(stats.iter().any(|(t, n)| t == "rounds" && *n == 3));
+}
+
+#[sqlx::test]
+async fn a_session_crossing_midnight_is_one_day(pool: PgPool) {
+    let imp = importer(&pool); // UTC, day starts 06:00
+    let dir = tempfile::tempdir().unwrap();
+    for (seed, stamp) in [
+        (1, "2025-11-18 23:40:00"),
+        (2, "2025-11-19 00:35:00"),
+        (3, "2025-11-19 07:00:00"),
+    ] {
+        let when = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S").unwrap();
+        let (name, bytes) = synthetic_v2(&RoundSpec::new(seed, 0), when);
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    for path in etprox::ingest::round_files_in(dir.path()).unwrap() {
+        expect_imported(&import(&imp, &path).await);
+    }
+    let days: Vec<(chrono::NaiveDate, i64)> =
+        sqlx::query_as("SELECT session_date, COUNT(*) FROM rounds GROUP BY 1 ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    assert_eq!(days, [(d("2025-11-18"), 2), (d("2025-11-19"), 1)]);
+}
