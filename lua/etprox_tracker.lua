@@ -41,7 +41,8 @@ local HUGE = math.huge
 
 ---------------------------------------------------------------------------------------------
 -- Escaping (spec: '%', '|', ',', bytes < 0x20, 0x7F and bytes >= 0x80 become %XX).
--- GUIDs additionally escape '@', which marks a GUID-less ally in supporting_allies.
+-- GUIDs additionally escape ':', which separates GUID and name in supporting_allies. A real
+-- GUID (32 hex digits, OMNIBOT...) has none of these bytes and is written unchanged.
 
 local ESCAPE = {}
 for b = 0, 255 do
@@ -49,9 +50,9 @@ for b = 0, 255 do
         ESCAPE[char(b)] = fmt("%%%02X", b)
     end
 end
-local ESCAPE_GUID = setmetatable({ ["@"] = "%40" }, { __index = ESCAPE })
+local ESCAPE_GUID = setmetatable({ [":"] = "%3A" }, { __index = ESCAPE })
 local ESCAPE_PATTERN = "[\0-\31%%|,\127-\255]"
-local ESCAPE_GUID_PATTERN = "[\0-\31%%|,@\127-\255]"
+local ESCAPE_GUID_PATTERN = "[\0-\31%%|,:\127-\255]"
 
 local function escape(s)
     return (gsub(s, ESCAPE_PATTERN, ESCAPE))
@@ -256,12 +257,9 @@ local function name_of(get, slot)
     return escape(n)
 end
 
+-- supporting_allies entry: <guid>:<escaped name> (the GUID is empty without cl_guid).
 local function ally_ref(get, slot)
-    local g = guid_of(slot)
-    if g ~= "" then
-        return escape_guid(g)
-    end
-    return "@" .. name_of(get, slot)
+    return escape_guid(guid_of(slot)) .. ":" .. name_of(get, slot)
 end
 
 -- `get` is et.gentity_get on the fast path, or a pcall-wrapped copy when a read raised.

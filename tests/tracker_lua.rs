@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use etprox::round_file::{parse_round_file, RoundFlag};
 use etprox::sim::et_mock::{list_files, Client, EtMock, FsOp, Team, CON_CONNECTED};
 use etprox::sim::match_sim::{
     effective_guid, MatchSim, MatchTruth, ObituaryKind, ObituaryTruth, PlayerAtKill, RoundStatus,
@@ -30,10 +31,11 @@ mod v3_spec_check {
         "status",
     ];
 
+    /// A `supporting_allies` entry: `<guid>:<escaped name>`.
     #[derive(Debug, Clone, PartialEq)]
-    pub enum Ally {
-        Guid(Vec<u8>),
-        Name(Vec<u8>),
+    pub struct Ally {
+        pub guid: Vec<u8>,
+        pub name: Vec<u8>,
     }
 
     #[derive(Debug, Clone, PartialEq)]
@@ -166,9 +168,14 @@ mod v3_spec_check {
                 } else {
                     f[21]
                         .split(',')
-                        .map(|a| match a.strip_prefix('@') {
-                            Some(name) => unescape(name).map(Ally::Name),
-                            None => unescape(a).map(Ally::Guid),
+                        .map(|a| {
+                            let (guid, name) = a
+                                .split_once(':')
+                                .ok_or(format!("ally {a:?} is not <guid>:<name>"))?;
+                            Ok::<_, String>(Ally {
+                                guid: unescape(guid)?,
+                                name: unescape(name)?,
+                            })
                         })
                         .collect::<Result<_, _>>()?
                 };
@@ -308,12 +315,28 @@ fn assert_kill_matches(got: &Kill, o: &ObituaryTruth, ctx: &str) {
     let want: Vec<Ally> = o
         .killer_allies
         .iter()
-        .map(|a| match a.guid() {
-            Some(g) => Ally::Guid(g.as_bytes().to_vec()),
-            None => Ally::Name(a.name.clone()),
+        .map(|a| Ally {
+            guid: a.guid().unwrap_or("").as_bytes().to_vec(),
+            name: a.name.clone(),
         })
         .collect();
     assert_eq!(got.supporting, want, "{ctx}: supporting allies");
+}
+
+/// The importer's own parser (`etprox::round_file`) reads the file cleanly.
+fn assert_main_parser_accepts(path: &Path, status: RoundStatus, kills: usize, ctx: &str) {
+    let bytes = std::fs::read(path).expect("round file");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let parsed = parse_round_file(&bytes, name).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    assert!(parsed.rejected.is_empty(), "{ctx}: {:?}", parsed.rejected);
+    assert!(parsed.warnings.is_empty(), "{ctx}: {:?}", parsed.warnings);
+    assert!(parsed.has_end_marker, "{ctx}");
+    let want_flags = match status {
+        RoundStatus::Complete => vec![],
+        RoundStatus::Incomplete => vec![RoundFlag::Incomplete],
+    };
+    assert_eq!(parsed.flags, want_flags, "{ctx}");
+    assert_eq!(parsed.kills.len(), kills, "{ctx}");
 }
 
 /// Checks every round of a run against its file; returns the parsed files by round index.
@@ -335,8 +358,10 @@ fn check_run(run: &SimRun) -> Vec<V3File> {
 
     let mut files = Vec::new();
     for (ri, round) in run.truth.rounds.iter().enumerate() {
-        let file = parse_file(&dir.join(round.v3_file_name()));
+        let path = dir.join(round.v3_file_name());
+        let file = parse_file(&path);
         let ctx = format!("seed {} round #{ri} ({})", run.truth.seed, round.map);
+        assert_main_parser_accepts(&path, round.status, round.obituaries.len(), &ctx);
         assert_eq!(file.header_str("map"), round.map, "{ctx}");
         assert_eq!(file.header_str("gametype"), "3", "{ctx}");
         assert_eq!(file.header_str("round"), round.round.to_string(), "{ctx}");
@@ -525,6 +550,13 @@ fn player(name: &[u8], guid: Option<&str>, team: Team, origin: [f64; 3]) -> Clie
     }
 }
 
+fn ally(guid: &str, name: &[u8]) -> Ally {
+    Ally {
+        guid: guid.as_bytes().to_vec(),
+        name: name.to_vec(),
+    }
+}
+
 const G1: &str = "0F3C0000000000000000000000000001";
 const G2: &str = "9A1B0000000000000000000000000002";
 
@@ -652,7 +684,7 @@ fn cut_short_round_is_written_once_flagged_incomplete_via_tmp_and_rename() {
     assert_eq!(k.kind, "kill");
     assert_eq!(k.killer.name, b"^1Al|pha");
     assert_eq!(k.killer_allies, 1);
-    assert_eq!(k.supporting, vec![Ally::Name(b"No,guid".to_vec())]);
+    assert_eq!(k.supporting, vec![ally("", b"No,guid")]);
     assert!((k.distance - 400.0).abs() < 1e-9);
 
     let ops = s.mock.state().fs_ops.clone();
@@ -775,7 +807,7 @@ fn cvars_choose_folder_and_server_id_and_names_round_trip() {
         st.set_cvar("sv_hostname", b"^1My ^^7Server|\xE9");
         st.clients[3] = Some(player(
             b"NONE",
-            Some("@odd,guid"),
+            Some("odd:guid,x"),
             Team::Allies,
             [400.0, 10.0, 0.0],
         ));
@@ -798,11 +830,11 @@ fn cvars_choose_folder_and_server_id_and_names_round_trip() {
     assert!(f.header_str("round_id").starts_with("eu-1-"));
     let k = &f.kills[0];
     assert_eq!(k.victim.name, b"NONE");
-    assert_eq!(k.victim.guid, b"@odd,guid");
+    assert_eq!(k.victim.guid, b"odd:guid,x");
     assert_eq!(k.victim_allies, 1, "slot 1 is 10 units away");
     let raw = std::fs::read(s.mock.fs_root().join(&files[0])).expect("file");
     let text = String::from_utf8(raw).expect("ASCII");
-    assert!(text.contains("|%40odd%2Cguid|NONE|ALLIES|"), "{text}");
+    assert!(text.contains("|odd%3Aguid%2Cx|NONE|ALLIES|"), "{text}");
     assert!(text.contains("# server_name=My ^Server%7C%E9\n"), "{text}");
 }
 
@@ -850,12 +882,6 @@ fn only_alive_connected_teammates_within_300_units_count() {
     let f = s.only_file();
     let k = &f.kills[0];
     assert_eq!(k.killer_allies, 2);
-    assert_eq!(
-        k.supporting,
-        vec![
-            Ally::Name(b"No,guid".to_vec()),
-            Ally::Guid(G2.as_bytes().to_vec())
-        ]
-    );
+    assert_eq!(k.supporting, vec![ally("", b"No,guid"), ally(G2, b"edge")]);
     assert_eq!(k.victim_allies, 0);
 }
