@@ -36,8 +36,16 @@ local FORMAT_LINE = "# FORMAT: t_ms|kind|killer_slot|killer_guid|killer_name|kil
 local gentity_get = et.gentity_get
 local cvar_get = et.trap_Cvar_Get
 local fmt, concat, byte, char = string.format, table.concat, string.byte, string.char
-local gsub, tointeger, floor = string.gsub, math.tointeger, math.floor
+local gsub, floor = string.gsub, math.floor
 local HUGE = math.huge
+-- math.tointeger is Lua 5.3+; the fallback keeps a LuaJIT build (FEATURE_LUAJIT) working.
+local tointeger = math.tointeger or function(v)
+    v = tonumber(v)
+    if v and v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+        return v
+    end
+    return nil
+end
 
 ---------------------------------------------------------------------------------------------
 -- Escaping (spec: '%', '|', ',', bytes < 0x20, 0x7F and bytes >= 0x80 become %XX).
@@ -82,21 +90,14 @@ end
 -- Lua 5.4: "%d" raises on a float, so integers go through this.
 local function int(v)
     v = tonumber(v)
-    if v == nil then
+    if v == nil or v ~= v or v == HUGE or v == -HUGE then
         return "0"
     end
-    local i = tointeger(v)
-    if i then
-        return tostring(i)
-    end
-    if v ~= v or v == HUGE or v == -HUGE then
+    local i = tointeger(v) or tointeger(floor(v))
+    if i == nil then
         return "0"
     end
-    local f = floor(v)
-    if math.type(f) == "integer" then
-        return tostring(f)
-    end
-    return "0"
+    return tostring(i)
 end
 
 local function num(v)

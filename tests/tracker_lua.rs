@@ -885,3 +885,24 @@ fn only_alive_connected_teammates_within_300_units_count() {
     assert_eq!(k.supporting, vec![ally("", b"No,guid"), ally(G2, b"edge")]);
     assert_eq!(k.victim_allies, 0);
 }
+
+#[test]
+fn float_numbers_from_the_engine_are_written_as_integers() {
+    let mut s = Server::new();
+    s.mock.state_mut().set_cvar("gamestate", "0");
+    s.mock.start_vm(1, true).expect("module loads");
+    // Level time, slots and mod as floats (Lua 5.4 "%d" would raise on 250.5).
+    s.mock
+        .exec("et_InitGame(100000.0, 1, 1) et_RunFrame(100250.5) et_Obituary(1.0, 0.0, 8.0)")
+        .expect("calls run");
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    assert!(s.mock.escaped_errors().is_empty());
+    assert!(s.errors_printed().is_empty(), "{:?}", s.errors_printed());
+    let f = s.only_file();
+    let k = &f.kills[0];
+    assert_eq!(
+        (k.t_ms, k.killer.slot, k.victim.slot, k.means_of_death),
+        (250, 0, 1, 8)
+    );
+}
