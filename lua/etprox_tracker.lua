@@ -130,7 +130,11 @@ local state = {
     max_clients = 64,
 }
 local kills = {}
-local guid_cache = {} -- slot -> cl_guid ("" when absent); cleared by the client hooks
+-- Per-slot caches, cleared by the client hooks (connect, begin, userinfo change, disconnect).
+local guid_cache = {}   -- slot -> escaped cl_guid ("" when absent)
+local name_raw = {}     -- slot -> last raw name seen
+local name_escaped = {} -- slot -> its escaped form
+local ally_refs = {}    -- slot -> "<guid>:<name>" for supporting_allies
 local error_counts = {}
 
 local function console(msg)
@@ -224,6 +228,8 @@ end
 
 local ZERO = { 0.0, 0.0, 0.0 }
 
+-- Escaped GUID of a slot ("" without a usable cl_guid). Cached until a client hook says the
+-- slot's userinfo may have changed.
 local function guid_of(slot)
     local g = guid_cache[slot]
     if g == nil then
@@ -237,12 +243,46 @@ local function guid_of(slot)
         if upper == "UNKNOWN" or upper == "NO_GUID" then
             g = ""
         end
+        g = escape_guid(g)
         guid_cache[slot] = g
     end
     return g
 end
 
-local function origin_of(get, slot)
+-- Escaped name of a slot. Names are read live (they change without a reconnect); escaping is
+-- redone only when the raw name differs from the last one seen (short strings compare by
+-- pointer in Lua).
+local function name_of(get, slot)
+    local n = get(slot, "pers.netname")
+    if type(n) ~= "string" then
+        return ""
+    end
+    if name_raw[slot] ~= n then
+        name_raw[slot], name_escaped[slot] = n, escape(n)
+        ally_refs[slot] = nil
+    end
+    return name_escaped[slot]
+end
+
+-- supporting_allies entry: <guid>:<escaped name> (the GUID is empty without cl_guid).
+local function ally_ref(get, slot)
+    local name = name_of(get, slot)
+    local ref = ally_refs[slot]
+    if ref == nil then
+        ref = guid_of(slot) .. ":" .. name
+        ally_refs[slot] = ref
+    end
+    return ref
+end
+
+-- Position readers: the fast one trusts the engine (1-based table of numbers); the guarded
+-- one, used when a read failed, turns anything odd into zeros.
+local function origin_fast(get, slot)
+    local o = get(slot, "ps.origin")
+    return o[1] + 0.0, o[2] + 0.0, o[3] + 0.0
+end
+
+local function origin_guarded(get, slot)
     local o = get(slot, "ps.origin")
     if type(o) ~= "table" then
         o = ZERO
@@ -250,21 +290,9 @@ local function origin_of(get, slot)
     return num(o[1]), num(o[2]), num(o[3])
 end
 
-local function name_of(get, slot)
-    local n = get(slot, "pers.netname")
-    if type(n) ~= "string" then
-        return ""
-    end
-    return escape(n)
-end
-
--- supporting_allies entry: <guid>:<escaped name> (the GUID is empty without cl_guid).
-local function ally_ref(get, slot)
-    return escape_guid(guid_of(slot)) .. ":" .. name_of(get, slot)
-end
-
--- `get` is et.gentity_get on the fast path, or a pcall-wrapped copy when a read raised.
-local function record_obituary(victim, killer, mod, get)
+-- `get` is et.gentity_get on the fast path, or a pcall-wrapped copy when a read raised;
+-- `origin_of` is the matching position reader.
+local function record_obituary(victim, killer, mod, get, origin_of)
     victim = tointeger(tonumber(victim))
     killer = tointeger(tonumber(killer)) or ENTITYNUM_WORLD
     if victim == nil or victim < 0 or victim >= 64 then
@@ -273,14 +301,14 @@ local function record_obituary(victim, killer, mod, get)
     local world = killer < 0 or killer >= 64
 
     local v_team = get(victim, "sess.sessionTeam")
-    local vx, vy, vz = origin_of(get, victim)
+    local vx, vy, vz = origin_guarded(get, victim)
 
     local k_team, kx, ky, kz, weapon
     if world then
         kx, ky, kz, weapon = vx, vy, vz, 0
     else
         k_team = get(killer, "sess.sessionTeam")
-        kx, ky, kz = origin_of(get, killer)
+        kx, ky, kz = origin_guarded(get, killer)
         weapon = get(killer, "ps.weapon")
     end
 
@@ -335,7 +363,7 @@ local function record_obituary(victim, killer, mod, get)
 
     local killer_guid, killer_name, killer_team = "", "", "WORLD"
     if not world then
-        killer_guid = escape_guid(guid_of(killer))
+        killer_guid = guid_of(killer)
         killer_name = name_of(get, killer)
         killer_team = TEAM_NAME[k_team] or "FREE"
     end
@@ -344,7 +372,7 @@ local function record_obituary(victim, killer, mod, get)
         int(state.level_time - state.round_start_level_time), kind,
         int(killer), killer_guid, killer_name, killer_team,
         fmt("%.1f", kx), fmt("%.1f", ky), fmt("%.1f", kz),
-        int(victim), escape_guid(guid_of(victim)), name_of(get, victim), TEAM_NAME[v_team] or "FREE",
+        int(victim), guid_of(victim), name_of(get, victim), TEAM_NAME[v_team] or "FREE",
         fmt("%.1f", vx), fmt("%.1f", vy), fmt("%.1f", vz),
         fmt("%.1f", distance), int(weapon), int(mod),
         int(killer_allies), int(victim_allies), concat(support, ","),
@@ -461,11 +489,11 @@ et_Obituary = protect("et_Obituary", function(victim, killer, mod)
     if not state.playing or state.ended then
         return
     end
-    local ok, err = pcall(record_obituary, victim, killer, mod, gentity_get)
+    local ok, err = pcall(record_obituary, victim, killer, mod, gentity_get, origin_fast)
     if not ok then
         report("et_Obituary", err)
         -- Retry with every read guarded, so one bad field does not lose the kill.
-        ok, err = pcall(record_obituary, victim, killer, mod, safe_get)
+        ok, err = pcall(record_obituary, victim, killer, mod, safe_get, origin_guarded)
         if not ok then
             report("et_Obituary (guarded retry)", err)
         end
@@ -489,7 +517,7 @@ end)
 local function forget_guid(slot)
     local s = tointeger(tonumber(slot))
     if s then
-        guid_cache[s] = nil
+        guid_cache[s], name_raw[s], name_escaped[s], ally_refs[s] = nil, nil, nil, nil
     end
 end
 

@@ -906,3 +906,37 @@ fn float_numbers_from_the_engine_are_written_as_integers() {
         (250, 0, 1, 8)
     );
 }
+
+#[test]
+fn renames_and_slot_reuse_show_up_in_the_next_kill() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(1);
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = -1;
+    s.mock.obituary(1, 0, 8);
+    // A rename the module hears of through no hook at all.
+    s.mock.state_mut().clients[2].as_mut().expect("slot 2").name = b"New|name".to_vec();
+    s.mock.state_mut().clients[0].as_mut().expect("slot 0").name = b"Killer2".to_vec();
+    s.mock.obituary(1, 0, 8);
+    // Slot 2 is taken over by someone else, announced by the connect hooks.
+    s.mock.call("et_ClientDisconnect", 2i64);
+    s.mock.state_mut().clients[2] = Some(player(b"Other", Some(G2), Team::Axis, [100.0, 0.0, 0.0]));
+    s.mock.call("et_ClientConnect", (2i64, 1i64, 0i64));
+    s.mock.obituary(1, 0, 8);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let f = s.only_file();
+    let allies: Vec<Vec<Ally>> = f.kills.iter().map(|k| k.supporting.clone()).collect();
+    assert_eq!(
+        allies,
+        vec![
+            vec![ally("", b"No,guid")],
+            vec![ally("", b"New|name")],
+            vec![ally(G2, b"Other")],
+        ]
+    );
+    assert_eq!(f.kills[1].killer.name, b"Killer2");
+}
