@@ -989,3 +989,54 @@ fn dist2(a: [f64; 3], b: [f64; 3]) -> f64 {
     let (dx, dy, dz) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
     dx * dx + dy * dy + dz * dz
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_are_names_the_engine_accepts() {
+        for name in hostile_names() {
+            assert!(!name.is_empty() && name.len() <= 35, "{name:?}");
+            assert!(
+                !name.iter().any(|b| matches!(b, b'\\' | b'"' | b';')),
+                "{name:?}"
+            );
+            assert_ne!(name.first(), Some(&b' '), "{name:?}");
+        }
+        let names = hostile_names();
+        assert!(names
+            .iter()
+            .any(|n| n.len() == 35 && std::str::from_utf8(n).is_err()));
+    }
+
+    #[test]
+    fn effective_guid_drops_placeholders() {
+        assert_eq!(effective_guid(None), None);
+        assert_eq!(effective_guid(Some("")), None);
+        assert_eq!(effective_guid(Some("Unknown")), None);
+        assert_eq!(effective_guid(Some("NO_GUID")), None);
+        assert_eq!(effective_guid(Some("ABC")), Some("ABC"));
+    }
+
+    #[test]
+    fn v3_file_name_uses_utc_end_time_and_safe_map_bytes() {
+        let round = RoundTruth {
+            map: "te/es..cape".into(),
+            gametype: 3,
+            current_round: 1,
+            round: 2,
+            status: RoundStatus::Complete,
+            init_level_time: 0,
+            start_level_time: 0,
+            start_unix: 0,
+            end_unix: 1_763_499_502,
+            obituaries: Vec::new(),
+            warmup_obituaries: 0,
+        };
+        assert_eq!(
+            round.v3_file_name(),
+            "2025-11-18-205822-te_es__cape-round-2_etprox.txt"
+        );
+    }
+}

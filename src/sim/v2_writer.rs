@@ -173,6 +173,23 @@ pub fn write_v2_round(round: &RoundTruth) -> V2Round {
     }
 }
 
+/// Writes the v2 files of every round of a run into `dir`; returns the paths written.
+pub fn write_v2_files(
+    truth: &super::match_sim::MatchTruth,
+    dir: &std::path::Path,
+) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for round in &truth.rounds {
+        if let Some((name, bytes)) = write_v2_round(round).file {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
