@@ -7,7 +7,20 @@
 //! - [`v2_writer`]: what the public "Proximity Tracker v2" module would have written for the same
 //!   rounds, for comparison.
 //!
-//! The tests and the `demo` command both use these.
+//! The tests and the `demo` command both use these:
+//!
+//! ```no_run
+//! use etprox::sim::{match_sim::{MatchSim, SimConfig}, v2_writer, TRACKER_LUA};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let root = std::path::Path::new("/tmp/etprox-demo/legacy"); // <fs_homepath>/<fs_game>
+//! let mut sim = MatchSim::new(SimConfig { seed: 7, ..SimConfig::default() }, root, TRACKER_LUA);
+//! sim.run()?; // v3 files now sit in /tmp/etprox-demo/legacy/proximity/
+//! let truth = sim.into_truth(); // every obituary, for comparison
+//! v2_writer::write_v2_files(&truth, &root.join("v2"))?; // what the v2 module would have kept
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod et_mock;
 pub mod match_sim;
