@@ -299,6 +299,9 @@ local function record_obituary(victim, killer, mod, get, origin_of)
         error("obituary with invalid victim " .. tostring(victim))
     end
     local world = killer < 0 or killer >= 64
+    if world then
+        killer = ENTITYNUM_WORLD -- the spec's one world number, whatever non-client came in
+    end
 
     local v_team = get(victim, "sess.sessionTeam")
     local vx, vy, vz = origin_guarded(get, victim)
