@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: [`round_file`] (read, parse) → [`ingest`] (import once) → [`db`]
 //! (aggregates) → queries and replies. [`stats`] holds the pure rules (engagement classes, per-round
-//! aggregation) that the importer applies.
+//! aggregation) that the importer applies. [`sim`] is a simulated game server running the
+//! tracker module that writes the round files.
 
 pub mod bench;
 pub mod config;
@@ -10,4 +11,5 @@ pub mod db;
 pub mod ingest;
 pub mod round_file;
 pub mod session;
+pub mod sim;
 pub mod stats;

@@ -1,0 +1,982 @@
+//! The real tracker module (`lua/etprox_tracker.lua`) under real Lua 5.4 and the mock ET API:
+//! its v3 files must hold every obituary the simulator knows happened, byte for byte.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use etprox::round_file::{parse_round_file, RoundFlag};
+use etprox::sim::et_mock::{list_files, Client, EtMock, FsOp, Team, CON_CONNECTED};
+use etprox::sim::match_sim::{
+    effective_guid, MatchSim, MatchTruth, ObituaryKind, ObituaryTruth, PlayerAtKill, RoundStatus,
+    SimConfig,
+};
+use etprox::sim::v2_writer::{write_v2_round, V2Loss};
+use etprox::sim::TRACKER_LUA;
+
+/// A spec-level reader of v3 files (docs/round-file-format.md), strict on purpose: it checks
+/// what the tracker promises, not what an importer tolerates. The importer's parser lives in
+/// `etprox::round_file` on main.
+mod v3_spec_check {
+    use std::collections::BTreeMap;
+
+    pub const FORMAT_LINE: &str = "# FORMAT: t_ms|kind|killer_slot|killer_guid|killer_name|killer_team|killer_x|killer_y|killer_z|victim_slot|victim_guid|victim_name|victim_team|victim_x|victim_y|victim_z|distance|weapon|mod|killer_allies|victim_allies|supporting_allies";
+    const REQUIRED: &[&str] = &[
+        "server_id",
+        "map",
+        "gametype",
+        "round",
+        "round_id",
+        "start_unix",
+        "end_unix",
+        "status",
+    ];
+
+    /// A `supporting_allies` entry: `<guid>:<escaped name>`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Ally {
+        pub guid: Vec<u8>,
+        pub name: Vec<u8>,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Side {
+        pub slot: i64,
+        pub guid: Vec<u8>,
+        pub name: Vec<u8>,
+        pub team: String,
+        pub pos: [f64; 3],
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Kill {
+        pub t_ms: i64,
+        pub kind: String,
+        pub killer: Side,
+        pub victim: Side,
+        pub distance: f64,
+        pub weapon: i64,
+        pub means_of_death: i64,
+        pub killer_allies: usize,
+        pub victim_allies: usize,
+        pub supporting: Vec<Ally>,
+    }
+
+    #[derive(Debug)]
+    pub struct V3File {
+        pub header: BTreeMap<String, Vec<u8>>,
+        pub kills: Vec<Kill>,
+    }
+
+    impl V3File {
+        pub fn header_str(&self, key: &str) -> String {
+            String::from_utf8_lossy(self.header.get(key).map(Vec::as_slice).unwrap_or(b""))
+                .into_owned()
+        }
+    }
+
+    pub fn unescape(field: &str) -> Result<Vec<u8>, String> {
+        let b = field.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                let hex = field
+                    .get(i + 1..i + 3)
+                    .ok_or_else(|| format!("truncated escape in {field:?}"))?;
+                if !hex
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
+                {
+                    return Err(format!("bad escape %{hex} in {field:?}"));
+                }
+                out.push(u8::from_str_radix(hex, 16).map_err(|e| e.to_string())?);
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+        s.parse()
+            .map_err(|_| format!("{what}: not a number: {s:?}"))
+    }
+
+    fn side(f: &[&str], team_ok: &[&str]) -> Result<Side, String> {
+        if !team_ok.contains(&f[3]) {
+            return Err(format!("bad team {:?}", f[3]));
+        }
+        Ok(Side {
+            slot: num(f[0], "slot")?,
+            guid: unescape(f[1])?,
+            name: unescape(f[2])?,
+            team: f[3].to_string(),
+            pos: [num(f[4], "x")?, num(f[5], "y")?, num(f[6], "z")?],
+        })
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<V3File, String> {
+        if let Some(bad) = bytes
+            .iter()
+            .find(|&&b| b != b'\n' && !(0x20..0x7F).contains(&b))
+        {
+            return Err(format!("byte {bad:#04x} outside printable ASCII"));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or("file does not end with a newline")?;
+        let mut lines = body.split('\n');
+        if lines.next() != Some("# ETPROX_ROUND v3") {
+            return Err("first line is not '# ETPROX_ROUND v3'".into());
+        }
+        let mut header = BTreeMap::new();
+        let mut kills = Vec::new();
+        let mut end = None;
+        let mut seen_format = false;
+        for line in lines {
+            if end.is_some() {
+                return Err(format!("line after the end marker: {line:?}"));
+            }
+            if let Some(n) = line.strip_prefix("# END kills=") {
+                end = Some(num::<usize>(n, "end count")?);
+            } else if line == FORMAT_LINE {
+                seen_format = true;
+            } else if let Some(kv) = line.strip_prefix("# ") {
+                if seen_format {
+                    return Err(format!("header line after FORMAT: {line:?}"));
+                }
+                let (k, v) = kv.split_once('=').ok_or(format!("bad header {line:?}"))?;
+                header.insert(k.to_string(), unescape(v)?);
+            } else {
+                if !seen_format {
+                    return Err(format!("kill line before FORMAT: {line:?}"));
+                }
+                let f: Vec<&str> = line.split('|').collect();
+                if f.len() != 22 {
+                    return Err(format!("{} fields in {line:?}", f.len()));
+                }
+                let kind = f[1].to_string();
+                if !["kill", "teamkill", "suicide", "world"].contains(&f[1]) {
+                    return Err(format!("bad kind {kind:?}"));
+                }
+                let teams = ["AXIS", "ALLIES", "SPECTATOR", "FREE", "WORLD"];
+                let supporting = if f[21].is_empty() {
+                    Vec::new()
+                } else {
+                    f[21]
+                        .split(',')
+                        .map(|a| {
+                            let (guid, name) = a
+                                .split_once(':')
+                                .ok_or(format!("ally {a:?} is not <guid>:<name>"))?;
+                            Ok::<_, String>(Ally {
+                                guid: unescape(guid)?,
+                                name: unescape(name)?,
+                            })
+                        })
+                        .collect::<Result<_, _>>()?
+                };
+                let k = Kill {
+                    t_ms: num(f[0], "t_ms")?,
+                    kind,
+                    killer: side(&f[2..9], &teams)?,
+                    victim: side(&f[9..16], &teams)?,
+                    distance: num(f[16], "distance")?,
+                    weapon: num(f[17], "weapon")?,
+                    means_of_death: num(f[18], "mod")?,
+                    killer_allies: num(f[19], "killer_allies")?,
+                    victim_allies: num(f[20], "victim_allies")?,
+                    supporting,
+                };
+                if k.supporting.len() != k.killer_allies {
+                    return Err(format!(
+                        "supporting allies differ from the count in {line:?}"
+                    ));
+                }
+                kills.push(k);
+            }
+        }
+        for key in REQUIRED {
+            if !header.contains_key(*key) {
+                return Err(format!("header lacks {key}"));
+            }
+        }
+        match end {
+            None => Err("no end marker".into()),
+            Some(n) if n != kills.len() => Err(format!("end says {n}, {} kill lines", kills.len())),
+            Some(_) => Ok(V3File { header, kills }),
+        }
+    }
+}
+
+use v3_spec_check::{Ally, Kill, Side, V3File};
+
+struct SimRun {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    truth: MatchTruth,
+    escaped: Vec<String>,
+    console: Vec<String>,
+}
+
+fn run_sim(config: SimConfig) -> SimRun {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("legacy");
+    let mut sim = MatchSim::new(config, &root, TRACKER_LUA);
+    sim.run().expect("simulation runs");
+    let escaped = sim.mock().escaped_errors().to_vec();
+    let console = sim.mock().state().console.clone();
+    SimRun {
+        _dir: dir,
+        root,
+        truth: sim.into_truth(),
+        escaped,
+        console,
+    }
+}
+
+fn config(seed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        maps: vec!["goldrush".into(), "supply".into(), "oasis".into()],
+        players: 40,
+        kills_per_minute: 40.0,
+        round_seconds: (120, 300),
+        p_zero_kill_round: 0.15,
+        p_cut_short: 0.2,
+        ..SimConfig::default()
+    }
+}
+
+fn parse_file(path: &Path) -> V3File {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    v3_spec_check::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn expected_side(p: &PlayerAtKill) -> Side {
+    Side {
+        slot: p.slot,
+        guid: p.guid().unwrap_or("").as_bytes().to_vec(),
+        name: p.name.clone(),
+        team: p.team.label().to_string(),
+        pos: p.origin,
+    }
+}
+
+fn assert_side_eq(got: &Side, want: &Side, ctx: &str) {
+    assert_eq!(got.slot, want.slot, "{ctx}: slot");
+    assert_eq!(got.guid, want.guid, "{ctx}: guid");
+    assert_eq!(got.name, want.name, "{ctx}: name bytes");
+    assert_eq!(got.team, want.team, "{ctx}: team");
+    for (g, w) in got.pos.iter().zip(want.pos) {
+        assert!((g - w).abs() <= 0.050_001, "{ctx}: position {g} vs {w}");
+    }
+}
+
+fn assert_kill_matches(got: &Kill, o: &ObituaryTruth, ctx: &str) {
+    assert_eq!(got.t_ms, o.t_ms, "{ctx}: t_ms");
+    assert_eq!(got.kind, o.kind.label(), "{ctx}: kind");
+    assert_eq!(got.killer.slot, o.killer_slot, "{ctx}: killer slot");
+    match &o.killer {
+        Some(k) => assert_side_eq(&got.killer, &expected_side(k), &format!("{ctx} killer")),
+        None => {
+            assert_eq!(got.killer.team, "WORLD", "{ctx}");
+            assert!(
+                got.killer.guid.is_empty() && got.killer.name.is_empty(),
+                "{ctx}"
+            );
+            assert_eq!(got.killer.pos, got.victim.pos, "{ctx}: world kill position");
+        }
+    }
+    assert_side_eq(
+        &got.victim,
+        &expected_side(&o.victim),
+        &format!("{ctx} victim"),
+    );
+    assert!(
+        (got.distance - o.distance).abs() <= 0.050_001,
+        "{ctx}: distance"
+    );
+    assert_eq!(got.weapon, o.weapon, "{ctx}: weapon");
+    assert_eq!(got.means_of_death, o.means_of_death, "{ctx}: mod");
+    assert_eq!(
+        got.killer_allies,
+        o.killer_allies.len(),
+        "{ctx}: killer allies"
+    );
+    assert_eq!(
+        got.victim_allies,
+        o.victim_allies.len(),
+        "{ctx}: victim allies"
+    );
+    let want: Vec<Ally> = o
+        .killer_allies
+        .iter()
+        .map(|a| Ally {
+            guid: a.guid().unwrap_or("").as_bytes().to_vec(),
+            name: a.name.clone(),
+        })
+        .collect();
+    assert_eq!(got.supporting, want, "{ctx}: supporting allies");
+}
+
+/// The importer's own parser (`etprox::round_file`) reads the file cleanly.
+fn assert_main_parser_accepts(path: &Path, status: RoundStatus, kills: usize, ctx: &str) {
+    let bytes = std::fs::read(path).expect("round file");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let parsed = parse_round_file(&bytes, name).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    assert!(parsed.rejected.is_empty(), "{ctx}: {:?}", parsed.rejected);
+    assert!(parsed.warnings.is_empty(), "{ctx}: {:?}", parsed.warnings);
+    assert!(parsed.has_end_marker, "{ctx}");
+    let want_flags = match status {
+        RoundStatus::Complete => vec![],
+        RoundStatus::Incomplete => vec![RoundFlag::Incomplete],
+    };
+    assert_eq!(parsed.flags, want_flags, "{ctx}");
+    assert_eq!(parsed.kills.len(), kills, "{ctx}");
+}
+
+/// Checks every round of a run against its file; returns the parsed files by round index.
+fn check_run(run: &SimRun) -> Vec<V3File> {
+    assert!(run.escaped.is_empty(), "errors escaped: {:?}", run.escaped);
+    let errors: Vec<&String> = run.console.iter().filter(|l| l.contains("error")).collect();
+    assert!(errors.is_empty(), "module reported errors: {errors:?}");
+
+    let dir = run.root.join("proximity");
+    let on_disk: BTreeSet<PathBuf> = list_files(&dir).into_iter().collect();
+    let expected: BTreeSet<PathBuf> = run
+        .truth
+        .rounds
+        .iter()
+        .map(|r| PathBuf::from(r.v3_file_name()))
+        .collect();
+    assert_eq!(expected.len(), run.truth.rounds.len(), "file names collide");
+    assert_eq!(on_disk, expected, "one file per played round, no .tmp left");
+
+    let mut files = Vec::new();
+    for (ri, round) in run.truth.rounds.iter().enumerate() {
+        let path = dir.join(round.v3_file_name());
+        let file = parse_file(&path);
+        let ctx = format!("seed {} round #{ri} ({})", run.truth.seed, round.map);
+        assert_main_parser_accepts(&path, round.status, round.obituaries.len(), &ctx);
+        assert_eq!(file.header_str("map"), round.map, "{ctx}");
+        assert_eq!(file.header_str("gametype"), "3", "{ctx}");
+        assert_eq!(file.header_str("round"), round.round.to_string(), "{ctx}");
+        assert_eq!(file.header_str("status"), round.status.label(), "{ctx}");
+        assert_eq!(
+            file.header_str("start_unix"),
+            round.start_unix.to_string(),
+            "{ctx}"
+        );
+        assert_eq!(
+            file.header_str("end_unix"),
+            round.end_unix.to_string(),
+            "{ctx}"
+        );
+        assert_eq!(file.header_str("mod_family"), "etlegacy", "{ctx}");
+        assert_eq!(
+            file.header_str("round_id"),
+            format!(
+                "{}-{}-{}-{}",
+                file.header_str("server_id"),
+                round.start_unix,
+                round.map,
+                round.round
+            ),
+            "{ctx}"
+        );
+        assert_eq!(
+            file.kills.len(),
+            round.obituaries.len(),
+            "{ctx}: every obituary, and no warm-up one"
+        );
+        for (i, (got, o)) in file.kills.iter().zip(&round.obituaries).enumerate() {
+            assert_kill_matches(got, o, &format!("{ctx} kill #{i}"));
+        }
+        files.push(file);
+    }
+    files
+}
+
+#[test]
+fn simulated_matches_round_trip_every_obituary_byte_for_byte() {
+    let mut all = Vec::new();
+    let full_server = SimConfig {
+        players: 64,
+        p_join_per_s: 0.05,
+        ..config(64)
+    };
+    for config in [config(1), config(7), config(2024), full_server] {
+        let run = run_sim(config);
+        check_run(&run);
+        all.push(run.truth);
+    }
+
+    // The runs must have exercised what the format has to survive.
+    let obits: Vec<&ObituaryTruth> = all
+        .iter()
+        .flat_map(|t| &t.rounds)
+        .flat_map(|r| &r.obituaries)
+        .collect();
+    let people = || {
+        obits.iter().flat_map(|o| {
+            o.killer
+                .iter()
+                .chain(std::iter::once(&o.victim))
+                .chain(&o.killer_allies)
+        })
+    };
+    let has_name = |pred: &dyn Fn(&[u8]) -> bool| people().any(|p| pred(&p.name));
+    assert!(has_name(&|n| n.contains(&b'|')), "a name with |");
+    assert!(has_name(&|n| n.contains(&b',')), "a name with ,");
+    assert!(has_name(&|n| n == b"NONE"), "a name NONE");
+    assert!(has_name(&|n| n.contains(&b'%')), "a name with %");
+    assert!(
+        has_name(&|n| n.iter().any(|&b| b >= 0x80) && std::str::from_utf8(n).is_err()),
+        "a name that is not UTF-8"
+    );
+    assert!(has_name(&|n| n.len() == 35), "a 35-byte name");
+    assert!(
+        people().any(|p| p.guid().is_none()),
+        "a player without GUID"
+    );
+    assert!(
+        people().any(|p| p
+            .raw_guid
+            .as_deref()
+            .is_some_and(|g| g.starts_with("OMNIBOT"))),
+        "a bot"
+    );
+    assert!(
+        obits
+            .iter()
+            .any(|o| o.killer_allies.iter().any(|a| a.guid().is_none())),
+        "a GUID-less supporting ally"
+    );
+    for kind in [
+        ObituaryKind::Kill,
+        ObituaryKind::Teamkill,
+        ObituaryKind::Suicide,
+        ObituaryKind::World,
+    ] {
+        assert!(obits.iter().any(|o| o.kind == kind), "{kind:?} occurs");
+    }
+    assert!(
+        obits.iter().any(|o| o.means_of_death == 59),
+        "a team switch death"
+    );
+    assert!(
+        obits.iter().any(|o| o.killer_allies.len() >= 2),
+        "2+ supporting allies"
+    );
+    let rounds: Vec<_> = all.iter().flat_map(|t| &t.rounds).collect();
+    assert!(
+        rounds.iter().any(|r| r.obituaries.is_empty()),
+        "a zero-kill round"
+    );
+    assert!(
+        rounds.iter().any(|r| r.status == RoundStatus::Incomplete),
+        "a cut-short round"
+    );
+    assert!(
+        rounds.iter().any(|r| r.round == 2),
+        "a second stopwatch round"
+    );
+    assert!(
+        rounds.iter().any(|r| r.warmup_obituaries > 0),
+        "warm-up kills"
+    );
+}
+
+#[test]
+fn v3_keeps_every_kill_the_v2_writer_loses() {
+    let mut lost: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut total = 0;
+    let mut v2_written = 0;
+    let mut v3_written = 0;
+    for seed in [3u64, 11, 99] {
+        let run = run_sim(config(seed));
+        let files = check_run(&run);
+        for (round, file) in run.truth.rounds.iter().zip(&files) {
+            let v2 = write_v2_round(round);
+            total += round.obituaries.len();
+            v3_written += file.kills.len();
+            v2_written += v2.written_kills();
+            if let Some((_, bytes)) = &v2.file {
+                // The v2 text really holds the kills it claims: one line per written kill.
+                let text = String::from_utf8_lossy(bytes);
+                let kill_lines = text
+                    .split("\n\n# HEATMAP")
+                    .next()
+                    .map_or(0, |k| k.lines().filter(|l| !l.starts_with('#')).count());
+                assert_eq!(kill_lines, v2.written_kills());
+                // ... and the importer's v2 parser reads them all back.
+                let name = &v2.file.as_ref().map(|f| f.0.clone()).unwrap_or_default();
+                let parsed = parse_round_file(bytes, name).expect("v2 parses");
+                assert_eq!(parsed.kills.len(), v2.written_kills(), "{name}");
+                assert!(parsed.rejected.is_empty(), "{name}: {:?}", parsed.rejected);
+            }
+            for (reason, label) in [
+                (V2Loss::Suicide, "suicide"),
+                (V2Loss::WorldKill, "world kill"),
+                (V2Loss::MissingGuid, "missing cl_guid"),
+                (V2Loss::NoFile, "round without file"),
+            ] {
+                *lost.entry(label).or_default() += v2.lost(reason);
+            }
+        }
+    }
+    let lost_total: usize = lost.values().sum();
+    println!(
+        "obituaries {total}: v3 kept {v3_written}, v2 kept {v2_written}, v2 lost {lost_total} {lost:?}"
+    );
+    assert_eq!(v3_written, total, "v3 keeps every obituary");
+    assert_eq!(v2_written + lost_total, total);
+    for (label, n) in &lost {
+        assert!(*n > 0, "the runs exercise v2's loss by {label}");
+    }
+}
+
+// ----- Focused scenarios on a hand-built server ---------------------------------------------
+
+fn player(name: &[u8], guid: Option<&str>, team: Team, origin: [f64; 3]) -> Client {
+    Client {
+        name: name.to_vec(),
+        guid: guid.map(str::to_string),
+        team,
+        health: 100,
+        connected: CON_CONNECTED,
+        origin,
+        weapon: 8,
+        is_bot: false,
+    }
+}
+
+fn ally(guid: &str, name: &[u8]) -> Ally {
+    Ally {
+        guid: guid.as_bytes().to_vec(),
+        name: name.to_vec(),
+    }
+}
+
+const G1: &str = "0F3C0000000000000000000000000001";
+const G2: &str = "9A1B0000000000000000000000000002";
+
+struct Server {
+    _dir: tempfile::TempDir,
+    mock: EtMock,
+}
+
+impl Server {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mock = EtMock::new(dir.path().join("legacy"), TRACKER_LUA);
+        {
+            let mut st = mock.state_mut();
+            st.level_time = 100_000;
+            st.ms_offset = 45_000;
+            st.clients[0] = Some(player(b"^1Al|pha", Some(G1), Team::Axis, [0.0, 0.0, 0.0]));
+            st.clients[1] = Some(player(b"Bravo", Some(G2), Team::Allies, [400.0, 0.0, 0.0]));
+            st.clients[2] = Some(player(b"No,guid", None, Team::Axis, [100.0, 100.0, 0.0]));
+        }
+        Self { _dir: dir, mock }
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        list_files(&self.mock.fs_root())
+    }
+
+    fn only_file(&self) -> V3File {
+        let files = self.files();
+        assert_eq!(files.len(), 1, "{files:?}");
+        parse_file(&self.mock.fs_root().join(&files[0]))
+    }
+
+    fn frames(&mut self, n: usize) {
+        for _ in 0..n {
+            self.mock.state_mut().level_time += 50;
+            self.mock.run_frame();
+        }
+    }
+
+    fn start_playing(&mut self, current_round: &str) {
+        let mut st = self.mock.state_mut();
+        st.set_cvar("gamestate", "0");
+        st.set_cvar("g_currentRound", current_round);
+        drop(st);
+        self.mock.start_vm(1, true).expect("module loads");
+    }
+
+    fn intermission(&mut self, flipped_round: &str) {
+        let mut st = self.mock.state_mut();
+        st.set_cvar("gamestate", "3");
+        st.set_cvar("g_currentRound", flipped_round);
+        drop(st);
+        self.frames(3);
+    }
+
+    fn errors_printed(&self) -> Vec<String> {
+        self.mock
+            .state()
+            .console
+            .iter()
+            .filter(|l| l.contains("error"))
+            .cloned()
+            .collect()
+    }
+}
+
+#[test]
+fn init_prints_where_files_go() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    let home = s.mock.state().cvars["fs_homepath"].clone();
+    let want = format!(
+        "etprox_tracker: v1.0 running: round files go to {}/legacy/proximity/",
+        String::from_utf8_lossy(&home)
+    );
+    assert!(
+        s.mock.state().console.iter().any(|l| l.starts_with(&want)),
+        "{:?}",
+        s.mock.state().console
+    );
+}
+
+#[test]
+fn zero_kill_round_writes_a_complete_file_and_warmup_writes_none() {
+    let mut s = Server::new();
+    s.mock.state_mut().set_cvar("gamestate", "2");
+    s.mock.start_vm(1, false).expect("module loads");
+    s.frames(10);
+    s.mock.obituary(1, 0, 8);
+    s.mock.shutdown_vm(true);
+    assert!(s.files().is_empty(), "warm-up writes nothing");
+
+    s.start_playing("0");
+    s.frames(20);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let f = s.only_file();
+    assert_eq!(f.header_str("status"), "complete");
+    assert_eq!(f.header_str("round"), "1", "sampled before the flip");
+    assert!(f.kills.is_empty());
+    assert!(s.mock.escaped_errors().is_empty());
+}
+
+#[test]
+fn cut_short_round_is_written_once_flagged_incomplete_via_tmp_and_rename() {
+    let mut s = Server::new();
+    s.start_playing("1");
+    s.frames(4);
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = -10;
+    s.mock.obituary(1, 0, 8);
+    s.frames(2);
+    s.mock.shutdown_vm(false);
+    s.mock.shutdown_vm(false); // a second shutdown call must not write again
+
+    let f = s.only_file();
+    assert_eq!(f.header_str("status"), "incomplete");
+    assert_eq!(f.header_str("round"), "2");
+    assert_eq!(f.kills.len(), 1);
+    let k = &f.kills[0];
+    assert_eq!(k.t_ms, 200);
+    assert_eq!(k.kind, "kill");
+    assert_eq!(k.killer.name, b"^1Al|pha");
+    assert_eq!(k.killer_allies, 1);
+    assert_eq!(k.supporting, vec![ally("", b"No,guid")]);
+    assert!((k.distance - 400.0).abs() < 1e-9);
+
+    let ops = s.mock.state().fs_ops.clone();
+    let opens: Vec<&FsOp> = ops
+        .iter()
+        .filter(|o| matches!(o, FsOp::Open { .. }))
+        .collect();
+    let renames: Vec<&FsOp> = ops
+        .iter()
+        .filter(|o| matches!(o, FsOp::Rename { .. }))
+        .collect();
+    assert_eq!(opens.len(), 1);
+    assert_eq!(renames.len(), 1);
+    let (FsOp::Open { path, mode, .. }, FsOp::Rename { from, to }) = (opens[0], renames[0]) else {
+        unreachable!()
+    };
+    assert_eq!(*mode, 1);
+    assert!(path.ends_with("_etprox.txt.tmp"), "{path}");
+    assert_eq!(from, path);
+    assert_eq!(format!("{to}.tmp"), *from);
+    assert!(
+        matches!(ops.last(), Some(FsOp::Rename { .. })),
+        "rename after close: {ops:?}"
+    );
+    assert!(matches!(ops[ops.len() - 2], FsOp::Close { .. }));
+}
+
+#[test]
+fn complete_round_is_not_written_again_at_shutdown() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2);
+    s.intermission("1");
+    s.frames(50);
+    s.mock.shutdown_vm(true);
+    let renames = s
+        .mock
+        .state()
+        .fs_ops
+        .iter()
+        .filter(|o| matches!(o, FsOp::Rename { .. }))
+        .count();
+    assert_eq!(renames, 1);
+    assert_eq!(s.only_file().header_str("status"), "complete");
+}
+
+#[test]
+fn callbacks_survive_bad_values_and_report_once() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2);
+    // An engine read that raises for one player's origin, on every kill.
+    s.mock
+        .state_mut()
+        .faults
+        .gentity_get_raises
+        .push((Some(2), "ps.origin".to_string()));
+    for _ in 0..5 {
+        s.mock.obituary(1, 0, 8);
+    }
+    // Nonsense arguments.
+    s.mock.exec("et_Obituary(nil, 'x', {}) et_Obituary(5000, 3.5, nil) et_RunFrame('abc') et_ClientConnect({})").expect("calls run");
+    s.mock.state_mut().set_cvar("gamestate", "garbage");
+    s.frames(3);
+    s.mock.state_mut().set_cvar("gamestate", "0");
+    s.mock.obituary(0, 1022, 32);
+    s.mock.obituary(0, -1, 27);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+
+    assert!(
+        s.mock.escaped_errors().is_empty(),
+        "{:?}",
+        s.mock.escaped_errors()
+    );
+    let printed = s.errors_printed();
+    let obituary_errors = printed
+        .iter()
+        .filter(|l| l.contains("in et_Obituary:"))
+        .count();
+    assert_eq!(
+        obituary_errors, 1,
+        "printed once, not per kill: {printed:?}"
+    );
+    let f = s.only_file();
+    assert_eq!(f.kills.len(), 7, "no kill lost to the faulty read");
+    for w in &f.kills[5..] {
+        assert_eq!(
+            (w.kind.as_str(), w.killer.slot, w.killer.team.as_str()),
+            ("world", 1022, "WORLD")
+        );
+        assert_eq!(w.killer.pos, w.victim.pos);
+        assert_eq!(w.weapon, 0);
+    }
+}
+
+#[test]
+fn failed_open_is_reported_and_retried_at_shutdown() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2);
+    s.mock.obituary(1, 0, 8);
+    s.mock.state_mut().faults.fail_open_write = true;
+    s.intermission("1");
+    assert!(s.files().is_empty());
+    s.mock.state_mut().faults.fail_open_write = false;
+    s.mock.shutdown_vm(true);
+    assert!(s.mock.escaped_errors().is_empty());
+    assert_eq!(s.errors_printed().len(), 1, "{:?}", s.errors_printed());
+    let f = s.only_file();
+    assert_eq!(f.header_str("status"), "complete");
+    assert_eq!(f.kills.len(), 1);
+}
+
+#[test]
+fn cvars_choose_folder_and_server_id_and_names_round_trip() {
+    let mut s = Server::new();
+    {
+        let mut st = s.mock.state_mut();
+        st.set_cvar("etprox_dir", "stats/etprox");
+        st.set_cvar("etprox_server_id", "eu-1");
+        st.set_cvar("sv_hostname", b"^1My ^^7Server|\xE9");
+        st.clients[3] = Some(player(
+            b"NONE",
+            Some("odd:guid,x"),
+            Team::Allies,
+            [400.0, 10.0, 0.0],
+        ));
+    }
+    s.start_playing("0");
+    s.frames(1);
+    s.mock.state_mut().clients[3]
+        .as_mut()
+        .expect("slot 3")
+        .health = 0;
+    s.mock.obituary(3, 0, 8);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let files = s.files();
+    assert_eq!(files.len(), 1);
+    assert!(files[0].starts_with("stats/etprox"), "{files:?}");
+    let f = s.only_file();
+    assert_eq!(f.header_str("server_id"), "eu-1");
+    assert_eq!(f.header["server_name"], b"My ^Server|\xE9");
+    assert!(f.header_str("round_id").starts_with("eu-1-"));
+    let k = &f.kills[0];
+    assert_eq!(k.victim.name, b"NONE");
+    assert_eq!(k.victim.guid, b"odd:guid,x");
+    assert_eq!(k.victim_allies, 1, "slot 1 is 10 units away");
+    let raw = std::fs::read(s.mock.fs_root().join(&files[0])).expect("file");
+    let text = String::from_utf8(raw).expect("ASCII");
+    assert!(text.contains("|odd%3Aguid%2Cx|NONE|ALLIES|"), "{text}");
+    assert!(text.contains("# server_name=My ^Server%7C%E9\n"), "{text}");
+}
+
+#[test]
+fn module_source_avoids_known_engine_traps() {
+    assert!(
+        !TRACKER_LUA.contains("sess.guid"),
+        "sess.guid does not exist"
+    );
+    let formats_with_d = TRACKER_LUA
+        .lines()
+        .filter(|l| l.contains("fmt(") && l.contains("%d"))
+        .count();
+    assert_eq!(formats_with_d, 0, "%d raises on floats in Lua 5.4");
+    assert!(TRACKER_LUA.contains("cl_guid"));
+    assert!(effective_guid(Some("unknown")).is_none());
+}
+
+#[test]
+fn only_alive_connected_teammates_within_300_units_count() {
+    let mut s = Server::new();
+    {
+        let mut st = s.mock.state_mut();
+        let near_killer = [50.0, 0.0, 0.0];
+        let mut connecting = player(b"conn", Some(G2), Team::Axis, near_killer);
+        connecting.connected = 1;
+        let mut dead = player(b"dead", Some(G2), Team::Axis, near_killer);
+        dead.health = 0;
+        st.clients[4] = Some(connecting);
+        st.clients[5] = Some(dead);
+        st.clients[6] = Some(player(b"spec", None, Team::Spectator, near_killer));
+        st.clients[7] = Some(player(b"edge", Some(G2), Team::Axis, [300.0, 0.0, 0.0]));
+        st.clients[8] = Some(player(b"beyond", Some(G2), Team::Axis, [300.001, 0.0, 0.0]));
+        // Slot 2 ("No,guid", Axis, ~141 units away) counts by name; slot 7 exactly at 300.
+    }
+    s.start_playing("0");
+    s.frames(1);
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = -1;
+    s.mock.obituary(1, 0, 8);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let f = s.only_file();
+    let k = &f.kills[0];
+    assert_eq!(k.killer_allies, 2);
+    assert_eq!(k.supporting, vec![ally("", b"No,guid"), ally(G2, b"edge")]);
+    assert_eq!(k.victim_allies, 0);
+}
+
+#[test]
+fn float_numbers_from_the_engine_are_written_as_integers() {
+    let mut s = Server::new();
+    s.mock.state_mut().set_cvar("gamestate", "0");
+    s.mock.start_vm(1, true).expect("module loads");
+    // Level time, slots and mod as floats (Lua 5.4 "%d" would raise on 250.5).
+    s.mock
+        .exec("et_InitGame(100000.0, 1, 1) et_RunFrame(100250.5) et_Obituary(1.0, 0.0, 8.0)")
+        .expect("calls run");
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    assert!(s.mock.escaped_errors().is_empty());
+    assert!(s.errors_printed().is_empty(), "{:?}", s.errors_printed());
+    let f = s.only_file();
+    let k = &f.kills[0];
+    assert_eq!(
+        (k.t_ms, k.killer.slot, k.victim.slot, k.means_of_death),
+        (250, 0, 1, 8)
+    );
+}
+
+#[test]
+fn renames_and_slot_reuse_show_up_in_the_next_kill() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(1);
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = -1;
+    s.mock.obituary(1, 0, 8);
+    // A rename the module hears of through no hook at all.
+    s.mock.state_mut().clients[2].as_mut().expect("slot 2").name = b"New|name".to_vec();
+    s.mock.state_mut().clients[0].as_mut().expect("slot 0").name = b"Killer2".to_vec();
+    s.mock.obituary(1, 0, 8);
+    // Slot 2 is taken over by someone else, announced by the connect hooks.
+    s.mock.call("et_ClientDisconnect", 2i64);
+    s.mock.state_mut().clients[2] = Some(player(b"Other", Some(G2), Team::Axis, [100.0, 0.0, 0.0]));
+    s.mock.call("et_ClientConnect", (2i64, 1i64, 0i64));
+    s.mock.obituary(1, 0, 8);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let f = s.only_file();
+    let allies: Vec<Vec<Ally>> = f.kills.iter().map(|k| k.supporting.clone()).collect();
+    assert_eq!(
+        allies,
+        vec![
+            vec![ally("", b"No,guid")],
+            vec![ally("", b"New|name")],
+            vec![ally(G2, b"Other")],
+        ]
+    );
+    assert_eq!(f.kills[1].killer.name, b"Killer2");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_match_and_the_same_files() {
+    let a = run_sim(config(5));
+    let b = run_sim(config(5));
+    assert_eq!(a.truth, b.truth);
+    let files = |run: &SimRun| -> Vec<(PathBuf, Vec<u8>)> {
+        list_files(&run.root)
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(run.root.join(&p)).expect("file");
+                (p, bytes)
+            })
+            .collect()
+    };
+    assert_eq!(files(&a), files(&b));
+    assert_ne!(a.truth, run_sim(config(6)).truth);
+
+    // The v2 files of the same run land where asked, one per round v2 writes.
+    let v2_dir = a.root.join("v2");
+    let written = etprox::sim::v2_writer::write_v2_files(&a.truth, &v2_dir).expect("v2 files");
+    let expected = a
+        .truth
+        .rounds
+        .iter()
+        .filter(|r| write_v2_round(r).file.is_some())
+        .count();
+    assert_eq!(written.len(), expected);
+    for path in &written {
+        let bytes = std::fs::read(path).expect("v2 file");
+        assert!(bytes.starts_with(b"# PROXIMITY_TRACKER_V2\n"));
+    }
+}
