@@ -8,7 +8,16 @@ fn needs_escape(byte: u8) -> bool {
 
 /// Escapes raw bytes for a v3 field.
 pub fn escape(raw: &[u8]) -> Cow<'_, str> {
-    if !raw.iter().copied().any(needs_escape) {
+    escape_with(raw, needs_escape)
+}
+
+/// Escapes a GUID: like a name, and `:` too (it separates GUID and name in an ally entry).
+pub fn escape_guid(raw: &[u8]) -> Cow<'_, str> {
+    escape_with(raw, |b| b == b':' || needs_escape(b))
+}
+
+fn escape_with(raw: &[u8], needs_escape: impl Fn(u8) -> bool) -> Cow<'_, str> {
+    if !raw.iter().copied().any(&needs_escape) {
         // Every byte is printable ASCII, so this cannot fail.
         if let Ok(text) = std::str::from_utf8(raw) {
             return Cow::Borrowed(text);

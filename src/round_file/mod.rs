@@ -104,8 +104,8 @@ impl KillKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Combatant<'a> {
     pub slot: i16,
-    /// As written; empty when the player had no `cl_guid`.
-    pub guid: &'a [u8],
+    /// Unescaped; empty when the player had no `cl_guid`.
+    pub guid: Cow<'a, [u8]>,
     /// Raw name bytes (unescaped for v3).
     pub name: Cow<'a, [u8]>,
     pub team: Team,
@@ -116,7 +116,7 @@ pub struct Combatant<'a> {
 /// (the GUID is then empty and the importer finds the player by name within the round).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AllyRef<'a> {
-    pub guid: &'a [u8],
+    pub guid: Cow<'a, [u8]>,
     pub name: Cow<'a, [u8]>,
 }
 

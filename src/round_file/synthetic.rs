@@ -90,7 +90,7 @@ fn kills<'p>(spec: &RoundSpec, players: &'p [Player]) -> Vec<KillRecord<'p>> {
     let mut t = 5_000i64;
     let side = |p: &'p Player, pos: [f32; 3]| Combatant {
         slot: p.slot,
-        guid: p.guid.as_bytes(),
+        guid: Cow::Borrowed(p.guid.as_bytes()),
         name: Cow::Borrowed(p.name.as_slice()),
         team: p.team,
         pos,
@@ -134,7 +134,7 @@ fn kills<'p>(spec: &RoundSpec, players: &'p [Player]) -> Vec<KillRecord<'p>> {
                 .iter()
                 .take(ka as usize)
                 .map(|m| AllyRef {
-                    guid: m.guid.as_bytes(),
+                    guid: Cow::Borrowed(m.guid.as_bytes()),
                     name: Cow::Borrowed(m.name.as_slice()),
                 })
                 .collect();
@@ -202,9 +202,9 @@ pub fn synthetic_v2(spec: &RoundSpec, ended_local: chrono::NaiveDateTime) -> (St
         let _ = writeln!(
             out,
             "{}|{}|{}|{}|{}|{:.1}|{:.1}|{:.1}|{}|{}|{}|{}|{:.1}|{:.1}|{:.1}|{:.1}|{}|{}|{}v{}|{}|{}|{}",
-            k.game_time + 60_000, k.killer.slot, text(k.killer.guid), text(&k.killer.name), k.killer.team.as_str(),
+            k.game_time + 60_000, k.killer.slot, text(&k.killer.guid), text(&k.killer.name), k.killer.team.as_str(),
             k.killer.pos[0], k.killer.pos[1], k.killer.pos[2],
-            k.victim.slot, text(k.victim.guid), text(&k.victim.name), k.victim.team.as_str(),
+            k.victim.slot, text(&k.victim.guid), text(&k.victim.name), k.victim.team.as_str(),
             k.victim.pos[0], k.victim.pos[1], k.victim.pos[2],
             k.distance, k.weapon, k.means_of_death, k.killer_allies + 1, k.victim_allies + 1,
             k.killer_allies, k.victim_allies, allies

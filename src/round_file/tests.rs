@@ -235,14 +235,14 @@ fn sample_kill(line: u32, killer_name: &[u8], ally: &[u8]) -> KillRecord<'static
         kind: KillKind::Kill,
         killer: Combatant {
             slot: 3,
-            guid: b"0F3C0F3C0F3C0F3C0F3C0F3C0F3C0F3C",
+            guid: Cow::Borrowed(b"0F3C0F3C0F3C0F3C0F3C0F3C0F3C0F3C"),
             name: Cow::Owned(killer_name.to_vec()),
             team: Team::Axis,
             pos: [-120.5, 330.0, 16.1],
         },
         victim: Combatant {
             slot: 7,
-            guid: b"",
+            guid: Cow::Borrowed(b""),
             name: Cow::Borrowed(b"NONE"),
             team: Team::Allies,
             pos: [1.5, -2.5, 0.0],
@@ -253,7 +253,7 @@ fn sample_kill(line: u32, killer_name: &[u8], ally: &[u8]) -> KillRecord<'static
         killer_allies: 1,
         victim_allies: 0,
         supporting_allies: vec![AllyRef {
-            guid: b"",
+            guid: Cow::Borrowed(b"odd:guid|x"),
             name: Cow::Owned(ally.to_vec()),
         }],
     }

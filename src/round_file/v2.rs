@@ -251,14 +251,14 @@ fn build_kill<'a>(
     let killer_slot = field::int(f[1]).ok_or("killer_slot is not a number")?;
     let killer = Combatant {
         slot: killer_slot,
-        guid: f[2],
+        guid: Cow::Borrowed(f[2]),
         name: joined(f, 3, i),
         team: Team::parse(f[i]).ok_or("killer_team is not AXIS or ALLIES")?,
         pos: position(&f[i + 1..i + 4]).ok_or("killer position is not a number")?,
     };
     let victim = Combatant {
         slot: field::int(f[i + 4]).ok_or("victim_slot is not a number")?,
-        guid: f[i + 5],
+        guid: Cow::Borrowed(f[i + 5]),
         name: joined(f, i + 6, j),
         team: Team::parse(f[j]).ok_or("victim_team is not AXIS or ALLIES")?,
         pos: position(&f[j + 1..j + 4]).ok_or("victim position is not a number")?,
@@ -326,7 +326,7 @@ fn resolve_ally_names<'a>(kills: &mut [KillRecord<'a>], raw_allies: &[&'a [u8]])
         kill.supporting_allies = names
             .into_iter()
             .map(|name| AllyRef {
-                guid: b"",
+                guid: Cow::Borrowed(b""),
                 name: Cow::Borrowed(name),
             })
             .collect();

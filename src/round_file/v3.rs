@@ -271,6 +271,7 @@ fn parse_kill(line: Line<'_>) -> Result<KillRecord<'_>, String> {
 
 fn combatant<'a>(f: &[&'a [u8]], side: &str) -> Result<Combatant<'a>, String> {
     let slot = field::int(f[0]).ok_or_else(|| format!("{side}_slot is not a number"))?;
+    let guid = unescape(f[1]).map_err(|e| format!("{side}_guid: {e}"))?;
     let name = unescape(f[2]).map_err(|e| format!("{side}_name: {e}"))?;
     let team = Team::parse(f[3]).ok_or_else(|| format!("{side}_team is not a team"))?;
     let mut pos = [0f32; 3];
@@ -279,7 +280,7 @@ fn combatant<'a>(f: &[&'a [u8]], side: &str) -> Result<Combatant<'a>, String> {
     }
     Ok(Combatant {
         slot,
-        guid: f[1],
+        guid,
         name,
         team,
         pos,
@@ -297,10 +298,8 @@ fn allies(field: &[u8]) -> Result<Vec<AllyRef<'_>>, String> {
                 .ok_or("supporting_allies entry is not <guid>:<name>")?;
             let name =
                 unescape(&entry[colon + 1..]).map_err(|e| format!("supporting_allies: {e}"))?;
-            Ok(AllyRef {
-                guid: &entry[..colon],
-                name,
-            })
+            let guid = unescape(&entry[..colon]).map_err(|e| format!("supporting_allies: {e}"))?;
+            Ok(AllyRef { guid, name })
         })
         .collect()
 }

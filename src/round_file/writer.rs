@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::escape::escape;
+use super::escape::{escape, escape_guid};
 use super::{AllyRef, Combatant, KillRecord, RoundHeader};
 
 /// Serialises a round as a complete v3 file, end marker included.
@@ -61,7 +61,7 @@ pub fn write_v3_into(
                 out.push(b',');
             }
             let AllyRef { guid, name } = ally;
-            out.extend_from_slice(guid);
+            out.extend_from_slice(escape_guid(guid).as_bytes());
             out.push(b':');
             out.extend_from_slice(escape(name).as_bytes());
         }
@@ -72,7 +72,7 @@ pub fn write_v3_into(
 
 fn write_combatant(out: &mut Vec<u8>, side: &Combatant<'_>) {
     let _ = write!(out, "{}|", side.slot);
-    out.extend_from_slice(side.guid);
+    out.extend_from_slice(escape_guid(&side.guid).as_bytes());
     out.push(b'|');
     out.extend_from_slice(escape(&side.name).as_bytes());
     let _ = write!(

@@ -264,8 +264,8 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
     let mut sides: Vec<(Option<u32>, u32)> = Vec::with_capacity(round.kills.len());
     for kill in &round.kills {
         let killer =
-            is_player_killer(kill).then(|| r.identity(kill.killer.guid, &kill.killer.name));
-        let victim = r.identity(kill.victim.guid, &kill.victim.name);
+            is_player_killer(kill).then(|| r.identity(&kill.killer.guid, &kill.killer.name));
+        let victim = r.identity(&kill.victim.guid, &kill.victim.name);
         sides.push((killer, victim));
     }
     // v2 ally names → identities, preferring one on the killer's team.
@@ -299,7 +299,7 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
                         .or_else(|| ids.first().copied())
                 })
             } else {
-                let id = r.identity(ally.guid, &ally.name);
+                let id = r.identity(&ally.guid, &ally.name);
                 r.appear(id, None);
                 Some(id)
             };
