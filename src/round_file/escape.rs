@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 fn needs_escape(byte: u8) -> bool {
-    matches!(byte, b'%' | b'|' | b',') || byte < 0x20 || byte >= 0x7F
+    matches!(byte, b'%' | b'|' | b',') || !(0x20..0x7F).contains(&byte)
 }
 
 /// Escapes raw bytes for a v3 field.

@@ -344,7 +344,7 @@ pub(crate) fn split_allies<'f>(
     }
     if field == NONE {
         // "NONE" means no allies, unless the killer had an ally and a player is called NONE.
-        let someone_is_none = known.iter().any(|n| *n == NONE);
+        let someone_is_none = known.contains(&NONE);
         return if killer_allies > 0 && someone_is_none {
             vec![field]
         } else {
