@@ -138,12 +138,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
         } => import(&config, paths, jobs, batch, quiet).await,
         Command::Watch => {
-            let pool = db::connect_and_migrate(&config.database_url, 4).await?;
-            let importer = Importer::new(pool, config.session, config.default_server_id.clone());
             anyhow::ensure!(
                 !config.round_dirs.is_empty(),
                 "ETPROX_ROUND_DIRS is not set: give the folder(s) the tracker writes round files to, separated by ':'"
             );
+            let pool = db::connect_with_retry(&config.database_url, 4).await?;
+            let importer = Importer::new(pool, config.session, config.default_server_id.clone());
             let options = watcher::WatchOptions::from_config(&config);
             tokio::select! {
                 result = watcher::run(importer, options) => result?,

@@ -595,3 +595,65 @@ async fn a_session_crossing_midnight_is_one_day(pool: PgPool) {
     let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     assert_eq!(days, [(d("2025-11-18"), 2), (d("2025-11-19"), 1)]);
 }
+
+#[sqlx::test]
+async fn hostile_names_are_stored_verbatim(pool: PgPool) {
+    use etprox::round_file::{writer::write_v3, AllyRef, Combatant, KillKind, KillRecord, RoundHeader, Team};
+    use std::borrow::Cow;
+    let names: [&[u8]; 6] = [
+        b"'); DROP TABLE rounds; --",
+        b"tab\there\\back\nline",
+        b"@everyone **bold** `code`",
+        b"zero\xe2\x80\x8bwidth",
+        b"$1 %s {0} \\N",
+        b"NONE",
+    ];
+    let kills: Vec<KillRecord<'_>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| KillRecord {
+            line: 13 + i as u32,
+            game_time: 1000 * i as i64,
+            time_ms: Some(1000 * i as i64),
+            kind: KillKind::Kill,
+            killer: Combatant { slot: i as i16, guid: Cow::Owned(format!("{:032X}", i + 1).into_bytes()), name: Cow::Borrowed(name), team: Team::Axis, pos: [1.0, 2.0, 3.0] },
+            victim: Combatant { slot: 40, guid: Cow::Borrowed(b"V"), name: Cow::Borrowed(b"victim"), team: Team::Allies, pos: [4.0, 5.0, 6.0] },
+            distance: 5.2,
+            weapon: 3,
+            means_of_death: 3,
+            killer_allies: 1,
+            victim_allies: 0,
+            supporting_allies: vec![AllyRef { guid: Cow::Borrowed(b""), name: Cow::Borrowed(name) }],
+        })
+        .collect();
+    let header = RoundHeader {
+        server_id: Some("x'; --".into()),
+        map_name: "goldrush".into(),
+        round_number: 1,
+        gametype: Some(3),
+        round_id: Some("hostile".into()),
+        started_unix: Some(1_763_000_000),
+        ended_unix: Some(1_763_000_600),
+        ..RoundHeader::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.txt");
+    std::fs::write(&path, write_v3(&header, false, &kills)).unwrap();
+    let imp = importer(&pool);
+    expect_imported(&import(&imp, &path).await);
+    let stored: Vec<String> = sqlx::query_scalar("SELECT killer_name FROM kill_context ORDER BY kill_index")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let expected: Vec<String> = names.iter().map(|n| String::from_utf8(n.to_vec()).unwrap()).collect();
+    assert_eq!(stored, expected);
+    let raw: Vec<Vec<u8>> = sqlx::query_scalar("SELECT raw_name FROM player_aliases WHERE player_guid LIKE 'NOGUID:%' ORDER BY raw_name")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut expected_raw: Vec<Vec<u8>> = names.iter().map(|n| n.to_vec()).collect();
+    expected_raw.sort();
+    assert_eq!(raw, expected_raw, "guid-less allies keep their exact bytes");
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rounds").fetch_one(&pool).await.unwrap();
+    assert_eq!(tables, 1);
+}
