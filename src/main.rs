@@ -63,6 +63,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Write synthetic v3 round files (deterministic) into a folder, e.g. to try a backfill.
+    Generate {
+        /// Folder to write into (created if missing).
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        rounds: usize,
+        #[arg(long, default_value_t = 70)]
+        kills_per_round: usize,
+    },
     /// Import synthetic rounds into a scratch database `etprox_bench` (created and dropped on the
     /// DATABASE_URL server) and compare with a plain COPY of the same kill rows.
     Import {
@@ -152,6 +161,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(command) => retention(&config, command).await,
+        Command::Bench(BenchCommand::Generate {
+            dir,
+            rounds,
+            kills_per_round,
+        }) => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let bar = ProgressBar::new(rounds as u64);
+            for i in 0..rounds {
+                let mut spec = etprox::round_file::synthetic::RoundSpec::new(
+                    i as u64,
+                    1_700_000_000 + i as i64 * 1_500,
+                );
+                spec.kills = kills_per_round;
+                let path = dir.join(format!("{:06}-{}-round-1_etprox.txt", i, spec.map));
+                std::fs::write(&path, etprox::round_file::synthetic::synthetic_v3(&spec))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            println!("wrote {rounds} round files ({} kills) to {}", rounds * kills_per_round, dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Import {
             rounds,
             kills_per_round,
