@@ -8,6 +8,8 @@
 pub mod bench;
 pub mod config;
 pub mod db;
+pub mod demo;
+pub mod demo_script;
 pub mod ingest;
 pub mod round_file;
 pub mod session;

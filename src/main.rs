@@ -29,6 +29,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// See the whole product work: simulated servers play an evening, rounds are imported as they
+    /// end, summaries and stats are printed, heatmaps written to ./demo-out/.
+    ///
+    /// Uses DATABASE_URL's server if set, else the local PostgreSQL on 127.0.0.1:5432, else a
+    /// private cluster started from the PostgreSQL binaries on this machine. It only touches its
+    /// own database, `etprox_demo`.
+    Demo {
+        /// Start from an empty demo database (otherwise a second run reports the rounds as
+        /// already imported).
+        #[arg(long)]
+        fresh: bool,
+        /// Keep the demo database afterwards, to try `etprox ask`.
+        #[arg(long)]
+        keep: bool,
+        /// Where images and other outputs go.
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
@@ -115,14 +133,19 @@ enum RetentionCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Long-running services log what they do; one-shot commands print their own results.
+    let default_filter = match cli.command {
+        Command::Watch => "etprox=info,sqlx=error,warn",
+        _ => "etprox=warn,sqlx=error,warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "etprox=info,warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -135,6 +158,16 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::from_env().context("invalid configuration")?;
     match cli.command {
+        Command::Demo { fresh, keep, out } => {
+            let options = etprox::demo::DemoOptions {
+                fresh,
+                keep,
+                work_dir: std::env::temp_dir().join("etprox-demo"),
+                out_dir: out,
+            };
+            etprox::demo::run(&config, &options).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Db(DbCommand::Migrate) => {
             db::connect_and_migrate(&config.database_url, 2).await?;
             println!("database is up to date");
