@@ -142,7 +142,7 @@ pub async fn round_summary(pool: &PgPool, round_id: i64) -> anyhow::Result<Strin
     .await?;
     let minutes = match (started, ended) {
         (Some(a), Some(b)) => format!("{} min", (b - a).num_minutes()),
-        _ => "?".into(),
+        _ => "length unknown (v2)".into(),
     };
     let name = |n: &str| crate::round_file::name::display_name(n.as_bytes());
     let top = top
@@ -167,8 +167,10 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
         drop_database(&db.url).await?;
     }
     let pool = crate::db::connect_and_migrate(&db.url, 4).await?;
-    let importer = Importer::new(pool.clone(), config.session, "demo");
+    // v2 files name no server: they are the old-v2 server's.
+    let importer = Importer::new(pool.clone(), config.session, "old-v2");
     let mut events = importer.subscribe();
+    let already = rounds_from(&pool, &options.work_dir).await?;
 
     // The servers' files are regenerated identically on every run: start from an empty folder.
     if options.work_dir.exists() {
@@ -206,8 +208,10 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut new_rounds = 0;
     loop {
         while let Ok(event) = events.try_recv() {
+            new_rounds += 1;
             let summary = round_summary(&pool, event.round_id).await?;
             let line = format!("  round imported: {summary}");
             if bar.is_hidden() {
@@ -229,6 +233,9 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     watch.abort();
+    if already > 0 {
+        println!("{already} of the evening's {expected} rounds were already in the demo database (imported by an earlier run: nothing doubled); {new_rounds} new. Use --fresh to start over.");
+    }
     let (rounds, kills): (i64, i64) = sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(kill_count), 0)::int8 FROM rounds")
         .fetch_one(&pool)
         .await?;
