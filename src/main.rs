@@ -213,7 +213,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bar.inc(1);
             }
             bar.finish_and_clear();
-            println!("wrote {rounds} round files ({} kills) to {}", rounds * kills_per_round, dir.display());
+            println!(
+                "wrote {rounds} round files ({} kills) to {}",
+                rounds * kills_per_round,
+                dir.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Import {

@@ -598,7 +598,9 @@ async fn a_session_crossing_midnight_is_one_day(pool: PgPool) {
 
 #[sqlx::test]
 async fn hostile_names_are_stored_verbatim(pool: PgPool) {
-    use etprox::round_file::{writer::write_v3, AllyRef, Combatant, KillKind, KillRecord, RoundHeader, Team};
+    use etprox::round_file::{
+        writer::write_v3, AllyRef, Combatant, KillKind, KillRecord, RoundHeader, Team,
+    };
     use std::borrow::Cow;
     let names: [&[u8]; 6] = [
         b"'); DROP TABLE rounds; --",
@@ -616,14 +618,29 @@ async fn hostile_names_are_stored_verbatim(pool: PgPool) {
             game_time: 1000 * i as i64,
             time_ms: Some(1000 * i as i64),
             kind: KillKind::Kill,
-            killer: Combatant { slot: i as i16, guid: Cow::Owned(format!("{:032X}", i + 1).into_bytes()), name: Cow::Borrowed(name), team: Team::Axis, pos: [1.0, 2.0, 3.0] },
-            victim: Combatant { slot: 40, guid: Cow::Borrowed(b"V"), name: Cow::Borrowed(b"victim"), team: Team::Allies, pos: [4.0, 5.0, 6.0] },
+            killer: Combatant {
+                slot: i as i16,
+                guid: Cow::Owned(format!("{:032X}", i + 1).into_bytes()),
+                name: Cow::Borrowed(name),
+                team: Team::Axis,
+                pos: [1.0, 2.0, 3.0],
+            },
+            victim: Combatant {
+                slot: 40,
+                guid: Cow::Borrowed(b"V"),
+                name: Cow::Borrowed(b"victim"),
+                team: Team::Allies,
+                pos: [4.0, 5.0, 6.0],
+            },
             distance: 5.2,
             weapon: 3,
             means_of_death: 3,
             killer_allies: 1,
             victim_allies: 0,
-            supporting_allies: vec![AllyRef { guid: Cow::Borrowed(b""), name: Cow::Borrowed(name) }],
+            supporting_allies: vec![AllyRef {
+                guid: Cow::Borrowed(b""),
+                name: Cow::Borrowed(name),
+            }],
         })
         .collect();
     let header = RoundHeader {
@@ -641,19 +658,28 @@ async fn hostile_names_are_stored_verbatim(pool: PgPool) {
     std::fs::write(&path, write_v3(&header, false, &kills)).unwrap();
     let imp = importer(&pool);
     expect_imported(&import(&imp, &path).await);
-    let stored: Vec<String> = sqlx::query_scalar("SELECT killer_name FROM kill_context ORDER BY kill_index")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    let expected: Vec<String> = names.iter().map(|n| String::from_utf8(n.to_vec()).unwrap()).collect();
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT killer_name FROM kill_context ORDER BY kill_index")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected: Vec<String> = names
+        .iter()
+        .map(|n| String::from_utf8(n.to_vec()).unwrap())
+        .collect();
     assert_eq!(stored, expected);
-    let raw: Vec<Vec<u8>> = sqlx::query_scalar("SELECT raw_name FROM player_aliases WHERE player_guid LIKE 'NOGUID:%' ORDER BY raw_name")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let raw: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT raw_name FROM player_aliases WHERE player_guid LIKE 'NOGUID:%' ORDER BY raw_name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     let mut expected_raw: Vec<Vec<u8>> = names.iter().map(|n| n.to_vec()).collect();
     expected_raw.sort();
     assert_eq!(raw, expected_raw, "guid-less allies keep their exact bytes");
-    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rounds").fetch_one(&pool).await.unwrap();
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rounds")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(tables, 1);
 }

@@ -55,13 +55,15 @@ pub async fn connect_with_retry(url: &str, max_connections: u32) -> anyhow::Resu
 /// True for failures that a later attempt may not have: the server is down, starting or
 /// unreachable, or the connection broke.
 pub fn is_transient(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| match cause.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
-        Some(sqlx::Error::Database(db)) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => cause.downcast_ref::<std::io::Error>().is_some(),
-    })
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
+            Some(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => cause.downcast_ref::<std::io::Error>().is_some(),
+        })
 }
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {

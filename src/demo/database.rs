@@ -62,7 +62,7 @@ pub fn resolve(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Demo
     }
     let cluster = PrivateCluster::start(&data_dir.join("pgdata"))?;
     Ok(DemoDatabase {
-        url: format!("postgres://postgres@127.0.0.1:{}/{DEMO_DATABASE}", cluster.port),
+        url: cluster.url(DEMO_DATABASE),
         origin: format!("a private PostgreSQL cluster in {}", cluster.data.display()),
         cluster: Some(cluster),
     })
@@ -111,6 +111,15 @@ fn is_root() -> bool {
 }
 
 impl PrivateCluster {
+    /// URL of a database in this cluster.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn start(data: &Path) -> anyhow::Result<PrivateCluster> {
         let Some(bin) = find_postgres_binaries() else {
             bail!(
@@ -140,7 +149,18 @@ impl PrivateCluster {
             }
         }
         if !data.join("PG_VERSION").exists() {
-            cluster.run("initdb", &["-D", &cluster.data_str(), "-U", "postgres", "--auth=trust", "-E", "UTF8"])?;
+            cluster.run(
+                "initdb",
+                &[
+                    "-D",
+                    &cluster.data_str(),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                ],
+            )?;
         }
         let socket_dir = std::env::temp_dir();
         let options = format!(
@@ -150,7 +170,16 @@ impl PrivateCluster {
         let log = cluster.data.join("server.log");
         cluster.run(
             "pg_ctl",
-            &["-D", &cluster.data_str(), "-o", &options, "-l", &log.display().to_string(), "-w", "start"],
+            &[
+                "-D",
+                &cluster.data_str(),
+                "-o",
+                &options,
+                "-l",
+                &log.display().to_string(),
+                "-w",
+                "start",
+            ],
         )?;
         Ok(cluster)
     }
@@ -162,7 +191,11 @@ impl PrivateCluster {
     fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<()> {
         let exe = self.bin.join(program);
         let output = match &self.run_as {
-            Some(user) => Command::new("runuser").args(["-u", user, "--"]).arg(&exe).args(args).output(),
+            Some(user) => Command::new("runuser")
+                .args(["-u", user, "--"])
+                .arg(&exe)
+                .args(args)
+                .output(),
             None => Command::new(&exe).args(args).output(),
         }
         .with_context(|| format!("running {}", exe.display()))?;

@@ -44,9 +44,27 @@ struct DemoServer {
 }
 
 const SERVERS: [DemoServer; 3] = [
-    DemoServer { id: "eu-1", seed: 11, maps: &["goldrush", "supply", "radar"], start: (23, 20), v2: false },
-    DemoServer { id: "eu-2", seed: 12, maps: &["oasis", "battery", "fueldump"], start: (23, 35), v2: false },
-    DemoServer { id: "old-v2", seed: 13, maps: &["goldrush"], start: (21, 15), v2: true },
+    DemoServer {
+        id: "eu-1",
+        seed: 11,
+        maps: &["goldrush", "supply", "radar"],
+        start: (23, 20),
+        v2: false,
+    },
+    DemoServer {
+        id: "eu-2",
+        seed: 12,
+        maps: &["oasis", "battery", "fueldump"],
+        start: (23, 35),
+        v2: false,
+    },
+    DemoServer {
+        id: "old-v2",
+        seed: 13,
+        maps: &["goldrush"],
+        start: (21, 15),
+        v2: true,
+    },
 ];
 
 /// The evening the demo plays (UTC); the session crosses midnight.
@@ -111,10 +129,12 @@ fn watched_dirs(work_dir: &Path) -> Vec<PathBuf> {
 
 async fn rounds_from(pool: &PgPool, work_dir: &Path) -> anyhow::Result<i64> {
     let prefix = format!("{}%", work_dir.display());
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM rounds WHERE source_path LIKE $1")
-        .bind(prefix)
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM rounds WHERE source_path LIKE $1")
+            .bind(prefix)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// A few lines about an imported round, as the Discord summary would read.
@@ -236,17 +256,24 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
     if already > 0 {
         println!("{already} of the evening's {expected} rounds were already in the demo database (imported by an earlier run: nothing doubled); {new_rounds} new. Use --fresh to start over.");
     }
-    let (rounds, kills): (i64, i64) = sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(kill_count), 0)::int8 FROM rounds")
-        .fetch_one(&pool)
-        .await?;
-    println!("imported: {rounds} rounds, {kills} kills in the demo database ({expected} round files)");
+    let (rounds, kills): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(kill_count), 0)::int8 FROM rounds")
+            .fetch_one(&pool)
+            .await?;
+    println!(
+        "imported: {rounds} rounds, {kills} kills in the demo database ({expected} round files)"
+    );
 
     std::fs::create_dir_all(&options.out_dir)?;
     crate::demo_script::run(&pool, &options.out_dir).await?;
 
     pool.close().await;
     if options.keep {
-        println!("kept database {} — try: DATABASE_URL={} etprox ask \"/solo\"", database::DEMO_DATABASE, db.url);
+        println!(
+            "kept database {} — try: DATABASE_URL={} etprox ask \"/solo\"",
+            database::DEMO_DATABASE,
+            db.url
+        );
     } else if !db.is_private() {
         drop_database(&db.url).await?;
         println!("removed the demo database (use --keep to explore it afterwards)");
@@ -260,9 +287,12 @@ async fn drop_database(url: &str) -> anyhow::Result<()> {
     use std::str::FromStr;
     let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
     let mut admin = options.clone().database("postgres").connect().await?;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", database::DEMO_DATABASE))
-        .execute(&mut admin)
-        .await?;
+    sqlx::raw_sql(&format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        database::DEMO_DATABASE
+    ))
+    .execute(&mut admin)
+    .await?;
     let _ = admin.close().await;
     Ok(())
 }
