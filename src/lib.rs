@@ -1,1 +1,2 @@
 //! etprox: ET:Legacy proximity round files into PostgreSQL and Discord.
+pub mod heatmap;
