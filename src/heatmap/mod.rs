@@ -13,10 +13,10 @@ pub mod query;
 pub mod ramp;
 pub mod render;
 
-mod pipeline;
+pub mod pipeline;
 
 pub use pipeline::{
-    render_bins, render_heatmap_png, BinSource, Calibration, HeatmapError, HeatmapOptions,
+    render_bins, render_heatmap_png, BinSource, Binned, Calibration, HeatmapError, HeatmapOptions,
     HeatmapSummary,
 };
 pub use query::{HeatmapFilter, Period, PositionKind, Team, WeaponFilter};

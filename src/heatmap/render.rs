@@ -247,7 +247,8 @@ fn draw_error<E: std::fmt::Debug>(e: E) -> RenderError {
 
 fn draw_text(buf: &mut [u8], frame: &Frame, has_image: bool) -> Result<(), RenderError> {
     let size = frame.size;
-    let k = f64::from(size) / 1024.0;
+    // Text shrinks slower than the image so small renders stay legible.
+    let k = (f64::from(size) / 1024.0).sqrt();
     let px = |v: f64| (v * k).round().max(1.0) as i32;
     let root = BitMapBackend::with_buffer(buf, (size, size)).into_drawing_area();
     let white = RGBColor(240, 240, 240);
