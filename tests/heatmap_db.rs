@@ -117,17 +117,31 @@ fn hottest_pixel(png: &[u8], empty: &[u8]) -> (u32, u32) {
 async fn kill_at_known_coordinate_lands_on_its_pixel(pool: PgPool) {
     let r = round(&pool, "goldrush", "2026-11-20", "r1").await;
     // Victim at world (1500, 2100) five times; killer elsewhere.
-    insert(&pool, r, "goldrush", "2026-11-20", &[kill(0.0, 0.0, 1500.0, 2100.0); 5]).await;
+    insert(
+        &pool,
+        r,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 1500.0, 2100.0); 5],
+    )
+    .await;
     let (png, summary) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 512))
         .await
         .expect("render");
     assert_eq!(summary.kills, 5);
     assert_eq!(summary.sources, vec![BinSource::Raw]);
     assert_eq!(summary.calibration, Calibration::Table);
-    let (empty, _) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 512).with_period_none())
-        .await
-        .expect("render empty");
-    let world = CalibrationTable::builtin().get("goldrush").expect("g").world_box().expect("b");
+    let (empty, _) = render_heatmap_png(
+        &pool,
+        &opts(HeatmapFilter::new("goldrush"), 512).with_period_none(),
+    )
+    .await
+    .expect("render empty");
+    let world = CalibrationTable::builtin()
+        .get("goldrush")
+        .expect("g")
+        .world_box()
+        .expect("b");
     let (ex, ey) = world.to_pixel(1500.0, 2100.0, 512, 512);
     let (hx, hy) = hottest_pixel(&png, &empty);
     assert!(
@@ -160,8 +174,22 @@ async fn filters_select_the_right_kills(pool: PgPool) {
     k_bob.victim = (ALICE, "Alice", "AXIS", 400.0, 400.0);
     let mut teamkill = kill(0.0, 0.0, 10.0, 10.0);
     teamkill.kind = "teamkill";
-    insert(&pool, r1, "goldrush", "2026-11-19", &[kill(0.0, 0.0, 50.0, 50.0), k_panzer]).await;
-    insert(&pool, r2, "goldrush", "2026-11-20", &[k_bob, teamkill, kill(0.0, 0.0, 60.0, 60.0)]).await;
+    insert(
+        &pool,
+        r1,
+        "goldrush",
+        "2026-11-19",
+        &[kill(0.0, 0.0, 50.0, 50.0), k_panzer],
+    )
+    .await;
+    insert(
+        &pool,
+        r2,
+        "goldrush",
+        "2026-11-20",
+        &[k_bob, teamkill, kill(0.0, 0.0, 60.0, 60.0)],
+    )
+    .await;
 
     let count = |f: HeatmapFilter| {
         let pool = pool.clone();
@@ -182,7 +210,11 @@ async fn filters_select_the_right_kills(pool: PgPool) {
     f.kind = PositionKind::Deaths;
     assert_eq!(count(f.clone()).await, 1, "Alice as victim");
     f.player = Some("alice".into());
-    assert_eq!(count(f).await, 1, "name lookup falls back to names in kills");
+    assert_eq!(
+        count(f).await,
+        1,
+        "name lookup falls back to names in kills"
+    );
     let mut f = all.clone();
     f.team = Some(Team::Allies);
     assert_eq!(count(f.clone()).await, 3, "allied deaths");
@@ -216,27 +248,49 @@ async fn coarse_rollup_is_used_when_raw_kills_are_archived(pool: PgPool) {
         .expect("render");
     assert_eq!(summary.sources, vec![BinSource::Coarse512]);
     assert_eq!(summary.kills, 12);
-    assert!(summary.notes.iter().any(|n| n.contains("512-unit")), "{:?}", summary.notes);
+    assert!(
+        summary.notes.iter().any(|n| n.contains("512-unit")),
+        "{:?}",
+        summary.notes
+    );
     assert!(image::load_from_memory(&png).is_ok());
     // Allied deaths are kills by the axis.
     let mut f = HeatmapFilter::new("goldrush");
     f.team = Some(Team::Allies);
-    let (_, s) = render_heatmap_png(&pool, &opts(f, 256)).await.expect("render");
+    let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect("render");
     assert_eq!(s.kills, 8);
     // Killer positions are not in kill_heatmap.
     let mut f = HeatmapFilter::new("goldrush");
     f.kind = PositionKind::Kills;
-    let (_, s) = render_heatmap_png(&pool, &opts(f, 256)).await.expect("render");
+    let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect("render");
     assert_eq!(s.kills, 0);
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     let old = round(&pool, "goldrush", "2026-01-05", "old").await;
-    insert(&pool, old, "goldrush", "2026-01-05", &[kill(0.0, 0.0, 1000.0, 1000.0); 4]).await;
+    insert(
+        &pool,
+        old,
+        "goldrush",
+        "2026-01-05",
+        &[kill(0.0, 0.0, 1000.0, 1000.0); 4],
+    )
+    .await;
     query::rollup_round(&pool, old).await.expect("rollup");
     let new = round(&pool, "goldrush", "2026-11-20", "new").await;
-    insert(&pool, new, "goldrush", "2026-11-20", &[kill(0.0, 0.0, -1000.0, -1000.0); 3]).await;
+    insert(
+        &pool,
+        new,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, -1000.0, -1000.0); 3],
+    )
+    .await;
     query::rollup_round(&pool, new).await.expect("rollup");
     let fine_rows: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
         .fetch_one(&pool)
@@ -257,9 +311,15 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     // A player filter needs raw rows, and says what it cannot show.
     let mut f = HeatmapFilter::new("goldrush");
     f.player = Some(BOB.into());
-    let (_, s) = render_heatmap_png(&pool, &opts(f, 256)).await.expect("render");
+    let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect("render");
     assert_eq!(s.kills, 3);
-    assert!(s.notes.iter().any(|n| n.contains("archived")), "{:?}", s.notes);
+    assert!(
+        s.notes.iter().any(|n| n.contains("archived")),
+        "{:?}",
+        s.notes
+    );
     // Rebuilding the rollup from raw rows keeps archived days.
     query::rebuild_fine_rollup(&pool).await.expect("rebuild");
     let fine_rows: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
@@ -286,7 +346,11 @@ async fn uncalibrated_map_fits_the_box_to_its_kills(pool: PgPool) {
     assert_eq!(s.calibration, Calibration::KillBounds);
     assert_eq!(s.kills, 2);
     assert_eq!(s.kills_outside, 0);
-    assert!(s.notes.iter().any(|n| n.contains("not calibrated")), "{:?}", s.notes);
+    assert!(
+        s.notes.iter().any(|n| n.contains("not calibrated")),
+        "{:?}",
+        s.notes
+    );
     assert!(s.message().contains("etprox maps import"));
     assert!(image::load_from_memory(&png).is_ok());
 }
@@ -297,19 +361,31 @@ async fn empty_result_says_so(pool: PgPool) {
         .await
         .expect("render");
     assert_eq!(s.kills, 0);
-    assert!(s.message().contains("no kills match these filters"), "{}", s.message());
+    assert!(
+        s.message().contains("no kills match these filters"),
+        "{}",
+        s.message()
+    );
     assert!(image::load_from_memory(&png).is_ok());
     let mut f = HeatmapFilter::new("goldrush");
     f.period = Period::LatestSession;
-    let (_, s) = render_heatmap_png(&pool, &opts(f, 256)).await.expect("render");
-    assert!(s.message().contains("no session with kills"), "{}", s.message());
+    let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect("render");
+    assert!(
+        s.message().contains("no session with kills"),
+        "{}",
+        s.message()
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn unknown_player_is_an_error_a_person_can_act_on(pool: PgPool) {
     let mut f = HeatmapFilter::new("goldrush");
     f.player = Some("nobody".into());
-    let err = render_heatmap_png(&pool, &opts(f, 256)).await.expect_err("unknown");
+    let err = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect_err("unknown");
     assert!(matches!(err, HeatmapError::UnknownPlayer(_)));
     assert!(err.to_string().contains("nobody"));
 }
@@ -322,7 +398,11 @@ async fn kills_outside_the_box_are_counted_not_drawn(pool: PgPool) {
         r,
         "goldrush",
         "2026-11-20",
-        &[kill(0.0, 0.0, 0.0, 0.0), kill(0.0, 0.0, 90000.0, 0.0), kill(0.0, 0.0, 1e30, -1e30)],
+        &[
+            kill(0.0, 0.0, 0.0, 0.0),
+            kill(0.0, 0.0, 90000.0, 0.0),
+            kill(0.0, 0.0, 1e30, -1e30),
+        ],
     )
     .await;
     let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))

@@ -3,9 +3,9 @@
 
 use etprox::heatmap::calibration::{CalibrationTable, WorldBox};
 use etprox::heatmap::density::{GridSpec, Scale};
-use etprox::heatmap::{render_bins, Binned};
 use etprox::heatmap::query::CellCount;
 use etprox::heatmap::render::{Frame, MAX_PNG_BYTES};
+use etprox::heatmap::{render_bins, Binned};
 
 fn goldrush() -> WorldBox {
     CalibrationTable::builtin()
@@ -66,9 +66,15 @@ fn hot_centroid(png: &[u8], baseline: &[u8]) -> Option<(f64, f64)> {
 /// The same frame with no kills: everything that is not heat.
 fn baseline(world: WorldBox, size: u32, kills: u64) -> Vec<u8> {
     let binned = Binned::new(GridSpec::for_output(world, size));
-    render_bins(&binned, frame(world, size, kills), 80.0, 99.0, Scale::Linear)
-        .expect("render")
-        .0
+    render_bins(
+        &binned,
+        frame(world, size, kills),
+        80.0,
+        99.0,
+        Scale::Linear,
+    )
+    .expect("render")
+    .0
 }
 
 fn dump(name: &str, png: &[u8]) {
@@ -81,7 +87,12 @@ fn dump(name: &str, png: &[u8]) {
 fn a_kill_lands_on_its_pixel() {
     let world = goldrush();
     for size in [512u32, 1024] {
-        for &(x, y) in &[(0.0, 0.0), (-2000.0, -1000.0), (1500.0, 2100.0), (2900.0, -1500.0)] {
+        for &(x, y) in &[
+            (0.0, 0.0),
+            (-2000.0, -1000.0),
+            (1500.0, 2100.0),
+            (2900.0, -1500.0),
+        ] {
             let spec = GridSpec::for_output(world, size);
             // A few kills on the same spot, like a real hotspot.
             let binned = bin_points(spec, &[(x, y); 5]);
@@ -106,11 +117,17 @@ fn north_is_up_and_east_is_right() {
     let world = goldrush();
     let spec = GridSpec::for_output(world, 512);
     // Kills in the north-east quadrant only.
-    let points: Vec<(f64, f64)> = (0..50).map(|i| (1500.0 + f64::from(i) * 10.0, 1800.0)).collect();
+    let points: Vec<(f64, f64)> = (0..50)
+        .map(|i| (1500.0 + f64::from(i) * 10.0, 1800.0))
+        .collect();
     let binned = bin_points(spec, &points);
-    let (png, _) = render_bins(&binned, frame(world, 512, 50), 80.0, 99.0, Scale::Linear).expect("render");
+    let (png, _) =
+        render_bins(&binned, frame(world, 512, 50), 80.0, 99.0, Scale::Linear).expect("render");
     let (hx, hy) = hot_centroid(&png, &baseline(world, 512, 50)).expect("hot");
-    assert!(hx > 256.0 && hy < 256.0, "north-east is top-right, got ({hx}, {hy})");
+    assert!(
+        hx > 256.0 && hy < 256.0,
+        "north-east is top-right, got ({hx}, {hy})"
+    );
 }
 
 #[test]

@@ -70,7 +70,10 @@ impl WorldBox {
 
     /// World point to normalised image coordinates, (0, 0) top-left, (1, 1) bottom-right.
     pub fn to_uv(&self, x: f64, y: f64) -> (f64, f64) {
-        ((x - self.mins[0]) / self.span_x(), (y - self.mins[1]) / self.span_y())
+        (
+            (x - self.mins[0]) / self.span_x(),
+            (y - self.mins[1]) / self.span_y(),
+        )
     }
 
     /// World point to continuous pixel coordinates in a `width`×`height` image: the
@@ -92,7 +95,9 @@ impl WorldBox {
     /// padded and made square (command maps are square), in the game's convention.
     /// None when there is no finite point.
     pub fn from_bounds(min_x: f64, max_x: f64, min_y: f64, max_y: f64) -> Option<Self> {
-        if ![min_x, max_x, min_y, max_y].iter().all(|v| v.is_finite()) || min_x > max_x || min_y > max_y
+        if ![min_x, max_x, min_y, max_y].iter().all(|v| v.is_finite())
+            || min_x > max_x
+            || min_y > max_y
         {
             return None;
         }
@@ -275,7 +280,10 @@ mod tests {
     fn goldrush_corners_map_to_image_corners() {
         let world = goldrush();
         assert_eq!(world.to_pixel(-4224.0, 4352.0, 1024, 1024), (0.0, 0.0));
-        assert_eq!(world.to_pixel(3712.0, -3584.0, 1024, 1024), (1024.0, 1024.0));
+        assert_eq!(
+            world.to_pixel(3712.0, -3584.0, 1024, 1024),
+            (1024.0, 1024.0)
+        );
         // Top-right and bottom-left corners: +x is right, +y is up.
         assert_eq!(world.to_pixel(3712.0, 4352.0, 512, 512), (512.0, 0.0));
         assert_eq!(world.to_pixel(-4224.0, -3584.0, 512, 512), (0.0, 512.0));
@@ -286,7 +294,11 @@ mod tests {
     #[test]
     fn battery_box_is_not_square_and_still_maps_corners() {
         let table = CalibrationTable::builtin();
-        let world = table.get("Battery").expect("case-insensitive").world_box().expect("box");
+        let world = table
+            .get("Battery")
+            .expect("case-insensitive")
+            .world_box()
+            .expect("box");
         assert_eq!(world.to_uv(-768.0, 1664.0), (0.0, 0.0));
         assert_eq!(world.to_uv(7296.0, -6400.0), (1.0, 1.0));
     }
@@ -315,12 +327,16 @@ mod tests {
         let text = table.to_csv().expect("csv");
         let back = CalibrationTable::parse(&text, "test").expect("parse");
         assert_eq!(back, table);
-        assert_eq!(back.get("mymap").map(|e| e.image.as_str()), Some("mymap.png"));
+        assert_eq!(
+            back.get("mymap").map(|e| e.image.as_str()),
+            Some("mymap.png")
+        );
     }
 
     #[test]
     fn zero_size_box_is_refused() {
-        let text = "map,mapcoordsmins_x,mapcoordsmins_y,mapcoordsmaxs_x,mapcoordsmaxs_y,image,source\n\
+        let text =
+            "map,mapcoordsmins_x,mapcoordsmins_y,mapcoordsmaxs_x,mapcoordsmaxs_y,image,source\n\
                     flat,0,0,0,-10,,\n";
         let err = CalibrationTable::parse(text, "t").expect_err("zero width");
         assert!(err.to_string().contains("flat"), "{err}");
@@ -329,7 +345,10 @@ mod tests {
     #[test]
     fn fallback_box_contains_all_kills_and_is_square() {
         let world = WorldBox::from_bounds(-1000.0, 3000.0, -200.0, 600.0).expect("box");
-        assert!((world.span_x() + world.span_y()).abs() < 1e-9, "square, y flipped");
+        assert!(
+            (world.span_x() + world.span_y()).abs() < 1e-9,
+            "square, y flipped"
+        );
         for (x, y) in [(-1000.0, -200.0), (3000.0, 600.0), (1000.0, 200.0)] {
             let (u, v) = world.to_uv(x, y);
             assert!((0.0..=1.0).contains(&u) && (0.0..=1.0).contains(&v));

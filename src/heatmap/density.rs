@@ -271,11 +271,17 @@ mod tests {
     fn point_lands_in_expected_cell() {
         let spec = goldrush_spec(248); // 32 world units per cell
         assert_eq!(spec.cell_of(-4224.0, 4352.0), (0, 0));
-        assert_eq!(spec.cell_of(-4224.0 + 32.0 * 10.0 + 1.0, 4352.0 - 32.0 * 3.0 - 1.0), (10, 3));
+        assert_eq!(
+            spec.cell_of(-4224.0 + 32.0 * 10.0 + 1.0, 4352.0 - 32.0 * 3.0 - 1.0),
+            (10, 3)
+        );
         assert_eq!(spec.cell_of(3711.9, -3583.9), (247, 247));
         let mut grid = DensityGrid::for_spec(&spec);
         assert!(grid.add_point(&spec, 0.0, 0.0));
-        assert!(!grid.add_point(&spec, 5000.0, 0.0), "outside the box is refused");
+        assert!(
+            !grid.add_point(&spec, 5000.0, 0.0),
+            "outside the box is refused"
+        );
         assert_eq!(grid.total(), 1.0);
     }
 
@@ -343,7 +349,14 @@ mod tests {
         let spec = goldrush_spec(248); // 32 units per cell
         let mut grid = DensityGrid::for_spec(&spec);
         // A 512-unit rollup cell fully inside the box covers 16×16 cells.
-        let landed = grid.add_world_rect(&spec, -4224.0, 4352.0, -4224.0 + 512.0, 4352.0 - 512.0, 256.0);
+        let landed = grid.add_world_rect(
+            &spec,
+            -4224.0,
+            4352.0,
+            -4224.0 + 512.0,
+            4352.0 - 512.0,
+            256.0,
+        );
         assert!((landed - 256.0).abs() < 1e-3);
         assert!((grid.cells[0] - 1.0).abs() < 1e-5);
         assert!((grid.cells[15 * 248 + 15] - 1.0).abs() < 1e-5);

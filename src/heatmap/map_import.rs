@@ -41,7 +41,10 @@ pub enum BspError {
 }
 
 /// Reads the entity text (lump 0) from a BSP stream, reading only the header and the lump.
-pub fn read_bsp_entities<R: Read>(mut reader: R, file_len: Option<u64>) -> Result<String, BspError> {
+pub fn read_bsp_entities<R: Read>(
+    mut reader: R,
+    file_len: Option<u64>,
+) -> Result<String, BspError> {
     let mut header = [0u8; BSP_HEADER_LEN];
     reader.read_exact(&mut header).map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => BspError::TooShort,
@@ -143,8 +146,9 @@ pub fn worldspawn_box(entities: &str) -> Result<WorldBox, String> {
     let world = blocks
         .iter()
         .find(|b| {
-            b.iter()
-                .any(|(k, v)| k.eq_ignore_ascii_case("classname") && v.eq_ignore_ascii_case("worldspawn"))
+            b.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case("classname") && v.eq_ignore_ascii_case("worldspawn")
+            })
         })
         .or_else(|| blocks.first())
         .ok_or("no entities")?;
@@ -278,7 +282,8 @@ impl GameFiles {
             return;
         }
         let Ok(read) = std::fs::read_dir(dir) else {
-            self.problems.push(format!("{}: cannot list folder", dir.display()));
+            self.problems
+                .push(format!("{}: cannot list folder", dir.display()));
             return;
         };
         let mut entries: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -322,12 +327,14 @@ impl GameFiles {
     }
 
     fn scan_pk3(&mut self, path: &Path) {
-        let archive = match File::open(path).map_err(|e| e.to_string()).and_then(|f| {
-            zip::ZipArchive::new(f).map_err(|e| e.to_string())
-        }) {
+        let archive = match File::open(path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| zip::ZipArchive::new(f).map_err(|e| e.to_string()))
+        {
             Ok(a) => a,
             Err(e) => {
-                self.problems.push(format!("{}: not a readable pk3 ({e})", path.display()));
+                self.problems
+                    .push(format!("{}: not a readable pk3 ({e})", path.display()));
                 return;
             }
         };
@@ -395,16 +402,23 @@ fn read_bounded(source: &Source, limit: u64) -> Result<Vec<u8>, String> {
     match source {
         Source::Loose(p) => {
             let f = File::open(p).map_err(|e| e.to_string())?;
-            f.take(limit + 1).read_to_end(&mut out).map_err(|e| e.to_string())?;
+            f.take(limit + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| e.to_string())?;
         }
         Source::Pk3 { archive, entry } => {
             let f = File::open(archive).map_err(|e| e.to_string())?;
             let mut zip = zip::ZipArchive::new(f).map_err(|e| e.to_string())?;
             let file = zip.by_name(entry).map_err(|e| e.to_string())?;
             if file.size() > limit {
-                return Err(format!("{} bytes, more than the {limit}-byte limit", file.size()));
+                return Err(format!(
+                    "{} bytes, more than the {limit}-byte limit",
+                    file.size()
+                ));
             }
-            file.take(limit + 1).read_to_end(&mut out).map_err(|e| e.to_string())?;
+            file.take(limit + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| e.to_string())?;
         }
     }
     if out.len() as u64 > limit {
@@ -454,7 +468,9 @@ pub fn convert_image(bytes: &[u8], ext: &str, out: &Path) -> Result<(u32, u32), 
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     limits.max_alloc = Some(u64::from(MAX_IMAGE_SIDE) * u64::from(MAX_IMAGE_SIDE) * 8);
     reader.limits(limits);
-    let img = reader.decode().map_err(|e| format!("cannot decode image: {e}"))?;
+    let img = reader
+        .decode()
+        .map_err(|e| format!("cannot decode image: {e}"))?;
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
@@ -467,7 +483,10 @@ pub fn convert_image(bytes: &[u8], ext: &str, out: &Path) -> Result<(u32, u32), 
 }
 
 /// Imports calibration and command-map images from `paths` into `assets`.
-pub fn import_maps(paths: &[PathBuf], assets: &MapAssets) -> Result<MapImportReport, MapImportError> {
+pub fn import_maps(
+    paths: &[PathBuf],
+    assets: &MapAssets,
+) -> Result<MapImportReport, MapImportError> {
     let mut files = GameFiles::default();
     for p in paths {
         files.scan_input(p)?;
@@ -494,7 +513,9 @@ pub fn import_maps(paths: &[PathBuf], assets: &MapAssets) -> Result<MapImportRep
     report.problems.append(&mut files.problems);
     for map in names {
         if !is_valid_map_name(&map) {
-            report.problems.push(format!("map name `{map}` has characters a map name cannot have"));
+            report.problems.push(format!(
+                "map name `{map}` has characters a map name cannot have"
+            ));
             continue;
         }
         let result = import_one(&map, &files, assets, &mut table);
@@ -528,7 +549,9 @@ fn import_one(
         (None, None) => None,
     };
     match entities {
-        None => result.missing.push(format!("maps/{map}.bsp (no world box)")),
+        None => result
+            .missing
+            .push(format!("maps/{map}.bsp (no world box)")),
         Some((Err(e), src)) => result.missing.push(format!("world box: {src}: {e}")),
         Some((Ok(text), src)) => match worldspawn_box(&text) {
             Ok(world) => result.world = Some((world, src.to_string())),
@@ -543,9 +566,9 @@ fn import_one(
     });
     let out = assets.maps_dir.join(format!("{map}.png"));
     match image {
-        None => result
-            .missing
-            .push(format!("levelshots/{map}_cc.tga (or .jpg/.png): no command-map image")),
+        None => result.missing.push(format!(
+            "levelshots/{map}_cc.tga (or .jpg/.png): no command-map image"
+        )),
         Some((ext, src)) => match read_bounded(src, MAX_IMAGE_FILE_BYTES)
             .and_then(|bytes| convert_image(&bytes, ext, &out))
         {
@@ -557,7 +580,10 @@ fn import_one(
     let image_name = if result.image.is_some() {
         format!("{map}.png")
     } else {
-        existing.as_ref().map(|e| e.image.clone()).unwrap_or_default()
+        existing
+            .as_ref()
+            .map(|e| e.image.clone())
+            .unwrap_or_default()
     };
     match (&result.world, existing) {
         (Some((world, src)), _) => table.upsert(MapEntry {
@@ -649,13 +675,22 @@ mod tests {
     #[test]
     fn malformed_bsps_are_refused() {
         let good = synthetic_bsp(&worldspawn("0 10", "10 0"));
-        assert_eq!(read_bsp_entities(Cursor::new(&good[..100]), None), Err(BspError::TooShort));
+        assert_eq!(
+            read_bsp_entities(Cursor::new(&good[..100]), None),
+            Err(BspError::TooShort)
+        );
         let mut bad = good.clone();
         bad[0..4].copy_from_slice(b"VBSP");
-        assert!(matches!(read_bsp_entities(Cursor::new(&bad), None), Err(BspError::BadIdent(_))));
+        assert!(matches!(
+            read_bsp_entities(Cursor::new(&bad), None),
+            Err(BspError::BadIdent(_))
+        ));
         let mut v46 = good.clone();
         v46[4..8].copy_from_slice(&46i32.to_le_bytes());
-        assert_eq!(read_bsp_entities(Cursor::new(&v46), None), Err(BspError::BadVersion(46)));
+        assert_eq!(
+            read_bsp_entities(Cursor::new(&v46), None),
+            Err(BspError::BadVersion(46))
+        );
         let mut long = good.clone();
         long[12..16].copy_from_slice(&1_000_000u32.to_le_bytes());
         assert!(matches!(
@@ -664,7 +699,10 @@ mod tests {
         ));
         let mut neg = good;
         neg[8..12].copy_from_slice(&(-5i32).to_le_bytes());
-        assert!(matches!(read_bsp_entities(Cursor::new(&neg), None), Err(BspError::BadLump { .. })));
+        assert!(matches!(
+            read_bsp_entities(Cursor::new(&neg), None),
+            Err(BspError::BadLump { .. })
+        ));
     }
 
     #[test]
@@ -672,14 +710,18 @@ mod tests {
         let err = worldspawn_box("{ \"classname\" \"worldspawn\" \"mapcoordsmins\" \"0 0\" }")
             .expect_err("no maxs");
         assert!(err.contains("mapcoordsmaxs"), "{err}");
-        let err = worldspawn_box("{ \"classname\" \"worldspawn\" \"mapcoordsmins\" \"a b\" \"mapcoordsmaxs\" \"1 1\" }")
-            .expect_err("not numbers");
+        let err = worldspawn_box(
+            "{ \"classname\" \"worldspawn\" \"mapcoordsmins\" \"a b\" \"mapcoordsmaxs\" \"1 1\" }",
+        )
+        .expect_err("not numbers");
         assert!(err.contains("not two numbers"), "{err}");
     }
 
     #[test]
     fn entity_parser_handles_comments_and_braces_in_strings() {
-        let blocks = parse_entities("// comment { \"x\" \"y\" }\n{ \"classname\" \"worldspawn\" \"message\" \"a { b }\" }");
+        let blocks = parse_entities(
+            "// comment { \"x\" \"y\" }\n{ \"classname\" \"worldspawn\" \"message\" \"a { b }\" }",
+        );
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0][1], ("message".to_string(), "a { b }".to_string()));
     }
@@ -712,11 +754,21 @@ mod tests {
         let entry = table.get("testmap").expect("calibrated");
         assert_eq!(entry.image, "testmap.png");
         assert_eq!(
-            (entry.mapcoordsmins_x, entry.mapcoordsmins_y, entry.mapcoordsmaxs_x, entry.mapcoordsmaxs_y),
+            (
+                entry.mapcoordsmins_x,
+                entry.mapcoordsmins_y,
+                entry.mapcoordsmaxs_x,
+                entry.mapcoordsmaxs_y
+            ),
             (-1000.0, 2000.0, 3000.0, -2000.0)
         );
         assert!(table.get("goldrush").is_some(), "the shipped maps are kept");
-        assert!(report.to_string().contains("testmap: box -1000 2000 / 3000 -2000"), "{report}");
+        assert!(
+            report
+                .to_string()
+                .contains("testmap: box -1000 2000 / 3000 -2000"),
+            "{report}"
+        );
     }
 
     #[test]
@@ -726,7 +778,10 @@ mod tests {
         let bsp = synthetic_bsp(&worldspawn("0 100", "100 0"));
         pk3(
             &pak,
-            &[("../maps/evil.bsp", &bsp), ("maps/../../x/levelshots/evil_cc.tga", &tga(4, 4))],
+            &[
+                ("../maps/evil.bsp", &bsp),
+                ("maps/../../x/levelshots/evil_cc.tga", &tga(4, 4)),
+            ],
         );
         let report = import_maps(&[pak], &assets(dir.path())).expect("import");
         assert!(report.maps.is_empty(), "{report}");
@@ -745,14 +800,21 @@ mod tests {
             synthetic_bsp(&worldspawn("0 100", "100 0")),
         )
         .expect("bsp");
-        std::fs::write(etmain.join("maps/loose.ent"), worldspawn("-50 500", "500 -50")).expect("ent");
+        std::fs::write(
+            etmain.join("maps/loose.ent"),
+            worldspawn("-50 500", "500 -50"),
+        )
+        .expect("ent");
         let out = dir.path().join("out");
         let report = import_maps(&[etmain], &assets(&out)).expect("import");
         assert_eq!(report.maps.len(), 1, "{report}");
         let (world, src) = report.maps[0].world.clone().expect("box");
         assert_eq!(world.mins, [-50.0, 500.0]);
         assert!(src.ends_with("loose.ent"), "{src}");
-        assert!(report.maps[0].missing[0].contains("no command-map image"), "{report}");
+        assert!(
+            report.maps[0].missing[0].contains("no command-map image"),
+            "{report}"
+        );
         let table = CalibrationTable::load_or_builtin(&out.join("maps.csv")).expect("table");
         assert_eq!(table.get("loose").map(|e| e.image.as_str()), Some(""));
     }
@@ -768,7 +830,10 @@ mod tests {
         pk3(
             &pak,
             &[
-                ("maps/big.bsp", &synthetic_bsp(&worldspawn("0 100", "100 0"))),
+                (
+                    "maps/big.bsp",
+                    &synthetic_bsp(&worldspawn("0 100", "100 0")),
+                ),
                 ("levelshots/big_cc.tga", &header),
             ],
         );
@@ -777,7 +842,10 @@ mod tests {
         let m = &report.maps[0];
         assert!(m.world.is_some());
         assert!(m.image.is_none());
-        assert!(m.missing.iter().any(|s| s.contains("60000×60000")), "{report}");
+        assert!(
+            m.missing.iter().any(|s| s.contains("60000×60000")),
+            "{report}"
+        );
         assert!(!assets.maps_dir.join("big.png").exists());
     }
 

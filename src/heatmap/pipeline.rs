@@ -11,8 +11,8 @@ use tracing::instrument;
 use super::calibration::{CalibrationError, CalibrationTable, MapAssets, WorldBox};
 use super::density::{normalise, DensityGrid, GridSpec, Scale};
 use super::query::{
-    self, CellCount, HeatmapFilter, Period, PositionKind, ResolvedFilter, RollupCount,
-    COARSE_CELL, FINE_CELL,
+    self, CellCount, HeatmapFilter, Period, PositionKind, ResolvedFilter, RollupCount, COARSE_CELL,
+    FINE_CELL,
 };
 use super::render::{self, Frame, HeatLayer, RenderError};
 
@@ -169,9 +169,9 @@ impl Binned {
             let kills = c.kills.max(0) as f32;
             let x0 = f64::from(c.cell_x) * cell;
             let y0 = f64::from(c.cell_y) * cell;
-            let landed = self
-                .counts
-                .add_world_rect(&self.spec, x0, y0, x0 + cell, y0 + cell, kills);
+            let landed =
+                self.counts
+                    .add_world_rect(&self.spec, x0, y0, x0 + cell, y0 + cell, kills);
             self.inside += f64::from(landed);
             self.outside += (kills - landed).max(0.0).round() as u64;
         }
@@ -253,7 +253,11 @@ fn plan_sources(filter: &ResolvedFilter, needs_raw: bool, first_raw: Option<Naiv
             }
         };
     }
-    let raw_from = if starts_before_raw { Some(first_raw) } else { from };
+    let raw_from = if starts_before_raw {
+        Some(first_raw)
+    } else {
+        from
+    };
     Plan {
         raw: Some((raw_from, to)),
         rollup: (starts_before_raw && !needs_raw).then_some((from, day_before)),
@@ -261,13 +265,19 @@ fn plan_sources(filter: &ResolvedFilter, needs_raw: bool, first_raw: Option<Naiv
     }
 }
 
-fn period_dates(period: Period, latest: Option<NaiveDate>) -> (Option<NaiveDate>, Option<NaiveDate>) {
+fn period_dates(
+    period: Period,
+    latest: Option<NaiveDate>,
+) -> (Option<NaiveDate>, Option<NaiveDate>) {
     match period {
         Period::All => (None, None),
         Period::LatestSession => (latest, latest),
         Period::LastDays(n) => {
             let today = Utc::now().date_naive();
-            (today.checked_sub_days(Days::new(u64::from(n.max(1)) - 1)), None)
+            (
+                today.checked_sub_days(Days::new(u64::from(n.max(1)) - 1)),
+                None,
+            )
         }
         Period::Range(a, b) => (Some(a), Some(b)),
     }
@@ -380,7 +390,12 @@ pub async fn render_heatmap_png(
                 for c in cells {
                     let (x0, y0) = (f64::from(c.cell_x) * size, f64::from(c.cell_y) * size);
                     let b = bounds.unwrap_or((x0, x0 + size, y0, y0 + size));
-                    bounds = Some((b.0.min(x0), b.1.max(x0 + size), b.2.min(y0), b.3.max(y0 + size)));
+                    bounds = Some((
+                        b.0.min(x0),
+                        b.1.max(x0 + size),
+                        b.2.min(y0),
+                        b.3.max(y0 + size),
+                    ));
                 }
             }
             match bounds.and_then(|(a, b, c, d)| WorldBox::from_bounds(a, b, c, d)) {
@@ -423,7 +438,9 @@ pub async fn render_heatmap_png(
             Ok(img) => Some(img),
             Err(e) => {
                 tracing::warn!(error = %e, "map image unreadable, drawing the grid instead");
-                notes.push(format!("map image unreadable ({e}); showing the world grid"));
+                notes.push(format!(
+                    "map image unreadable ({e}); showing the world grid"
+                ));
                 None
             }
         },
@@ -472,9 +489,16 @@ pub async fn render_heatmap_png(
         notes: notes.clone(),
     };
     let render_started = Instant::now();
-    let (png, reference) = render_bins(&binned, frame, opts.smoothing, opts.percentile, opts.scale)?;
+    let (png, reference) =
+        render_bins(&binned, frame, opts.smoothing, opts.percentile, opts.scale)?;
     let render_ms = render_started.elapsed().as_secs_f64() * 1e3;
-    tracing::info!(kills, query_ms, render_ms, bytes = png.len(), "heatmap rendered");
+    tracing::info!(
+        kills,
+        query_ms,
+        render_ms,
+        bytes = png.len(),
+        "heatmap rendered"
+    );
     let summary = HeatmapSummary {
         map,
         kills,
@@ -533,7 +557,11 @@ mod tests {
 
     #[test]
     fn recent_period_uses_raw_only() {
-        let plan = plan_sources(&filter(Some(d("2026-11-01")), None), false, Some(d("2026-10-01")));
+        let plan = plan_sources(
+            &filter(Some(d("2026-11-01")), None),
+            false,
+            Some(d("2026-10-01")),
+        );
         assert_eq!(plan.raw, Some((Some(d("2026-11-01")), None)));
         assert_eq!(plan.rollup, None);
     }
@@ -549,7 +577,10 @@ mod tests {
             Some(d("2026-10-01")),
         );
         assert_eq!(old.raw, None);
-        assert_eq!(old.rollup, Some((Some(d("2026-01-01")), Some(d("2026-01-31")))));
+        assert_eq!(
+            old.rollup,
+            Some((Some(d("2026-01-01")), Some(d("2026-01-31"))))
+        );
     }
 
     #[test]

@@ -95,7 +95,9 @@ impl FromStr for Period {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
         let bad = || {
-            format!("unknown period `{s}`: use all, session, 7d, 2026-11-20 or 2026-11-01..2026-11-20")
+            format!(
+                "unknown period `{s}`: use all, session, 7d, 2026-11-20 or 2026-11-01..2026-11-20"
+            )
         };
         match s.as_str() {
             "all" | "alltime" | "all-time" => return Ok(Period::All),
@@ -104,7 +106,11 @@ impl FromStr for Period {
         }
         let days = s.strip_suffix('d').unwrap_or(&s);
         if let Ok(n) = days.parse::<u32>() {
-            return if n == 0 { Err(bad()) } else { Ok(Period::LastDays(n)) };
+            return if n == 0 {
+                Err(bad())
+            } else {
+                Ok(Period::LastDays(n))
+            };
         }
         let date = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad());
         match s.split_once("..") {
@@ -173,7 +179,11 @@ impl FromStr for WeaponFilter {
                 by_name.push(value);
             }
         }
-        let mods = if by_category.is_empty() { by_name } else { by_category };
+        let mods = if by_category.is_empty() {
+            by_name
+        } else {
+            by_category
+        };
         if mods.is_empty() {
             return Err(format!(
                 "unknown weapon `{s}`: use a class (bullet, explosive, melee, fire, world) \
@@ -448,8 +458,8 @@ pub async fn latest_session(pool: &PgPool, map: &str) -> Result<Option<NaiveDate
 /// in raw kills). None when nobody matches.
 pub async fn resolve_player(pool: &PgPool, player: &str) -> Result<Option<String>, sqlx::Error> {
     let p = player.trim();
-    let looks_like_guid = (p.len() == 32 && p.bytes().all(|b| b.is_ascii_hexdigit()))
-        || p.starts_with("OMNIBOT");
+    let looks_like_guid =
+        (p.len() == 32 && p.bytes().all(|b| b.is_ascii_hexdigit())) || p.starts_with("OMNIBOT");
     if looks_like_guid {
         // Human GUIDs are stored upper-case; Omni-bot GUIDs as they are.
         return Ok(Some(if p.starts_with("OMNIBOT") {

@@ -38,7 +38,8 @@ impl ColourRamp {
 
     /// The colour of intensity `t` (clamped to [0, 1]; NaN is transparent).
     pub fn colour(&self, t: f32) -> [u8; 4] {
-        if !(t >= CUTOFF) {
+        // NaN fails this comparison too, and is drawn transparent.
+        if t.is_nan() || t < CUTOFF {
             return [0, 0, 0, 0];
         }
         self.lut[(t.min(1.0) * 255.0).round() as usize]

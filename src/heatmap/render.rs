@@ -31,7 +31,11 @@ pub enum RenderError {
     #[error("output size {0} is out of range (64 to 4096 pixels)")]
     BadSize(u32),
     #[error("density grid is {got} cells, expected {cols}×{rows}")]
-    GridMismatch { got: usize, cols: usize, rows: usize },
+    GridMismatch {
+        got: usize,
+        cols: usize,
+        rows: usize,
+    },
     #[error("drawing failed: {0}")]
     Draw(String),
     #[error("map image {path}: {message}")]
@@ -70,7 +74,9 @@ pub struct HeatLayer<'a> {
 
 fn register_font() {
     static ONCE: OnceLock<bool> = OnceLock::new();
-    ONCE.get_or_init(|| register_font_inner(FontStyle::Normal) && register_font_inner(FontStyle::Bold));
+    ONCE.get_or_init(|| {
+        register_font_inner(FontStyle::Normal) && register_font_inner(FontStyle::Bold)
+    });
 }
 
 fn register_font_inner(style: FontStyle) -> bool {
@@ -169,7 +175,9 @@ fn draw_grid_background(buf: &mut [u8], size: u32, world: &WorldBox) {
         let row = py.round() as i64;
         if (0..side as i64).contains(&row) {
             let colour = if y == 0.0 { GRID_AXIS } else { GRID_MINOR };
-            for px in buf[row as usize * side * 3..(row as usize + 1) * side * 3].chunks_exact_mut(3) {
+            for px in
+                buf[row as usize * side * 3..(row as usize + 1) * side * 3].chunks_exact_mut(3)
+            {
                 px.copy_from_slice(&colour);
             }
         }
@@ -208,9 +216,7 @@ fn draw_heat(buf: &mut [u8], size: u32, heat: HeatLayer<'_>) {
     let side = size as usize;
     // Per output column: the two grid columns and the weight of the right one.
     let sx = heat.cols as f32 / size as f32;
-    let xs: Vec<(usize, usize, f32)> = (0..side)
-        .map(|px| sample_axis(px, sx, heat.cols))
-        .collect();
+    let xs: Vec<(usize, usize, f32)> = (0..side).map(|px| sample_axis(px, sx, heat.cols)).collect();
     let sy = heat.rows as f32 / size as f32;
     for py in 0..side {
         let (r0, r1, fy) = sample_axis(py, sy, heat.rows);
@@ -253,9 +259,13 @@ fn draw_text(buf: &mut [u8], frame: &Frame, has_image: bool) -> Result<(), Rende
     let root = BitMapBackend::with_buffer(buf, (size, size)).into_drawing_area();
     let white = RGBColor(240, 240, 240);
     let grey = RGBColor(190, 196, 205);
-    let title_font = (FONT_FAMILY, 30.0 * k, FontStyle::Bold).into_font().color(&white);
+    let title_font = (FONT_FAMILY, 30.0 * k, FontStyle::Bold)
+        .into_font()
+        .color(&white);
     let body_font = (FONT_FAMILY, 18.0 * k).into_font().color(&grey);
-    let note_font = (FONT_FAMILY, 17.0 * k).into_font().color(&RGBColor(255, 214, 120));
+    let note_font = (FONT_FAMILY, 17.0 * k)
+        .into_font()
+        .color(&RGBColor(255, 214, 120));
     let panel = RGBAColor(0, 0, 0, 0.62).filled();
 
     // Title block, top-left.
@@ -268,7 +278,7 @@ fn draw_text(buf: &mut [u8], frame: &Frame, has_image: bool) -> Result<(), Rende
     let mut width = 0i32;
     let mut height = 0i32;
     for (text, style) in &lines {
-        let (w, h) = root.estimate_text_size(text, *style).map_err(draw_error)?;
+        let (w, h) = root.estimate_text_size(text, style).map_err(draw_error)?;
         width = width.max(w as i32);
         height += h as i32 + px(6.0);
     }
@@ -281,7 +291,7 @@ fn draw_text(buf: &mut [u8], frame: &Frame, has_image: bool) -> Result<(), Rende
     for (text, style) in &lines {
         root.draw(&Text::new(text.clone(), (margin, y), (*style).clone()))
             .map_err(draw_error)?;
-        let (_, h) = root.estimate_text_size(text, *style).map_err(draw_error)?;
+        let (_, h) = root.estimate_text_size(text, style).map_err(draw_error)?;
         y += h as i32 + px(6.0);
     }
 
@@ -302,8 +312,12 @@ fn draw_text(buf: &mut [u8], frame: &Frame, has_image: bool) -> Result<(), Rende
         Scale::Linear => "kill density (linear)",
         Scale::Log => "kill density (log)",
     };
-    root.draw(&Text::new(legend_label, (x0, y0 - px(26.0)), body_font.clone()))
-        .map_err(draw_error)?;
+    root.draw(&Text::new(
+        legend_label,
+        (x0, y0 - px(26.0)),
+        body_font.clone(),
+    ))
+    .map_err(draw_error)?;
     let bar_bg = if has_image { [60u8, 60, 60] } else { BG };
     for i in 0..bar_w {
         let t = (i as f32 + 0.5) / bar_w as f32;
@@ -329,7 +343,9 @@ fn draw_text(buf: &mut [u8], frame: &Frame, has_image: bool) -> Result<(), Rende
     // Notes, bottom-left.
     let mut y = size as i32 - margin;
     for note in frame.notes.iter().rev() {
-        let (w, h) = root.estimate_text_size(note, &note_font).map_err(draw_error)?;
+        let (w, h) = root
+            .estimate_text_size(note, &note_font)
+            .map_err(draw_error)?;
         let top = y - h as i32;
         root.draw(&Rectangle::new(
             [(0, top - px(4.0)), (w as i32 + 2 * margin, y + px(4.0))],
@@ -476,14 +492,20 @@ mod tests {
             rows: 4,
             intensity: &intensity,
         };
-        assert!(matches!(render_png(&frame(256), heat), Err(RenderError::GridMismatch { .. })));
+        assert!(matches!(
+            render_png(&frame(256), heat),
+            Err(RenderError::GridMismatch { .. })
+        ));
         let ok = vec![0.0f32; 16];
         let heat = HeatLayer {
             cols: 4,
             rows: 4,
             intensity: &ok,
         };
-        assert!(matches!(render_png(&frame(10), heat), Err(RenderError::BadSize(10))));
+        assert!(matches!(
+            render_png(&frame(10), heat),
+            Err(RenderError::BadSize(10))
+        ));
     }
 
     #[test]
