@@ -1,1 +1,333 @@
-fn main() {}
+//! Heatmap speed.
+//!
+//! - `render_encode/<n>`: smoothing, normalisation, drawing and PNG encoding of a
+//!   1024×1024 heatmap from `n` synthetic kills already binned (the part after SQL).
+//! - `bin_render_encode/<n>`: the same including binning the `n` points in Rust.
+//! - `render_encode_image/<n>`: over a 1024×1024 command-map-like background.
+//! - `query_render/<n>`: end to end from PostgreSQL (`render_heatmap_png`), when
+//!   `DATABASE_URL` is set. Uses (and fills once) the database `etprox_bench` on that
+//!   server: 1,000,000 kills on goldrush and 10,000 on supply.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use etprox::heatmap::calibration::{CalibrationTable, WorldBox};
+use etprox::heatmap::density::{GridSpec, Scale};
+use etprox::heatmap::query::CellCount;
+use etprox::heatmap::render::Frame;
+use etprox::heatmap::{render_bins, render_heatmap_png, Binned, HeatmapFilter, HeatmapOptions};
+
+const SIZE: u32 = 1024;
+
+fn world(map: &str) -> WorldBox {
+    CalibrationTable::builtin()
+        .get(map)
+        .and_then(|e| e.world_box().ok())
+        .expect("map in the shipped table")
+}
+
+/// Deterministic clustered kills: fights happen at chokepoints, not uniformly.
+fn synthetic_points(world: WorldBox, n: usize) -> Vec<(f64, f64)> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let centres: Vec<(f64, f64, f64)> = (0..48)
+        .map(|_| {
+            let (x, y) = world.from_uv(0.08 + 0.84 * next(), 0.08 + 0.84 * next());
+            (x, y, 80.0 + 500.0 * next())
+        })
+        .collect();
+    (0..n)
+        .map(|i| {
+            // Zipf-like cluster popularity: a few chokepoints see most kills.
+            let c = ((next() * next()) * centres.len() as f64) as usize % centres.len();
+            let (cx, cy, spread) = centres[(c + i % 2) % centres.len()];
+            let r = spread * (next() + next() - 1.0);
+            let r2 = spread * (next() + next() - 1.0);
+            (cx + r, cy + r2)
+        })
+        .collect()
+}
+
+fn bin(spec: GridSpec, points: &[(f64, f64)]) -> Binned {
+    let mut counts = std::collections::HashMap::<(i64, i64), i64>::new();
+    for &(x, y) in points {
+        *counts.entry(spec.cell_of(x, y)).or_default() += 1;
+    }
+    let cells: Vec<CellCount> = counts
+        .into_iter()
+        .map(|((c, r), kills)| CellCount {
+            col: c as i32,
+            row: r as i32,
+            kills,
+        })
+        .collect();
+    let mut binned = Binned::new(spec);
+    binned.add_cells(&cells);
+    binned
+}
+
+fn frame(world: WorldBox, kills: u64, background: Option<Arc<image::RgbImage>>) -> Frame {
+    Frame {
+        size: SIZE,
+        world,
+        background,
+        title: "goldrush".into(),
+        filters: vec![
+            "where players died (victim positions)".into(),
+            "all time".into(),
+        ],
+        kill_count: kills,
+        reference: 0.0,
+        scale: Scale::Linear,
+        notes: vec![],
+    }
+}
+
+/// A stand-in for a command-map image: flat painted areas, roads and buildings with
+/// soft edges, like the game's (which cannot be shipped).
+fn fake_command_map() -> Arc<image::RgbImage> {
+    let mut img = image::RgbImage::from_fn(SIZE, SIZE, |x, y| {
+        let (fx, fy) = (x as f32 / 64.0, y as f32 / 64.0);
+        let terrain = ((fx * 0.7).sin() * (fy * 0.9).cos() * 20.0) as i32;
+        let road = (x as i32 - 500 - (y as i32 / 5)).abs() < 14 || (y as i32 - 300).abs() < 10;
+        let building = (x / 90) % 3 == 1 && (y / 110) % 2 == 1;
+        let base: [i32; 3] = if road {
+            [150, 140, 120]
+        } else if building {
+            [95, 90, 85]
+        } else {
+            [70, 95, 60]
+        };
+        image::Rgb(base.map(|c| (c + terrain).clamp(0, 255) as u8))
+    });
+    for p in img.pixels_mut() {
+        for c in p.0.iter_mut() {
+            *c = (u16::from(*c) * 3 / 4) as u8;
+        }
+    }
+    Arc::new(img)
+}
+
+fn render_benches(c: &mut Criterion) {
+    let goldrush = world("goldrush");
+    let spec = GridSpec::for_output(goldrush, SIZE);
+    let background = fake_command_map();
+    for n in [10_000usize, 1_000_000] {
+        let points = synthetic_points(goldrush, n);
+        let binned = bin(spec, &points);
+        let mut group = c.benchmark_group("heatmap");
+        group
+            .sample_size(30)
+            .measurement_time(Duration::from_secs(6));
+        group.bench_with_input(
+            BenchmarkId::new("render_encode", n),
+            &binned,
+            |b, binned| {
+                b.iter(|| {
+                    render_bins(
+                        binned,
+                        frame(goldrush, n as u64, None),
+                        80.0,
+                        99.0,
+                        Scale::Linear,
+                    )
+                    .expect("render")
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("render_encode_image", n),
+            &binned,
+            |b, binned| {
+                b.iter(|| {
+                    render_bins(
+                        binned,
+                        frame(goldrush, n as u64, Some(background.clone())),
+                        80.0,
+                        99.0,
+                        Scale::Linear,
+                    )
+                    .expect("render")
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("bin_render_encode", n),
+            &points,
+            |b, points| {
+                b.iter(|| {
+                    render_bins(
+                        &bin(spec, points),
+                        frame(goldrush, n as u64, None),
+                        80.0,
+                        99.0,
+                        Scale::Linear,
+                    )
+                    .expect("render")
+                })
+            },
+        );
+        group.finish();
+        let (png, _) = render_bins(
+            &binned,
+            frame(goldrush, n as u64, None),
+            80.0,
+            99.0,
+            Scale::Linear,
+        )
+        .expect("render");
+        let (png_img, _) = render_bins(
+            &binned,
+            frame(goldrush, n as u64, Some(background.clone())),
+            80.0,
+            99.0,
+            Scale::Linear,
+        )
+        .expect("render");
+        eprintln!(
+            "PNG size at {n} kills: {} bytes on the grid, {} bytes over an image",
+            png.len(),
+            png_img.len()
+        );
+    }
+}
+
+/// Fills `etprox_bench` once: one round per map, kills spread over 30 session days,
+/// clustered like `synthetic_points` but generated by the server.
+async fn bench_pool(url: &str) -> Option<sqlx::PgPool> {
+    use sqlx::{Connection, Executor};
+    let mut admin = sqlx::PgConnection::connect(url).await.ok()?;
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'etprox_bench')",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .ok()?;
+    if !exists {
+        admin.execute("CREATE DATABASE etprox_bench").await.ok()?;
+    }
+    let connect: sqlx::postgres::PgConnectOptions = url.parse().ok()?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(connect.database("etprox_bench"))
+        .await
+        .ok()?;
+    sqlx::migrate!("./migrations").run(&pool).await.ok()?;
+    for (map, n) in [("goldrush", 1_000_000i64), ("supply", 10_000)] {
+        let have: i64 = sqlx::query_scalar("SELECT count(*) FROM kill_context WHERE map_name = $1")
+            .bind(map)
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+        if have == n {
+            continue;
+        }
+        eprintln!("filling etprox_bench with {n} kills on {map} (once)...");
+        sqlx::query("DELETE FROM rounds WHERE map_name = $1")
+            .bind(map)
+            .execute(&pool)
+            .await
+            .ok()?;
+        let w = world(map);
+        let round_id: i64 = sqlx::query_scalar(
+            "INSERT INTO rounds (round_key, content_sha256, format_version, server_id, map_name,
+                                 round_number, session_date, source_path, kill_count)
+             VALUES ('bench-' || $1, 'bench-' || $1, 3, 'bench', $1, 1, '2026-11-01', 'bench', $2)
+             RETURNING id",
+        )
+        .bind(map)
+        .bind(n as i32)
+        .fetch_one(&pool)
+        .await
+        .ok()?;
+        sqlx::query(BENCH_FILL)
+            .bind(round_id)
+            .bind(map)
+            .bind(n)
+            .bind(w.mins[0])
+            .bind(w.maxs[0])
+            .bind(w.maxs[1])
+            .bind(w.mins[1])
+            .execute(&pool)
+            .await
+            .ok()?;
+        sqlx::query("VACUUM ANALYZE kill_context")
+            .execute(&pool)
+            .await
+            .ok()?;
+    }
+    Some(pool)
+}
+
+/// Server-side synthetic kills: 48 clusters with popularity falling off like the
+/// Rust generator, positions inside the map box ($4..$5 in x, $6..$7 in y).
+const BENCH_FILL: &str = r#"
+WITH c AS (
+    SELECT i,
+           $4 + ($5 - $4) * (0.08 + 0.84 * ((i * 7919) % 1000) / 1000.0) AS cx,
+           $6 + ($7 - $6) * (0.08 + 0.84 * ((i * 104729) % 1000) / 1000.0) AS cy,
+           80 + ((i * 31) % 500) AS spread
+    FROM generate_series(0, 47) AS i
+), k AS (
+    SELECT g, floor(random() * random() * 48)::int AS ci, random() AS r1, random() AS r2,
+           random() AS r3, random() AS r4
+    FROM generate_series(1, $3) AS g
+)
+INSERT INTO kill_context (round_id, kill_index, session_date, map_name, round_number, game_time,
+    kind, killer_slot, killer_guid, killer_name, killer_team, killer_x, killer_y, killer_z,
+    victim_slot, victim_guid, victim_name, victim_team, victim_x, victim_y, victim_z,
+    distance, weapon, means_of_death, engagement_type, engagement_class, killer_allies, victim_allies)
+SELECT $1, k.g, DATE '2026-10-03' + (k.g % 30), $2, 1, k.g * 10,
+       'kill', k.g % 32, upper(md5((k.g % 40)::text)), 'player' || (k.g % 40),
+       CASE WHEN k.g % 2 = 0 THEN 'AXIS' ELSE 'ALLIES' END,
+       c.cx + c.spread * (k.r1 + k.r2 - 1) + 150, c.cy + c.spread * (k.r3 + k.r4 - 1), 0,
+       (k.g + 1) % 32, upper(md5(((k.g + 7) % 40)::text)), 'player' || ((k.g + 7) % 40),
+       CASE WHEN k.g % 2 = 0 THEN 'ALLIES' ELSE 'AXIS' END,
+       c.cx + c.spread * (k.r1 + k.r2 - 1), c.cy + c.spread * (k.r3 + k.r4 - 1), 0,
+       150, 3, (ARRAY[8, 9, 10, 15, 26, 50, 5])[1 + k.g % 7], '1v1',
+       (ARRAY['solo', 'assisted', 'even', 'outgunned'])[1 + k.g % 4], 0, 0
+FROM k JOIN c ON c.i = k.ci
+"#;
+
+fn query_benches(c: &mut Criterion) {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("DATABASE_URL not set: skipping query_render benches");
+        return;
+    };
+    let Ok(rt) = tokio::runtime::Runtime::new() else {
+        return;
+    };
+    let Some(pool) = rt.block_on(bench_pool(&url)) else {
+        eprintln!("cannot prepare etprox_bench on {url}: skipping query_render benches");
+        return;
+    };
+    let mut group = c.benchmark_group("heatmap");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    for (map, n) in [("supply", 10_000u64), ("goldrush", 1_000_000)] {
+        let mut opts = HeatmapOptions::new(HeatmapFilter::new(map));
+        opts.table = Some(CalibrationTable::builtin());
+        opts.assets.maps_dir = "/nonexistent".into();
+        let (_, summary) = rt
+            .block_on(render_heatmap_png(&pool, &opts))
+            .expect("render");
+        assert_eq!(summary.kills + summary.kills_outside, n);
+        group.bench_with_input(BenchmarkId::new("query_render", n), &opts, |b, opts| {
+            b.iter(|| {
+                rt.block_on(render_heatmap_png(&pool, opts))
+                    .expect("render")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, render_benches, query_benches);
+criterion_main!(benches);
