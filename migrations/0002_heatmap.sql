@@ -16,4 +16,19 @@ CREATE TABLE kill_heatmap_fine (
     kills         INTEGER NOT NULL CHECK (kills >= 0),
     PRIMARY KEY (session_date, map_name, position, team, cell_x, cell_y)
 );
-CREATE INDEX kill_heatmap_fine_map_idx ON kill_heatmap_fine (map_name, position, session_date);
+CREATE INDEX kill_heatmap_fine_map_idx ON kill_heatmap_fine (map_name, session_date);
+
+-- Backfill from the raw kills present when this migration runs (days archived before
+-- it stay in kill_heatmap only; the renderer reads those from there).
+INSERT INTO kill_heatmap_fine (session_date, map_name, position, team, cell_x, cell_y, kills)
+SELECT session_date, map_name, 'victim', victim_team,
+       floor(greatest(-1e6, least(1e6, victim_x / 64)))::int,
+       floor(greatest(-1e6, least(1e6, victim_y / 64)))::int, count(*)
+FROM kill_context WHERE kind = 'kill'
+GROUP BY 1, 2, 3, 4, 5, 6
+UNION ALL
+SELECT session_date, map_name, 'killer', killer_team,
+       floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
+       floor(greatest(-1e6, least(1e6, killer_y / 64)))::int, count(*)
+FROM kill_context WHERE kind = 'kill'
+GROUP BY 1, 2, 3, 4, 5, 6;

@@ -306,8 +306,13 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
         .await
         .expect("render");
-    assert_eq!(s.kills, 7, "raw 3 + rollup 4");
-    assert_eq!(s.sources, vec![BinSource::Raw, BinSource::Fine64]);
+    assert_eq!(s.kills, 7, "both days, from the rollup");
+    assert_eq!(s.sources, vec![BinSource::Fine64]);
+    // The same through raw rows sees only the day that was not archived.
+    let mut o = opts(HeatmapFilter::new("goldrush"), 256);
+    o.raw_only = true;
+    let (_, s) = render_heatmap_png(&pool, &o).await.expect("render");
+    assert_eq!((s.kills, s.sources.clone()), (3, vec![BinSource::Raw]));
     // A player filter needs raw rows, and says what it cannot show.
     let mut f = HeatmapFilter::new("goldrush");
     f.player = Some(BOB.into());
@@ -320,6 +325,19 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         "{:?}",
         s.notes
     );
+    // A day imported without its rollup (importer not wired yet) is read raw.
+    let late = round(&pool, "goldrush", "2026-11-21", "late").await;
+    insert(&pool, late, "goldrush", "2026-11-21", &[kill(0.0, 0.0, 5.0, 5.0); 2]).await;
+    let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 9);
+    assert_eq!(s.sources, vec![BinSource::Raw, BinSource::Fine64]);
+    sqlx::query("DELETE FROM rounds WHERE id = $1")
+        .bind(late)
+        .execute(&pool)
+        .await
+        .expect("delete");
     // Rebuilding the rollup from raw rows keeps archived days.
     query::rebuild_fine_rollup(&pool).await.expect("rebuild");
     let fine_rows: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")

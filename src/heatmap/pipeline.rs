@@ -45,6 +45,9 @@ pub struct HeatmapOptions {
     pub assets: MapAssets,
     /// Calibration table to use; None loads `assets.table_path` (or the built-in table).
     pub table: Option<CalibrationTable>,
+    /// Count raw `kill_context` rows even where the 64-unit rollup could answer (slower
+    /// on big maps; for comparisons and benches).
+    pub raw_only: bool,
 }
 
 impl HeatmapOptions {
@@ -59,6 +62,7 @@ impl HeatmapOptions {
             percentile: 99.0,
             assets: MapAssets::default(),
             table: None,
+            raw_only: false,
         }
     }
 }
@@ -208,60 +212,91 @@ pub fn render_bins(
     Ok((png, reference))
 }
 
-/// Which days come from raw kills and which from rollups.
-#[derive(Debug, Clone, Copy, PartialEq)]
+type DateRange = (Option<NaiveDate>, Option<NaiveDate>);
+
+/// Which days come from which table. Ranges are inclusive; None is open-ended.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Plan {
-    raw: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
-    rollup: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
+    raw: Option<DateRange>,
+    fine: Option<DateRange>,
+    coarse: Option<DateRange>,
     /// Days before this were archived and cannot be answered (raw-only filters).
     archived_before: Option<NaiveDate>,
 }
 
-fn plan_sources(filter: &ResolvedFilter, needs_raw: bool, first_raw: Option<NaiveDate>) -> Plan {
-    let (from, to) = (filter.from, filter.to);
-    let Some(first_raw) = first_raw else {
-        // Every raw kill of this map is archived (or none was ever imported).
-        return if needs_raw {
-            Plan {
-                raw: Some((from, to)),
-                rollup: None,
-                archived_before: None,
-            }
-        } else {
-            Plan {
-                raw: None,
-                rollup: Some((from, to)),
-                archived_before: None,
-            }
-        };
+/// What the database holds for a map: first raw day, and the span of the 64-unit rollup.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Coverage {
+    first_raw: Option<NaiveDate>,
+    fine: Option<(NaiveDate, NaiveDate)>,
+}
+
+fn day_before(d: NaiveDate) -> Option<NaiveDate> {
+    d.checked_sub_days(Days::new(1))
+}
+
+fn day_after(d: NaiveDate) -> Option<NaiveDate> {
+    d.checked_add_days(Days::new(1))
+}
+
+/// The part of `range` from `start` on (inclusive), or None when nothing is left.
+fn clip_from((from, to): DateRange, start: Option<NaiveDate>) -> Option<DateRange> {
+    let from = match (from, start) {
+        (Some(f), Some(s)) => Some(f.max(s)),
+        (f, s) => f.or(s),
     };
-    let starts_before_raw = from.map_or(true, |f| f < first_raw);
-    let ends_before_raw = to.is_some_and(|t| t < first_raw);
-    let day_before = first_raw.checked_sub_days(Days::new(1));
-    if ends_before_raw {
-        return if needs_raw {
-            Plan {
-                raw: Some((from, to)),
-                rollup: None,
-                archived_before: Some(first_raw),
-            }
-        } else {
-            Plan {
-                raw: None,
-                rollup: Some((from, to)),
-                archived_before: None,
-            }
+    match (from, to) {
+        (Some(f), Some(t)) if f > t => None,
+        r => Some(r),
+    }
+}
+
+/// The part of `range` up to `end` (inclusive), or None when nothing is left.
+fn clip_to((from, to): DateRange, end: Option<NaiveDate>) -> Option<DateRange> {
+    let to = match (to, end) {
+        (Some(t), Some(e)) => Some(t.min(e)),
+        (t, e) => t.or(e),
+    };
+    match (from, to) {
+        (Some(f), Some(t)) if f > t => None,
+        r => Some(r),
+    }
+}
+
+/// Splits the requested days between the tables so that no day is counted twice:
+/// filters the rollups can answer use `kill_heatmap_fine` for the days it covers (a few
+/// thousand rows instead of every kill), raw kills for later days not rolled up yet,
+/// and `kill_heatmap` for days archived before the fine rollup existed. Player, weapon
+/// and engagement filters need raw kills for every day.
+fn plan_sources(range: DateRange, needs_raw: bool, cov: Coverage) -> Plan {
+    if needs_raw {
+        let archived_before = cov
+            .first_raw
+            .filter(|first| range.0.map_or(true, |f| f < *first));
+        return Plan {
+            raw: Some(range),
+            archived_before,
+            ..Plan::default()
         };
     }
-    let raw_from = if starts_before_raw {
-        Some(first_raw)
-    } else {
-        from
-    };
-    Plan {
-        raw: Some((raw_from, to)),
-        rollup: (starts_before_raw && !needs_raw).then_some((from, day_before)),
-        archived_before: (starts_before_raw && needs_raw).then_some(first_raw),
+    match cov.fine {
+        Some((f0, f1)) => Plan {
+            coarse: day_before(f0).and_then(|end| clip_to(range, Some(end))),
+            fine: clip_from(range, Some(f0)).and_then(|r| clip_to(r, Some(f1))),
+            raw: day_after(f1).and_then(|start| clip_from(range, Some(start))),
+            archived_before: None,
+        },
+        None => match cov.first_raw {
+            None => Plan {
+                coarse: Some(range),
+                ..Plan::default()
+            },
+            Some(first) => Plan {
+                coarse: day_before(first).and_then(|end| clip_to(range, Some(end))),
+                raw: clip_from(range, Some(first)),
+                ..Plan::default()
+            },
+        },
     }
 }
 
@@ -356,37 +391,46 @@ pub async fn render_heatmap_png(
         from,
         to,
     };
-    let first_raw = query::first_raw_day(pool, &map).await?;
-    let plan = plan_sources(&resolved, filter.needs_raw_rows(), first_raw);
+    let coverage = Coverage {
+        first_raw: query::first_raw_day(pool, &map).await?,
+        fine: query::fine_rollup_span(pool, &map).await?,
+    };
+    let needs_raw = filter.needs_raw_rows() || opts.raw_only;
+    let plan = plan_sources((from, to), needs_raw, coverage);
     let mut notes = Vec::new();
     let no_session = filter.period == Period::LatestSession && latest.is_none();
 
     // Rollup cells do not depend on the grid, so fetch them first: an uncalibrated
     // map needs them for its box.
-    let mut rollup: Option<(Vec<RollupCount>, f64, BinSource)> = None;
-    if let (Some((rf, rt)), false) = (plan.rollup, no_session) {
-        let fine = query::fine_bins(pool, &resolved, rf, rt).await?;
-        rollup = if !fine.is_empty() {
-            Some((fine, FINE_CELL, BinSource::Fine64))
-        } else {
-            let coarse = query::coarse_bins(pool, &resolved, rf, rt).await?;
-            (!coarse.is_empty()).then_some((coarse, COARSE_CELL, BinSource::Coarse512))
-        };
+    let mut rollups: Vec<(Vec<RollupCount>, f64, BinSource)> = Vec::new();
+    if !no_session {
+        if let Some((rf, rt)) = plan.fine {
+            let cells = query::fine_bins(pool, &resolved, rf, rt).await?;
+            rollups.push((cells, FINE_CELL, BinSource::Fine64));
+        }
+        if let Some((rf, rt)) = plan.coarse {
+            let cells = query::coarse_bins(pool, &resolved, rf, rt).await?;
+            rollups.push((cells, COARSE_CELL, BinSource::Coarse512));
+        }
     }
-    let raw_filter = plan.raw.map(|(rf, rt)| ResolvedFilter {
-        from: rf,
-        to: rt,
-        ..resolved.clone()
-    });
+    rollups.retain(|(cells, _, _)| !cells.is_empty());
+    let raw_filter = plan
+        .raw
+        .filter(|_| !no_session)
+        .map(|(rf, rt)| ResolvedFilter {
+            from: rf,
+            to: rt,
+            ..resolved.clone()
+        });
 
     let (world, calibration) = match table.get(&map) {
         Some(entry) => (Some(entry.world_box()?), Calibration::Table),
         None => {
             let mut bounds: Option<(f64, f64, f64, f64)> = None;
-            if let (Some(rf), false) = (&raw_filter, no_session) {
+            if let Some(rf) = &raw_filter {
                 bounds = query::raw_bounds(pool, rf).await?;
             }
-            if let Some((cells, size, _)) = &rollup {
+            for (cells, size, _) in &rollups {
                 for c in cells {
                     let (x0, y0) = (f64::from(c.cell_x) * size, f64::from(c.cell_y) * size);
                     let b = bounds.unwrap_or((x0, x0 + size, y0, y0 + size));
@@ -413,14 +457,14 @@ pub async fn render_heatmap_png(
     let spec = GridSpec::for_output(world, opts.size);
     let mut binned = Binned::new(spec);
     let mut sources = Vec::new();
-    if let (Some(rf), false) = (&raw_filter, no_session) {
+    if let Some(rf) = &raw_filter {
         let cells = query::raw_bins(pool, rf, &spec).await?;
         if !cells.is_empty() {
             sources.push(BinSource::Raw);
         }
         binned.add_cells(&cells);
     }
-    if let Some((cells, size, source)) = &rollup {
+    for (cells, size, source) in &rollups {
         binned.add_rollup(cells, *size);
         sources.push(*source);
     }
@@ -527,60 +571,108 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
     }
 
-    fn filter(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ResolvedFilter {
-        ResolvedFilter {
-            map: "goldrush".into(),
-            player_guid: None,
-            team: None,
-            kind: PositionKind::Deaths,
-            mods: None,
-            engagement: None,
-            from,
-            to,
+    fn cov(first_raw: Option<&str>, fine: Option<(&str, &str)>) -> Coverage {
+        Coverage {
+            first_raw: first_raw.map(d),
+            fine: fine.map(|(a, b)| (d(a), d(b))),
         }
     }
 
     #[test]
-    fn all_time_splits_into_rollup_then_raw() {
-        let plan = plan_sources(&filter(None, None), false, Some(d("2026-10-01")));
-        assert_eq!(plan.raw, Some((Some(d("2026-10-01")), None)));
-        assert_eq!(plan.rollup, Some((None, Some(d("2026-09-30")))));
+    fn all_time_uses_coarse_then_fine_then_raw_without_overlap() {
+        let plan = plan_sources(
+            (None, None),
+            false,
+            cov(Some("2026-10-01"), Some(("2026-03-01", "2026-11-19"))),
+        );
+        assert_eq!(plan.coarse, Some((None, Some(d("2026-02-28")))));
+        assert_eq!(
+            plan.fine,
+            Some((Some(d("2026-03-01")), Some(d("2026-11-19"))))
+        );
+        assert_eq!(plan.raw, Some((Some(d("2026-11-20")), None)));
         assert_eq!(plan.archived_before, None);
     }
 
     #[test]
+    fn without_fine_rollup_archived_days_come_from_coarse() {
+        let plan = plan_sources((None, None), false, cov(Some("2026-10-01"), None));
+        assert_eq!(plan.coarse, Some((None, Some(d("2026-09-30")))));
+        assert_eq!(plan.raw, Some((Some(d("2026-10-01")), None)));
+        assert_eq!(plan.fine, None);
+        let none = plan_sources((None, None), false, cov(None, None));
+        assert_eq!(none.coarse, Some((None, None)));
+        assert_eq!(none.raw, None);
+    }
+
+    #[test]
     fn raw_only_filters_report_archived_days() {
-        let plan = plan_sources(&filter(None, None), true, Some(d("2026-10-01")));
-        assert_eq!(plan.rollup, None);
-        assert_eq!(plan.archived_before, Some(d("2026-10-01")));
-    }
-
-    #[test]
-    fn recent_period_uses_raw_only() {
         let plan = plan_sources(
-            &filter(Some(d("2026-11-01")), None),
-            false,
-            Some(d("2026-10-01")),
+            (None, None),
+            true,
+            cov(Some("2026-10-01"), Some(("2026-01-01", "2026-11-20"))),
         );
-        assert_eq!(plan.raw, Some((Some(d("2026-11-01")), None)));
-        assert_eq!(plan.rollup, None);
+        assert_eq!(plan.raw, Some((None, None)));
+        assert_eq!((plan.fine, plan.coarse), (None, None));
+        assert_eq!(plan.archived_before, Some(d("2026-10-01")));
+        let recent = plan_sources(
+            (Some(d("2026-11-01")), None),
+            true,
+            cov(Some("2026-10-01"), None),
+        );
+        assert_eq!(recent.archived_before, None);
     }
 
     #[test]
-    fn fully_archived_map_uses_rollup() {
-        let plan = plan_sources(&filter(None, None), false, None);
-        assert_eq!(plan.raw, None);
-        assert_eq!(plan.rollup, Some((None, None)));
-        let old = plan_sources(
-            &filter(Some(d("2026-01-01")), Some(d("2026-01-31"))),
+    fn period_inside_the_rollup_uses_it_alone() {
+        let plan = plan_sources(
+            (Some(d("2026-11-01")), Some(d("2026-11-07"))),
             false,
-            Some(d("2026-10-01")),
+            cov(Some("2026-10-01"), Some(("2026-01-01", "2026-11-20"))),
         );
-        assert_eq!(old.raw, None);
         assert_eq!(
-            old.rollup,
-            Some((Some(d("2026-01-01")), Some(d("2026-01-31"))))
+            plan.fine,
+            Some((Some(d("2026-11-01")), Some(d("2026-11-07"))))
         );
+        assert_eq!((plan.raw, plan.coarse), (None, None));
+    }
+
+    #[test]
+    fn days_not_rolled_up_yet_come_from_raw() {
+        // Importer not writing the rollup: everything after its last day is raw.
+        let plan = plan_sources(
+            (Some(d("2026-11-15")), None),
+            false,
+            cov(Some("2026-10-01"), Some(("2026-10-01", "2026-11-10"))),
+        );
+        assert_eq!(plan.fine, None);
+        assert_eq!(plan.coarse, None);
+        assert_eq!(plan.raw, Some((Some(d("2026-11-15")), None)));
+    }
+
+    proptest::proptest! {
+        /// Every requested day is read from exactly one table.
+        #[test]
+        fn plans_cover_each_day_once(
+            from in proptest::option::of(0u64..60), len in 0u64..60, open_end: bool,
+            first_raw in proptest::option::of(0u64..60),
+            fine in proptest::option::of((0u64..60, 0u64..30)),
+        ) {
+            let base = d("2026-01-01");
+            let day = |n: u64| base.checked_add_days(Days::new(n)).expect("day");
+            let range = (from.map(day), if open_end { None } else { Some(day(from.unwrap_or(0) + len)) });
+            let coverage = Coverage { first_raw: first_raw.map(day), fine: fine.map(|(a, l)| (day(a), day(a + l))) };
+            let plan = plan_sources(range, false, coverage);
+            let inside = |r: Option<DateRange>, x: NaiveDate| {
+                r.is_some_and(|(f, t)| f.map_or(true, |f| f <= x) && t.map_or(true, |t| x <= t))
+            };
+            for n in 0..130 {
+                let x = day(n);
+                let wanted = inside(Some(range), x);
+                let hits = [plan.raw, plan.fine, plan.coarse].iter().filter(|r| inside(**r, x)).count();
+                proptest::prop_assert_eq!(hits, usize::from(wanted), "day {} plan {:?}", x, plan);
+            }
+        }
     }
 
     #[test]

@@ -441,6 +441,20 @@ pub async fn first_raw_day(pool: &PgPool, map: &str) -> Result<Option<NaiveDate>
         .await
 }
 
+/// First and last session day in `kill_heatmap_fine` for the map.
+pub async fn fine_rollup_span(
+    pool: &PgPool,
+    map: &str,
+) -> Result<Option<(NaiveDate, NaiveDate)>, sqlx::Error> {
+    let (first, last): (Option<NaiveDate>, Option<NaiveDate>) = sqlx::query_as(
+        "SELECT min(session_date), max(session_date) FROM kill_heatmap_fine WHERE map_name = $1",
+    )
+    .bind(map)
+    .fetch_one(pool)
+    .await?;
+    Ok(first.zip(last))
+}
+
 /// Latest session day with kills on the map, in raw rows or either rollup.
 pub async fn latest_session(pool: &PgPool, map: &str) -> Result<Option<NaiveDate>, sqlx::Error> {
     sqlx::query_scalar(
