@@ -327,7 +327,14 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     );
     // A day imported without its rollup (importer not wired yet) is read raw.
     let late = round(&pool, "goldrush", "2026-11-21", "late").await;
-    insert(&pool, late, "goldrush", "2026-11-21", &[kill(0.0, 0.0, 5.0, 5.0); 2]).await;
+    insert(
+        &pool,
+        late,
+        "goldrush",
+        "2026-11-21",
+        &[kill(0.0, 0.0, 5.0, 5.0); 2],
+    )
+    .await;
     let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
         .await
         .expect("render");
