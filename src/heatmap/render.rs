@@ -295,66 +295,109 @@ fn draw_text(buf: &mut [u8], frame: &Frame, has_image: bool) -> Result<(), Rende
         y += h as i32 + px(6.0);
     }
 
-    // Legend, bottom-right: the colour ramp and what its ends mean.
+    // Legend, bottom-right: the colour ramp and what its ends mean, laid out upwards
+    // from the bottom edge so nothing is clipped.
     let ramp = ColourRamp::new();
-    let bar_w = px(240.0);
-    let bar_h = px(16.0);
-    let x1 = size as i32 - margin;
-    let x0 = x1 - bar_w;
-    let y1 = size as i32 - margin - px(26.0);
-    let y0 = y1 - bar_h;
-    root.draw(&Rectangle::new(
-        [(x0 - margin, y0 - px(34.0)), (size as i32, size as i32)],
-        panel,
-    ))
-    .map_err(draw_error)?;
+    let small = (FONT_FAMILY, 15.0 * k).into_font().color(&grey);
     let legend_label = match frame.scale {
         Scale::Linear => "kill density (linear)",
         Scale::Log => "kill density (log)",
     };
-    root.draw(&Text::new(
-        legend_label,
-        (x0, y0 - px(26.0)),
-        body_font.clone(),
+    let (_, small_h) = root
+        .estimate_text_size("≥ 99th pct", &small)
+        .map_err(draw_error)?;
+    let (_, body_h) = root
+        .estimate_text_size(legend_label, &body_font)
+        .map_err(draw_error)?;
+    let bar_w = px(240.0);
+    let bar_h = px(16.0);
+    let x1 = size as i32 - margin;
+    let x0 = x1 - bar_w;
+    let labels_top = size as i32 - margin - small_h as i32;
+    let y1 = labels_top - px(4.0);
+    let y0 = y1 - bar_h;
+    let title_top = y0 - px(6.0) - body_h as i32;
+    let legend_left = x0 - margin;
+    root.draw(&Rectangle::new(
+        [
+            (legend_left, title_top - px(8.0)),
+            (size as i32, size as i32),
+        ],
+        panel,
     ))
     .map_err(draw_error)?;
+    root.draw(&Text::new(legend_label, (x0, title_top), body_font.clone()))
+        .map_err(draw_error)?;
     let bar_bg = if has_image { [60u8, 60, 60] } else { BG };
     for i in 0..bar_w {
         let t = (i as f32 + 0.5) / bar_w as f32;
-        let c = ramp.colour(t);
         let mut px_rgb = bar_bg;
-        blend(&mut px_rgb, c);
+        blend(&mut px_rgb, ramp.colour(t));
         root.draw(&Rectangle::new(
             [(x0 + i, y0), (x0 + i + 1, y1)],
             RGBColor(px_rgb[0], px_rgb[1], px_rgb[2]).filled(),
         ))
         .map_err(draw_error)?;
     }
-    let small = (FONT_FAMILY, 15.0 * k).into_font().color(&grey);
-    root.draw(&Text::new("low", (x0, y1 + px(4.0)), small.clone()))
+    root.draw(&Text::new("low", (x0, labels_top), small.clone()))
         .map_err(draw_error)?;
     root.draw(&Text::new(
         "≥ 99th pct",
-        (x1, y1 + px(4.0)),
+        (x1, labels_top),
         small.pos(Pos::new(HPos::Right, VPos::Top)),
     ))
     .map_err(draw_error)?;
 
-    // Notes, bottom-left.
-    let mut y = size as i32 - margin;
-    for note in frame.notes.iter().rev() {
-        let (w, h) = root
-            .estimate_text_size(note, &note_font)
+    // Notes, bottom-left, wrapped to the space left of the legend.
+    let max_w = (legend_left - 3 * margin).max(px(120.0));
+    let mut wrapped: Vec<String> = Vec::new();
+    for note in &frame.notes {
+        let mut line = String::new();
+        for word in note.split_whitespace() {
+            let candidate = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            let (w, _) = root
+                .estimate_text_size(&candidate, &note_font)
+                .map_err(draw_error)?;
+            if w as i32 > max_w && !line.is_empty() {
+                wrapped.push(std::mem::replace(&mut line, word.to_string()));
+            } else {
+                line = candidate;
+            }
+        }
+        if !line.is_empty() {
+            wrapped.push(line);
+        }
+    }
+    if !wrapped.is_empty() {
+        let (_, line_h) = root
+            .estimate_text_size("Ag", &note_font)
             .map_err(draw_error)?;
-        let top = y - h as i32;
+        let step = line_h as i32 + px(4.0);
+        let mut widest = 0;
+        for line in &wrapped {
+            let (w, _) = root
+                .estimate_text_size(line, &note_font)
+                .map_err(draw_error)?;
+            widest = widest.max(w as i32);
+        }
+        let top = size as i32 - margin - step * wrapped.len() as i32;
         root.draw(&Rectangle::new(
-            [(0, top - px(4.0)), (w as i32 + 2 * margin, y + px(4.0))],
+            [(0, top - px(8.0)), (widest + 2 * margin, size as i32)],
             panel,
         ))
         .map_err(draw_error)?;
-        root.draw(&Text::new(note.clone(), (margin, top), note_font.clone()))
+        for (i, line) in wrapped.iter().enumerate() {
+            root.draw(&Text::new(
+                line.clone(),
+                (margin, top + step * i as i32),
+                note_font.clone(),
+            ))
             .map_err(draw_error)?;
-        y = top - px(10.0);
+        }
     }
     root.present().map_err(draw_error)?;
     Ok(())
