@@ -436,3 +436,53 @@ async fn kills_outside_the_box_are_counted_not_drawn(pool: PgPool) {
     assert_eq!((s.kills, s.kills_outside), (1, 2));
     assert!(s.notes.iter().any(|n| n.contains("outside the map box")));
 }
+
+/// A pk3 with a command-map image for goldrush, imported into a scratch assets folder.
+fn import_goldrush_image(dir: &std::path::Path) -> MapAssets {
+    use std::io::Write;
+    let assets = MapAssets {
+        table_path: dir.join("maps.csv"),
+        maps_dir: dir.join("maps"),
+    };
+    // 256×256 TGA: a mid-grey image with a white square in the top-left quarter.
+    let mut tga = vec![0u8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    tga.extend_from_slice(&256u16.to_le_bytes());
+    tga.extend_from_slice(&256u16.to_le_bytes());
+    tga.extend_from_slice(&[24, 0x20]);
+    for y in 0..256u32 {
+        for x in 0..256u32 {
+            let v = if x < 128 && y < 128 { 250 } else { 120 };
+            tga.extend_from_slice(&[v, v, v]);
+        }
+    }
+    let pak = dir.join("pak_cc.pk3");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&pak).expect("pk3"));
+    let o = zip::write::SimpleFileOptions::default();
+    zip.start_file("levelshots/goldrush_cc.tga", o).expect("entry");
+    zip.write_all(&tga).expect("write");
+    zip.finish().expect("finish");
+    let report = etprox::heatmap::map_import::import_maps(&[pak], &assets).expect("import");
+    assert!(report.maps[0].image.is_some(), "{report}");
+    assets
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn imported_command_map_is_drawn_under_the_heat(pool: PgPool) {
+    let r = round(&pool, "goldrush", "2026-11-20", "r1").await;
+    insert(&pool, r, "goldrush", "2026-11-20", &[kill(0.0, 0.0, 1500.0, -1500.0); 3]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let assets = import_goldrush_image(dir.path());
+    let mut o = opts(HeatmapFilter::new("goldrush"), 512);
+    o.assets = assets;
+    o.table = None; // read the table the import wrote
+    let (png, s) = render_heatmap_png(&pool, &o).await.expect("render");
+    assert!(s.has_image);
+    assert!(!s.notes.iter().any(|n| n.contains("no command-map image")), "{:?}", s.notes);
+    assert!(png.len() < 1024 * 1024);
+    let img = image::load_from_memory(&png).expect("decode").to_rgb8();
+    // The image's white quarter shows (darkened) at the top-left, away from the text
+    // panel; the grey rest at the bottom-left above the notes.
+    let bright = img.get_pixel(200, 230)[0];
+    let grey = img.get_pixel(200, 330)[0];
+    assert!(bright > 150 && grey < 110 && grey > 60, "bright {bright}, grey {grey}");
+}
