@@ -458,7 +458,8 @@ fn import_goldrush_image(dir: &std::path::Path) -> MapAssets {
     let pak = dir.join("pak_cc.pk3");
     let mut zip = zip::ZipWriter::new(std::fs::File::create(&pak).expect("pk3"));
     let o = zip::write::SimpleFileOptions::default();
-    zip.start_file("levelshots/goldrush_cc.tga", o).expect("entry");
+    zip.start_file("levelshots/goldrush_cc.tga", o)
+        .expect("entry");
     zip.write_all(&tga).expect("write");
     zip.finish().expect("finish");
     let report = etprox::heatmap::map_import::import_maps(&[pak], &assets).expect("import");
@@ -469,7 +470,14 @@ fn import_goldrush_image(dir: &std::path::Path) -> MapAssets {
 #[sqlx::test(migrations = "./migrations")]
 async fn imported_command_map_is_drawn_under_the_heat(pool: PgPool) {
     let r = round(&pool, "goldrush", "2026-11-20", "r1").await;
-    insert(&pool, r, "goldrush", "2026-11-20", &[kill(0.0, 0.0, 1500.0, -1500.0); 3]).await;
+    insert(
+        &pool,
+        r,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 1500.0, -1500.0); 3],
+    )
+    .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let assets = import_goldrush_image(dir.path());
     let mut o = opts(HeatmapFilter::new("goldrush"), 512);
@@ -477,12 +485,19 @@ async fn imported_command_map_is_drawn_under_the_heat(pool: PgPool) {
     o.table = None; // read the table the import wrote
     let (png, s) = render_heatmap_png(&pool, &o).await.expect("render");
     assert!(s.has_image);
-    assert!(!s.notes.iter().any(|n| n.contains("no command-map image")), "{:?}", s.notes);
+    assert!(
+        !s.notes.iter().any(|n| n.contains("no command-map image")),
+        "{:?}",
+        s.notes
+    );
     assert!(png.len() < 1024 * 1024);
     let img = image::load_from_memory(&png).expect("decode").to_rgb8();
     // The image's white quarter shows (darkened) at the top-left, away from the text
     // panel; the grey rest at the bottom-left above the notes.
     let bright = img.get_pixel(200, 230)[0];
     let grey = img.get_pixel(200, 330)[0];
-    assert!(bright > 150 && grey < 110 && grey > 60, "bright {bright}, grey {grey}");
+    assert!(
+        bright > 150 && grey < 110 && grey > 60,
+        "bright {bright}, grey {grey}"
+    );
 }
