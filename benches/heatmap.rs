@@ -17,7 +17,6 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use etprox::heatmap::calibration::{CalibrationTable, WorldBox};
 use etprox::heatmap::density::{GridSpec, Scale};
-use etprox::heatmap::query::CellCount;
 use etprox::heatmap::render::Frame;
 use etprox::heatmap::{render_bins, render_heatmap_png, Binned, HeatmapFilter, HeatmapOptions};
 
@@ -58,20 +57,10 @@ fn synthetic_points(world: WorldBox, n: usize) -> Vec<(f64, f64)> {
 }
 
 fn bin(spec: GridSpec, points: &[(f64, f64)]) -> Binned {
-    let mut counts = std::collections::HashMap::<(i64, i64), i64>::new();
-    for &(x, y) in points {
-        *counts.entry(spec.cell_of(x, y)).or_default() += 1;
-    }
-    let cells: Vec<CellCount> = counts
-        .into_iter()
-        .map(|((c, r), kills)| CellCount {
-            col: c as i32,
-            row: r as i32,
-            kills,
-        })
-        .collect();
     let mut binned = Binned::new(spec);
-    binned.add_cells(&cells);
+    for &(x, y) in points {
+        binned.add_point(x, y);
+    }
     binned
 }
 

@@ -482,7 +482,14 @@ pub fn convert_image(bytes: &[u8], ext: &str, out: &Path) -> Result<(u32, u32), 
     Ok((w, h))
 }
 
+/// `goldrush` for a layer name such as `goldrush_1`.
+fn layer_base(name: &str) -> Option<&str> {
+    let (base, layer) = name.rsplit_once('_')?;
+    (!layer.is_empty() && layer.bytes().all(|b| b.is_ascii_digit())).then_some(base)
+}
+
 /// Imports calibration and command-map images from `paths` into `assets`.
+#[tracing::instrument(skip(assets), fields(table = %assets.table_path.display()))]
 pub fn import_maps(
     paths: &[PathBuf],
     assets: &MapAssets,
@@ -504,6 +511,15 @@ pub fn import_maps(
                 }
             }
         }
+    }
+    // `<map>_<i>_cc` images are the layers of a multi-level command map, not maps.
+    let layer_names: Vec<String> = names
+        .iter()
+        .filter(|n| layer_base(n).is_some_and(|base| names.contains(base)))
+        .cloned()
+        .collect();
+    for n in layer_names {
+        names.remove(&n);
     }
     let mut table = CalibrationTable::load_or_builtin(&assets.table_path)?;
     let mut report = MapImportReport {
@@ -558,11 +574,14 @@ fn import_one(
             Err(e) => result.missing.push(format!("world box: {src}: {e}")),
         },
     }
-    let image = IMAGE_EXTS.iter().find_map(|ext| {
-        files
-            .files
-            .get(&format!("levelshots/{map}_cc.{ext}"))
-            .map(|src| (*ext, src))
+    // Maps with `cclayers` have one image per floor: take the ground floor (layer 0).
+    let image = ["", "_0"].iter().find_map(|layer| {
+        IMAGE_EXTS.iter().find_map(|ext| {
+            files
+                .files
+                .get(&format!("levelshots/{map}{layer}_cc.{ext}"))
+                .map(|src| (*ext, src))
+        })
     });
     let out = assets.maps_dir.join(format!("{map}.png"));
     match image {
@@ -866,6 +885,29 @@ mod tests {
         let entry = table.get("goldrush").expect("kept");
         assert_eq!(entry.image, "goldrush.png");
         assert_eq!(entry.mapcoordsmins_x, -4224.0, "box unchanged");
+    }
+
+    #[test]
+    fn layered_command_maps_use_the_ground_floor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pak = dir.path().join("layers.pk3");
+        pk3(
+            &pak,
+            &[
+                (
+                    "maps/tower.bsp",
+                    &synthetic_bsp(&worldspawn("0 100", "100 0")),
+                ),
+                ("levelshots/tower_0_cc.tga", &tga(8, 8)),
+                ("levelshots/tower_1_cc.tga", &tga(4, 4)),
+            ],
+        );
+        let assets = assets(dir.path());
+        let report = import_maps(&[pak], &assets).expect("import");
+        assert_eq!(report.maps.len(), 1, "layers are not maps: {report}");
+        let (png, src) = report.maps[0].image.clone().expect("image");
+        assert!(src.ends_with("tower_0_cc.tga"), "{src}");
+        assert_eq!(image::open(png).expect("png").width(), 8);
     }
 
     #[test]

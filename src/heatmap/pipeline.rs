@@ -167,6 +167,15 @@ impl Binned {
         }
     }
 
+    /// Adds one kill at a world position (binning in Rust, as the SQL does).
+    pub fn add_point(&mut self, x: f64, y: f64) {
+        if self.counts.add_point(&self.spec, x, y) {
+            self.inside += 1.0;
+        } else {
+            self.outside += 1;
+        }
+    }
+
     /// Adds rollup cells of `cell` world units, spread over the grid cells they cover.
     pub fn add_rollup(&mut self, cells: &[RollupCount], cell: f64) {
         for c in cells {
