@@ -487,7 +487,15 @@ pub async fn render_heatmap_png(
         )),
     }
     let background = match table.get(&map).and_then(|e| opts.assets.image_path(e)) {
-        Some(path) => match render::load_background(&path, opts.size) {
+        // Decoding and scaling the image is CPU work: keep it off the async workers.
+        Some(path) => match tokio::task::spawn_blocking({
+            let size = opts.size;
+            move || render::load_background(&path, size)
+        })
+        .await
+        .map_err(|e| RenderError::Draw(format!("image task failed: {e}")))
+        .and_then(|r| r)
+        {
             Ok(img) => Some(img),
             Err(e) => {
                 tracing::warn!(error = %e, "map image unreadable, drawing the grid instead");
@@ -542,8 +550,15 @@ pub async fn render_heatmap_png(
         notes: notes.clone(),
     };
     let render_started = Instant::now();
-    let (png, reference) =
-        render_bins(&binned, frame, opts.smoothing, opts.percentile, opts.scale)?;
+    let kills_outside = binned.outside;
+    let (smoothing, percentile, scale) = (opts.smoothing, opts.percentile, opts.scale);
+    // Smoothing, drawing and PNG encoding take ~10–20 ms of CPU: run them on the
+    // blocking pool so a bot's other commands are not held up.
+    let (png, reference) = tokio::task::spawn_blocking(move || {
+        render_bins(&binned, frame, smoothing, percentile, scale)
+    })
+    .await
+    .map_err(|e| RenderError::Draw(format!("render task failed: {e}")))??;
     let render_ms = render_started.elapsed().as_secs_f64() * 1e3;
     tracing::info!(
         kills,
@@ -555,7 +570,7 @@ pub async fn render_heatmap_png(
     let summary = HeatmapSummary {
         map,
         kills,
-        kills_outside: binned.outside,
+        kills_outside,
         sources,
         calibration,
         has_image: background.is_some(),
