@@ -297,6 +297,11 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         .await
         .expect("sum");
     assert_eq!(fine_rows, 14, "two positions per kill");
+    let total: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine_total")
+        .fetch_one(&pool)
+        .await
+        .expect("sum");
+    assert_eq!(total, 14, "the all-time table matches the daily one");
 
     // Archive the old day's raw rows (what archive_old_proximity_data does).
     sqlx::query("DELETE FROM kill_context WHERE session_date < '2026-06-01'")
@@ -307,7 +312,11 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         .await
         .expect("render");
     assert_eq!(s.kills, 7, "both days, from the rollup");
-    assert_eq!(s.sources, vec![BinSource::Fine64]);
+    assert_eq!(s.sources, vec![BinSource::Fine64AllTime]);
+    let mut o = opts(HeatmapFilter::new("goldrush"), 256);
+    o.filter.period = Period::Range(d("2026-01-01"), d("2026-01-31"));
+    let (_, s) = render_heatmap_png(&pool, &o).await.expect("render");
+    assert_eq!((s.kills, s.sources.clone()), (4, vec![BinSource::Fine64]));
     // The same through raw rows sees only the day that was not archived.
     let mut o = opts(HeatmapFilter::new("goldrush"), 256);
     o.raw_only = true;
@@ -339,7 +348,7 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         .await
         .expect("render");
     assert_eq!(s.kills, 9);
-    assert_eq!(s.sources, vec![BinSource::Raw, BinSource::Fine64]);
+    assert_eq!(s.sources, vec![BinSource::Raw, BinSource::Fine64AllTime]);
     sqlx::query("DELETE FROM rounds WHERE id = $1")
         .bind(late)
         .execute(&pool)
@@ -347,11 +356,14 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         .expect("delete");
     // Rebuilding the rollup from raw rows keeps archived days.
     query::rebuild_fine_rollup(&pool).await.expect("rebuild");
-    let fine_rows: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
-        .fetch_one(&pool)
-        .await
-        .expect("sum");
-    assert_eq!(fine_rows, 14);
+    let (fine, total): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(kills)::int8 FROM kill_heatmap_fine),
+                (SELECT sum(kills)::int8 FROM kill_heatmap_fine_total)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("sums");
+    assert_eq!((fine, total), (14, 14));
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -83,8 +83,10 @@ pub enum Calibration {
 pub enum BinSource {
     /// Individual kills in `kill_context`, binned at the output grid.
     Raw,
-    /// `kill_heatmap_fine` 64-unit rollup (archived days).
+    /// `kill_heatmap_fine`: 64-unit cells per day.
     Fine64,
+    /// `kill_heatmap_fine_total`: 64-unit cells summed over every rolled-up day.
+    Fine64AllTime,
     /// `kill_heatmap` 512-unit rollup (archived days, no finer rollup).
     Coarse512,
 }
@@ -228,6 +230,8 @@ type DateRange = (Option<NaiveDate>, Option<NaiveDate>);
 struct Plan {
     raw: Option<DateRange>,
     fine: Option<DateRange>,
+    /// The fine segment covers every rolled-up day: read the all-time table instead.
+    fine_all_time: bool,
     coarse: Option<DateRange>,
     /// Days before this were archived and cannot be answered (raw-only filters).
     archived_before: Option<NaiveDate>,
@@ -292,6 +296,7 @@ fn plan_sources(range: DateRange, needs_raw: bool, cov: Coverage) -> Plan {
         Some((f0, f1)) => Plan {
             coarse: day_before(f0).and_then(|end| clip_to(range, Some(end))),
             fine: clip_from(range, Some(f0)).and_then(|r| clip_to(r, Some(f1))),
+            fine_all_time: range.0.map_or(true, |f| f <= f0) && range.1.map_or(true, |t| t >= f1),
             raw: day_after(f1).and_then(|start| clip_from(range, Some(start))),
             archived_before: None,
         },
@@ -414,8 +419,13 @@ pub async fn render_heatmap_png(
     let mut rollups: Vec<(Vec<RollupCount>, f64, BinSource)> = Vec::new();
     if !no_session {
         if let Some((rf, rt)) = plan.fine {
-            let cells = query::fine_bins(pool, &resolved, rf, rt).await?;
-            rollups.push((cells, FINE_CELL, BinSource::Fine64));
+            if plan.fine_all_time {
+                let cells = query::fine_total_bins(pool, &resolved).await?;
+                rollups.push((cells, FINE_CELL, BinSource::Fine64AllTime));
+            } else {
+                let cells = query::fine_bins(pool, &resolved, rf, rt).await?;
+                rollups.push((cells, FINE_CELL, BinSource::Fine64));
+            }
         }
         if let Some((rf, rt)) = plan.coarse {
             let cells = query::coarse_bins(pool, &resolved, rf, rt).await?;

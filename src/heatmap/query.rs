@@ -330,6 +330,14 @@ WHERE map_name = $1 AND position = $2
 GROUP BY 1, 2
 "#;
 
+const FINE_TOTAL_BINS: &str = r#"
+SELECT cell_x, cell_y, sum(kills)::int8 AS kills
+FROM kill_heatmap_fine_total
+WHERE map_name = $1 AND position = $2
+  AND ($3::text IS NULL OR team = $3)
+GROUP BY 1, 2
+"#;
+
 /// `kill_heatmap` holds victim positions; `axis_kills` / `allies_kills` are taken as
 /// kills made by that team, so deaths of team T are the opponent's kills.
 const COARSE_BINS: &str = r#"
@@ -408,6 +416,19 @@ pub async fn fine_bins(
         .bind(filter.team.map(Team::db_name))
         .bind(from)
         .bind(to)
+        .fetch_all(pool)
+        .await
+}
+
+/// 64-unit all-time rollup cells: every day `kill_heatmap_fine` holds, summed.
+pub async fn fine_total_bins(
+    pool: &PgPool,
+    filter: &ResolvedFilter,
+) -> Result<Vec<RollupCount>, sqlx::Error> {
+    sqlx::query_as::<_, RollupCount>(FINE_TOTAL_BINS)
+        .bind(&filter.map)
+        .bind(filter.kind.rollup_position())
+        .bind(filter.team.map(Team::db_name))
         .fetch_all(pool)
         .await
 }
@@ -504,8 +525,9 @@ pub async fn resolve_player(pool: &PgPool, player: &str) -> Result<Option<String
     .await
 }
 
-/// Adds a round's counted kills to `kill_heatmap_fine`. The importer calls this in the
-/// transaction that inserted the round's `kill_context` rows, once per round.
+/// Adds a round's counted kills to `kill_heatmap_fine` and `kill_heatmap_fine_total`.
+/// The importer calls this once per round, in the transaction that inserted the round's
+/// `kill_context` rows. Returns the number of all-time cells touched.
 pub async fn rollup_round<'c, E>(executor: E, round_id: i64) -> Result<u64, sqlx::Error>
 where
     E: sqlx::PgExecutor<'c>,
@@ -517,8 +539,8 @@ where
     Ok(done.rows_affected())
 }
 
-/// Rebuilds `kill_heatmap_fine` for every session day that still has raw kills (a
-/// backfill after migration 0002; days already archived keep their rollup rows).
+/// Recomputes `kill_heatmap_fine` for every session day that still has raw kills (days
+/// already archived keep their rollup rows), then `kill_heatmap_fine_total` from it.
 pub async fn rebuild_fine_rollup(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
@@ -529,25 +551,43 @@ pub async fn rebuild_fine_rollup(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .execute(&mut *tx)
     .await?;
     let done = sqlx::query(ROLLUP_SQL_ALL).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM kill_heatmap_fine_total")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(TOTAL_FROM_FINE).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected())
 }
 
+/// One round's cells, added to the daily rollup and to the all-time rollup in one
+/// statement (a data-modifying CTE runs exactly once).
 const ROLLUP_SQL_ROUND: &str = r#"
-INSERT INTO kill_heatmap_fine AS f (session_date, map_name, position, team, cell_x, cell_y, kills)
-SELECT session_date, map_name, 'victim', victim_team,
-       floor(greatest(-1e6, least(1e6, victim_x / 64)))::int,
-       floor(greatest(-1e6, least(1e6, victim_y / 64)))::int, count(*)
-FROM kill_context WHERE round_id = $1 AND kind = 'kill'
-GROUP BY 1, 2, 3, 4, 5, 6
-UNION ALL
-SELECT session_date, map_name, 'killer', killer_team,
-       floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
-       floor(greatest(-1e6, least(1e6, killer_y / 64)))::int, count(*)
-FROM kill_context WHERE round_id = $1 AND kind = 'kill'
-GROUP BY 1, 2, 3, 4, 5, 6
-ON CONFLICT (session_date, map_name, position, team, cell_x, cell_y)
-DO UPDATE SET kills = f.kills + EXCLUDED.kills
+WITH k AS (
+    SELECT session_date, map_name, 'victim'::text AS position, victim_team AS team,
+           floor(greatest(-1e6, least(1e6, victim_x / 64)))::int AS cell_x,
+           floor(greatest(-1e6, least(1e6, victim_y / 64)))::int AS cell_y,
+           count(*)::int AS kills
+    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
+    GROUP BY 1, 2, 3, 4, 5, 6
+    UNION ALL
+    SELECT session_date, map_name, 'killer'::text, killer_team,
+           floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
+           floor(greatest(-1e6, least(1e6, killer_y / 64)))::int,
+           count(*)::int
+    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
+    GROUP BY 1, 2, 3, 4, 5, 6
+), daily AS (
+    INSERT INTO kill_heatmap_fine AS f (session_date, map_name, position, team, cell_x, cell_y, kills)
+    SELECT session_date, map_name, position, team, cell_x, cell_y, kills FROM k
+    ON CONFLICT (session_date, map_name, position, team, cell_x, cell_y)
+    DO UPDATE SET kills = f.kills + EXCLUDED.kills
+    RETURNING 1
+)
+INSERT INTO kill_heatmap_fine_total AS t (map_name, position, team, cell_x, cell_y, kills)
+SELECT map_name, position, team, cell_x, cell_y, sum(kills) FROM k
+GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (map_name, position, team, cell_x, cell_y)
+DO UPDATE SET kills = t.kills + EXCLUDED.kills
 "#;
 
 const ROLLUP_SQL_ALL: &str = r#"
@@ -565,6 +605,13 @@ FROM kill_context WHERE kind = 'kill'
 GROUP BY 1, 2, 3, 4, 5, 6
 ON CONFLICT (session_date, map_name, position, team, cell_x, cell_y)
 DO UPDATE SET kills = f.kills + EXCLUDED.kills
+"#;
+
+const TOTAL_FROM_FINE: &str = r#"
+INSERT INTO kill_heatmap_fine_total (map_name, position, team, cell_x, cell_y, kills)
+SELECT map_name, position, team, cell_x, cell_y, sum(kills)
+FROM kill_heatmap_fine
+GROUP BY 1, 2, 3, 4, 5
 "#;
 
 #[cfg(test)]
