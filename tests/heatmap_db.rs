@@ -513,3 +513,51 @@ async fn imported_command_map_is_drawn_under_the_heat(pool: PgPool) {
         "bright {bright}, grey {grey}"
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn unrolling_a_round_takes_its_kills_out_of_the_rollups(pool: PgPool) {
+    let a = round(&pool, "goldrush", "2026-11-20", "a").await;
+    insert(
+        &pool,
+        a,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 100.0, 100.0); 3],
+    )
+    .await;
+    query::rollup_round(&pool, a).await.expect("rollup");
+    let b = round(&pool, "goldrush", "2026-11-20", "b").await;
+    insert(
+        &pool,
+        b,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 100.0, 100.0); 2],
+    )
+    .await;
+    query::rollup_round(&pool, b).await.expect("rollup");
+    let mut tx = pool.begin().await.expect("tx");
+    query::unroll_round(&mut *tx, b).await.expect("unroll");
+    sqlx::query("DELETE FROM rounds WHERE id = $1")
+        .bind(b)
+        .execute(&mut *tx)
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+    let (fine, total): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(kills)::int8 FROM kill_heatmap_fine),
+                (SELECT sum(kills)::int8 FROM kill_heatmap_fine_total)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("sums");
+    assert_eq!(
+        (fine, total),
+        (6, 6),
+        "round a's 3 kills, two positions each"
+    );
+    let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 3);
+}

@@ -539,6 +539,19 @@ where
     Ok(done.rows_affected())
 }
 
+/// Takes a round's counted kills back out of both rollups. Call it before deleting the
+/// round (its `kill_context` rows must still be there), in the same transaction.
+pub async fn unroll_round<'c, E>(executor: E, round_id: i64) -> Result<u64, sqlx::Error>
+where
+    E: sqlx::PgExecutor<'c>,
+{
+    let done = sqlx::query(UNROLL_SQL_ROUND)
+        .bind(round_id)
+        .execute(executor)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Recomputes `kill_heatmap_fine` for every session day that still has raw kills (days
 /// already archived keep their rollup rows), then `kill_heatmap_fine_total` from it.
 pub async fn rebuild_fine_rollup(pool: &PgPool) -> Result<u64, sqlx::Error> {
@@ -588,6 +601,36 @@ SELECT map_name, position, team, cell_x, cell_y, sum(kills) FROM k
 GROUP BY 1, 2, 3, 4, 5
 ON CONFLICT (map_name, position, team, cell_x, cell_y)
 DO UPDATE SET kills = t.kills + EXCLUDED.kills
+"#;
+
+const UNROLL_SQL_ROUND: &str = r#"
+WITH k AS (
+    SELECT session_date, map_name, 'victim'::text AS position, victim_team AS team,
+           floor(greatest(-1e6, least(1e6, victim_x / 64)))::int AS cell_x,
+           floor(greatest(-1e6, least(1e6, victim_y / 64)))::int AS cell_y,
+           count(*)::int AS kills
+    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
+    GROUP BY 1, 2, 3, 4, 5, 6
+    UNION ALL
+    SELECT session_date, map_name, 'killer'::text, killer_team,
+           floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
+           floor(greatest(-1e6, least(1e6, killer_y / 64)))::int,
+           count(*)::int
+    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
+    GROUP BY 1, 2, 3, 4, 5, 6
+), daily AS (
+    UPDATE kill_heatmap_fine f SET kills = f.kills - k.kills
+    FROM k
+    WHERE f.session_date = k.session_date AND f.map_name = k.map_name
+      AND f.position = k.position AND f.team = k.team
+      AND f.cell_x = k.cell_x AND f.cell_y = k.cell_y
+    RETURNING 1
+)
+UPDATE kill_heatmap_fine_total t SET kills = t.kills - s.kills
+FROM (SELECT map_name, position, team, cell_x, cell_y, sum(kills) AS kills
+      FROM k GROUP BY 1, 2, 3, 4, 5) s
+WHERE t.map_name = s.map_name AND t.position = s.position AND t.team = s.team
+  AND t.cell_x = s.cell_x AND t.cell_y = s.cell_y
 "#;
 
 const ROLLUP_SQL_ALL: &str = r#"
