@@ -565,9 +565,11 @@ fn import_one(
         (None, None) => None,
     };
     match entities {
-        None => result
-            .missing
-            .push(format!("maps/{map}.bsp (no world box)")),
+        None => result.missing.push(if table.get(map).is_some() {
+            format!("maps/{map}.bsp (kept the box already in the table)")
+        } else {
+            format!("maps/{map}.bsp (no world box)")
+        }),
         Some((Err(e), src)) => result.missing.push(format!("world box: {src}: {e}")),
         Some((Ok(text), src)) => match worldspawn_box(&text) {
             Ok(world) => result.world = Some((world, src.to_string())),
@@ -881,6 +883,10 @@ mod tests {
         let assets = assets(&dir.path().join("out"));
         let report = import_maps(&[shots.join("goldrush_cc.png")], &assets).expect("import");
         assert_eq!(report.maps[0].map, "goldrush");
+        assert!(
+            report.maps[0].missing[0].contains("kept the box"),
+            "{report}"
+        );
         let table = CalibrationTable::load_or_builtin(&assets.table_path).expect("table");
         let entry = table.get("goldrush").expect("kept");
         assert_eq!(entry.image, "goldrush.png");
