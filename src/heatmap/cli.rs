@@ -62,14 +62,23 @@ pub struct HeatmapArgs {
     /// Logarithmic colour scale (shows quiet areas next to hotspots).
     #[arg(long)]
     pub log: bool,
-    /// Smoothing radius (Gaussian sigma) in world units.
-    #[arg(long, default_value_t = HeatmapOptions::DEFAULT_SMOOTHING)]
+    /// Smoothing radius (Gaussian sigma) in world units, 0 to 2000.
+    #[arg(long, default_value_t = HeatmapOptions::DEFAULT_SMOOTHING, value_parser = parse_smoothing)]
     pub smoothing: f64,
     /// Where to write the PNG.
     #[arg(short, long)]
     pub output: PathBuf,
     #[command(flatten)]
     pub assets: AssetArgs,
+}
+
+fn parse_smoothing(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=2000.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a smoothing radius from 0 to 2000 world units"
+        )),
+    }
 }
 
 impl HeatmapArgs {
@@ -216,6 +225,17 @@ mod tests {
             Cli::try_parse_from(["etprox", "maps", "import"]).is_err(),
             "paths required"
         );
+        let err = Cli::try_parse_from([
+            "etprox",
+            "heatmap",
+            "goldrush",
+            "--smoothing",
+            "1e9",
+            "-o",
+            "x.png",
+        ])
+        .expect_err("too much smoothing");
+        assert!(err.to_string().contains("0 to 2000"), "{err}");
     }
 
     #[test]

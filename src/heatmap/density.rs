@@ -185,11 +185,16 @@ impl DensityGrid {
     }
 }
 
-/// A normalised 1-D Gaussian kernel of radius ⌈3σ⌉ (σ below 0.3 gives the identity).
+/// Largest σ in cells; beyond it the picture is one blur anyway, and the kernel stays small.
+pub const MAX_SIGMA_CELLS: f32 = 128.0;
+
+/// A normalised 1-D Gaussian kernel of radius ⌈3σ⌉ (σ below 0.3 gives the identity, σ
+/// above [`MAX_SIGMA_CELLS`] is capped).
 pub fn gaussian_kernel(sigma: f32) -> Vec<f32> {
     if !(sigma.is_finite() && sigma >= 0.3) {
         return vec![1.0];
     }
+    let sigma = sigma.min(MAX_SIGMA_CELLS);
     let radius = (3.0 * sigma).ceil() as i32;
     let denom = 2.0 * sigma * sigma;
     let raw: Vec<f32> = (-radius..=radius)
@@ -294,6 +299,8 @@ mod tests {
             assert!((k[i] - k[k.len() - 1 - i]).abs() < 1e-7);
         }
         assert_eq!(gaussian_kernel(0.0), vec![1.0]);
+        assert_eq!(gaussian_kernel(f32::NAN), vec![1.0]);
+        assert_eq!(gaussian_kernel(1e12).len(), 2 * 384 + 1, "capped");
     }
 
     #[test]
