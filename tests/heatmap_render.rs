@@ -63,6 +63,22 @@ fn hot_centroid(png: &[u8], baseline: &[u8]) -> Option<(f64, f64)> {
     (n > 0.0).then(|| (sx / n, sy / n))
 }
 
+/// Centre of the pixel that gained the most red over green against `baseline`: the peak
+/// of the heat, whatever colour it reached.
+fn reddest_pixel(png: &[u8], baseline: &[u8]) -> (f64, f64) {
+    let img = image::load_from_memory(png).expect("decode").to_rgb8();
+    let base = image::load_from_memory(baseline).expect("decode").to_rgb8();
+    let mut best = (0.0, 0.0, i32::MIN);
+    for (x, y, p) in img.enumerate_pixels() {
+        let b = base.get_pixel(x, y);
+        let gain = (i32::from(p[0]) - i32::from(p[1])) - (i32::from(b[0]) - i32::from(b[1]));
+        if gain > best.2 {
+            best = (f64::from(x) + 0.5, f64::from(y) + 0.5, gain);
+        }
+    }
+    (best.0, best.1)
+}
+
 /// The same frame with no kills: everything that is not heat.
 fn baseline(world: WorldBox, size: u32, kills: u64) -> Vec<u8> {
     let binned = Binned::new(GridSpec::for_output(world, size));
@@ -174,4 +190,28 @@ fn empty_heatmap_still_renders() {
     );
     let img = image::load_from_memory(&png).expect("decode");
     assert_eq!(img.width(), 256);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(12))]
+
+    /// Anywhere in the middle of the map (away from the text panels), the hot spot is
+    /// where the transform says.
+    #[test]
+    fn hot_spot_follows_the_transform(u in 0.25f64..0.75, v in 0.2f64..0.7) {
+        let world = goldrush();
+        let size = 256;
+        let (x, y) = world.from_uv(u, v);
+        let spec = GridSpec::for_output(world, size);
+        let binned = bin_points(spec, &[(x, y); 3]);
+        let (png, _) = render_bins(&binned, frame(world, size, 3), 80.0, 99.0, Scale::Linear)
+            .expect("render");
+        let (hx, hy) = reddest_pixel(&png, &baseline(world, size, 3));
+        let (ex, ey) = world.to_pixel(x, y, size, size);
+        let tolerance = f64::from(GridSpec::PIXELS_PER_CELL) / 2.0 + 1.0;
+        proptest::prop_assert!(
+            (hx - ex).abs() <= tolerance && (hy - ey).abs() <= tolerance,
+            "expected ({ex:.1}, {ey:.1}), got ({hx:.1}, {hy:.1})"
+        );
+    }
 }

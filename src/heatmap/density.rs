@@ -15,13 +15,23 @@ pub struct GridSpec {
 }
 
 impl GridSpec {
-    /// Output pixels per grid cell. Four keeps a 1024 px image on a 256-cell grid, which
-    /// is about 31 world units per cell on a stock map: finer than a player is wide.
+    /// At most this many output pixels per grid cell. Four keeps a 1024 px image on a
+    /// 256-cell grid, about 31 world units per cell on a stock map.
     pub const PIXELS_PER_CELL: u32 = 4;
 
-    /// The grid used for an output image of `size`×`size` pixels.
+    /// Cells are made at least this fine in world units while the output has the pixels.
+    pub const MAX_CELL_WORLD: f64 = 64.0;
+
+    /// The grid used for an output image of `size`×`size` pixels: `size / 4` cells, or
+    /// more when that would make cells coarser than 64 world units (small images of big
+    /// maps), never more than one cell per pixel. Smoothing is far wider than a cell, so
+    /// the picture matches per-pixel binning at a sixteenth of the smoothing cost.
     pub fn for_output(world: WorldBox, size: u32) -> Self {
-        let cells = (size / Self::PIXELS_PER_CELL).clamp(16, 1024);
+        let span = world.span_x().abs().max(world.span_y().abs());
+        let for_detail = (span / Self::MAX_CELL_WORLD).ceil().min(f64::from(size)) as u32;
+        let cells = (size / Self::PIXELS_PER_CELL)
+            .max(for_detail)
+            .clamp(16, 1024);
         Self {
             world,
             cols: cells,
@@ -288,6 +298,20 @@ mod tests {
             "outside the box is refused"
         );
         assert_eq!(grid.total(), 1.0);
+    }
+
+    #[test]
+    fn grid_is_at_least_64_units_fine_when_pixels_allow() {
+        let world = goldrush_spec(1).world;
+        assert_eq!(GridSpec::for_output(world, 1024).cols, 256);
+        let small = GridSpec::for_output(world, 256);
+        assert_eq!(small.cols, 124, "7936 units / 64");
+        assert!(small.cell_world() <= 64.0);
+        assert_eq!(
+            GridSpec::for_output(world, 64).cols,
+            64,
+            "one cell per pixel at most"
+        );
     }
 
     #[test]
