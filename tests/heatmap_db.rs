@@ -168,7 +168,7 @@ async fn filters_select_the_right_kills(pool: PgPool) {
     let r2 = round(&pool, "goldrush", "2026-11-20", "r2").await;
     let mut k_panzer = kill(100.0, 100.0, 200.0, 200.0);
     k_panzer.mod_ = 15;
-    k_panzer.class = "assisted";
+    k_panzer.class = "outnumbering";
     let mut k_bob = kill(300.0, 300.0, 400.0, 400.0);
     k_bob.killer = (BOB, "Bob", "ALLIES", 300.0, 300.0);
     k_bob.victim = (ALICE, "Alice", "AXIS", 400.0, 400.0);
@@ -224,7 +224,7 @@ async fn filters_select_the_right_kills(pool: PgPool) {
     f.weapon = Some("panzerfaust".parse::<WeaponFilter>().expect("weapon"));
     assert_eq!(count(f).await, 1);
     let mut f = all.clone();
-    f.engagement = Some("assisted".into());
+    f.engagement = Some(query::parse_engagement("assisted").expect("class"));
     assert_eq!(count(f).await, 1);
     let mut f = all.clone();
     f.period = Period::LatestSession;

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use super::calibration::{CalibrationTable, MapAssets};
 use super::density::Scale;
 use super::map_import::import_maps;
-use super::query::{HeatmapFilter, Period, PositionKind, Team, WeaponFilter};
+use super::query::{parse_engagement, HeatmapFilter, Period, PositionKind, Team, WeaponFilter};
 use super::{render_heatmap_png, HeatmapOptions, HeatmapSummary};
 
 /// Where the calibration table and map images live.
@@ -53,8 +53,8 @@ pub struct HeatmapArgs {
     /// Weapon class (bullet, explosive, melee, fire) or means of death (mp40, panzerfaust).
     #[arg(long)]
     pub weapon: Option<WeaponFilter>,
-    /// Engagement class as stored in kill_context (e.g. solo, assisted, even, outgunned).
-    #[arg(long)]
+    /// Engagement class: solo, outnumbering (assisted), even or outnumbered (outgunned).
+    #[arg(long, value_parser = parse_engagement)]
     pub engagement: Option<String>,
     /// Output width and height in pixels.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(64..=4096))]
@@ -191,8 +191,25 @@ mod tests {
     #[test]
     fn heatmap_arguments_parse() {
         let cli = Cli::try_parse_from([
-            "etprox", "heatmap", "goldrush", "--player", "Alice", "--team", "axis", "--kind",
-            "kills", "--period", "7d", "--weapon", "mp40", "--size", "512", "--log", "-o",
+            "etprox",
+            "heatmap",
+            "goldrush",
+            "--player",
+            "Alice",
+            "--team",
+            "axis",
+            "--kind",
+            "kills",
+            "--period",
+            "7d",
+            "--weapon",
+            "mp40",
+            "--engagement",
+            "assisted",
+            "--size",
+            "512",
+            "--log",
+            "-o",
             "out.png",
         ])
         .expect("parse");
@@ -205,6 +222,7 @@ mod tests {
         assert_eq!(opts.filter.kind, PositionKind::Kills);
         assert_eq!(opts.filter.period, Period::LastDays(7));
         assert_eq!(opts.filter.weapon.map(|w| w.mods), Some(vec![8]));
+        assert_eq!(opts.filter.engagement.as_deref(), Some("outnumbering"));
         assert_eq!(opts.size, 512);
         assert_eq!(opts.scale, Scale::Log);
     }

@@ -197,6 +197,24 @@ impl FromStr for WeaponFilter {
     }
 }
 
+/// An engagement class as the importer stores it in `kill_context.engagement_class`:
+/// `solo`, `outnumbering`, `even` or `outnumbered`. The stats words are accepted too:
+/// `assisted` / `ganked` (the killer's side had more players) and `outgunned` (fewer).
+pub fn parse_engagement(s: &str) -> Result<String, String> {
+    let class = match s.trim().to_ascii_lowercase().as_str() {
+        "solo" | "1v1" => "solo",
+        "outnumbering" | "assisted" | "ganked" => "outnumbering",
+        "even" => "even",
+        "outnumbered" | "outgunned" => "outnumbered",
+        other => {
+            return Err(format!(
+                "unknown engagement `{other}`: use solo, outnumbering (assisted), even or outnumbered (outgunned)"
+            ))
+        }
+    };
+    Ok(class.to_string())
+}
+
 /// What to count. Positions are always of `kind = 'kill'` rows (no team kills,
 /// suicides or world deaths).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -209,7 +227,7 @@ pub struct HeatmapFilter {
     pub team: Option<Team>,
     pub kind: PositionKind,
     pub weapon: Option<WeaponFilter>,
-    /// `kill_context.engagement_class`, as stored.
+    /// `kill_context.engagement_class` as stored (see [`parse_engagement`]).
     pub engagement: Option<String>,
     pub period: Period,
 }
@@ -692,6 +710,14 @@ mod tests {
         let explosive: WeaponFilter = "explosive".parse().expect("category");
         assert!(explosive.mods.contains(&26) && explosive.mods.contains(&64));
         assert!("banana".parse::<WeaponFilter>().is_err());
+    }
+
+    #[test]
+    fn engagement_words_map_to_stored_classes() {
+        assert_eq!(parse_engagement("Assisted").as_deref(), Ok("outnumbering"));
+        assert_eq!(parse_engagement("outgunned").as_deref(), Ok("outnumbered"));
+        assert_eq!(parse_engagement("solo").as_deref(), Ok("solo"));
+        assert!(parse_engagement("2v1").is_err());
     }
 
     #[test]
