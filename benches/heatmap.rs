@@ -84,7 +84,6 @@ fn frame(world: WorldBox, kills: u64, background: Option<Arc<image::RgbImage>>) 
             "all time".into(),
         ],
         kill_count: kills,
-        reference: 0.0,
         scale: Scale::Linear,
         notes: vec![],
     }

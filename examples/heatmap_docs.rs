@@ -160,7 +160,6 @@ fn main() -> anyhow::Result<()> {
             title: "goldrush (synthetic kills)".into(),
             filters,
             kill_count: binned.inside.round() as u64,
-            reference: 0.0,
             scale,
             notes: vec![],
         };

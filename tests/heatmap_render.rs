@@ -23,7 +23,6 @@ fn frame(world: WorldBox, size: u32, kills: u64) -> Frame {
         title: "goldrush".into(),
         filters: vec!["where players died".into(), "all time".into()],
         kill_count: kills,
-        reference: 0.0,
         scale: Scale::Linear,
         notes: vec![],
     }

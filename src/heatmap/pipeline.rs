@@ -210,7 +210,6 @@ pub fn render_bins(
     let sigma_cells = (sigma_world / binned.spec.cell_world()) as f32;
     let smooth = binned.counts.smoothed(sigma_cells);
     let (intensity, reference) = normalise(&smooth, percentile, scale);
-    frame.reference = reference;
     frame.scale = scale;
     let png = render::render_png(
         &frame,
@@ -555,7 +554,6 @@ pub async fn render_heatmap_png(
         title: title.clone(),
         filters: filters.clone(),
         kill_count: kills,
-        reference: 0.0,
         scale: opts.scale,
         notes: notes.clone(),
     };

@@ -57,8 +57,6 @@ pub struct Frame {
     /// Filter description lines under the title.
     pub filters: Vec<String>,
     pub kill_count: u64,
-    /// Density value at full colour (the 99th percentile), for the legend.
-    pub reference: f32,
     pub scale: Scale,
     /// Warnings shown at the bottom (uncalibrated map, missing image, no kills).
     pub notes: Vec<String>,
@@ -490,7 +488,6 @@ mod tests {
             title: "goldrush · deaths".into(),
             filters: vec!["all time".into()],
             kill_count: 12_345,
-            reference: 1.0,
             scale: Scale::Linear,
             notes: vec!["no map image: run `etprox maps import`".into()],
         }
