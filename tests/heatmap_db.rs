@@ -44,7 +44,7 @@ const BOB: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
 fn kill(kx: f32, ky: f32, vx: f32, vy: f32) -> Kill<'static> {
     Kill {
         kind: "kill",
-        killer: (ALICE, "Alice", "AXIS", kx, ky),
+        killer: (ALICE, "^1Ali^7ce", "AXIS", kx, ky),
         victim: (BOB, "Bob", "ALLIES", vx, vy),
         mod_: 8, // MP40
         class: "solo",
@@ -171,7 +171,7 @@ async fn filters_select_the_right_kills(pool: PgPool) {
     k_panzer.class = "outnumbering";
     let mut k_bob = kill(300.0, 300.0, 400.0, 400.0);
     k_bob.killer = (BOB, "Bob", "ALLIES", 300.0, 300.0);
-    k_bob.victim = (ALICE, "Alice", "AXIS", 400.0, 400.0);
+    k_bob.victim = (ALICE, "^1Ali^7ce", "AXIS", 400.0, 400.0);
     let mut teamkill = kill(0.0, 0.0, 10.0, 10.0);
     teamkill.kind = "teamkill";
     insert(

@@ -533,9 +533,12 @@ pub async fn resolve_player(pool: &PgPool, player: &str) -> Result<Option<String
         return Ok(alias);
     }
     sqlx::query_scalar(
-        "(SELECT killer_guid FROM kill_context WHERE lower(killer_name) = lower($1) AND killer_guid <> '' LIMIT 1)
+        // Names in kills carry ET colour codes (`^1Ali^7ce`): compare without them.
+        r"(SELECT killer_guid FROM kill_context
+           WHERE lower(regexp_replace(killer_name, '\^.', '', 'g')) = lower($1) AND killer_guid <> '' LIMIT 1)
          UNION ALL
-         (SELECT victim_guid FROM kill_context WHERE lower(victim_name) = lower($1) AND victim_guid <> '' LIMIT 1)
+         (SELECT victim_guid FROM kill_context
+           WHERE lower(regexp_replace(victim_name, '\^.', '', 'g')) = lower($1) AND victim_guid <> '' LIMIT 1)
          LIMIT 1",
     )
     .bind(p)
