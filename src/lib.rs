@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod demo_script;
+pub mod heatmap;
 pub mod ingest;
 pub mod round_file;
 pub mod session;
