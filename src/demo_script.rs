@@ -5,7 +5,7 @@ use std::path::Path;
 
 use sqlx::PgPool;
 
-pub async fn run(pool: &PgPool, _out_dir: &Path) -> anyhow::Result<()> {
+pub async fn run(pool: &PgPool, out_dir: &Path) -> anyhow::Result<()> {
     let day: Option<chrono::NaiveDate> = sqlx::query_scalar("SELECT MAX(session_date) FROM rounds")
         .fetch_one(pool)
         .await?;
@@ -31,5 +31,17 @@ pub async fn run(pool: &PgPool, _out_dir: &Path) -> anyhow::Result<()> {
     for (name, k, d) in solo {
         println!("  {name:<24} {k:>3} won / {d:>3} lost");
     }
+    println!("\n> heatmap goldrush");
+    let options =
+        crate::heatmap::HeatmapOptions::new(crate::heatmap::query::HeatmapFilter::new("goldrush"));
+    let (png, summary) = crate::heatmap::render_heatmap_png(pool, &options).await?;
+    let path = out_dir.join("heatmap-goldrush.png");
+    std::fs::write(&path, &png)?;
+    println!(
+        "  {} kills drawn; wrote {} ({} KiB)",
+        summary.kills,
+        path.display(),
+        png.len() / 1024
+    );
     Ok(())
 }

@@ -74,6 +74,10 @@ enum Command {
     /// Raw-data retention: what is stored, and archiving raw kills past a number of days.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Render a kill heatmap of a map to a PNG (the same image the bot's /heatmap sends).
+    Heatmap(etprox::heatmap::cli::HeatmapArgs),
+    /// Map calibration and command-map images: import them from an ET install or pk3 files.
+    Maps(etprox::heatmap::cli::MapsArgs),
     /// Measure speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -194,6 +198,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(command) => retention(&config, command).await,
+        Command::Heatmap(args) => {
+            let pool = db::connect_and_migrate(&config.database_url, 2).await?;
+            etprox::heatmap::cli::run(&args, &pool).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Maps(args) => {
+            etprox::heatmap::cli::run_maps(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Generate {
             dir,
             rounds,

@@ -349,6 +349,12 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         .expect("render");
     assert_eq!(s.kills, 9);
     assert_eq!(s.sources, vec![BinSource::Raw, BinSource::Fine64AllTime]);
+    // kill_context has no foreign key to rounds (it is written with COPY): remove both.
+    sqlx::query("DELETE FROM kill_context WHERE round_id = $1")
+        .bind(late)
+        .execute(&pool)
+        .await
+        .expect("delete kills");
     sqlx::query("DELETE FROM rounds WHERE id = $1")
         .bind(late)
         .execute(&pool)

@@ -172,6 +172,35 @@ async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(heat_mismatch, 0);
+    // The renderer's 64-unit rollups, kept by the importer, equal a recount from the raw kills.
+    let fine_mismatch: i64 = sqlx::query_scalar(
+        "WITH raw AS (
+           SELECT session_date, map_name, 'victim' AS position, victim_team AS team,
+                  floor(victim_x / 64)::int AS cx, floor(victim_y / 64)::int AS cy, COUNT(*)::int AS n
+           FROM kill_context WHERE kind = 'kill' GROUP BY 1, 2, 3, 4, 5, 6
+           UNION ALL
+           SELECT session_date, map_name, 'killer', killer_team,
+                  floor(killer_x / 64)::int, floor(killer_y / 64)::int, COUNT(*)::int
+           FROM kill_context WHERE kind = 'kill' GROUP BY 1, 2, 3, 4, 5, 6)
+         SELECT COUNT(*) FROM raw FULL JOIN kill_heatmap_fine f
+           ON f.session_date = raw.session_date AND f.map_name = raw.map_name AND f.position = raw.position
+          AND f.team = raw.team AND f.cell_x = raw.cx AND f.cell_y = raw.cy
+         WHERE raw.n IS DISTINCT FROM f.kills",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(fine_mismatch, 0);
+    let total_mismatch: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT map_name, position, team, cell_x, cell_y, SUM(kills) AS n
+                               FROM kill_heatmap_fine GROUP BY 1, 2, 3, 4, 5) d
+         FULL JOIN kill_heatmap_fine_total t USING (map_name, position, team, cell_x, cell_y)
+         WHERE d.n IS DISTINCT FROM t.kills",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(total_mismatch, 0);
 }
 
 fn write_temp_v3(spec: &RoundSpec) -> std::path::PathBuf {
@@ -295,7 +324,7 @@ async fn concurrent_imports_of_different_rounds_add_up(pool: PgPool) {
     }
     let concurrent = snapshot(&pool).await;
     // The same files one by one into a clean schema give the same aggregates.
-    sqlx::raw_sql("TRUNCATE rounds, kill_context, kill_heatmap, player_proximity_stats, teammate_synergy_daily, player_aliases, players, import_log, import_rejected_lines CASCADE")
+    sqlx::raw_sql("TRUNCATE rounds, kill_context, kill_heatmap, kill_heatmap_fine, kill_heatmap_fine_total, player_proximity_stats, teammate_synergy_daily, player_aliases, players, import_log, import_rejected_lines CASCADE")
         .execute(&pool)
         .await
         .unwrap();

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::round_stats::{PlayerRoundStats, RoundStats};
+use super::round_stats::{PlayerRoundStats, Position, RoundStats};
+use crate::round_file::Team;
 
 /// Where and when a round happened.
 #[derive(Debug, Clone)]
@@ -68,6 +69,18 @@ pub struct CellRow {
     pub allies_kills: i32,
 }
 
+/// Kills in one 64-unit cell; `session_date` is `None` in the all-time rollup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FineCellRow {
+    pub session_date: Option<NaiveDate>,
+    pub map_name: String,
+    pub position: Position,
+    pub team: Team,
+    pub cell_x: i32,
+    pub cell_y: i32,
+    pub kills: i32,
+}
+
 /// Aggregate rows for a batch, each list sorted by its key (a fixed lock order).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchAggregates {
@@ -77,6 +90,9 @@ pub struct BatchAggregates {
     /// Pair counters per session day; `first_seen` and `last_seen` hold that day.
     pub daily_pairs: Vec<PairRow>,
     pub cells: Vec<CellRow>,
+    /// `kill_heatmap_fine` (per day) and `kill_heatmap_fine_total` (all time).
+    pub fine_daily: Vec<FineCellRow>,
+    pub fine_total: Vec<FineCellRow>,
 }
 
 impl BatchAggregates {
@@ -128,6 +144,9 @@ pub fn merge_rounds<'a>(
     let mut daily: BTreeMap<(NaiveDate, String), DailyPlayerRow> = BTreeMap::new();
     let mut daily_pairs: BTreeMap<(NaiveDate, String, String), PairRow> = BTreeMap::new();
     let mut cells: BTreeMap<(NaiveDate, String, i32, i32), CellRow> = BTreeMap::new();
+    type FineKey = (Option<NaiveDate>, String, Position, Team, i32, i32);
+    let mut fine_daily: BTreeMap<FineKey, i32> = BTreeMap::new();
+    let mut fine_total: BTreeMap<FineKey, i32> = BTreeMap::new();
 
     for (ctx, stats) in rounds {
         let seen = ctx.seen;
@@ -218,13 +237,44 @@ pub fn merge_rounds<'a>(
             row.axis_kills += c.axis_kills;
             row.allies_kills += c.allies_kills;
         }
+        for f in &stats.fine_cells {
+            let key = |day| {
+                (
+                    day,
+                    ctx.map_name.clone(),
+                    f.position,
+                    f.team,
+                    f.cell_x,
+                    f.cell_y,
+                )
+            };
+            *fine_daily.entry(key(Some(ctx.session_date))).or_default() += f.kills;
+            *fine_total.entry(key(None)).or_default() += f.kills;
+        }
     }
+    let fine_rows = |m: BTreeMap<FineKey, i32>| -> Vec<FineCellRow> {
+        m.into_iter()
+            .map(
+                |((session_date, map_name, position, team, cell_x, cell_y), kills)| FineCellRow {
+                    session_date,
+                    map_name,
+                    position,
+                    team,
+                    cell_x,
+                    cell_y,
+                    kills,
+                },
+            )
+            .collect()
+    };
     BatchAggregates {
         players: players.into_values().collect(),
         aliases: aliases.into_values().collect(),
         daily_players: daily.into_values().collect(),
         daily_pairs: daily_pairs.into_values().collect(),
         cells: cells.into_values().collect(),
+        fine_daily: fine_rows(fine_daily),
+        fine_total: fine_rows(fine_total),
     }
 }
 

@@ -60,6 +60,8 @@ pub async fn snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
         ("player_proximity_stats", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_proximity_stats t")),
         ("teammate_synergy (view)", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM teammate_synergy t")),
         ("teammate_synergy_daily", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM teammate_synergy_daily t")),
+        ("kill_heatmap_fine", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM kill_heatmap_fine t")),
+        ("kill_heatmap_fine_total", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM kill_heatmap_fine_total t")),
         ("players", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM players t")),
         ("player_aliases", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_aliases t")),
         ("import_log", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM import_log t")),
