@@ -265,6 +265,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 r.copy_kills_per_sec()
             );
             println!(
+                "heatmap roll-up after the imports (not included above): median {:.1} ms",
+                median(&r.roll_up).as_secs_f64() * 1e3
+            );
+            println!(
                 "ratio:  importer / COPY = {:.0} %",
                 100.0 * r.ours_kills_per_sec() / r.copy_kills_per_sec()
             );
@@ -391,6 +395,16 @@ async fn import(
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
+    }
+    if imported > 0 {
+        let started = std::time::Instant::now();
+        let rounds = etprox::heatmap::query::roll_up_pending(importer.pool()).await?;
+        if !quiet {
+            println!(
+                "heatmap rollups: {rounds} rounds added in {} ms",
+                started.elapsed().as_millis()
+            );
+        }
     }
     println!(
         "{imported} imported ({kills} kills), {duplicate} already imported, {empty} empty, {rejected} rejected, {bad_lines} lines rejected"

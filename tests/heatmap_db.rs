@@ -125,12 +125,19 @@ async fn kill_at_known_coordinate_lands_on_its_pixel(pool: PgPool) {
         &[kill(0.0, 0.0, 1500.0, 2100.0); 5],
     )
     .await;
-    let (png, summary) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 512))
-        .await
-        .expect("render");
+    let mut raw = opts(HeatmapFilter::new("goldrush"), 512);
+    raw.raw_only = true;
+    let (png, summary) = render_heatmap_png(&pool, &raw).await.expect("render");
     assert_eq!(summary.kills, 5);
     assert_eq!(summary.sources, vec![BinSource::Raw]);
     assert_eq!(summary.calibration, Calibration::Table);
+    // The same from the 64-unit rollup (what an all-time request reads): within one cell.
+    let (rolled_png, rolled) =
+        render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 512))
+            .await
+            .expect("render");
+    assert_eq!(rolled.kills, 5);
+    assert_eq!(rolled.sources, vec![BinSource::Fine64AllTime]);
     let (empty, _) = render_heatmap_png(
         &pool,
         &opts(HeatmapFilter::new("goldrush"), 512).with_period_none(),
@@ -147,6 +154,12 @@ async fn kill_at_known_coordinate_lands_on_its_pixel(pool: PgPool) {
     assert!(
         (f64::from(hx) + 0.5 - ex).abs() <= 3.0 && (f64::from(hy) + 0.5 - ey).abs() <= 3.0,
         "expected ({ex}, {ey}), hottest ({hx}, {hy})"
+    );
+    // 64 world units are about 4 pixels at this size on goldrush.
+    let (rx, ry) = hottest_pixel(&rolled_png, &empty);
+    assert!(
+        (f64::from(rx) + 0.5 - ex).abs() <= 6.0 && (f64::from(ry) + 0.5 - ey).abs() <= 6.0,
+        "expected ({ex}, {ey}), hottest from the rollup ({rx}, {ry})"
     );
 }
 
@@ -281,7 +294,7 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         &[kill(0.0, 0.0, 1000.0, 1000.0); 4],
     )
     .await;
-    query::rollup_round(&pool, old).await.expect("rollup");
+    query::roll_up_pending(&pool).await.expect("rollup");
     let new = round(&pool, "goldrush", "2026-11-20", "new").await;
     insert(
         &pool,
@@ -291,7 +304,7 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         &[kill(0.0, 0.0, -1000.0, -1000.0); 3],
     )
     .await;
-    query::rollup_round(&pool, new).await.expect("rollup");
+    query::roll_up_pending(&pool).await.expect("rollup");
     let fine_rows: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
         .fetch_one(&pool)
         .await
@@ -334,7 +347,7 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         "{:?}",
         s.notes
     );
-    // A day imported without its rollup (importer not wired yet) is read raw.
+    // A round imported after the last roll-up is included.
     let late = round(&pool, "goldrush", "2026-11-21", "late").await;
     insert(
         &pool,
@@ -347,9 +360,12 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
         .await
         .expect("render");
+    // Rendering rolls up rounds committed since the last roll-up first.
     assert_eq!(s.kills, 9);
-    assert_eq!(s.sources, vec![BinSource::Raw, BinSource::Fine64AllTime]);
-    // kill_context has no foreign key to rounds (it is written with COPY): remove both.
+    assert_eq!(s.sources, vec![BinSource::Fine64AllTime]);
+    // Deleting a round: take it out of the rollups, then its kills and the round itself
+    // (kill_context has no foreign key to rounds: it is written with COPY).
+    query::unroll_round(&pool, late).await.expect("unroll");
     sqlx::query("DELETE FROM kill_context WHERE round_id = $1")
         .bind(late)
         .execute(&pool)
@@ -531,7 +547,7 @@ async fn unrolling_a_round_takes_its_kills_out_of_the_rollups(pool: PgPool) {
         &[kill(0.0, 0.0, 100.0, 100.0); 3],
     )
     .await;
-    query::rollup_round(&pool, a).await.expect("rollup");
+    query::roll_up_pending(&pool).await.expect("rollup");
     let b = round(&pool, "goldrush", "2026-11-20", "b").await;
     insert(
         &pool,
@@ -541,7 +557,7 @@ async fn unrolling_a_round_takes_its_kills_out_of_the_rollups(pool: PgPool) {
         &[kill(0.0, 0.0, 100.0, 100.0); 2],
     )
     .await;
-    query::rollup_round(&pool, b).await.expect("rollup");
+    query::roll_up_pending(&pool).await.expect("rollup");
     let mut tx = pool.begin().await.expect("tx");
     query::unroll_round(&mut *tx, b).await.expect("unroll");
     sqlx::query("DELETE FROM rounds WHERE id = $1")

@@ -172,7 +172,17 @@ async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(heat_mismatch, 0);
-    // The renderer's 64-unit rollups, kept by the importer, equal a recount from the raw kills.
+    // The renderer's 64-unit rollups, rolled up after the imports, equal a recount from the raw kills.
+    let rolled: i32 = etprox::heatmap::query::roll_up_pending(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rolled, 13, "every imported round is rolled up once");
+    assert_eq!(
+        etprox::heatmap::query::roll_up_pending(&pool)
+            .await
+            .unwrap(),
+        0
+    );
     let fine_mismatch: i64 = sqlx::query_scalar(
         "WITH raw AS (
            SELECT session_date, map_name, 'victim' AS position, victim_team AS team,

@@ -339,60 +339,6 @@ pub async fn upsert_aggregates(conn: &mut PgConnection, agg: &BatchAggregates) -
         .bind(agg.cells.iter().map(|c| c.grid_y).collect::<Vec<_>>())
         .bind(agg.cells.iter().map(|c| c.axis_kills).collect::<Vec<_>>())
         .bind(agg.cells.iter().map(|c| c.allies_kills).collect::<Vec<_>>())
-        // fine rollups ($47..$59)
-        .bind(
-            agg.fine_daily
-                .iter()
-                .map(|c| c.session_date)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.fine_daily
-                .iter()
-                .map(|c| c.map_name.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.fine_daily
-                .iter()
-                .map(|c| c.position.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.fine_daily
-                .iter()
-                .map(|c| c.team.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(agg.fine_daily.iter().map(|c| c.cell_x).collect::<Vec<_>>())
-        .bind(agg.fine_daily.iter().map(|c| c.cell_y).collect::<Vec<_>>())
-        .bind(agg.fine_daily.iter().map(|c| c.kills).collect::<Vec<_>>())
-        .bind(
-            agg.fine_total
-                .iter()
-                .map(|c| c.map_name.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.fine_total
-                .iter()
-                .map(|c| c.position.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            agg.fine_total
-                .iter()
-                .map(|c| c.team.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(agg.fine_total.iter().map(|c| c.cell_x).collect::<Vec<_>>())
-        .bind(agg.fine_total.iter().map(|c| c.cell_y).collect::<Vec<_>>())
-        .bind(
-            agg.fine_total
-                .iter()
-                .map(|c| i64::from(c.kills))
-                .collect::<Vec<_>>(),
-        )
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -526,26 +472,13 @@ syd AS (
         simultaneous_kills = s.simultaneous_kills + EXCLUDED.simultaneous_kills,
         trade_kills = s.trade_kills + EXCLUDED.trade_kills,
         rounds_together = s.rounds_together + EXCLUDED.rounds_together
-),
-hm AS (
-    INSERT INTO kill_heatmap AS h (session_date, map_name, grid_x, grid_y, axis_kills, allies_kills, total_kills)
-    SELECT t.day, t.map, t.gx, t.gy, t.ax, t.al, t.ax + t.al
-    FROM unnest($41::date[], $42::text[], $43::int4[], $44::int4[], $45::int4[], $46::int4[])
-         AS t(day, map, gx, gy, ax, al)
-    ON CONFLICT (session_date, map_name, grid_x, grid_y) DO UPDATE SET
-        axis_kills = h.axis_kills + EXCLUDED.axis_kills,
-        allies_kills = h.allies_kills + EXCLUDED.allies_kills,
-        total_kills = h.total_kills + EXCLUDED.total_kills
-),
-fd AS (
-    INSERT INTO kill_heatmap_fine AS f (session_date, map_name, position, team, cell_x, cell_y, kills)
-    SELECT * FROM unnest($47::date[], $48::text[], $49::text[], $50::text[], $51::int4[],
-                         $52::int4[], $53::int4[])
-    ON CONFLICT (session_date, map_name, position, team, cell_x, cell_y) DO UPDATE SET
-        kills = f.kills + EXCLUDED.kills
 )
-INSERT INTO kill_heatmap_fine_total AS f (map_name, position, team, cell_x, cell_y, kills)
-SELECT * FROM unnest($54::text[], $55::text[], $56::text[], $57::int4[], $58::int4[], $59::int8[])
-ON CONFLICT (map_name, position, team, cell_x, cell_y) DO UPDATE SET
-    kills = f.kills + EXCLUDED.kills
+INSERT INTO kill_heatmap AS h (session_date, map_name, grid_x, grid_y, axis_kills, allies_kills, total_kills)
+SELECT t.day, t.map, t.gx, t.gy, t.ax, t.al, t.ax + t.al
+FROM unnest($41::date[], $42::text[], $43::int4[], $44::int4[], $45::int4[], $46::int4[])
+     AS t(day, map, gx, gy, ax, al)
+ON CONFLICT (session_date, map_name, grid_x, grid_y) DO UPDATE SET
+    axis_kills = h.axis_kills + EXCLUDED.axis_kills,
+    allies_kills = h.allies_kills + EXCLUDED.allies_kills,
+    total_kills = h.total_kills + EXCLUDED.total_kills
 "#;

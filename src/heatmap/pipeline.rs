@@ -381,6 +381,8 @@ pub async fn render_heatmap_png(
         Some(t) => t.clone(),
         None => CalibrationTable::load_or_builtin(&opts.assets.table_path)?,
     };
+    // Rounds committed since the last roll-up go into the rollups first (cheap when none).
+    query::roll_up_pending(pool).await?;
     let player_guid = match &filter.player {
         Some(p) => Some(
             query::resolve_player(pool, p)

@@ -546,18 +546,16 @@ pub async fn resolve_player(pool: &PgPool, player: &str) -> Result<Option<String
     .await
 }
 
-/// Adds a round's counted kills to `kill_heatmap_fine` and `kill_heatmap_fine_total`.
-/// The importer calls this once per round, in the transaction that inserted the round's
-/// `kill_context` rows. Returns the number of all-time cells touched.
-pub async fn rollup_round<'c, E>(executor: E, round_id: i64) -> Result<u64, sqlx::Error>
+/// Brings `kill_heatmap_fine` and `kill_heatmap_fine_total` up to date with every committed
+/// round (SQL function `roll_up_heatmap`, migration 0003): each round is added exactly once,
+/// after its import commits. Cheap when nothing is pending. Returns the rounds rolled up.
+pub async fn roll_up_pending<'c, E>(executor: E) -> Result<i32, sqlx::Error>
 where
     E: sqlx::PgExecutor<'c>,
 {
-    let done = sqlx::query(ROLLUP_SQL_ROUND)
-        .bind(round_id)
-        .execute(executor)
-        .await?;
-    Ok(done.rows_affected())
+    sqlx::query_scalar("SELECT roll_up_heatmap(NULL)")
+        .fetch_one(executor)
+        .await
 }
 
 /// Takes a round's counted kills back out of both rollups. Call it before deleting the
@@ -589,43 +587,17 @@ pub async fn rebuild_fine_rollup(pool: &PgPool) -> Result<u64, sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     sqlx::query(TOTAL_FROM_FINE).execute(&mut *tx).await?;
+    sqlx::query("UPDATE rounds SET heatmap_rolled_up = true WHERE NOT heatmap_rolled_up")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(done.rows_affected())
 }
 
-/// One round's cells, added to the daily rollup and to the all-time rollup in one
-/// statement (a data-modifying CTE runs exactly once).
-const ROLLUP_SQL_ROUND: &str = r#"
-WITH k AS (
-    SELECT session_date, map_name, 'victim'::text AS position, victim_team AS team,
-           floor(greatest(-1e6, least(1e6, victim_x / 64)))::int AS cell_x,
-           floor(greatest(-1e6, least(1e6, victim_y / 64)))::int AS cell_y,
-           count(*)::int AS kills
-    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
-    GROUP BY 1, 2, 3, 4, 5, 6
-    UNION ALL
-    SELECT session_date, map_name, 'killer'::text, killer_team,
-           floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
-           floor(greatest(-1e6, least(1e6, killer_y / 64)))::int,
-           count(*)::int
-    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
-    GROUP BY 1, 2, 3, 4, 5, 6
-), daily AS (
-    INSERT INTO kill_heatmap_fine AS f (session_date, map_name, position, team, cell_x, cell_y, kills)
-    SELECT session_date, map_name, position, team, cell_x, cell_y, kills FROM k
-    ON CONFLICT (session_date, map_name, position, team, cell_x, cell_y)
-    DO UPDATE SET kills = f.kills + EXCLUDED.kills
-    RETURNING 1
-)
-INSERT INTO kill_heatmap_fine_total AS t (map_name, position, team, cell_x, cell_y, kills)
-SELECT map_name, position, team, cell_x, cell_y, sum(kills) FROM k
-GROUP BY 1, 2, 3, 4, 5
-ON CONFLICT (map_name, position, team, cell_x, cell_y)
-DO UPDATE SET kills = t.kills + EXCLUDED.kills
-"#;
-
 const UNROLL_SQL_ROUND: &str = r#"
-WITH k AS (
+WITH was_rolled_up AS (
+    UPDATE rounds SET heatmap_rolled_up = false WHERE id = $1 AND heatmap_rolled_up RETURNING id
+), k AS (
     SELECT session_date, map_name, 'victim'::text AS position, victim_team AS team,
            floor(greatest(-1e6, least(1e6, victim_x / 64)))::int AS cell_x,
            floor(greatest(-1e6, least(1e6, victim_y / 64)))::int AS cell_y,
@@ -639,9 +611,11 @@ WITH k AS (
            count(*)::int
     FROM kill_context WHERE round_id = $1 AND kind = 'kill'
     GROUP BY 1, 2, 3, 4, 5, 6
+), k_rolled AS (
+    SELECT k.* FROM k WHERE EXISTS (SELECT 1 FROM was_rolled_up)
 ), daily AS (
     UPDATE kill_heatmap_fine f SET kills = f.kills - k.kills
-    FROM k
+    FROM k_rolled k
     WHERE f.session_date = k.session_date AND f.map_name = k.map_name
       AND f.position = k.position AND f.team = k.team
       AND f.cell_x = k.cell_x AND f.cell_y = k.cell_y
@@ -649,7 +623,7 @@ WITH k AS (
 )
 UPDATE kill_heatmap_fine_total t SET kills = t.kills - s.kills
 FROM (SELECT map_name, position, team, cell_x, cell_y, sum(kills) AS kills
-      FROM k GROUP BY 1, 2, 3, 4, 5) s
+      FROM k_rolled GROUP BY 1, 2, 3, 4, 5) s
 WHERE t.map_name = s.map_name AND t.position = s.position AND t.team = s.team
   AND t.cell_x = s.cell_x AND t.cell_y = s.cell_y
 "#;

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::round_stats::{PlayerRoundStats, Position, RoundStats};
-use crate::round_file::Team;
+use super::round_stats::{PlayerRoundStats, RoundStats};
 
 /// Where and when a round happened.
 #[derive(Debug, Clone)]
@@ -69,18 +68,6 @@ pub struct CellRow {
     pub allies_kills: i32,
 }
 
-/// Kills in one 64-unit cell; `session_date` is `None` in the all-time rollup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FineCellRow {
-    pub session_date: Option<NaiveDate>,
-    pub map_name: String,
-    pub position: Position,
-    pub team: Team,
-    pub cell_x: i32,
-    pub cell_y: i32,
-    pub kills: i32,
-}
-
 /// Aggregate rows for a batch, each list sorted by its key (a fixed lock order).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchAggregates {
@@ -90,9 +77,6 @@ pub struct BatchAggregates {
     /// Pair counters per session day; `first_seen` and `last_seen` hold that day.
     pub daily_pairs: Vec<PairRow>,
     pub cells: Vec<CellRow>,
-    /// `kill_heatmap_fine` (per day) and `kill_heatmap_fine_total` (all time).
-    pub fine_daily: Vec<FineCellRow>,
-    pub fine_total: Vec<FineCellRow>,
 }
 
 impl BatchAggregates {
@@ -144,9 +128,6 @@ pub fn merge_rounds<'a>(
     let mut daily: BTreeMap<(NaiveDate, String), DailyPlayerRow> = BTreeMap::new();
     let mut daily_pairs: BTreeMap<(NaiveDate, String, String), PairRow> = BTreeMap::new();
     let mut cells: BTreeMap<(NaiveDate, String, i32, i32), CellRow> = BTreeMap::new();
-    type FineKey = (Option<NaiveDate>, String, Position, Team, i32, i32);
-    let mut fine_daily: BTreeMap<FineKey, i32> = BTreeMap::new();
-    let mut fine_total: BTreeMap<FineKey, i32> = BTreeMap::new();
 
     for (ctx, stats) in rounds {
         let seen = ctx.seen;
@@ -237,44 +218,13 @@ pub fn merge_rounds<'a>(
             row.axis_kills += c.axis_kills;
             row.allies_kills += c.allies_kills;
         }
-        for f in &stats.fine_cells {
-            let key = |day| {
-                (
-                    day,
-                    ctx.map_name.clone(),
-                    f.position,
-                    f.team,
-                    f.cell_x,
-                    f.cell_y,
-                )
-            };
-            *fine_daily.entry(key(Some(ctx.session_date))).or_default() += f.kills;
-            *fine_total.entry(key(None)).or_default() += f.kills;
-        }
     }
-    let fine_rows = |m: BTreeMap<FineKey, i32>| -> Vec<FineCellRow> {
-        m.into_iter()
-            .map(
-                |((session_date, map_name, position, team, cell_x, cell_y), kills)| FineCellRow {
-                    session_date,
-                    map_name,
-                    position,
-                    team,
-                    cell_x,
-                    cell_y,
-                    kills,
-                },
-            )
-            .collect()
-    };
     BatchAggregates {
         players: players.into_values().collect(),
         aliases: aliases.into_values().collect(),
         daily_players: daily.into_values().collect(),
         daily_pairs: daily_pairs.into_values().collect(),
         cells: cells.into_values().collect(),
-        fine_daily: fine_rows(fine_daily),
-        fine_total: fine_rows(fine_total),
     }
 }
 

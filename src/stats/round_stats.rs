@@ -16,39 +16,6 @@ use crate::round_file::{FormatVersion, KillKind, KillRecord, ParsedRound, Team, 
 pub const PAIR_WINDOW_MS: i64 = 3_000;
 /// Side of a heatmap cell in world units (the v2 grid).
 pub const HEATMAP_CELL: f32 = 512.0;
-/// Side of a fine heatmap cell (the rollup the renderer reads; survives archiving).
-pub const FINE_CELL: f32 = 64.0;
-
-/// Which position of a kill a fine cell counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Position {
-    Killer,
-    Victim,
-}
-
-impl Position {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Position::Killer => "killer",
-            Position::Victim => "victim",
-        }
-    }
-}
-
-/// Kills counted in one 64-unit cell, by the position (killer's or victim's) and that side's team.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FineCell {
-    pub position: Position,
-    pub team: Team,
-    pub cell_x: i32,
-    pub cell_y: i32,
-    pub kills: i32,
-}
-
-/// The fine cell of a coordinate, clamped like the renderer's SQL so absurd positions stay finite.
-pub fn fine_cell(coordinate: f32) -> i32 {
-    (coordinate / FINE_CELL).clamp(-1e6, 1e6).floor() as i32
-}
 
 /// One (GUID, name) pair seen in the round.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,8 +109,6 @@ pub struct RoundStats {
     /// Sorted by (player1, player2); a directed pair appears when it interacted.
     pub pairs: Vec<PairRoundStats>,
     pub cells: Vec<CellStats>,
-    /// 64-unit cells of killer and victim positions of counted kills, sorted.
-    pub fine_cells: Vec<FineCell>,
     pub aliases: Vec<AliasSeen>,
     /// v2 ally names that match no player of the round.
     pub unresolved_allies: u32,
@@ -315,7 +280,6 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
         .collect();
 
     let mut stats = RoundStats::default();
-    let mut fine: HashMap<(Position, Team, i32, i32), i32> = HashMap::new();
     let mut crossfire_pairs: Vec<(usize, usize)> = Vec::new();
     let mut kills_out = Vec::with_capacity(round.kills.len());
     for (index, (kill, &(killer, victim))) in round.kills.iter().zip(&sides).enumerate() {
@@ -377,18 +341,6 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
                 }
                 r.players[victim_player].deaths[class_index(class)] += 1;
                 add_cell(&mut stats.cells, kill);
-                for (position, side) in [
-                    (Position::Killer, &kill.killer),
-                    (Position::Victim, &kill.victim),
-                ] {
-                    let key = (
-                        position,
-                        side.team,
-                        fine_cell(side.pos[0]),
-                        fine_cell(side.pos[1]),
-                    );
-                    *fine.entry(key).or_default() += 1;
-                }
             }
             KillKind::TeamKill => {
                 if let Some(kp) = killer_player {
@@ -471,18 +423,6 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
     stats.identities = identities;
     stats.kills = kills_out;
     stats.cells.sort_by_key(|c| (c.grid_x, c.grid_y));
-    let mut fine_cells: Vec<FineCell> = fine
-        .into_iter()
-        .map(|((position, team, cell_x, cell_y), kills)| FineCell {
-            position,
-            team,
-            cell_x,
-            cell_y,
-            kills,
-        })
-        .collect();
-    fine_cells.sort_by_key(|c| (c.position, c.team, c.cell_x, c.cell_y));
-    stats.fine_cells = fine_cells;
     stats
 }
 
