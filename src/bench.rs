@@ -108,7 +108,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
 
     let mut ours = Vec::new();
     let mut copy = Vec::new();
-    let mut roll_up = Vec::new();
+    let mut roll_up: Vec<Duration> = Vec::new();
     for repeat in 0..options.repeats {
         let pool = fresh_database(&server).await?;
         let importer = Importer::new(pool.clone(), SessionClock::default(), "bench");
@@ -163,7 +163,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
             repeat + 1,
             elapsed.as_secs_f64() * 1e3,
             kills as f64 / elapsed.as_secs_f64(),
-            roll_up.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+            roll_up.last().map_or(0.0, |d: &Duration| d.as_secs_f64() * 1e3),
             elapsed_copy.as_secs_f64() * 1e3,
             kills as f64 / elapsed_copy.as_secs_f64()
         );
