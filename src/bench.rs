@@ -136,6 +136,13 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
             options.rounds
         );
         ours.push(elapsed);
+        let started = Instant::now();
+        let rolled = crate::heatmap::query::roll_up_pending(&pool).await?;
+        anyhow::ensure!(
+            rolled as usize == options.rounds,
+            "rolled up {rolled} rounds"
+        );
+        roll_up.push(started.elapsed());
 
         // Baseline: the very same kill rows, COPYed into a table without indexes.
         let mut conn = pool.acquire().await?;
