@@ -305,22 +305,32 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     )
     .await;
     query::roll_up_pending(&pool).await.expect("rollup");
-    let fine_rows: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
-        .fetch_one(&pool)
-        .await
-        .expect("sum");
-    assert_eq!(fine_rows, 14, "two positions per kill");
     let total: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine_total")
         .fetch_one(&pool)
         .await
         .expect("sum");
-    assert_eq!(total, 14, "the all-time table matches the daily one");
+    assert_eq!(total, 14, "two positions per kill, all time");
+    let daily: Option<i64> = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
+        .fetch_one(&pool)
+        .await
+        .expect("sum");
+    assert_eq!(
+        daily, None,
+        "days are kept per day only when they are archived"
+    );
 
-    // Archive the old day's raw rows (what archive_old_proximity_data does).
-    sqlx::query("DELETE FROM kill_context WHERE session_date < '2026-06-01'")
+    // Archive the old day's raw rows; the archive keeps that day in kill_heatmap_fine.
+    let days = (chrono::Utc::now().date_naive() - d("2026-06-01")).num_days() as i32;
+    sqlx::query("SELECT * FROM archive_old_proximity_data($1)")
+        .bind(days)
         .execute(&pool)
         .await
         .expect("archive");
+    let daily: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
+        .fetch_one(&pool)
+        .await
+        .expect("sum");
+    assert_eq!(daily, 8, "the archived day's 4 kills, two positions each");
     let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
         .await
         .expect("render");
@@ -376,7 +386,7 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         .execute(&pool)
         .await
         .expect("delete");
-    // Rebuilding the rollup from raw rows keeps archived days.
+    // Rebuilding the all-time rollup from archived days and raw rows gives the same counts.
     query::rebuild_fine_rollup(&pool).await.expect("rebuild");
     let (fine, total): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT sum(kills)::int8 FROM kill_heatmap_fine),
@@ -385,7 +395,7 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     .fetch_one(&pool)
     .await
     .expect("sums");
-    assert_eq!((fine, total), (14, 14));
+    assert_eq!((fine, total), (8, 14));
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -560,24 +570,22 @@ async fn unrolling_a_round_takes_its_kills_out_of_the_rollups(pool: PgPool) {
     query::roll_up_pending(&pool).await.expect("rollup");
     let mut tx = pool.begin().await.expect("tx");
     query::unroll_round(&mut *tx, b).await.expect("unroll");
+    sqlx::query("DELETE FROM kill_context WHERE round_id = $1")
+        .bind(b)
+        .execute(&mut *tx)
+        .await
+        .expect("delete kills");
     sqlx::query("DELETE FROM rounds WHERE id = $1")
         .bind(b)
         .execute(&mut *tx)
         .await
         .expect("delete");
     tx.commit().await.expect("commit");
-    let (fine, total): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT sum(kills)::int8 FROM kill_heatmap_fine),
-                (SELECT sum(kills)::int8 FROM kill_heatmap_fine_total)",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("sums");
-    assert_eq!(
-        (fine, total),
-        (6, 6),
-        "round a's 3 kills, two positions each"
-    );
+    let total: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine_total")
+        .fetch_one(&pool)
+        .await
+        .expect("sum");
+    assert_eq!(total, 6, "round a's 3 kills, two positions each");
     let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
         .await
         .expect("render");

@@ -240,7 +240,10 @@ struct Plan {
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Coverage {
     first_raw: Option<NaiveDate>,
+    /// Days in the per-day 64-unit rollup (the archived days).
     fine: Option<(NaiveDate, NaiveDate)>,
+    /// The all-time 64-unit rollup has cells for the map (it holds every rolled-up round).
+    total: bool,
 }
 
 fn day_before(d: NaiveDate) -> Option<NaiveDate> {
@@ -291,11 +294,18 @@ fn plan_sources(range: DateRange, needs_raw: bool, cov: Coverage) -> Plan {
             ..Plan::default()
         };
     }
+    if cov.total && range == (None, None) {
+        return Plan {
+            fine: Some(range),
+            fine_all_time: true,
+            ..Plan::default()
+        };
+    }
     match cov.fine {
         Some((f0, f1)) => Plan {
             coarse: day_before(f0).and_then(|end| clip_to(range, Some(end))),
             fine: clip_from(range, Some(f0)).and_then(|r| clip_to(r, Some(f1))),
-            fine_all_time: range.0.map_or(true, |f| f <= f0) && range.1.map_or(true, |t| t >= f1),
+            fine_all_time: false,
             raw: day_after(f1).and_then(|start| clip_from(range, Some(start))),
             archived_before: None,
         },
@@ -409,6 +419,7 @@ pub async fn render_heatmap_png(
     let coverage = Coverage {
         first_raw: query::first_raw_day(pool, &map).await?,
         fine: query::fine_rollup_span(pool, &map).await?,
+        total: query::has_fine_total(pool, &map).await?,
     };
     let needs_raw = filter.needs_raw_rows() || opts.raw_only;
     let plan = plan_sources((from, to), needs_raw, coverage);
@@ -609,7 +620,22 @@ mod tests {
         Coverage {
             first_raw: first_raw.map(d),
             fine: fine.map(|(a, b)| (d(a), d(b))),
+            total: false,
         }
+    }
+
+    #[test]
+    fn all_time_with_the_total_rollup_reads_only_it() {
+        let mut c = cov(Some("2026-10-01"), Some(("2026-03-01", "2026-09-30")));
+        c.total = true;
+        let plan = plan_sources((None, None), false, c);
+        assert_eq!(plan.fine, Some((None, None)));
+        assert!(plan.fine_all_time);
+        assert_eq!((plan.raw, plan.coarse), (None, None));
+        // A bounded period does not use the all-time table.
+        let week = plan_sources((Some(d("2026-11-01")), None), false, c);
+        assert!(!week.fine_all_time);
+        assert_eq!(week.raw, Some((Some(d("2026-11-01")), None)));
     }
 
     #[test]
@@ -691,11 +717,12 @@ mod tests {
             from in proptest::option::of(0u64..60), len in 0u64..60, open_end: bool,
             first_raw in proptest::option::of(0u64..60),
             fine in proptest::option::of((0u64..60, 0u64..30)),
+            total: bool,
         ) {
             let base = d("2026-01-01");
             let day = |n: u64| base.checked_add_days(Days::new(n)).expect("day");
             let range = (from.map(day), if open_end { None } else { Some(day(from.unwrap_or(0) + len)) });
-            let coverage = Coverage { first_raw: first_raw.map(day), fine: fine.map(|(a, l)| (day(a), day(a + l))) };
+            let coverage = Coverage { first_raw: first_raw.map(day), fine: fine.map(|(a, l)| (day(a), day(a + l))), total };
             let plan = plan_sources(range, false, coverage);
             let inside = |r: Option<DateRange>, x: NaiveDate| {
                 r.is_some_and(|(f, t)| f.map_or(true, |f| f <= x) && t.map_or(true, |t| x <= t))

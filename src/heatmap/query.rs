@@ -474,7 +474,21 @@ pub async fn coarse_bins(
 
 /// First session day that still has raw kills on the map (earlier days are archived).
 pub async fn first_raw_day(pool: &PgPool, map: &str) -> Result<Option<NaiveDate>, sqlx::Error> {
-    sqlx::query_scalar("SELECT min(session_date) FROM kill_context WHERE map_name = $1")
+    // Rounds stay when their raw kills are archived, and archived days are exactly the days in
+    // kill_heatmap_fine: the first raw day is the first round after them (index, no scan).
+    sqlx::query_scalar(
+        "SELECT min(session_date) FROM rounds WHERE map_name = $1
+           AND session_date > COALESCE((SELECT max(session_date) FROM kill_heatmap_fine
+                                        WHERE map_name = $1), '-infinity'::date)",
+    )
+    .bind(map)
+    .fetch_one(pool)
+    .await
+}
+
+/// Whether the all-time 64-unit rollup has cells for the map.
+pub async fn has_fine_total(pool: &PgPool, map: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM kill_heatmap_fine_total WHERE map_name = $1)")
         .bind(map)
         .fetch_one(pool)
         .await
@@ -498,7 +512,7 @@ pub async fn fine_rollup_span(
 pub async fn latest_session(pool: &PgPool, map: &str) -> Result<Option<NaiveDate>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT GREATEST(
-            (SELECT max(session_date) FROM kill_context WHERE map_name = $1),
+            (SELECT max(session_date) FROM rounds WHERE map_name = $1),
             (SELECT max(session_date) FROM kill_heatmap_fine WHERE map_name = $1),
             (SELECT max(session_date) FROM kill_heatmap WHERE map_name = $1))",
     )
@@ -571,22 +585,16 @@ where
     Ok(done.rows_affected())
 }
 
-/// Recomputes `kill_heatmap_fine` for every session day that still has raw kills (days
-/// already archived keep their rollup rows), then `kill_heatmap_fine_total` from it.
+/// Recomputes `kill_heatmap_fine_total` from the archived days (`kill_heatmap_fine`) and the
+/// raw kills, and marks every round rolled up.
 pub async fn rebuild_fine_rollup(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "DELETE FROM kill_heatmap_fine f
-         WHERE EXISTS (SELECT 1 FROM kill_context k
-                       WHERE k.session_date = f.session_date AND k.map_name = f.map_name)",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let done = sqlx::query(ROLLUP_SQL_ALL).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM kill_heatmap_fine_total")
         .execute(&mut *tx)
         .await?;
-    sqlx::query(TOTAL_FROM_FINE).execute(&mut *tx).await?;
+    let done = sqlx::query(TOTAL_FROM_ARCHIVED_AND_RAW)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("UPDATE rounds SET heatmap_rolled_up = true WHERE NOT heatmap_rolled_up")
         .execute(&mut *tx)
         .await?;
@@ -613,13 +621,6 @@ WITH was_rolled_up AS (
     GROUP BY 1, 2, 3, 4, 5, 6
 ), k_rolled AS (
     SELECT k.* FROM k WHERE EXISTS (SELECT 1 FROM was_rolled_up)
-), daily AS (
-    UPDATE kill_heatmap_fine f SET kills = f.kills - k.kills
-    FROM k_rolled k
-    WHERE f.session_date = k.session_date AND f.map_name = k.map_name
-      AND f.position = k.position AND f.team = k.team
-      AND f.cell_x = k.cell_x AND f.cell_y = k.cell_y
-    RETURNING 1
 )
 UPDATE kill_heatmap_fine_total t SET kills = t.kills - s.kills
 FROM (SELECT map_name, position, team, cell_x, cell_y, sum(kills) AS kills
@@ -628,27 +629,22 @@ WHERE t.map_name = s.map_name AND t.position = s.position AND t.team = s.team
   AND t.cell_x = s.cell_x AND t.cell_y = s.cell_y
 "#;
 
-const ROLLUP_SQL_ALL: &str = r#"
-INSERT INTO kill_heatmap_fine AS f (session_date, map_name, position, team, cell_x, cell_y, kills)
-SELECT session_date, map_name, 'victim', victim_team,
-       floor(greatest(-1e6, least(1e6, victim_x / 64)))::int,
-       floor(greatest(-1e6, least(1e6, victim_y / 64)))::int, count(*)
-FROM kill_context WHERE kind = 'kill'
-GROUP BY 1, 2, 3, 4, 5, 6
-UNION ALL
-SELECT session_date, map_name, 'killer', killer_team,
-       floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
-       floor(greatest(-1e6, least(1e6, killer_y / 64)))::int, count(*)
-FROM kill_context WHERE kind = 'kill'
-GROUP BY 1, 2, 3, 4, 5, 6
-ON CONFLICT (session_date, map_name, position, team, cell_x, cell_y)
-DO UPDATE SET kills = f.kills + EXCLUDED.kills
-"#;
-
-const TOTAL_FROM_FINE: &str = r#"
+const TOTAL_FROM_ARCHIVED_AND_RAW: &str = r#"
 INSERT INTO kill_heatmap_fine_total (map_name, position, team, cell_x, cell_y, kills)
 SELECT map_name, position, team, cell_x, cell_y, sum(kills)
-FROM kill_heatmap_fine
+FROM (
+    SELECT map_name, position, team, cell_x, cell_y, kills FROM kill_heatmap_fine
+    UNION ALL
+    SELECT map_name, 'victim', victim_team,
+           floor(greatest(-1e6, least(1e6, victim_x / 64)))::int,
+           floor(greatest(-1e6, least(1e6, victim_y / 64)))::int, 1
+    FROM kill_context WHERE kind = 'kill'
+    UNION ALL
+    SELECT map_name, 'killer', killer_team,
+           floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
+           floor(greatest(-1e6, least(1e6, killer_y / 64)))::int, 1
+    FROM kill_context WHERE kind = 'kill'
+) c
 GROUP BY 1, 2, 3, 4, 5
 "#;
 
