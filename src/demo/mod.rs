@@ -139,7 +139,15 @@ async fn rounds_from(pool: &PgPool, work_dir: &Path) -> anyhow::Result<i64> {
 
 /// A few lines about an imported round, as the Discord summary would read.
 pub async fn round_summary(pool: &PgPool, round_id: i64) -> anyhow::Result<String> {
-    let (map, round, server, kills, started, ended): (String, i16, String, i32, Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>) =
+    type RoundFacts = (
+        String,
+        i16,
+        String,
+        i32,
+        Option<chrono::DateTime<Utc>>,
+        Option<chrono::DateTime<Utc>>,
+    );
+    let (map, round, server, kills, started, ended): RoundFacts =
         sqlx::query_as(
             "SELECT map_name, round_number, server_id, kill_count, started_at, ended_at FROM rounds WHERE id = $1",
         )

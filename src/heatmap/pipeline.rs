@@ -287,7 +287,7 @@ fn plan_sources(range: DateRange, needs_raw: bool, cov: Coverage) -> Plan {
     if needs_raw {
         let archived_before = cov
             .first_raw
-            .filter(|first| range.0.map_or(true, |f| f < *first));
+            .filter(|first| range.0.is_none_or(|f| f < *first));
         return Plan {
             raw: Some(range),
             archived_before,
@@ -725,7 +725,7 @@ mod tests {
             let coverage = Coverage { first_raw: first_raw.map(day), fine: fine.map(|(a, l)| (day(a), day(a + l))), total };
             let plan = plan_sources(range, false, coverage);
             let inside = |r: Option<DateRange>, x: NaiveDate| {
-                r.is_some_and(|(f, t)| f.map_or(true, |f| f <= x) && t.map_or(true, |t| x <= t))
+                r.is_some_and(|(f, t)| f.is_none_or(|f| f <= x) && t.is_none_or(|t| x <= t))
             };
             for n in 0..130 {
                 let x = day(n);

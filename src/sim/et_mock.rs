@@ -366,7 +366,7 @@ fn gentity_get(lua: &Lua, st: &ServerState, ent: i64, field: &str) -> mlua::Resu
         .faults
         .gentity_get_raises
         .iter()
-        .any(|(slot, f)| f == field && slot.map_or(true, |s| s == ent))
+        .any(|(slot, f)| f == field && slot.is_none_or(|s| s == ent))
     {
         return Err(mlua::Error::runtime(format!(
             "injected fault: gentity_get({ent}, \"{field}\")"

@@ -743,7 +743,7 @@ impl MatchSim {
         (0..MAX_CLIENTS)
             .filter(|&s| {
                 st.client(s)
-                    .is_some_and(|c| c.is_alive_player() && team.map_or(true, |t| c.team == t))
+                    .is_some_and(|c| c.is_alive_player() && team.is_none_or(|t| c.team == t))
             })
             .collect()
     }

@@ -241,7 +241,7 @@ mod tests {
         let parsed = parse_round_file(&bytes, "x.txt").unwrap();
         let ctx = RoundContext {
             session_date: NaiveDate::from_ymd_opt(2025, 11, 18 + (seed % 2) as u32).unwrap(),
-            map_name: if seed % 3 == 0 {
+            map_name: if seed.is_multiple_of(3) {
                 "supply".into()
             } else {
                 "goldrush".into()
