@@ -249,6 +249,20 @@ pub struct ParsedRound<'a> {
 }
 
 impl ParsedRound<'_> {
+    /// Nothing parsed yet; room for the kills a file of `file_len` bytes may hold.
+    pub(crate) fn empty(format: FormatVersion, file_len: usize) -> Self {
+        ParsedRound {
+            format,
+            header: RoundHeader::default(),
+            kills: Vec::with_capacity(file_len / 160),
+            heatmap: None,
+            flags: Vec::new(),
+            rejected: Vec::new(),
+            warnings: Vec::new(),
+            has_end_marker: false,
+        }
+    }
+
     pub(crate) fn flag(&mut self, flag: RoundFlag) {
         if !self.flags.contains(&flag) {
             self.flags.push(flag);

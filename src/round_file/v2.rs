@@ -32,16 +32,7 @@ pub(super) fn parse<'a>(
     bytes: &'a [u8],
     file_name: &str,
 ) -> Result<ParsedRound<'a>, FileRejection> {
-    let mut round = ParsedRound {
-        format: FormatVersion::V2,
-        header: RoundHeader::default(),
-        kills: Vec::with_capacity(bytes.len() / 160),
-        heatmap: None,
-        flags: Vec::new(),
-        rejected: Vec::new(),
-        warnings: Vec::new(),
-        has_end_marker: false,
-    };
+    let mut round = ParsedRound::empty(FormatVersion::V2, bytes.len());
     let mut header_map: Option<String> = None;
     let mut header_round: Option<i16> = None;
     let mut raw_allies: Vec<&'a [u8]> = Vec::new();

@@ -12,16 +12,7 @@ pub(super) fn parse<'a>(
     bytes: &'a [u8],
     file_name: &str,
 ) -> Result<ParsedRound<'a>, FileRejection> {
-    let mut round = ParsedRound {
-        format: FormatVersion::V3,
-        header: RoundHeader::default(),
-        kills: Vec::with_capacity(bytes.len() / 160),
-        heatmap: None,
-        flags: Vec::new(),
-        rejected: Vec::new(),
-        warnings: Vec::new(),
-        has_end_marker: false,
-    };
+    let mut round = ParsedRound::empty(FormatVersion::V3, bytes.len());
     let mut header = HeaderFields::default();
     let mut end_count: Option<(u32, usize)> = None;
     let mut in_kills = false;
