@@ -43,5 +43,13 @@ pub async fn run(pool: &PgPool, out_dir: &Path) -> anyhow::Result<()> {
         path.display(),
         png.len() / 1024
     );
+
+    println!("\n> retention archive --older-than-days 30 --dry-run");
+    let (rows, oldest, newest) = crate::db::retention::archive_preview(pool, 30).await?;
+    let range = match (oldest, newest) {
+        (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
+        _ => String::new(),
+    };
+    println!("  {rows} raw kill rows would be archived{range}; the aggregates above would stay");
     Ok(())
 }
