@@ -291,6 +291,8 @@ pub fn parse_round_file<'a>(
     bytes: &'a [u8],
     file_name: &str,
 ) -> Result<ParsedRound<'a>, FileRejection> {
+    // Windows tools sometimes put a UTF-8 byte-order mark in front; it is not content.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(FileRejection::Empty);
     }

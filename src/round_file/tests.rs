@@ -82,6 +82,16 @@ fn crlf_files_parse_like_lf_files() {
 }
 
 #[test]
+fn a_byte_order_mark_is_ignored() {
+    let plain = v2(&format!("{KILL_A}{HEATMAP}"));
+    let with_bom = format!("\u{FEFF}{plain}");
+    let a = parse(&plain);
+    let b = parse(&with_bom);
+    assert_eq!(a.kills, b.kills);
+    assert!(b.rejected.is_empty());
+}
+
+#[test]
 fn missing_heatmap_is_flagged_not_rejected() {
     let text = v2(&format!("{KILL_A}{KILL_B}"));
     let round = parse(&text);
