@@ -536,11 +536,11 @@ impl Importer {
     }
 }
 
-/// SHA-256 of the content with CRLF line ends read as LF, so a copy that went through a Windows
-/// tool is recognised as the same round.
+/// SHA-256 of the content with CRLF line ends read as LF and without a UTF-8 byte-order mark,
+/// so a copy that went through a Windows tool is recognised as the same round.
 pub fn content_hash(bytes: &[u8]) -> String {
     let mut hasher = Sha256::new();
-    let mut rest = bytes;
+    let mut rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     while let Some(at) = memchr::memmem::find(rest, b"\r\n") {
         hasher.update(&rest[..at]);
         rest = &rest[at + 1..];
