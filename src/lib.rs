@@ -3,11 +3,15 @@
 //! Data flows one way: [`round_file`] (read, parse) → [`ingest`] (import once) → [`db`]
 //! (aggregates) → queries and replies. [`stats`] holds the pure rules (engagement classes, per-round
 //! aggregation) that the importer applies. [`sim`] is a simulated game server running the
-//! tracker module that writes the round files.
+//! tracker module that writes the round files. [`commands`] answer slash commands as
+//! transport-free replies, shown by [`discord`] and by [`console`] (`etprox ask`).
 
 pub mod bench;
+pub mod commands;
 pub mod config;
+pub mod console;
 pub mod db;
+pub mod discord;
 pub mod ingest;
 pub mod round_file;
 pub mod session;
