@@ -198,7 +198,12 @@ impl BotConfig {
                     .parse::<u32>()
                     .ok()
                     .filter(|v| *v <= max)
-                    .ok_or_else(|| err(name, format!("{text:?} is not a whole number from 0 to {max}"))),
+                    .ok_or_else(|| {
+                        err(
+                            name,
+                            format!("{text:?} is not a whole number from 0 to {max}"),
+                        )
+                    }),
                 None => Ok(default),
             }
         };
@@ -225,7 +230,8 @@ impl BotConfig {
             summary_max_age: Duration::from_secs(
                 u64::from(number("ETPROX_SUMMARY_MAX_AGE_MINS", 30, 100_000)?) * 60,
             ),
-            assets_dir: get("ETPROX_ASSETS_DIR").map_or_else(|| PathBuf::from("assets"), PathBuf::from),
+            assets_dir: get("ETPROX_ASSETS_DIR")
+                .map_or_else(|| PathBuf::from("assets"), PathBuf::from),
             export_dir: get("ETPROX_EXPORT_DIR").map(PathBuf::from),
         })
     }
@@ -288,7 +294,12 @@ mod tests {
         assert_eq!(e.variable, "ETPROX_DISCORD_PROXY_URL");
         let e = bot(&[token, ("ETPROX_RETENTION_DAYS", "-1")]).unwrap_err();
         assert_eq!(e.variable, "ETPROX_RETENTION_DAYS");
-        let c = bot(&[token, ("ETPROX_RETENTION_DAYS", "0"), ("ETPROX_SUMMARY_CHANNEL_ID", "42")]).unwrap();
+        let c = bot(&[
+            token,
+            ("ETPROX_RETENTION_DAYS", "0"),
+            ("ETPROX_SUMMARY_CHANNEL_ID", "42"),
+        ])
+        .unwrap();
         assert_eq!(c.retention_days, 0);
         assert_eq!(c.summary_channel_id, Some(42));
     }

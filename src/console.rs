@@ -30,11 +30,18 @@ pub fn render(reply: &Reply) -> String {
         }
     }
     for a in &reply.attachments {
-        out.push_str(&format!("[attachment {} ({} bytes)]\n", a.name, a.bytes.len()));
+        out.push_str(&format!(
+            "[attachment {} ({} bytes)]\n",
+            a.name,
+            a.bytes.len()
+        ));
     }
     for b in &reply.buttons {
         let state = if b.disabled { " (disabled)" } else { "" };
-        out.push_str(&format!("[{}]{state}  etprox ask --press '{}'\n", b.label, b.id));
+        out.push_str(&format!(
+            "[{}]{state}  etprox ask --press '{}'\n",
+            b.label, b.id
+        ));
     }
     out
 }

@@ -368,9 +368,14 @@ async fn ask(
 ) -> anyhow::Result<ExitCode> {
     use etprox::commands::{self, Caller, Env, Invocation};
     let pool = db::connect_and_migrate(&config.database_url, 4).await?;
-    let assets_dir = std::env::var_os("ETPROX_ASSETS_DIR").map_or_else(|| PathBuf::from("assets"), PathBuf::from);
+    let assets_dir = std::env::var_os("ETPROX_ASSETS_DIR")
+        .map_or_else(|| PathBuf::from("assets"), PathBuf::from);
     let env = Env {
-        importer: Some(Importer::new(pool.clone(), config.session, config.default_server_id.clone())),
+        importer: Some(Importer::new(
+            pool.clone(),
+            config.session,
+            config.default_server_id.clone(),
+        )),
         pool,
         round_dirs: config.round_dirs.clone(),
         assets_dir,

@@ -43,7 +43,10 @@ const HEADER: [&str; 5] = ["pair", "in range", "together", "trades", "rounds"];
 async fn best_pairs(env: &Env, inv: &Invocation, range: DateRange) -> CommandResult {
     let pairs = db::synergy::best_pairs(&env.pool, range.from, range.to).await?;
     if pairs.is_empty() {
-        return Ok(Reply::text(format!("No teammate pairs in {}.", range.label)));
+        return Ok(Reply::text(format!(
+            "No teammate pairs in {}.",
+            range.label
+        )));
     }
     let (page, shown) = page_of(&pairs, inv.page());
     let rows: Vec<Vec<String>> = shown
@@ -74,9 +77,17 @@ async fn partners(env: &Env, inv: &Invocation, player: &Player, range: DateRange
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let other = if p.a_guid == player.guid { &p.b_name } else { &p.a_name };
+            let other = if p.a_guid == player.guid {
+                &p.b_name
+            } else {
+                &p.a_name
+            };
             let mut row = pair_row(page * PAGE_SIZE + i + 1, other, "", p);
-            row[0] = format!("{:>2}. {}", page * PAGE_SIZE + i + 1, text::clip(&text::name_in_code(other), 24));
+            row[0] = format!(
+                "{:>2}. {}",
+                page * PAGE_SIZE + i + 1,
+                text::clip(&text::name_in_code(other), 24)
+            );
             row
         })
         .collect();
@@ -103,7 +114,8 @@ async fn pair(env: &Env, a: &Player, b: &Player, range: DateRange) -> CommandRes
         db::stats::player_totals(&env.pool, &a.guid, range.from, range.to),
         db::stats::player_totals(&env.pool, &b.guid, range.from, range.to),
     )?;
-    let split = db::synergy::together_apart(&env.pool, &a.guid, &b.guid, range.from, range.to).await?;
+    let split =
+        db::synergy::together_apart(&env.pool, &a.guid, &b.guid, range.from, range.to).await?;
     let (an, bn) = (text::name(&a.name), text::name(&b.name));
     let mut embed = Embed::new(format!("{an} + {bn}"), colour::INFO);
     match &record {

@@ -36,7 +36,12 @@ pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
     }
     let other: i64 = rows.iter().skip(SHOWN).map(|r| r.kills).sum();
     if other > 0 {
-        chart.push_str(&format!("{:<5} {:>6} {:>6}\n", "other", other, percent(other, total)));
+        chart.push_str(&format!(
+            "{:<5} {:>6} {:>6}\n",
+            "other",
+            other,
+            percent(other, total)
+        ));
     }
     chart.push_str("```");
     let mut by_class: Vec<(String, i64)> = Vec::new();

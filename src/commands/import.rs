@@ -33,7 +33,13 @@ async fn status(env: &Env) -> CommandResult {
     let recent = rounds
         .iter()
         .map(|(id, map, n, kills, at)| {
-            vec![format!("#{id}"), text::clip(&text::name_in_code(map), 16), n.to_string(), kills.to_string(), at.format("%m-%d %H:%M").to_string()]
+            vec![
+                format!("#{id}"),
+                text::clip(&text::name_in_code(map), 16),
+                n.to_string(),
+                kills.to_string(),
+                at.format("%m-%d %H:%M").to_string(),
+            ]
         })
         .collect::<Vec<_>>();
     let refused = log
@@ -44,7 +50,11 @@ async fn status(env: &Env) -> CommandResult {
                 e.logged_at.format("%m-%d %H:%M"),
                 file_name(&e.source_path),
                 e.outcome,
-                if e.rejected_lines > 0 { format!(", {} lines rejected", e.rejected_lines) } else { String::new() }
+                if e.rejected_lines > 0 {
+                    format!(", {} lines rejected", e.rejected_lines)
+                } else {
+                    String::new()
+                }
             )
         })
         .collect::<Vec<_>>();
@@ -52,10 +62,18 @@ async fn status(env: &Env) -> CommandResult {
         .field("Rounds", total_rounds.to_string(), true)
         .field("Kills", total_kills.to_string(), true)
         .field("Rounds in the last 24 h", last_day.to_string(), true)
-        .field("Latest rounds", text::table(&["id", "map", "round", "kills", "imported"], &recent), false);
+        .field(
+            "Latest rounds",
+            text::table(&["id", "map", "round", "kills", "imported"], &recent),
+            false,
+        );
     embed = embed.field(
         "Import log (refused files and lines)",
-        if refused.is_empty() { "nothing refused".into() } else { format!("```\n{}\n```", refused.join("\n")) },
+        if refused.is_empty() {
+            "nothing refused".into()
+        } else {
+            format!("```\n{}\n```", refused.join("\n"))
+        },
         false,
     );
     Ok(Reply::embed(embed).ephemeral())
@@ -70,7 +88,8 @@ async fn rescan(env: &Env) -> CommandResult {
     }
     let (mut imported, mut already, mut empty, mut refused, mut failed) = (0, 0, 0, 0, 0);
     for dir in &env.round_dirs {
-        let files = round_files_in(dir).map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?;
+        let files =
+            round_files_in(dir).map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?;
         for chunk in files.chunks(32) {
             for (_, outcome) in importer.import_files(chunk).await {
                 match outcome {

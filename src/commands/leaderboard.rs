@@ -77,7 +77,10 @@ impl Stat {
             .map_or_else(
                 || {
                     let keys: Vec<&str> = Stat::ALL.iter().map(|s| s.key()).collect();
-                    user_error(format!("unknown stat {text:?}: use one of {}", keys.join(", ")))
+                    user_error(format!(
+                        "unknown stat {text:?}: use one of {}",
+                        keys.join(", ")
+                    ))
                 },
                 Ok,
             )
@@ -116,16 +119,21 @@ impl Stat {
 pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
     let stat = Stat::parse(inv.get("stat").unwrap_or("kills"))?;
     let range = inv.period(Period::Month)?.range(&env.pool).await?;
-    let mut ranked: Vec<(f64, PlayerTotals)> = db::stats::all_totals(&env.pool, range.from, range.to)
-        .await?
-        .into_iter()
-        .filter(|t| !t.is_bot)
-        .filter_map(|t| stat.value(&t).map(|v| (v, t)))
-        .filter(|(v, _)| *v > 0.0)
-        .collect();
+    let mut ranked: Vec<(f64, PlayerTotals)> =
+        db::stats::all_totals(&env.pool, range.from, range.to)
+            .await?
+            .into_iter()
+            .filter(|t| !t.is_bot)
+            .filter_map(|t| stat.value(&t).map(|v| (v, t)))
+            .filter(|(v, _)| *v > 0.0)
+            .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.guid.cmp(&b.1.guid)));
     if ranked.is_empty() {
-        return Ok(Reply::text(format!("No one to rank by {} in {}.", stat.key(), range.label)));
+        return Ok(Reply::text(format!(
+            "No one to rank by {} in {}.",
+            stat.key(),
+            range.label
+        )));
     }
     let (page, shown) = page_of(&ranked, inv.page());
     let rows: Vec<Vec<String>> = shown

@@ -9,18 +9,23 @@ use crate::db;
 /// The user a link command acts on: the caller, or (admins only) the `user` option.
 pub(super) fn target_user(caller: &Caller, inv: &Invocation) -> Result<i64, super::CommandError> {
     let Some(me) = caller.discord_user_id else {
-        return user_error("linking needs a Discord user (give user:ID on the console)")
-            .or_else(|e| match inv.get("user") {
+        return user_error("linking needs a Discord user (give user:ID on the console)").or_else(
+            |e| match inv.get("user") {
                 Some(u) if caller.is_admin => parse_user(u),
                 _ => Err(e),
-            });
+            },
+        );
     };
     match inv.get("user") {
         None => Ok(me),
         Some(u) => {
             let id = parse_user(u)?;
             if id != me && !caller.is_admin {
-                tracing::warn!(user_id = me, target = id, "refused link change for another user to a non-admin");
+                tracing::warn!(
+                    user_id = me,
+                    target = id,
+                    "refused link change for another user to a non-admin"
+                );
                 return user_error("Only admins can change another user's link.");
             }
             Ok(id)

@@ -18,7 +18,8 @@ pub fn read_assets(dir: &Path) -> HashMap<String, (bool, bool)> {
         .filter_map(|line| {
             let cells: Vec<&str> = line.split(',').collect();
             let name = cells.first()?.trim().to_ascii_lowercase();
-            let calibrated = cells.len() >= 5 && cells[1..5].iter().all(|c| c.trim().parse::<f64>().is_ok());
+            let calibrated =
+                cells.len() >= 5 && cells[1..5].iter().all(|c| c.trim().parse::<f64>().is_ok());
             let image = cells
                 .get(5)
                 .is_some_and(|i| !i.trim().is_empty() && dir.join(i.trim()).is_file());
@@ -37,7 +38,10 @@ pub async fn run(env: &Env) -> CommandResult {
     let rows: Vec<Vec<String>> = maps
         .iter()
         .map(|(name, rounds, last)| {
-            let (calibrated, image) = assets.get(&name.to_ascii_lowercase()).copied().unwrap_or_default();
+            let (calibrated, image) = assets
+                .get(&name.to_ascii_lowercase())
+                .copied()
+                .unwrap_or_default();
             vec![
                 text::clip(&text::name_in_code(name), 20),
                 rounds.to_string(),
@@ -48,7 +52,10 @@ pub async fn run(env: &Env) -> CommandResult {
         })
         .collect();
     let embed = Embed::new("Known maps", colour::INFO)
-        .description(text::table(&["map", "rounds", "last played", "image", "calibrated"], &rows))
+        .description(text::table(
+            &["map", "rounds", "last played", "image", "calibrated"],
+            &rows,
+        ))
         .footer(format!("{} maps", maps.len()));
     Ok(Reply::embed(embed))
 }

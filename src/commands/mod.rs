@@ -396,12 +396,19 @@ fn page_of<T>(items: &[T], page: usize) -> (usize, &[T]) {
     let pages = items.len().div_ceil(PAGE_SIZE).max(1);
     let page = page.min(pages - 1);
     let start = page * PAGE_SIZE;
-    (page, &items[start.min(items.len())..(start + PAGE_SIZE).min(items.len())])
+    (
+        page,
+        &items[start.min(items.len())..(start + PAGE_SIZE).min(items.len())],
+    )
 }
 
 fn page_footer(page: usize, total: usize, range: &DateRange) -> String {
     let pages = total.div_ceil(PAGE_SIZE).max(1);
-    format!("{} · page {} of {pages}", range.label, page.min(pages - 1) + 1)
+    format!(
+        "{} · page {} of {pages}",
+        range.label,
+        page.min(pages - 1) + 1
+    )
 }
 
 /// The player an option names (GUID/key, current name or alias, case-insensitive,

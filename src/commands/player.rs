@@ -2,7 +2,9 @@
 
 use super::reply::colour;
 use super::text::{self, percent, ratio};
-use super::{player_option, user_error, Caller, CommandResult, Embed, Env, Invocation, Period, Reply};
+use super::{
+    player_option, user_error, Caller, CommandResult, Embed, Env, Invocation, Period, Reply,
+};
 use crate::db;
 
 pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
@@ -30,14 +32,27 @@ pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult 
         embed = embed.description(format!("Also known as {}", other_names.join(", ")));
     }
     embed = embed
-        .field("Kills / deaths", format!("{} / {} (K/D {})", t.kills, t.deaths, ratio(t.kills, t.deaths)), true)
+        .field(
+            "Kills / deaths",
+            format!(
+                "{} / {} (K/D {})",
+                t.kills,
+                t.deaths,
+                ratio(t.kills, t.deaths)
+            ),
+            true,
+        )
         .field("Rounds", t.rounds.to_string(), true)
         .field("1v1 win rate", percent(t.solo_kills, t.duels()), true)
         .field("Outgunned kills", t.outgunned_kills.to_string(), true)
         .field("Ganked deaths", t.ganked_deaths.to_string(), true)
         .field(
             "Avg kill distance",
-            if t.kills > 0 { format!("{:.0}", t.sum_distance / t.kills as f64) } else { "-".into() },
+            if t.kills > 0 {
+                format!("{:.0}", t.sum_distance / t.kills as f64)
+            } else {
+                "-".into()
+            },
             true,
         );
     let weapons = weapons
@@ -47,20 +62,40 @@ pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult 
         .join(", ");
     embed = embed.field("Favourite weapons", weapons, false);
     if let Some(p) = partners.first() {
-        let other = if p.a_guid == player.guid { &p.b_name } else { &p.a_name };
+        let other = if p.a_guid == player.guid {
+            &p.b_name
+        } else {
+            &p.a_name
+        };
         embed = embed.field(
             "Best partner",
-            format!("{} ({} kills within range, {} trades)", text::name(other), p.kills_within_range, p.trade_kills),
+            format!(
+                "{} ({} kills within range, {} trades)",
+                text::name(other),
+                p.kills_within_range,
+                p.trade_kills
+            ),
             true,
         );
     }
     if let Some((_, name, n)) = nemesis.first() {
-        embed = embed.field("Nemesis", format!("{} (killed them {n}×)", text::name(name)), true);
+        embed = embed.field(
+            "Nemesis",
+            format!("{} (killed them {n}×)", text::name(name)),
+            true,
+        );
     }
     if let Some((_, name, n)) = victims.first() {
-        embed = embed.field("Favourite victim", format!("{} ({n}×)", text::name(name)), true);
+        embed = embed.field(
+            "Favourite victim",
+            format!("{} ({n}×)", text::name(name)),
+            true,
+        );
     }
     let bot = if player.is_bot { " · bot" } else { "" };
-    embed = embed.footer(format!("all time · last seen {}{bot}", player.last_seen.format("%Y-%m-%d")));
+    embed = embed.footer(format!(
+        "all time · last seen {}{bot}",
+        player.last_seen.format("%Y-%m-%d")
+    ));
     Ok(Reply::embed(embed))
 }

@@ -130,7 +130,10 @@ impl Reply {
             keep
         });
         if !dropped.is_empty() {
-            let note = format!("(not attached, over the upload limit: {})", dropped.join(", "));
+            let note = format!(
+                "(not attached, over the upload limit: {})",
+                dropped.join(", ")
+            );
             let content = match self.content.take() {
                 Some(c) => format!("{c}\n{note}"),
                 None => note,
@@ -138,7 +141,8 @@ impl Reply {
             self.content = Some(truncate(&content, limits::CONTENT));
         }
         self.buttons.truncate(limits::BUTTONS);
-        self.buttons.retain(|b| b.id.chars().count() <= limits::CUSTOM_ID);
+        self.buttons
+            .retain(|b| b.id.chars().count() <= limits::CUSTOM_ID);
         for button in &mut self.buttons {
             button.label = truncate(&button.label, limits::BUTTON_LABEL);
         }
@@ -165,11 +169,20 @@ impl Embed {
         self
     }
 
-    pub fn field(mut self, name: impl Into<String>, value: impl Into<String>, inline: bool) -> Embed {
+    pub fn field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+        inline: bool,
+    ) -> Embed {
         let value = value.into();
         self.fields.push(Field {
             name: name.into(),
-            value: if value.trim().is_empty() { "-".into() } else { value },
+            value: if value.trim().is_empty() {
+                "-".into()
+            } else {
+                value
+            },
             inline,
         });
         self
@@ -263,10 +276,16 @@ mod tests {
         let cut = truncate(&long, 256);
         assert_eq!(cut.chars().count(), 256);
         assert!(cut.ends_with('…'));
-        let list = (0..100).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n");
+        let list = (0..100)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let cut = truncate(&list, 100);
         assert!(cut.chars().count() <= 100);
-        assert!(cut.trim_end_matches('…').lines().all(|l| l.starts_with("line ")));
+        assert!(cut
+            .trim_end_matches('…')
+            .lines()
+            .all(|l| l.starts_with("line ")));
         let block = format!("```\n{}\n```", "x\n".repeat(200));
         let cut = truncate(&block, 50);
         assert!(cut.chars().count() <= 50, "{cut}");

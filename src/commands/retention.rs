@@ -33,7 +33,10 @@ async fn stats(env: &Env) -> CommandResult {
         .collect();
     Ok(Reply::embed(
         Embed::new("Stored data", colour::INFO)
-            .description(text::table(&["table", "rows", "size", "oldest", "newest"], &rows))
+            .description(text::table(
+                &["table", "rows", "size", "oldest", "newest"],
+                &rows,
+            ))
             .footer("raw kills (kill_context) can be archived; aggregates are kept"),
     )
     .ephemeral())
@@ -43,7 +46,11 @@ async fn archive(env: &Env, inv: &Invocation) -> CommandResult {
     let days = match inv.get("days") {
         Some(d) => match d.trim().parse::<i32>() {
             Ok(n) if (1..=36_500).contains(&n) => n,
-            _ => return user_error(format!("days: {d:?} is not a number of days from 1 to 36500")),
+            _ => {
+                return user_error(format!(
+                    "days: {d:?} is not a number of days from 1 to 36500"
+                ))
+            }
         },
         None => DEFAULT_DAYS,
     };
@@ -54,7 +61,10 @@ async fn archive(env: &Env, inv: &Invocation) -> CommandResult {
         _ => String::new(),
     };
     if rows == 0 {
-        return Ok(Reply::text(format!("Nothing to archive: no raw kills older than {days} days.")).ephemeral());
+        return Ok(Reply::text(format!(
+            "Nothing to archive: no raw kills older than {days} days."
+        ))
+        .ephemeral());
     }
     if inv.flag("dry_run")? {
         return Ok(Reply::text(format!(
@@ -99,13 +109,22 @@ async fn archive(env: &Env, inv: &Invocation) -> CommandResult {
         let Some(dir) = &env.export_dir else {
             return user_error("export needs ETPROX_EXPORT_DIR (a folder on the bot's machine); nothing was archived");
         };
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
-        let file = dir.join(format!("kill_context-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+        let file = dir.join(format!(
+            "kill_context-{}.csv",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S")
+        ));
         let mut out = std::io::BufWriter::new(
-            std::fs::File::create(&file).map_err(|e| anyhow::anyhow!("creating {}: {e}", file.display()))?,
+            std::fs::File::create(&file)
+                .map_err(|e| anyhow::anyhow!("creating {}: {e}", file.display()))?,
         );
         let bytes = db::retention::export_archivable(&env.pool, days as u32, &mut out).await?;
-        note = format!("\nExported {} to {}.", human_bytes(bytes as i64), file.display());
+        note = format!(
+            "\nExported {} to {}.",
+            human_bytes(bytes as i64),
+            file.display()
+        );
     }
     let done = db::retention::archive(&env.pool, days).await?;
     let lines = done
@@ -115,7 +134,8 @@ async fn archive(env: &Env, inv: &Invocation) -> CommandResult {
         .join("\n");
     tracing::info!(days, rows, "archived raw kills on request");
     Ok(Reply::embed(
-        Embed::new("Archived", colour::GOOD).description(format!("{lines}{note}\nAggregates are kept.")),
+        Embed::new("Archived", colour::GOOD)
+            .description(format!("{lines}{note}\nAggregates are kept.")),
     ))
 }
 

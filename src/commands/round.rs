@@ -12,7 +12,9 @@ pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
         db::round_summary::latest_round(&env.pool).await?
     } else {
         let Ok(id) = which.trim_start_matches('#').parse::<i64>() else {
-            return user_error(format!("{which:?} is not a round id: give a number or latest"));
+            return user_error(format!(
+                "{which:?} is not a round id: give a number or latest"
+            ));
         };
         db::round_summary::round(&env.pool, id).await?
     };
@@ -31,7 +33,11 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
         _ => "-".into(),
     };
     let mut embed = Embed::new(
-        format!("{} · round {}", text::name(&round.map_name), round.round_number),
+        format!(
+            "{} · round {}",
+            text::name(&round.map_name),
+            round.round_number
+        ),
         colour::GOOD,
     )
     .field("Duration", duration, true)
@@ -48,7 +54,11 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
     if let Some((a, b, n)) = &d.best_duo {
         embed = embed.field(
             "Best duo",
-            format!("{} + {} ({n} kills in support)", text::name(a), text::name(b)),
+            format!(
+                "{} + {} ({n} kills in support)",
+                text::name(a),
+                text::name(b)
+            ),
             true,
         );
     }

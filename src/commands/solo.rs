@@ -29,11 +29,20 @@ pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult 
         format!("Lone wolf: {}", text::name(&player.name)),
         colour::INFO,
     )
-    .field("1v1 record", format!("{} won, {} lost", t.solo_kills, t.solo_deaths), true)
+    .field(
+        "1v1 record",
+        format!("{} won, {} lost", t.solo_kills, t.solo_deaths),
+        true,
+    )
     .field("1v1 win rate", percent(t.solo_kills, t.duels()), true)
     .field(
         "Solo kills",
-        format!("{} of {} kills ({})", t.solo_kills, t.kills, percent(t.solo_kills, t.kills)),
+        format!(
+            "{} of {} kills ({})",
+            t.solo_kills,
+            t.kills,
+            percent(t.solo_kills, t.kills)
+        ),
         true,
     )
     .field(
@@ -82,7 +91,11 @@ async fn leaderboard(env: &Env, inv: &Invocation, range: super::DateRange) -> Co
         .enumerate()
         .map(|(i, t)| {
             vec![
-                format!("{:>2}. {}", page * super::PAGE_SIZE + i + 1, text::clip(&text::name_in_code(&t.name), 20)),
+                format!(
+                    "{:>2}. {}",
+                    page * super::PAGE_SIZE + i + 1,
+                    text::clip(&text::name_in_code(&t.name), 20)
+                ),
                 percent(t.solo_kills, t.duels()),
                 format!("{}-{}", t.solo_kills, t.solo_deaths),
                 t.outgunned_kills.to_string(),
@@ -90,7 +103,10 @@ async fn leaderboard(env: &Env, inv: &Invocation, range: super::DateRange) -> Co
         })
         .collect();
     let embed = Embed::new("Best 1v1 players", colour::INFO)
-        .description(text::table(&["player", "1v1 win", "W-L", "outgunned"], &table_rows))
+        .description(text::table(
+            &["player", "1v1 win", "W-L", "outgunned"],
+            &table_rows,
+        ))
         .footer(format!(
             "{} · at least {MIN_DUELS} duels",
             page_footer(page, rows.len(), &range)

@@ -32,7 +32,8 @@ pub struct RoundDetail {
     pub kills: i64,
 }
 
-const ROUND: &str = "SELECT id, server_id, server_name, map_name, round_number, started_at, ended_at,
+const ROUND: &str =
+    "SELECT id, server_id, server_name, map_name, round_number, started_at, ended_at,
         session_date, kill_count, flags FROM rounds";
 
 pub async fn round(pool: &PgPool, id: i64) -> sqlx::Result<Option<RoundInfo>> {
@@ -185,7 +186,10 @@ pub async fn import_log(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<LogEntry>
     .await
 }
 
-pub async fn recent_rounds(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<(i64, String, i16, i32, DateTime<Utc>)>> {
+pub async fn recent_rounds(
+    pool: &PgPool,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, String, i16, i32, DateTime<Utc>)>> {
     sqlx::query_as(
         "SELECT id, map_name, round_number, kill_count, imported_at FROM rounds ORDER BY id DESC LIMIT $1",
     )

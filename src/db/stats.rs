@@ -34,7 +34,8 @@ impl PlayerTotals {
     }
 }
 
-const TOTALS: &str = "SELECT s.player_guid AS guid, COALESCE(p.last_name, MAX(s.player_name)) AS name,
+const TOTALS: &str =
+    "SELECT s.player_guid AS guid, COALESCE(p.last_name, MAX(s.player_name)) AS name,
         COALESCE(p.is_bot, bool_or(s.is_bot)) AS is_bot,
         SUM(s.total_kills)::bigint AS kills, SUM(s.total_deaths)::bigint AS deaths,
         SUM(s.solo_kills)::bigint AS solo_kills, SUM(s.assisted_kills)::bigint AS assisted_kills,

@@ -111,7 +111,8 @@ pub async fn together_apart(
     let mut out = TogetherApart::default();
     for (together, rounds, kills, deaths) in rows {
         if together {
-            (out.together_rounds, out.together_kills, out.together_deaths) = (rounds, kills, deaths);
+            (out.together_rounds, out.together_kills, out.together_deaths) =
+                (rounds, kills, deaths);
         } else {
             (out.apart_rounds, out.apart_kills, out.apart_deaths) = (rounds, kills, deaths);
         }

@@ -58,7 +58,10 @@ async fn answer(ctx: Ctx<'_>, invocation: Invocation) -> Result<(), Error> {
         poise::Context::Prefix(_) => None,
     };
     let caller = caller(ctx.author(), member, data);
-    let private = matches!(invocation.name.as_str(), "retention" | "import" | "link" | "unlink");
+    let private = matches!(
+        invocation.name.as_str(),
+        "retention" | "import" | "link" | "unlink"
+    );
     let work = commands::dispatch(&data.env, &caller, &invocation);
     tokio::pin!(work);
     let reply = tokio::select! {
@@ -68,8 +71,10 @@ async fn answer(ctx: Ctx<'_>, invocation: Invocation) -> Result<(), Error> {
             work.await
         }
     };
-    ctx.send(render::poise_reply(&reply.fit(commands::reply::limits::UPLOAD)))
-        .await?;
+    ctx.send(render::poise_reply(
+        &reply.fit(commands::reply::limits::UPLOAD),
+    ))
+    .await?;
     Ok(())
 }
 
@@ -162,7 +167,11 @@ pub struct Bot {
 /// until the client stops (it reconnects by itself on gateway drops).
 pub async fn run(bot: Bot) -> anyhow::Result<()> {
     let Bot { config, bot, pool } = bot;
-    let importer = Importer::new(pool.clone(), config.session, config.default_server_id.clone());
+    let importer = Importer::new(
+        pool.clone(),
+        config.session,
+        config.default_server_id.clone(),
+    );
     let env = Env {
         pool: pool.clone(),
         importer: Some(importer.clone()),
@@ -233,7 +242,11 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         ));
     }
     if bot.retention_days > 0 {
-        tokio::spawn(summaries::daily_retention(pool.clone(), bot.retention_days, bot.retention_hour));
+        tokio::spawn(summaries::daily_retention(
+            pool.clone(),
+            bot.retention_days,
+            bot.retention_hour,
+        ));
     }
     client.start().await.context("Discord connection")?;
     Ok(())

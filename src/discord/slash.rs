@@ -23,13 +23,20 @@ fn invocation(name: &str, sub: Option<&str>, options: &[(&str, Option<String>)])
 }
 
 /// Players whose name or an alias contains what was typed; the value is the player key.
-async fn autocomplete_player(ctx: Ctx<'_>, partial: &str) -> impl Iterator<Item = serenity::AutocompleteChoice> {
-    let found = db::players::search(&ctx.data().env.pool, &text::strip_colours(partial.trim()), 25)
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "player autocomplete failed");
-            Vec::new()
-        });
+async fn autocomplete_player(
+    ctx: Ctx<'_>,
+    partial: &str,
+) -> impl Iterator<Item = serenity::AutocompleteChoice> {
+    let found = db::players::search(
+        &ctx.data().env.pool,
+        &text::strip_colours(partial.trim()),
+        25,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "player autocomplete failed");
+        Vec::new()
+    });
     found
         .into_iter()
         .filter(|(p, _)| p.guid.chars().count() <= 100)
@@ -45,13 +52,20 @@ async fn autocomplete_player(ctx: Ctx<'_>, partial: &str) -> impl Iterator<Item 
         .into_iter()
 }
 
-async fn autocomplete_map(ctx: Ctx<'_>, partial: &str) -> impl Iterator<Item = serenity::AutocompleteChoice> {
+async fn autocomplete_map(
+    ctx: Ctx<'_>,
+    partial: &str,
+) -> impl Iterator<Item = serenity::AutocompleteChoice> {
     let wanted = partial.trim().to_ascii_lowercase();
-    let maps = db::players::known_maps(&ctx.data().env.pool).await.unwrap_or_default();
+    let maps = db::players::known_maps(&ctx.data().env.pool)
+        .await
+        .unwrap_or_default();
     maps.into_iter()
         .filter(|(m, _, _)| m.to_ascii_lowercase().contains(&wanted) && m.chars().count() <= 100)
         .take(25)
-        .map(|(m, rounds, _)| serenity::AutocompleteChoice::new(text::clip(&format!("{m} ({rounds} rounds)"), 100), m))
+        .map(|(m, rounds, _)| {
+            serenity::AutocompleteChoice::new(text::clip(&format!("{m} ({rounds} rounds)"), 100), m)
+        })
         .collect::<Vec<_>>()
         .into_iter()
 }
@@ -69,7 +83,15 @@ pub async fn solo(
     player: Option<String>,
     #[description = "Time window (default 30d)"] period: Option<Period>,
 ) -> Result<(), Error> {
-    answer(ctx, invocation("solo", None, &[("player", player), ("period", self::period(period))])).await
+    answer(
+        ctx,
+        invocation(
+            "solo",
+            None,
+            &[("player", player), ("period", self::period(period))],
+        ),
+    )
+    .await
 }
 
 /// Teamwork: the best pairs, a player's best partners, or two players' record together.
@@ -86,7 +108,15 @@ pub async fn duo(
 ) -> Result<(), Error> {
     answer(
         ctx,
-        invocation("duo", None, &[("player", player), ("partner", partner), ("period", self::period(period))]),
+        invocation(
+            "duo",
+            None,
+            &[
+                ("player", player),
+                ("partner", partner),
+                ("period", self::period(period)),
+            ],
+        ),
     )
     .await
 }
@@ -100,7 +130,15 @@ pub async fn engagements(
     map: Option<String>,
     #[description = "Time window (default: latest session)"] period: Option<Period>,
 ) -> Result<(), Error> {
-    answer(ctx, invocation("engagements", None, &[("map", map), ("period", self::period(period))])).await
+    answer(
+        ctx,
+        invocation(
+            "engagements",
+            None,
+            &[("map", map), ("period", self::period(period))],
+        ),
+    )
+    .await
 }
 
 /// Profile card: aliases, totals, favourite weapons, best partner, nemesis.
@@ -123,7 +161,14 @@ pub async fn leaderboard(
 ) -> Result<(), Error> {
     answer(
         ctx,
-        invocation("leaderboard", None, &[("stat", Some(stat.key().into())), ("period", self::period(period))]),
+        invocation(
+            "leaderboard",
+            None,
+            &[
+                ("stat", Some(stat.key().into())),
+                ("period", self::period(period)),
+            ],
+        ),
     )
     .await
 }
@@ -154,7 +199,14 @@ pub async fn link(
 ) -> Result<(), Error> {
     answer(
         ctx,
-        invocation("link", None, &[("player", Some(player)), ("user", user.map(|u| u.id.get().to_string()))]),
+        invocation(
+            "link",
+            None,
+            &[
+                ("player", Some(player)),
+                ("user", user.map(|u| u.id.get().to_string())),
+            ],
+        ),
     )
     .await
 }
@@ -165,7 +217,15 @@ pub async fn unlink(
     ctx: Ctx<'_>,
     #[description = "Admins: unlink this user instead"] user: Option<serenity::User>,
 ) -> Result<(), Error> {
-    answer(ctx, invocation("unlink", None, &[("user", user.map(|u| u.id.get().to_string()))])).await
+    answer(
+        ctx,
+        invocation(
+            "unlink",
+            None,
+            &[("user", user.map(|u| u.id.get().to_string()))],
+        ),
+    )
+    .await
 }
 
 /// Stored raw data and archiving (admins).
@@ -181,13 +241,21 @@ pub async fn retention(_ctx: Ctx<'_>) -> Result<(), Error> {
 }
 
 /// Rows, sizes, oldest and newest day per table.
-#[poise::command(slash_command, rename = "stats", default_member_permissions = "MANAGE_GUILD")]
+#[poise::command(
+    slash_command,
+    rename = "stats",
+    default_member_permissions = "MANAGE_GUILD"
+)]
 pub async fn retention_stats(ctx: Ctx<'_>) -> Result<(), Error> {
     answer(ctx, invocation("retention", Some("stats"), &[])).await
 }
 
 /// Delete raw kills older than some days (asks for confirmation); aggregates are kept.
-#[poise::command(slash_command, rename = "archive", default_member_permissions = "MANAGE_GUILD")]
+#[poise::command(
+    slash_command,
+    rename = "archive",
+    default_member_permissions = "MANAGE_GUILD"
+)]
 pub async fn retention_archive(
     ctx: Ctx<'_>,
     #[description = "Older than this many days (default 30)"]
@@ -224,13 +292,21 @@ pub async fn import(_ctx: Ctx<'_>) -> Result<(), Error> {
 }
 
 /// Last imports, rejected files and lines.
-#[poise::command(slash_command, rename = "status", default_member_permissions = "MANAGE_GUILD")]
+#[poise::command(
+    slash_command,
+    rename = "status",
+    default_member_permissions = "MANAGE_GUILD"
+)]
 pub async fn import_status(ctx: Ctx<'_>) -> Result<(), Error> {
     answer(ctx, invocation("import", Some("status"), &[])).await
 }
 
 /// Import what the round folders hold and the database does not.
-#[poise::command(slash_command, rename = "rescan", default_member_permissions = "MANAGE_GUILD")]
+#[poise::command(
+    slash_command,
+    rename = "rescan",
+    default_member_permissions = "MANAGE_GUILD"
+)]
 pub async fn import_rescan(ctx: Ctx<'_>) -> Result<(), Error> {
     answer(ctx, invocation("import", Some("rescan"), &[])).await
 }

@@ -37,7 +37,10 @@ pub async fn post_summaries(
         let round = match rounds.recv().await {
             Ok(round) => round,
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                warn!(skipped = n, "round summaries fell behind; skipped some (backfill?)");
+                warn!(
+                    skipped = n,
+                    "round summaries fell behind; skipped some (backfill?)"
+                );
                 continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,
@@ -57,7 +60,10 @@ async fn post_one(
     channel: serenity::ChannelId,
     event: &ImportedRound,
 ) -> anyhow::Result<()> {
-    if db::round_summary::posted(pool, event.round_id).await?.is_some() {
+    if db::round_summary::posted(pool, event.round_id)
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
     let Some(round) = db::round_summary::round(pool, event.round_id).await? else {
@@ -77,16 +83,26 @@ async fn post_one(
                 .fit(commands::reply::limits::UPLOAD);
                 let (ch_id, msg_id) = (u64::try_from(ch)?, u64::try_from(msg)?);
                 serenity::ChannelId::new(ch_id)
-                    .edit_message(http, serenity::MessageId::new(msg_id), render::edit_message(&reply))
+                    .edit_message(
+                        http,
+                        serenity::MessageId::new(msg_id),
+                        render::edit_message(&reply),
+                    )
                     .await?;
                 db::round_summary::record_post(pool, round.id, ch, msg).await?;
-                info!(round_id = round.id, first_half = first.id, "added the second half to the summary post");
+                info!(
+                    round_id = round.id,
+                    first_half = first.id,
+                    "added the second half to the summary post"
+                );
                 return Ok(());
             }
         }
     }
     let reply = Reply::embed(embed).fit(commands::reply::limits::UPLOAD);
-    let message = channel.send_message(http, render::channel_message(&reply)).await?;
+    let message = channel
+        .send_message(http, render::channel_message(&reply))
+        .await?;
     db::round_summary::record_post(
         pool,
         round.id,
@@ -108,7 +124,11 @@ pub async fn daily_retention(pool: PgPool, days: u32, hour: u32) {
             .and_hms_opt(hour, 0, 0)
             .map(|t| t.and_utc())
             .unwrap_or(now);
-        let next = if today_at > now { today_at } else { today_at + chrono::Duration::days(1) };
+        let next = if today_at > now {
+            today_at
+        } else {
+            today_at + chrono::Duration::days(1)
+        };
         let wait = (next - now).to_std().unwrap_or(Duration::from_secs(3600));
         tokio::time::sleep(wait).await;
         if let Err(e) = run_retention(&pool, days).await {
@@ -129,7 +149,11 @@ pub async fn run_retention(pool: &PgPool, days: u32) -> anyhow::Result<Option<i6
     if claimed.rows_affected() == 0 {
         return Ok(None);
     }
-    let archived: i64 = db::retention::archive(pool, days).await?.iter().map(|(_, n)| n).sum();
+    let archived: i64 = db::retention::archive(pool, days)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
     sqlx::query("UPDATE retention_runs SET rows_archived = $1 WHERE ran_on = CURRENT_DATE")
         .bind(archived)
         .execute(pool)
