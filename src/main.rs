@@ -85,6 +85,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Time /solo, /duo, /player and /leaderboard (database + reply) on a scratch database
+    /// `etprox_bench_commands` with about a million kills over two years (kept for --reuse).
+    Commands {
+        #[arg(long, default_value_t = 1_000_000)]
+        kills: usize,
+        #[arg(long, default_value_t = 730)]
+        days: i64,
+        #[arg(long, default_value_t = 40)]
+        repeats: usize,
+        /// Use the bench database from an earlier run instead of seeding it again.
+        #[arg(long)]
+        reuse: bool,
+    },
     /// Import synthetic rounds into a scratch database `etprox_bench` (created and dropped on the
     /// DATABASE_URL server) and compare with a plain COPY of the same kill rows.
     Import {
@@ -190,6 +203,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             as_user,
         } => ask(&config, command, press, out, as_user).await,
+        Command::Bench(BenchCommand::Commands {
+            kills,
+            days,
+            repeats,
+            reuse,
+        }) => {
+            let options = etprox::command_bench::CommandBenchOptions {
+                database_url: config.database_url.clone(),
+                kills: kills.max(1),
+                days: days.max(1),
+                repeats: repeats.max(1),
+                reuse,
+            };
+            let (kills, timings) = etprox::command_bench::command_bench(&options).await?;
+            println!(
+                "{kills} kills in the database; {} runs per command",
+                options.repeats
+            );
+            for t in timings {
+                println!(
+                    "p50 {:>7.1} ms  p95 {:>7.1} ms  {}",
+                    t.p50.as_secs_f64() * 1e3,
+                    t.p95.as_secs_f64() * 1e3,
+                    t.command
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Import {
             rounds,
             kills_per_round,
@@ -380,6 +421,7 @@ async fn ask(
         round_dirs: config.round_dirs.clone(),
         assets_dir,
         export_dir: std::env::var_os("ETPROX_EXPORT_DIR").map(PathBuf::from),
+        cache: Default::default(),
     };
     let caller = Caller {
         discord_user_id: as_user,

@@ -452,6 +452,46 @@ async fn a_round_dropped_into_the_folder_is_summarised_in_the_channel(pool: PgPo
     tokio::time::sleep(Duration::from_millis(500)).await;
     let posts = bot.fake.calls().iter().filter(|c| c.path == path).count();
     assert_eq!(posts, 1, "the backfilled round is not posted");
+
+    // Stopwatch: the second half of the map is added to the first half's post.
+    let mut first = RoundSpec::new(9, now - 1500);
+    first.map = "oasis".into();
+    first.kills = 20;
+    std::fs::write(dir.path().join("oasis-1.txt"), synthetic_v3(&first)).unwrap();
+    let first_post = bot
+        .fake
+        .wait_for("the first half's post", WAIT, |c| {
+            c.method == "POST"
+                && c.path == path
+                && c.body["embeds"][0]["title"] == "oasis · round 1"
+        })
+        .await;
+    assert_eq!(first_post.body["embeds"].as_array().map(Vec::len), Some(1));
+    let mut second = first.clone();
+    second.seed = 10;
+    second.round_number = 2;
+    second.start_unix = now - 900;
+    std::fs::write(dir.path().join("oasis-2.txt"), synthetic_v3(&second)).unwrap();
+    let edit = bot
+        .fake
+        .wait_for("the edit adding the second half", WAIT, |c| {
+            c.method == "PATCH" && c.path.starts_with(&format!("{path}/"))
+        })
+        .await;
+    let titles: Vec<&str> = edit.body["embeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["oasis · round 1", "oasis · round 2"]);
+    let posts = bot
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.method == "POST" && c.path == path)
+        .count();
+    assert_eq!(posts, 2, "the second half is not a post of its own");
 }
 
 #[sqlx::test(migrator = "etprox::db::MIGRATOR")]

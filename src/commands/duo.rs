@@ -41,7 +41,10 @@ fn pair_row(rank: usize, first: &str, second: &str, p: &Pair) -> Vec<String> {
 const HEADER: [&str; 5] = ["pair", "in range", "together", "trades", "rounds"];
 
 async fn best_pairs(env: &Env, inv: &Invocation, range: DateRange) -> CommandResult {
-    let pairs = db::synergy::best_pairs(&env.pool, range.from, range.to).await?;
+    let pairs = env
+        .cache
+        .best_pairs(&env.pool, range.from, range.to)
+        .await?;
     if pairs.is_empty() {
         return Ok(Reply::text(format!(
             "No teammate pairs in {}.",

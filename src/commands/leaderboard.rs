@@ -6,7 +6,6 @@ use super::{
     page_buttons, page_footer, page_of, user_error, CommandResult, Embed, Env, Invocation, Period,
     Reply,
 };
-use crate::db;
 use crate::db::stats::PlayerTotals;
 
 /// Rounds a player needs for the ratio stats.
@@ -119,14 +118,13 @@ impl Stat {
 pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
     let stat = Stat::parse(inv.get("stat").unwrap_or("kills"))?;
     let range = inv.period(Period::Month)?.range(&env.pool).await?;
-    let mut ranked: Vec<(f64, PlayerTotals)> =
-        db::stats::all_totals(&env.pool, range.from, range.to)
-            .await?
-            .into_iter()
-            .filter(|t| !t.is_bot)
-            .filter_map(|t| stat.value(&t).map(|v| (v, t)))
-            .filter(|(v, _)| *v > 0.0)
-            .collect();
+    let all = env.cache.totals(&env.pool, range.from, range.to).await?;
+    let mut ranked: Vec<(f64, &PlayerTotals)> = all
+        .iter()
+        .filter(|t| !t.is_bot)
+        .filter_map(|t| stat.value(t).map(|v| (v, t)))
+        .filter(|(v, _)| *v > 0.0)
+        .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.guid.cmp(&b.1.guid)));
     if ranked.is_empty() {
         return Ok(Reply::text(format!(

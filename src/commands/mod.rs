@@ -6,6 +6,7 @@
 //! and buttons carry the invocation they repeat (a page, a confirmation) in their id, so a
 //! click works after a restart and is checked like a fresh command.
 
+pub mod cache;
 pub mod duo;
 pub mod engagements;
 pub mod import;
@@ -41,6 +42,8 @@ pub struct Env {
     pub assets_dir: PathBuf,
     /// Where `/retention archive export:true` writes CSV files.
     pub export_dir: Option<PathBuf>,
+    /// Totals and pairs per period, valid until the next import.
+    pub cache: std::sync::Arc<cache::Cache>,
 }
 
 /// Who asks. The front end decides `is_admin` (Manage Server or the admin role on Discord;
@@ -464,7 +467,7 @@ mod tests {
         assert_eq!(Invocation::parse(&inv.to_line()).unwrap(), inv);
         let inv = Invocation::parse("/retention archive days:30 dry_run:true").unwrap();
         assert_eq!(inv.subcommand.as_deref(), Some("archive"));
-        assert_eq!(inv.flag("dry_run").unwrap(), true);
+        assert!(inv.flag("dry_run").unwrap());
         assert!(Invocation::parse("/solo stray").is_err());
         assert!(Invocation::parse("/solo player:\"open").is_err());
         assert!(Invocation::parse("").is_err());

@@ -118,9 +118,16 @@ impl Reply {
         }
         self.embeds.truncate(limits::EMBEDS);
         let mut budget = limits::EMBEDS_TOTAL;
+        let mut kept = 0;
         for embed in &mut self.embeds {
+            // An embed that would get no characters at all is dropped, not sent empty.
+            if budget == 0 {
+                break;
+            }
             embed.fit(&mut budget);
+            kept += 1;
         }
+        self.embeds.truncate(kept);
         let mut dropped = Vec::new();
         self.attachments.retain(|a| {
             let keep = a.bytes.len() <= upload_limit;
@@ -134,8 +141,9 @@ impl Reply {
                 "(not attached, over the upload limit: {})",
                 dropped.join(", ")
             );
+            // The note goes first so cutting long content cannot remove it.
             let content = match self.content.take() {
-                Some(c) => format!("{c}\n{note}"),
+                Some(c) => format!("{note}\n{c}"),
                 None => note,
             };
             self.content = Some(truncate(&content, limits::CONTENT));
@@ -213,7 +221,7 @@ impl Embed {
         };
         self.title = take(&self.title, limits::TITLE);
         if self.title.is_empty() {
-            self.title = "…".into();
+            self.title = take("…", 1);
         }
         self.footer = self.footer.as_deref().map(|f| take(f, limits::FOOTER));
         self.description = self

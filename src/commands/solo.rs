@@ -66,9 +66,9 @@ pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult 
 }
 
 async fn leaderboard(env: &Env, inv: &Invocation, range: super::DateRange) -> CommandResult {
-    let mut rows: Vec<_> = db::stats::all_totals(&env.pool, range.from, range.to)
-        .await?
-        .into_iter()
+    let all = env.cache.totals(&env.pool, range.from, range.to).await?;
+    let mut rows: Vec<_> = all
+        .iter()
         .filter(|t| !t.is_bot && t.duels() >= MIN_DUELS)
         .collect();
     // Win rate first, then more duels, then the key for a stable order.

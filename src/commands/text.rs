@@ -235,7 +235,7 @@ mod tests {
         assert!(!n.contains("@everyone"), "{n}");
         assert!(n.starts_with('@'));
         assert_eq!(name("**bold**"), "\\*\\*bold\\*\\*");
-        assert_eq!(name("<@123>"), "\\<@\u{200B}123>");
+        assert_eq!(name("<@123>"), "\\<@\u{200B}123\\>");
         assert_eq!(name("`x`"), "\\`x\\`");
         assert_eq!(name("a\nb"), "a b");
         assert_eq!(name("^1^2"), "(no name)");

@@ -78,6 +78,9 @@ pub async fn by_key(pool: &PgPool, guid: &str) -> sqlx::Result<Option<Player>> {
     .await
 }
 
+/// A player row with the alias that matched a search.
+type SearchRow = (String, String, bool, DateTime<Utc>, Option<String>);
+
 /// Autocomplete: up to `limit` players whose name or an alias contains `text`, most recently
 /// seen first, with the alias that matched when it is not the current name.
 pub async fn search(
@@ -85,7 +88,7 @@ pub async fn search(
     text: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<(Player, Option<String>)>> {
-    let rows: Vec<(String, String, bool, DateTime<Utc>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<SearchRow> = sqlx::query_as(
         "SELECT p.player_guid, p.last_name, p.is_bot, p.last_seen,
                 (SELECT a.display_name FROM player_aliases a
                  WHERE a.player_guid = p.player_guid AND a.display_name ILIKE $1

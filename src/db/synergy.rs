@@ -21,28 +21,31 @@ impl Pair {
     }
 }
 
-/// Both directions of a pair and day are merged (counters added, rounds together the larger
-/// of the two, since each direction counts the same rounds).
+/// Both directions of a pair are merged: counters added; rounds together is the larger of
+/// the two directions' counts (each direction counts the rounds it saw teamwork in).
 const PAIRS: &str = "WITH d AS (
         SELECT LEAST(player1_guid, player2_guid) AS a, GREATEST(player1_guid, player2_guid) AS b,
-               session_date, SUM(kills_within_range) AS kwr, SUM(simultaneous_kills) AS sim,
-               SUM(trade_kills) AS tr, MAX(rounds_together) AS rt
+               SUM(kills_within_range)::bigint AS kwr, SUM(simultaneous_kills)::bigint AS sim,
+               SUM(trade_kills)::bigint AS tr,
+               GREATEST(SUM(rounds_together) FILTER (WHERE player1_guid < player2_guid),
+                        SUM(rounds_together) FILTER (WHERE player1_guid > player2_guid))::bigint AS rt
         FROM teammate_synergy_daily
-        WHERE session_date BETWEEN $1 AND $2 AND player1_guid <> player2_guid AND FILTER
-        GROUP BY 1, 2, 3)
+        WHERE session_date BETWEEN $1 AND $2 AND player1_guid <> player2_guid AND {pair_filter}
+        GROUP BY 1, 2
+        ORDER BY SUM(kills_within_range) + SUM(simultaneous_kills) + SUM(trade_kills) DESC, 1, 2
+        LIMIT 600)
     SELECT d.a AS a_guid, COALESCE(pa.last_name, d.a) AS a_name,
            d.b AS b_guid, COALESCE(pb.last_name, d.b) AS b_name,
-           SUM(d.kwr)::bigint AS kills_within_range, SUM(d.sim)::bigint AS simultaneous_kills,
-           SUM(d.tr)::bigint AS trade_kills, SUM(d.rt)::bigint AS rounds_together
+           d.kwr AS kills_within_range, d.sim AS simultaneous_kills,
+           d.tr AS trade_kills, COALESCE(d.rt, 0) AS rounds_together
     FROM d LEFT JOIN players pa ON pa.player_guid = d.a LEFT JOIN players pb ON pb.player_guid = d.b
     WHERE NOT COALESCE(pa.is_bot, false) AND NOT COALESCE(pb.is_bot, false)
-    GROUP BY d.a, d.b, pa.last_name, pb.last_name
-    ORDER BY SUM(d.kwr) + SUM(d.sim) + SUM(d.tr) DESC, d.a, d.b
+    ORDER BY d.kwr + d.sim + d.tr DESC, d.a, d.b
     LIMIT 500";
 
 /// The best pairs of the server.
 pub async fn best_pairs(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> sqlx::Result<Vec<Pair>> {
-    sqlx::query_as(&PAIRS.replace("FILTER", "true"))
+    sqlx::query_as(&PAIRS.replace("{pair_filter}", "true"))
         .bind(from)
         .bind(to)
         .fetch_all(pool)
@@ -56,7 +59,7 @@ pub async fn partners(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<Pair>> {
-    sqlx::query_as(&PAIRS.replace("FILTER", "(player1_guid = $3 OR player2_guid = $3)"))
+    sqlx::query_as(&PAIRS.replace("{pair_filter}", "(player1_guid = $3 OR player2_guid = $3)"))
         .bind(from)
         .bind(to)
         .bind(guid)
@@ -76,6 +79,20 @@ pub struct TogetherApart {
     pub apart_deaths: i64,
 }
 
+/// Per player and round (team, kills, deaths) of the two players, from `player_rounds`
+/// when the importer fills it, from raw kills otherwise.
+const ROUNDS_TABLE: &str = "SELECT player_guid, round_id, team, kills, deaths FROM player_rounds
+    WHERE player_guid IN ($1, $2) AND session_date BETWEEN $3 AND $4";
+const ROUNDS_RAW: &str =
+    "SELECT guid AS player_guid, round_id, mode() WITHIN GROUP (ORDER BY team) AS team,
+        SUM(k)::int AS kills, SUM(d)::int AS deaths FROM (
+        SELECT killer_guid AS guid, round_id, killer_team AS team, 1 AS k, 0 AS d FROM kill_context
+        WHERE kind = 'kill' AND session_date BETWEEN $3 AND $4 AND killer_guid IN ($1, $2)
+        UNION ALL
+        SELECT victim_guid, round_id, victim_team, 0, 1 FROM kill_context
+        WHERE kind = 'kill' AND session_date BETWEEN $3 AND $4 AND victim_guid IN ($1, $2)) s
+    GROUP BY guid, round_id";
+
 pub async fn together_apart(
     pool: &PgPool,
     a: &str,
@@ -83,25 +100,19 @@ pub async fn together_apart(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<TogetherApart> {
-    let rows: Vec<(bool, i64, i64, i64)> = sqlx::query_as(
-        "WITH k AS (
-            SELECT round_id, killer_guid, victim_guid, killer_team, victim_team FROM kill_context
-            WHERE kind = 'kill' AND session_date BETWEEN $3 AND $4
-              AND (killer_guid IN ($1, $2) OR victim_guid IN ($1, $2))),
-         seen AS (
-            SELECT DISTINCT round_id, guid, team FROM (
-                SELECT round_id, killer_guid AS guid, killer_team AS team FROM k
-                UNION ALL SELECT round_id, victim_guid, victim_team FROM k) s
-            WHERE guid IN ($1, $2)),
-         together AS (
-            SELECT DISTINCT x.round_id FROM seen x JOIN seen y
-              ON x.round_id = y.round_id AND x.team = y.team AND x.guid = $1 AND y.guid = $2)
-         SELECT (k.round_id IN (SELECT round_id FROM together)) AS together,
-                COUNT(DISTINCT k.round_id) AS rounds,
-                COUNT(*) FILTER (WHERE k.killer_guid IN ($1, $2)) AS kills,
-                COUNT(*) FILTER (WHERE k.victim_guid IN ($1, $2)) AS deaths
-         FROM k GROUP BY 1",
-    )
+    let filled: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM player_rounds)")
+        .fetch_one(pool)
+        .await?;
+    let source = if filled { ROUNDS_TABLE } else { ROUNDS_RAW };
+    let rows: Vec<(bool, i64, i64, i64)> = sqlx::query_as(&format!(
+        "WITH r AS ({source}),
+         a AS (SELECT * FROM r WHERE player_guid = $1),
+         b AS (SELECT * FROM r WHERE player_guid = $2)
+         SELECT COALESCE(a.team = b.team, false) AS together, COUNT(*)::bigint,
+                SUM(COALESCE(a.kills, 0) + COALESCE(b.kills, 0))::bigint,
+                SUM(COALESCE(a.deaths, 0) + COALESCE(b.deaths, 0))::bigint
+         FROM a FULL JOIN b USING (round_id) GROUP BY 1"
+    ))
     .bind(a)
     .bind(b)
     .bind(from)

@@ -178,6 +178,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         round_dirs: config.round_dirs.clone(),
         assets_dir: bot.assets_dir.clone(),
         export_dir: bot.export_dir.clone(),
+        cache: Default::default(),
     };
     // Subscribe before the watcher starts, so no round is missed.
     let rounds = importer.subscribe();

@@ -443,9 +443,7 @@ async fn session(mut socket: WebSocket, shared: Arc<Shared>) {
                 let WsMessage::Text(text) = message else { continue };
                 let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
                 match v["op"].as_u64() {
-                    Some(1) => {
-                        if socket.send(send(json!({ "op": 11 }))).await.is_err() { return; }
-                    }
+                    Some(1) if socket.send(send(json!({ "op": 11 }))).await.is_err() => return,
                     Some(2) | Some(6) => {
                         seq += 1;
                         let ready = json!({
