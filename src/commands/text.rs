@@ -45,18 +45,18 @@ pub fn name(raw: &str) -> String {
     }
 }
 
-/// A name inside a code block: only the fence itself could break out, so backticks are
-/// replaced; nothing else is interpreted there.
+/// A name inside a code block: only the fence could break out, so backticks are replaced;
+/// `@` gets a zero-width space after it anyway, so a copied name cannot ping either.
 pub fn name_in_code(raw: &str) -> String {
-    let plain: String = strip_colours(raw)
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '`' => '\'',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect();
+    let mut plain = String::with_capacity(raw.len());
+    for c in strip_colours(raw).trim().chars() {
+        match c {
+            '`' => plain.push('\''),
+            '@' => plain.push_str("@\u{200B}"),
+            c if c.is_control() => plain.push(' '),
+            c => plain.push(c),
+        }
+    }
     if plain.is_empty() {
         "(no name)".into()
     } else {
@@ -107,20 +107,25 @@ pub fn bar(value: i64, max: i64, width: usize) -> String {
     s
 }
 
+/// Characters a monospace table shows (zero-width spaces take no column).
+fn width(text: &str) -> usize {
+    text.chars().filter(|c| *c != '\u{200B}').count()
+}
+
 /// A fixed-width table in a code block: each row's cells padded to the column width; the
 /// first column left-aligned, the others right-aligned.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let columns = header.len();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate().take(columns) {
-            widths[i] = widths[i].max(cell.chars().count());
+            widths[i] = widths[i].max(width(cell));
         }
     }
     let line = |cells: Vec<&str>| -> String {
         let mut out = String::new();
         for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
+            let pad = widths[i].saturating_sub(width(cell));
             if i > 0 {
                 out.push(' ');
                 out.push_str(&" ".repeat(pad));
@@ -240,6 +245,7 @@ mod tests {
         assert_eq!(name("a\nb"), "a b");
         assert_eq!(name("^1^2"), "(no name)");
         assert_eq!(name_in_code("a```b"), "a'''b");
+        assert_eq!(name_in_code("@here"), "@\u{200B}here");
     }
 
     #[test]
