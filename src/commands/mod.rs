@@ -294,8 +294,11 @@ fn split_words(line: &str) -> Result<Vec<String>, CommandError> {
 /// Runs an invocation. Errors the caller can fix become an ephemeral reply; others are
 /// logged and answered with a short apology.
 pub async fn dispatch(env: &Env, caller: &Caller, invocation: &Invocation) -> Reply {
+    use tracing::Instrument;
     let started = std::time::Instant::now();
-    let result = run(env, caller, invocation).await;
+    let span =
+        tracing::info_span!("command", name = %invocation.name, user = caller.discord_user_id);
+    let result = run(env, caller, invocation).instrument(span).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     match result {
         Ok(reply) => {

@@ -156,6 +156,39 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     }
 }
 
+/// Recomputes the cached all-time and 30-day totals and pairs after imports (batched: waits
+/// for a quiet second), so the first /solo, /duo or /leaderboard after a round is fast too.
+async fn warm_cache(
+    env: Env,
+    mut rounds: tokio::sync::broadcast::Receiver<crate::ingest::ImportedRound>,
+) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    loop {
+        match rounds.recv().await {
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        loop {
+            match rounds.try_recv() {
+                Ok(_) | Err(TryRecvError::Lagged(_)) => continue,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Closed) => return,
+            }
+        }
+        for period in [commands::Period::All, commands::Period::Month] {
+            let Ok(range) = period.range(&env.pool).await else {
+                continue;
+            };
+            let totals = env.cache.totals(&env.pool, range.from, range.to).await;
+            let pairs = env.cache.best_pairs(&env.pool, range.from, range.to).await;
+            if let Err(e) = totals.and(pairs) {
+                warn!(error = %e, "could not refresh cached totals");
+            }
+        }
+    }
+}
+
 /// What the bot's tasks share.
 pub struct Bot {
     pub config: Config,
@@ -182,6 +215,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
     };
     // Subscribe before the watcher starts, so no round is missed.
     let rounds = importer.subscribe();
+    tokio::spawn(warm_cache(env.clone(), importer.subscribe()));
     if config.round_dirs.is_empty() {
         warn!("ETPROX_ROUND_DIRS is not set: the bot imports nothing by itself");
     } else {
