@@ -541,6 +541,39 @@ async fn two_hundred_interactions_at_once_are_all_answered_within_3_s(pool: PgPo
     );
 }
 
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn the_bot_reconnects_after_the_gateway_drops(pool: PgPool) {
+    seed(&pool).await;
+    let bot = start(pool, &[]).await;
+    assert_eq!(bot.fake.gateway_connections(), 1);
+    bot.fake.drop_gateway();
+    let deadline = Instant::now() + WAIT;
+    while bot.fake.gateway_connections() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        bot.fake.gateway_connections() >= 2,
+        "the bot did not reconnect"
+    );
+    // Commands keep working over the new session (give it a moment to identify).
+    let mut answered = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let id = bot.fake.command("round", json!([]), plain());
+        if let Ok(a) = tokio::time::timeout(
+            Duration::from_secs(2),
+            bot.fake.answer(id, Duration::from_secs(2)),
+        )
+        .await
+        {
+            answered = Some(a);
+            break;
+        }
+    }
+    let a = answered.expect("no answer after the reconnect");
+    assert_eq!(a.embed_titles(), ["goldrush · round 1"]);
+}
+
 #[test]
 fn bot_without_token_fails_at_once_and_says_how_to_get_one() {
     let dir = tempfile::tempdir().unwrap();

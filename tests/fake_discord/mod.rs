@@ -117,6 +117,11 @@ impl FakeDiscord {
         let _ = self.shared.events.send(json!({ "t": t, "d": d }));
     }
 
+    /// Closes every gateway session, as Discord does on a network drop or a restart.
+    pub fn drop_gateway(&self) {
+        let _ = self.shared.events.send(json!({ "t": "__CLOSE__" }));
+    }
+
     /// Dispatches a slash command; returns the interaction id.
     /// `options` is the Discord `options` array; `member` comes from [`member`].
     pub fn command(&self, name: &str, options: Value, member: Value) -> u64 {
@@ -426,7 +431,7 @@ async fn session(mut socket: WebSocket, shared: Arc<Shared>) {
     let send = |v: Value| WsMessage::Text(v.to_string());
     if socket
         .send(send(
-            json!({ "op": 10, "d": { "heartbeat_interval": 41250 } }),
+            json!({ "op": 10, "d": { "heartbeat_interval": 1000 } }),
         ))
         .await
         .is_err()
@@ -466,6 +471,11 @@ async fn session(mut socket: WebSocket, shared: Arc<Shared>) {
             }
             event = events.recv() => {
                 let Ok(event) = event else { continue };
+                if event["t"] == "__CLOSE__" {
+                    let frame = axum::extract::ws::CloseFrame { code: 4000, reason: "fake restart".into() };
+                    let _ = socket.send(WsMessage::Close(Some(frame))).await;
+                    return;
+                }
                 if !identified { continue; }
                 seq += 1;
                 let frame = json!({ "op": 0, "t": event["t"], "s": seq, "d": event["d"] });
