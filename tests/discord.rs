@@ -594,3 +594,18 @@ fn bot_without_token_fails_at_once_and_says_how_to_get_one() {
         "{stderr}"
     );
 }
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn daily_retention_archives_once_a_day(pool: PgPool) {
+    use etprox::discord::summaries::run_retention;
+    seed(&pool).await;
+    let archived = run_retention(&pool, 30).await.unwrap();
+    assert!(archived.is_some_and(|n| n > 0), "{archived:?}");
+    // A restart on the same day does not run it again.
+    assert_eq!(run_retention(&pool, 30).await.unwrap(), None);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kill_context")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}

@@ -3,7 +3,7 @@
 
 mod render;
 mod slash;
-mod summaries;
+pub mod summaries;
 
 use std::sync::Arc;
 use std::time::Duration;
