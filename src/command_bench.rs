@@ -100,7 +100,7 @@ async fn seed(pool: &PgPool, options: &CommandBenchOptions) -> anyhow::Result<()
     Ok(())
 }
 
-/// Fills the per-player aggregates of migration 0002 from raw kills, as the importer will.
+/// Fills the per-player aggregates of migration 0004 from raw kills, as the importer will.
 pub async fn fill_player_aggregates(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::raw_sql(
         "SELECT backfill_player_aggregates();
@@ -207,7 +207,7 @@ pub async fn command_bench(options: &CommandBenchOptions) -> anyhow::Result<(i64
         format!("/duo player:{a} partner:{b} period:all"),
     ] {
         let mut t = time(&env, &line, options.repeats, true).await?;
-        t.command.push_str("   (with 0002 aggregates filled)");
+        t.command.push_str("   (with 0004 aggregates filled)");
         timings.push(t);
     }
     Ok((kills, timings))
