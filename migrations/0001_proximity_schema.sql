@@ -233,6 +233,10 @@ BEGIN
     END IF;
     DELETE FROM kill_context WHERE session_date < CURRENT_DATE - days;
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- After a large delete the planner's statistics are stale until autovacuum gets there.
+    IF n > 0 THEN
+        ANALYZE kill_context;
+    END IF;
     table_name := 'kill_context';
     rows_archived := n;
     RETURN NEXT;

@@ -31,6 +31,8 @@ pub struct ImportBenchResult {
     /// One duration per repeat, sorted.
     pub ours: Vec<Duration>,
     pub copy: Vec<Duration>,
+    /// The heatmap roll-up that follows the imports (not part of `ours`), per repeat.
+    pub roll_up: Vec<Duration>,
 }
 
 impl ImportBenchResult {
@@ -106,6 +108,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
 
     let mut ours = Vec::new();
     let mut copy = Vec::new();
+    let mut roll_up: Vec<Duration> = Vec::new();
     for repeat in 0..options.repeats {
         let pool = fresh_database(&server).await?;
         let importer = Importer::new(pool.clone(), SessionClock::default(), "bench");
@@ -133,6 +136,13 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
             options.rounds
         );
         ours.push(elapsed);
+        let started = Instant::now();
+        let rolled = crate::heatmap::query::roll_up_pending(&pool).await?;
+        anyhow::ensure!(
+            rolled as usize == options.rounds,
+            "rolled up {rolled} rounds"
+        );
+        roll_up.push(started.elapsed());
 
         // Baseline: the very same kill rows, COPYed into a table without indexes.
         let mut conn = pool.acquire().await?;
@@ -156,10 +166,11 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         );
         copy.push(elapsed_copy);
         eprintln!(
-            "  repeat {}: ours {:>8.1} ms ({:>9.0} kills/s)   COPY {:>7.1} ms ({:>9.0} kills/s)",
+            "  repeat {}: ours {:>8.1} ms ({:>9.0} kills/s), then heatmap roll-up {:>6.1} ms   COPY {:>7.1} ms ({:>9.0} kills/s)",
             repeat + 1,
             elapsed.as_secs_f64() * 1e3,
             kills as f64 / elapsed.as_secs_f64(),
+            roll_up.last().map_or(0.0, |d: &Duration| d.as_secs_f64() * 1e3),
             elapsed_copy.as_secs_f64() * 1e3,
             kills as f64 / elapsed_copy.as_secs_f64()
         );
@@ -172,10 +183,12 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         .await?;
     ours.sort();
     copy.sort();
+    roll_up.sort();
     Ok(ImportBenchResult {
         kills,
         bytes,
         ours,
         copy,
+        roll_up,
     })
 }

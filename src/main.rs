@@ -29,6 +29,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// See the whole product work: simulated servers play an evening, rounds are imported as they
+    /// end, summaries and stats are printed, heatmaps written to ./demo-out/.
+    ///
+    /// Uses DATABASE_URL's server if set, else the local PostgreSQL on 127.0.0.1:5432, else a
+    /// private cluster started from the PostgreSQL binaries on this machine. It only touches its
+    /// own database, `etprox_demo`.
+    Demo {
+        /// Start from an empty demo database (otherwise a second run reports the rounds as
+        /// already imported).
+        #[arg(long)]
+        fresh: bool,
+        /// Keep the demo database afterwards, to try `etprox ask`.
+        #[arg(long)]
+        keep: bool,
+        /// Where images and other outputs go.
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
@@ -78,6 +96,10 @@ enum Command {
     /// Raw-data retention: what is stored, and archiving raw kills past a number of days.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Render a kill heatmap of a map to a PNG (the same image the bot's /heatmap sends).
+    Heatmap(etprox::heatmap::cli::HeatmapArgs),
+    /// Map calibration and command-map images: import them from an ET install or pk3 files.
+    Maps(etprox::heatmap::cli::MapsArgs),
     /// Measure speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -97,6 +119,15 @@ enum BenchCommand {
         /// Use the bench database from an earlier run instead of seeding it again.
         #[arg(long)]
         reuse: bool,
+    },
+    /// Write synthetic v3 round files (deterministic) into a folder, e.g. to try a backfill.
+    Generate {
+        /// Folder to write into (created if missing).
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        rounds: usize,
+        #[arg(long, default_value_t = 70)]
+        kills_per_round: usize,
     },
     /// Import synthetic rounds into a scratch database `etprox_bench` (created and dropped on the
     /// DATABASE_URL server) and compare with a plain COPY of the same kill rows.
@@ -141,14 +172,19 @@ enum RetentionCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Long-running services log what they do; one-shot commands print their own results.
+    let default_filter = match cli.command {
+        Command::Watch => "etprox=info,sqlx=error,warn",
+        _ => "etprox=warn,sqlx=error,warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "etprox=info,warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -161,6 +197,16 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::from_env().context("invalid configuration")?;
     match cli.command {
+        Command::Demo { fresh, keep, out } => {
+            let options = etprox::demo::DemoOptions {
+                fresh,
+                keep,
+                work_dir: std::env::temp_dir().join("etprox-demo"),
+                out_dir: out,
+            };
+            etprox::demo::run(&config, &options).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Db(DbCommand::Migrate) => {
             db::connect_and_migrate(&config.database_url, 2).await?;
             println!("database is up to date");
@@ -173,12 +219,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
         } => import(&config, paths, jobs, batch, quiet).await,
         Command::Watch => {
-            let pool = db::connect_and_migrate(&config.database_url, 4).await?;
-            let importer = Importer::new(pool, config.session, config.default_server_id.clone());
             anyhow::ensure!(
                 !config.round_dirs.is_empty(),
                 "ETPROX_ROUND_DIRS is not set: give the folder(s) the tracker writes round files to, separated by ':'"
             );
+            let pool = db::connect_with_retry(&config.database_url, 4).await?;
+            let importer = Importer::new(pool, config.session, config.default_server_id.clone());
             let options = watcher::WatchOptions::from_config(&config);
             tokio::select! {
                 result = watcher::run(importer, options) => result?,
@@ -231,6 +277,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Heatmap(args) => {
+            let pool = db::connect_and_migrate(&config.database_url, 2).await?;
+            etprox::heatmap::cli::run(&args, &pool).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Maps(args) => {
+            etprox::heatmap::cli::run_maps(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Generate {
+            dir,
+            rounds,
+            kills_per_round,
+        }) => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let bar = ProgressBar::new(rounds as u64);
+            for i in 0..rounds {
+                let mut spec = etprox::round_file::synthetic::RoundSpec::new(
+                    i as u64,
+                    1_700_000_000 + i as i64 * 1_500,
+                );
+                spec.kills = kills_per_round;
+                let path = dir.join(format!("{:06}-{}-round-1_etprox.txt", i, spec.map));
+                std::fs::write(&path, etprox::round_file::synthetic::synthetic_v3(&spec))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            println!(
+                "wrote {rounds} round files ({} kills) to {}",
+                rounds * kills_per_round,
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Import {
             rounds,
             kills_per_round,
@@ -261,6 +342,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 median(&r.copy).as_secs_f64() * 1e3,
                 r.kills,
                 r.copy_kills_per_sec()
+            );
+            println!(
+                "heatmap roll-up after the imports (not included above): median {:.1} ms",
+                median(&r.roll_up).as_secs_f64() * 1e3
             );
             println!(
                 "ratio:  importer / COPY = {:.0} %",
@@ -389,6 +474,16 @@ async fn import(
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
+    }
+    if imported > 0 {
+        let started = std::time::Instant::now();
+        let rounds = etprox::heatmap::query::roll_up_pending(importer.pool()).await?;
+        if !quiet {
+            println!(
+                "heatmap rollups: {rounds} rounds added in {} ms",
+                started.elapsed().as_millis()
+            );
+        }
     }
     println!(
         "{imported} imported ({kills} kills), {duplicate} already imported, {empty} empty, {rejected} rejected, {bad_lines} lines rejected"

@@ -172,6 +172,35 @@ async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(heat_mismatch, 0);
+    // The renderer's all-time 64-unit rollup, rolled up after the imports, equals a recount.
+    let rolled: i32 = etprox::heatmap::query::roll_up_pending(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rolled, 13, "every imported round is rolled up once");
+    assert_eq!(
+        etprox::heatmap::query::roll_up_pending(&pool)
+            .await
+            .unwrap(),
+        0
+    );
+    let fine_mismatch: i64 = sqlx::query_scalar(
+        "WITH raw AS (
+           SELECT map_name, 'victim' AS position, victim_team AS team,
+                  floor(victim_x / 64)::int AS cx, floor(victim_y / 64)::int AS cy, COUNT(*)::int8 AS n
+           FROM kill_context WHERE kind = 'kill' GROUP BY 1, 2, 3, 4, 5
+           UNION ALL
+           SELECT map_name, 'killer', killer_team,
+                  floor(killer_x / 64)::int, floor(killer_y / 64)::int, COUNT(*)::int8
+           FROM kill_context WHERE kind = 'kill' GROUP BY 1, 2, 3, 4, 5)
+         SELECT COUNT(*) FROM raw FULL JOIN kill_heatmap_fine_total f
+           ON f.map_name = raw.map_name AND f.position = raw.position
+          AND f.team = raw.team AND f.cell_x = raw.cx AND f.cell_y = raw.cy
+         WHERE raw.n IS DISTINCT FROM f.kills",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(fine_mismatch, 0);
 }
 
 fn write_temp_v3(spec: &RoundSpec) -> std::path::PathBuf {
@@ -295,7 +324,7 @@ async fn concurrent_imports_of_different_rounds_add_up(pool: PgPool) {
     }
     let concurrent = snapshot(&pool).await;
     // The same files one by one into a clean schema give the same aggregates.
-    sqlx::raw_sql("TRUNCATE rounds, kill_context, kill_heatmap, player_proximity_stats, teammate_synergy_daily, player_aliases, players, import_log, import_rejected_lines CASCADE")
+    sqlx::raw_sql("TRUNCATE rounds, kill_context, kill_heatmap, kill_heatmap_fine, kill_heatmap_fine_total, player_proximity_stats, teammate_synergy_daily, player_aliases, players, import_log, import_rejected_lines CASCADE")
         .execute(&pool)
         .await
         .unwrap();
@@ -526,12 +555,26 @@ async fn archiving_keeps_aggregates_and_later_imports_add_up(pool: PgPool) {
     import(&imp, &shared_fixture(GOLDRUSH)).await;
     let aggregates = |s: Vec<(String, Vec<String>)>| {
         s.into_iter()
-            .filter(|(n, _)| !matches!(n.as_str(), "kill_context"))
+            // kill_heatmap_fine is where archiving keeps the archived days' positions.
+            .filter(|(n, _)| !matches!(n.as_str(), "kill_context" | "kill_heatmap_fine"))
             .collect::<Vec<_>>()
     };
     let before = aggregates(snapshot(&pool).await);
+    let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kill_context WHERE kind = 'kill'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let archived = etprox::db::retention::archive(&pool, 30).await.unwrap();
     assert_eq!(archived, [("kill_context".to_owned(), 208)]);
+    let kept: i64 = sqlx::query_scalar("SELECT SUM(kills)::int8 FROM kill_heatmap_fine")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        2 * counted,
+        "both positions of every archived kill stay in the day rollup"
+    );
     assert_same(&before, &aggregates(snapshot(&pool).await));
     // The rounds are still known: re-importing after archiving does not double anything.
     assert!(matches!(
@@ -594,4 +637,92 @@ async fn a_session_crossing_midnight_is_one_day(pool: PgPool) {
             .unwrap();
     let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     assert_eq!(days, [(d("2025-11-18"), 2), (d("2025-11-19"), 1)]);
+}
+
+#[sqlx::test]
+async fn hostile_names_are_stored_verbatim(pool: PgPool) {
+    use etprox::round_file::{
+        writer::write_v3, AllyRef, Combatant, KillKind, KillRecord, RoundHeader, Team,
+    };
+    use std::borrow::Cow;
+    let names: [&[u8]; 6] = [
+        b"'); DROP TABLE rounds; --",
+        b"tab\there\\back\nline",
+        b"@everyone **bold** `code`",
+        b"zero\xe2\x80\x8bwidth",
+        b"$1 %s {0} \\N",
+        b"NONE",
+    ];
+    let kills: Vec<KillRecord<'_>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| KillRecord {
+            line: 13 + i as u32,
+            game_time: 1000 * i as i64,
+            time_ms: Some(1000 * i as i64),
+            kind: KillKind::Kill,
+            killer: Combatant {
+                slot: i as i16,
+                guid: Cow::Owned(format!("{:032X}", i + 1).into_bytes()),
+                name: Cow::Borrowed(name),
+                team: Team::Axis,
+                pos: [1.0, 2.0, 3.0],
+            },
+            victim: Combatant {
+                slot: 40,
+                guid: Cow::Borrowed(b"V"),
+                name: Cow::Borrowed(b"victim"),
+                team: Team::Allies,
+                pos: [4.0, 5.0, 6.0],
+            },
+            distance: 5.2,
+            weapon: 3,
+            means_of_death: 3,
+            killer_allies: 1,
+            victim_allies: 0,
+            supporting_allies: vec![AllyRef {
+                guid: Cow::Borrowed(b""),
+                name: Cow::Borrowed(name),
+            }],
+        })
+        .collect();
+    let header = RoundHeader {
+        server_id: Some("x'; --".into()),
+        map_name: "goldrush".into(),
+        round_number: 1,
+        gametype: Some(3),
+        round_id: Some("hostile".into()),
+        started_unix: Some(1_763_000_000),
+        ended_unix: Some(1_763_000_600),
+        ..RoundHeader::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.txt");
+    std::fs::write(&path, write_v3(&header, false, &kills)).unwrap();
+    let imp = importer(&pool);
+    expect_imported(&import(&imp, &path).await);
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT killer_name FROM kill_context ORDER BY kill_index")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected: Vec<String> = names
+        .iter()
+        .map(|n| String::from_utf8(n.to_vec()).unwrap())
+        .collect();
+    assert_eq!(stored, expected);
+    let raw: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT raw_name FROM player_aliases WHERE player_guid LIKE 'NOGUID:%' ORDER BY raw_name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut expected_raw: Vec<Vec<u8>> = names.iter().map(|n| n.to_vec()).collect();
+    expected_raw.sort();
+    assert_eq!(raw, expected_raw, "guid-less allies keep their exact bytes");
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rounds")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(tables, 1);
 }

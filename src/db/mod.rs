@@ -21,11 +21,12 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .with_context(|| format!("DATABASE_URL {url:?} is not a valid PostgreSQL URL"))?
-        .log_statements(tracing::log::LevelFilter::Trace);
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .application_name("etprox");
     create_database_if_missing(&options).await?;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(5))
         .connect_with(options.clone())
         .await
         .with_context(|| {
@@ -37,6 +38,37 @@ pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Res
         })?;
     migrate(&pool).await?;
     Ok(pool)
+}
+
+/// Like [`connect_and_migrate`], but waits for a database that is down or starting, retrying
+/// with a growing pause (up to 30 s) and saying so in the log. Configuration errors are not retried.
+pub async fn connect_with_retry(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let mut pause = Duration::from_secs(1);
+    loop {
+        match connect_and_migrate(url, max_connections).await {
+            Ok(pool) => return Ok(pool),
+            Err(e) if is_transient(&e) => {
+                tracing::warn!(error = %format!("{e:#}"), retry_in_s = pause.as_secs(), "database not reachable, waiting");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// True for failures that a later attempt may not have: the server is down, starting or
+/// unreachable, or the connection broke.
+pub fn is_transient(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
+            Some(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => cause.downcast_ref::<std::io::Error>().is_some(),
+        })
 }
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {

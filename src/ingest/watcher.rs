@@ -94,27 +94,35 @@ pub async fn run(importer: Importer, options: WatchOptions) -> anyhow::Result<()
         pending.extend(seen.iter().filter(|(_, s)| !s.done).map(|(p, _)| p.clone()));
         pending.sort();
         pending.dedup();
+        let mut imported = false;
         for path in std::mem::take(&mut pending) {
             if is_round_file_name(&path) {
-                consider(&importer, &options, &mut seen, path).await;
+                imported |= consider(&importer, &options, &mut seen, path).await;
+            }
+        }
+        if imported {
+            // Keep the heatmap rollups current; if this fails, the next reader catches up.
+            if let Err(e) = crate::heatmap::query::roll_up_pending(importer.pool()).await {
+                warn!(error = %e, "heatmap roll-up failed; it is retried later");
             }
         }
     }
 }
 
-/// Looks at one file: imports it when complete, otherwise keeps watching it.
+/// Looks at one file: imports it when complete, otherwise keeps watching it. Returns true when
+/// a new round was committed.
 async fn consider(
     importer: &Importer,
     options: &WatchOptions,
     seen: &mut HashMap<PathBuf, Seen>,
     path: PathBuf,
-) {
+) -> bool {
     let Ok(meta) = std::fs::metadata(&path) else {
         seen.remove(&path); // vanished: forget it; a rescan brings it back if it returns
-        return;
+        return false;
     };
     if !meta.is_file() {
-        return;
+        return false;
     }
     let (size, modified) = (meta.len(), meta.modified().ok());
     let entry = seen.entry(path.clone()).or_insert(Seen {
@@ -132,7 +140,7 @@ async fn consider(
         };
     }
     if entry.done {
-        return;
+        return false;
     }
     let settled = entry.changed_at.elapsed();
     let ready = if has_v3_end_marker(&path) {
@@ -143,12 +151,13 @@ async fn consider(
         settled >= options.settle
     };
     if !ready {
-        return;
+        return false;
     }
     let started = Instant::now();
     match importer.import_file(&path).await {
         Ok(outcome) => {
             entry.done = true;
+            let new_round = matches!(outcome, ImportOutcome::Imported { .. });
             match &outcome {
                 ImportOutcome::Imported {
                     round_id,
@@ -167,11 +176,13 @@ async fn consider(
                     warn!(path = %path.display(), %reason, "rejected")
                 }
             }
+            new_round
         }
         // Unreadable right now or the database is away: try again on a later pass.
         Err(e) => {
             warn!(error = %e, "import failed, will retry");
             entry.changed_at = Instant::now();
+            false
         }
     }
 }

@@ -85,7 +85,24 @@ fn roster(spec: &RoundSpec) -> Vec<Player> {
         .collect()
 }
 
+/// Twelve busy places of a map, fixed by the map's name.
+fn hotspots(map: &str) -> Vec<(f32, f32)> {
+    let seed = map.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let mut rng = Rng::new(seed);
+    (0..12)
+        .map(|_| {
+            (
+                rng.range_f32(-3600.0, 3200.0),
+                rng.range_f32(-3100.0, 3900.0),
+            )
+        })
+        .collect()
+}
+
 fn kills<'p>(spec: &RoundSpec, players: &'p [Player]) -> Vec<KillRecord<'p>> {
+    let hotspots = hotspots(&spec.map);
     let mut rng = Rng::new(spec.seed);
     let mut t = 5_000i64;
     let side = |p: &'p Player, pos: [f32; 3]| Combatant {
@@ -116,14 +133,18 @@ fn kills<'p>(spec: &RoundSpec, players: &'p [Player]) -> Vec<KillRecord<'p>> {
                     enemies[rng.below(enemies.len() as u64) as usize],
                 ),
             };
+            // Fights cluster around a map's chokepoints and objectives, the same in every round.
+            let (hx, hy) = hotspots[rng.below(hotspots.len() as u64) as usize];
+            let spread =
+                |rng: &mut Rng| rng.range_f32(-350.0, 350.0) + rng.range_f32(-350.0, 350.0);
             let kp = [
-                rng.range_f32(-4000.0, 3600.0),
-                rng.range_f32(-3500.0, 4300.0),
+                hx + spread(&mut rng),
+                hy + spread(&mut rng),
                 rng.range_f32(-400.0, 400.0),
             ];
             let vp = [
-                kp[0] + rng.range_f32(-900.0, 900.0),
-                kp[1] + rng.range_f32(-900.0, 900.0),
+                kp[0] + rng.range_f32(-700.0, 700.0),
+                kp[1] + rng.range_f32(-700.0, 700.0),
                 kp[2],
             ];
             let round1 = |x: f32| (x * 10.0).round() / 10.0;

@@ -182,7 +182,8 @@ fn parse_kill(line: u32, text: &[u8]) -> Result<(KillRecord<'_>, &[u8], bool), S
     // (j) columns for which the whole rest of the line has the right shape.
     let n = fields.len();
     for i in 4..n {
-        if !anchors_team_block(&fields, i) || !plausible_guid(fields[i + 5]) {
+        if !anchors_team_block(&fields, i) || !fields.get(i + 5).is_some_and(|g| plausible_guid(g))
+        {
             continue;
         }
         for j in (i + 7)..n.saturating_sub(10) {

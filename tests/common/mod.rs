@@ -47,6 +47,21 @@ const VOLATILE: &str =
 /// Every stored row of every table, as sorted JSON text, without serials and clocks.
 /// Two databases with equal snapshots hold the same data.
 pub async fn snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
+    // The heatmap rollups follow the imports; bring them up to date so two databases with the
+    // same imports compare equal whoever rolled up when.
+    // A killed process's backend may still hold some rounds for a moment (SKIP LOCKED): wait.
+    for _ in 0..100 {
+        etprox::heatmap::query::roll_up_pending(pool).await.unwrap();
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM rounds WHERE NOT heatmap_rolled_up")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let tables = [
         ("rounds", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM rounds t")),
         (
@@ -60,6 +75,8 @@ pub async fn snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
         ("player_proximity_stats", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_proximity_stats t")),
         ("teammate_synergy (view)", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM teammate_synergy t")),
         ("teammate_synergy_daily", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM teammate_synergy_daily t")),
+        ("kill_heatmap_fine", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM kill_heatmap_fine t")),
+        ("kill_heatmap_fine_total", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM kill_heatmap_fine_total t")),
         ("players", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM players t")),
         ("player_aliases", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_aliases t")),
         ("import_log", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM import_log t")),

@@ -1,0 +1,593 @@
+//! Heatmaps from a real PostgreSQL: SQL binning, filters, archived days and fallbacks.
+//! Each test gets its own database with the migrations applied.
+
+use chrono::NaiveDate;
+use etprox::heatmap::calibration::{CalibrationTable, MapAssets};
+use etprox::heatmap::query::{self, WeaponFilter};
+use etprox::heatmap::{
+    render_heatmap_png, BinSource, Calibration, HeatmapError, HeatmapFilter, HeatmapOptions,
+    Period, PositionKind, Team,
+};
+use sqlx::PgPool;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+async fn round(pool: &PgPool, map: &str, day: &str, key: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO rounds (round_key, content_sha256, format_version, server_id, map_name,
+                             round_number, session_date, source_path, kill_count)
+         VALUES ($1, $1, 3, 'test', $2, 1, $3, 'test.txt', 0) RETURNING id",
+    )
+    .bind(key)
+    .bind(map)
+    .bind(d(day))
+    .fetch_one(pool)
+    .await
+    .expect("round")
+}
+
+/// One kill row. `killer`/`victim` are (guid, name, team, x, y).
+#[derive(Clone, Copy)]
+struct Kill<'a> {
+    kind: &'a str,
+    killer: (&'a str, &'a str, &'a str, f32, f32),
+    victim: (&'a str, &'a str, &'a str, f32, f32),
+    mod_: i16,
+    class: &'a str,
+}
+
+const ALICE: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const BOB: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+
+fn kill(kx: f32, ky: f32, vx: f32, vy: f32) -> Kill<'static> {
+    Kill {
+        kind: "kill",
+        killer: (ALICE, "^1Ali^7ce", "AXIS", kx, ky),
+        victim: (BOB, "Bob", "ALLIES", vx, vy),
+        mod_: 8, // MP40
+        class: "solo",
+    }
+}
+
+async fn insert(pool: &PgPool, round_id: i64, map: &str, day: &str, kills: &[Kill<'_>]) {
+    for (i, k) in kills.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO kill_context (round_id, kill_index, session_date, map_name, round_number,
+                 game_time, kind, killer_slot, killer_guid, killer_name, killer_team,
+                 killer_x, killer_y, killer_z, victim_slot, victim_guid, victim_name, victim_team,
+                 victim_x, victim_y, victim_z, distance, weapon, means_of_death,
+                 engagement_type, engagement_class, killer_allies, victim_allies)
+             VALUES ($1, $2, $3, $4, 1, 1000, $5, 1, $6, $7, $8, $9, $10, 0,
+                     2, $11, $12, $13, $14, $15, 0, 100, 3, $16, '1v1', $17, 0, 0)",
+        )
+        .bind(round_id)
+        .bind(i as i32)
+        .bind(d(day))
+        .bind(map)
+        .bind(k.kind)
+        .bind(k.killer.0)
+        .bind(k.killer.1)
+        .bind(k.killer.2)
+        .bind(k.killer.3)
+        .bind(k.killer.4)
+        .bind(k.victim.0)
+        .bind(k.victim.1)
+        .bind(k.victim.2)
+        .bind(k.victim.3)
+        .bind(k.victim.4)
+        .bind(k.mod_)
+        .bind(k.class)
+        .execute(pool)
+        .await
+        .expect("kill");
+    }
+}
+
+fn opts(filter: HeatmapFilter, size: u32) -> HeatmapOptions {
+    let mut o = HeatmapOptions::new(filter);
+    o.size = size;
+    // Tests never read the repository's assets folder.
+    o.assets = MapAssets {
+        table_path: "/nonexistent/maps.csv".into(),
+        maps_dir: "/nonexistent/maps".into(),
+    };
+    o.table = Some(CalibrationTable::builtin());
+    o
+}
+
+/// Pixel with the largest change against the empty map, ignoring the legend corner.
+fn hottest_pixel(png: &[u8], empty: &[u8]) -> (u32, u32) {
+    let img = image::load_from_memory(png).expect("decode").to_rgb8();
+    let base = image::load_from_memory(empty).expect("decode").to_rgb8();
+    let mut best = (0u32, 0u32, 0i32);
+    for (x, y, p) in img.enumerate_pixels() {
+        let b = base.get_pixel(x, y);
+        // Redness gained: the top of the ramp is red.
+        let score = i32::from(p[0]) - i32::from(p[1]) - (i32::from(b[0]) - i32::from(b[1]));
+        if score > best.2 {
+            best = (x, y, score);
+        }
+    }
+    (best.0, best.1)
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn kill_at_known_coordinate_lands_on_its_pixel(pool: PgPool) {
+    let r = round(&pool, "goldrush", "2026-11-20", "r1").await;
+    // Victim at world (1500, 2100) five times; killer elsewhere.
+    insert(
+        &pool,
+        r,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 1500.0, 2100.0); 5],
+    )
+    .await;
+    let mut raw = opts(HeatmapFilter::new("goldrush"), 512);
+    raw.raw_only = true;
+    let (png, summary) = render_heatmap_png(&pool, &raw).await.expect("render");
+    assert_eq!(summary.kills, 5);
+    assert_eq!(summary.sources, vec![BinSource::Raw]);
+    assert_eq!(summary.calibration, Calibration::Table);
+    // The same from the 64-unit rollup (what an all-time request reads): within one cell.
+    let (rolled_png, rolled) =
+        render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 512))
+            .await
+            .expect("render");
+    assert_eq!(rolled.kills, 5);
+    assert_eq!(rolled.sources, vec![BinSource::Fine64AllTime]);
+    let (empty, _) = render_heatmap_png(
+        &pool,
+        &opts(HeatmapFilter::new("goldrush"), 512).with_period_none(),
+    )
+    .await
+    .expect("render empty");
+    let world = CalibrationTable::builtin()
+        .get("goldrush")
+        .expect("g")
+        .world_box()
+        .expect("b");
+    let (ex, ey) = world.to_pixel(1500.0, 2100.0, 512, 512);
+    let (hx, hy) = hottest_pixel(&png, &empty);
+    assert!(
+        (f64::from(hx) + 0.5 - ex).abs() <= 3.0 && (f64::from(hy) + 0.5 - ey).abs() <= 3.0,
+        "expected ({ex}, {ey}), hottest ({hx}, {hy})"
+    );
+    // 64 world units are about 4 pixels at this size on goldrush.
+    let (rx, ry) = hottest_pixel(&rolled_png, &empty);
+    assert!(
+        (f64::from(rx) + 0.5 - ex).abs() <= 6.0 && (f64::from(ry) + 0.5 - ey).abs() <= 6.0,
+        "expected ({ex}, {ey}), hottest from the rollup ({rx}, {ry})"
+    );
+}
+
+trait EmptyPeriod {
+    fn with_period_none(self) -> Self;
+}
+
+impl EmptyPeriod for HeatmapOptions {
+    /// The same map with a period that has no kills: the background alone.
+    fn with_period_none(mut self) -> Self {
+        self.filter.period = Period::Range(d("1999-01-01"), d("1999-01-01"));
+        self
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn filters_select_the_right_kills(pool: PgPool) {
+    let r1 = round(&pool, "goldrush", "2026-11-19", "r1").await;
+    let r2 = round(&pool, "goldrush", "2026-11-20", "r2").await;
+    let mut k_panzer = kill(100.0, 100.0, 200.0, 200.0);
+    k_panzer.mod_ = 15;
+    k_panzer.class = "outnumbering";
+    let mut k_bob = kill(300.0, 300.0, 400.0, 400.0);
+    k_bob.killer = (BOB, "Bob", "ALLIES", 300.0, 300.0);
+    k_bob.victim = (ALICE, "^1Ali^7ce", "AXIS", 400.0, 400.0);
+    let mut teamkill = kill(0.0, 0.0, 10.0, 10.0);
+    teamkill.kind = "teamkill";
+    insert(
+        &pool,
+        r1,
+        "goldrush",
+        "2026-11-19",
+        &[kill(0.0, 0.0, 50.0, 50.0), k_panzer],
+    )
+    .await;
+    insert(
+        &pool,
+        r2,
+        "goldrush",
+        "2026-11-20",
+        &[k_bob, teamkill, kill(0.0, 0.0, 60.0, 60.0)],
+    )
+    .await;
+
+    let count = |f: HeatmapFilter| {
+        let pool = pool.clone();
+        async move {
+            render_heatmap_png(&pool, &opts(f, 256))
+                .await
+                .expect("render")
+                .1
+                .kills
+        }
+    };
+    let all = HeatmapFilter::new("goldrush");
+    assert_eq!(count(all.clone()).await, 4, "team kills do not count");
+    let mut f = all.clone();
+    f.player = Some(ALICE.into());
+    f.kind = PositionKind::Kills;
+    assert_eq!(count(f.clone()).await, 3, "Alice as killer");
+    f.kind = PositionKind::Deaths;
+    assert_eq!(count(f.clone()).await, 1, "Alice as victim");
+    f.player = Some("alice".into());
+    assert_eq!(
+        count(f).await,
+        1,
+        "name lookup falls back to names in kills"
+    );
+    let mut f = all.clone();
+    f.team = Some(Team::Allies);
+    assert_eq!(count(f.clone()).await, 3, "allied deaths");
+    f.kind = PositionKind::Kills;
+    assert_eq!(count(f).await, 1, "allied kills");
+    let mut f = all.clone();
+    f.weapon = Some("panzerfaust".parse::<WeaponFilter>().expect("weapon"));
+    assert_eq!(count(f).await, 1);
+    let mut f = all.clone();
+    f.engagement = Some(query::parse_engagement("assisted").expect("class"));
+    assert_eq!(count(f).await, 1);
+    let mut f = all.clone();
+    f.period = Period::LatestSession;
+    assert_eq!(count(f).await, 2, "latest session is 2026-11-20");
+    let mut f = all;
+    f.period = Period::Range(d("2026-11-19"), d("2026-11-19"));
+    assert_eq!(count(f).await, 2);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn coarse_rollup_is_used_when_raw_kills_are_archived(pool: PgPool) {
+    sqlx::query(
+        "INSERT INTO kill_heatmap (session_date, map_name, grid_x, grid_y, axis_kills, allies_kills, total_kills)
+         VALUES ('2026-01-05', 'goldrush', 0, 0, 7, 3, 10), ('2026-01-05', 'goldrush', -2, 1, 1, 1, 2)",
+    )
+    .execute(&pool)
+    .await
+    .expect("rollup");
+    let (png, summary) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
+        .await
+        .expect("render");
+    assert_eq!(summary.sources, vec![BinSource::Coarse512]);
+    assert_eq!(summary.kills, 12);
+    assert!(
+        summary.notes.iter().any(|n| n.contains("512-unit")),
+        "{:?}",
+        summary.notes
+    );
+    assert!(image::load_from_memory(&png).is_ok());
+    // Allied deaths are kills by the axis.
+    let mut f = HeatmapFilter::new("goldrush");
+    f.team = Some(Team::Allies);
+    let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 8);
+    // Killer positions are not in kill_heatmap.
+    let mut f = HeatmapFilter::new("goldrush");
+    f.kind = PositionKind::Kills;
+    let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
+    let old = round(&pool, "goldrush", "2026-01-05", "old").await;
+    insert(
+        &pool,
+        old,
+        "goldrush",
+        "2026-01-05",
+        &[kill(0.0, 0.0, 1000.0, 1000.0); 4],
+    )
+    .await;
+    query::roll_up_pending(&pool).await.expect("rollup");
+    let new = round(&pool, "goldrush", "2026-11-20", "new").await;
+    insert(
+        &pool,
+        new,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, -1000.0, -1000.0); 3],
+    )
+    .await;
+    query::roll_up_pending(&pool).await.expect("rollup");
+    let total: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine_total")
+        .fetch_one(&pool)
+        .await
+        .expect("sum");
+    assert_eq!(total, 14, "two positions per kill, all time");
+    let daily: Option<i64> = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
+        .fetch_one(&pool)
+        .await
+        .expect("sum");
+    assert_eq!(
+        daily, None,
+        "days are kept per day only when they are archived"
+    );
+
+    // Archive the old day's raw rows; the archive keeps that day in kill_heatmap_fine.
+    let days = (chrono::Utc::now().date_naive() - d("2026-06-01")).num_days() as i32;
+    sqlx::query("SELECT * FROM archive_old_proximity_data($1)")
+        .bind(days)
+        .execute(&pool)
+        .await
+        .expect("archive");
+    let daily: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
+        .fetch_one(&pool)
+        .await
+        .expect("sum");
+    assert_eq!(daily, 8, "the archived day's 4 kills, two positions each");
+    let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 7, "both days, from the rollup");
+    assert_eq!(s.sources, vec![BinSource::Fine64AllTime]);
+    let mut o = opts(HeatmapFilter::new("goldrush"), 256);
+    o.filter.period = Period::Range(d("2026-01-01"), d("2026-01-31"));
+    let (_, s) = render_heatmap_png(&pool, &o).await.expect("render");
+    assert_eq!((s.kills, s.sources.clone()), (4, vec![BinSource::Fine64]));
+    // The same through raw rows sees only the day that was not archived.
+    let mut o = opts(HeatmapFilter::new("goldrush"), 256);
+    o.raw_only = true;
+    let (_, s) = render_heatmap_png(&pool, &o).await.expect("render");
+    assert_eq!((s.kills, s.sources.clone()), (3, vec![BinSource::Raw]));
+    // A player filter needs raw rows, and says what it cannot show.
+    let mut f = HeatmapFilter::new("goldrush");
+    f.player = Some(BOB.into());
+    let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 3);
+    assert!(
+        s.notes.iter().any(|n| n.contains("archived")),
+        "{:?}",
+        s.notes
+    );
+    // A round imported after the last roll-up is included.
+    let late = round(&pool, "goldrush", "2026-11-21", "late").await;
+    insert(
+        &pool,
+        late,
+        "goldrush",
+        "2026-11-21",
+        &[kill(0.0, 0.0, 5.0, 5.0); 2],
+    )
+    .await;
+    let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
+        .await
+        .expect("render");
+    // Rendering rolls up rounds committed since the last roll-up first.
+    assert_eq!(s.kills, 9);
+    assert_eq!(s.sources, vec![BinSource::Fine64AllTime]);
+    // Deleting a round: take it out of the rollups, then its kills and the round itself
+    // (kill_context has no foreign key to rounds: it is written with COPY).
+    query::unroll_round(&pool, late).await.expect("unroll");
+    sqlx::query("DELETE FROM kill_context WHERE round_id = $1")
+        .bind(late)
+        .execute(&pool)
+        .await
+        .expect("delete kills");
+    sqlx::query("DELETE FROM rounds WHERE id = $1")
+        .bind(late)
+        .execute(&pool)
+        .await
+        .expect("delete");
+    // Rebuilding the all-time rollup from archived days and raw rows gives the same counts.
+    query::rebuild_fine_rollup(&pool).await.expect("rebuild");
+    let (fine, total): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(kills)::int8 FROM kill_heatmap_fine),
+                (SELECT sum(kills)::int8 FROM kill_heatmap_fine_total)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("sums");
+    assert_eq!((fine, total), (8, 14));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn uncalibrated_map_fits_the_box_to_its_kills(pool: PgPool) {
+    let r = round(&pool, "mystery_b1", "2026-11-20", "r1").await;
+    insert(
+        &pool,
+        r,
+        "mystery_b1",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 100.0, 100.0), kill(0.0, 0.0, 900.0, -700.0)],
+    )
+    .await;
+    let (png, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("mystery_b1"), 256))
+        .await
+        .expect("render");
+    assert_eq!(s.calibration, Calibration::KillBounds);
+    assert_eq!(s.kills, 2);
+    assert_eq!(s.kills_outside, 0);
+    assert!(
+        s.notes.iter().any(|n| n.contains("not calibrated")),
+        "{:?}",
+        s.notes
+    );
+    assert!(s.message().contains("etprox maps import"));
+    assert!(image::load_from_memory(&png).is_ok());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn empty_result_says_so(pool: PgPool) {
+    let (png, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 0);
+    assert!(
+        s.message().contains("no kills match these filters"),
+        "{}",
+        s.message()
+    );
+    assert!(image::load_from_memory(&png).is_ok());
+    let mut f = HeatmapFilter::new("goldrush");
+    f.period = Period::LatestSession;
+    let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect("render");
+    assert!(
+        s.message().contains("no session with kills"),
+        "{}",
+        s.message()
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn unknown_player_is_an_error_a_person_can_act_on(pool: PgPool) {
+    let mut f = HeatmapFilter::new("goldrush");
+    f.player = Some("nobody".into());
+    let err = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect_err("unknown");
+    assert!(matches!(err, HeatmapError::UnknownPlayer(_)));
+    assert!(err.to_string().contains("nobody"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn kills_outside_the_box_are_counted_not_drawn(pool: PgPool) {
+    let r = round(&pool, "goldrush", "2026-11-20", "r1").await;
+    insert(
+        &pool,
+        r,
+        "goldrush",
+        "2026-11-20",
+        &[
+            kill(0.0, 0.0, 0.0, 0.0),
+            kill(0.0, 0.0, 90000.0, 0.0),
+            kill(0.0, 0.0, 1e30, -1e30),
+        ],
+    )
+    .await;
+    let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
+        .await
+        .expect("render");
+    assert_eq!((s.kills, s.kills_outside), (1, 2));
+    assert!(s.notes.iter().any(|n| n.contains("outside the map box")));
+}
+
+/// A pk3 with a command-map image for goldrush, imported into a scratch assets folder.
+fn import_goldrush_image(dir: &std::path::Path) -> MapAssets {
+    use std::io::Write;
+    let assets = MapAssets {
+        table_path: dir.join("maps.csv"),
+        maps_dir: dir.join("maps"),
+    };
+    // 256×256 TGA: a mid-grey image with a white square in the top-left quarter.
+    let mut tga = vec![0u8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    tga.extend_from_slice(&256u16.to_le_bytes());
+    tga.extend_from_slice(&256u16.to_le_bytes());
+    tga.extend_from_slice(&[24, 0x20]);
+    for y in 0..256u32 {
+        for x in 0..256u32 {
+            let v = if x < 128 && y < 128 { 250 } else { 120 };
+            tga.extend_from_slice(&[v, v, v]);
+        }
+    }
+    let pak = dir.join("pak_cc.pk3");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&pak).expect("pk3"));
+    let o = zip::write::SimpleFileOptions::default();
+    zip.start_file("levelshots/goldrush_cc.tga", o)
+        .expect("entry");
+    zip.write_all(&tga).expect("write");
+    zip.finish().expect("finish");
+    let report = etprox::heatmap::map_import::import_maps(&[pak], &assets).expect("import");
+    assert!(report.maps[0].image.is_some(), "{report}");
+    assets
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn imported_command_map_is_drawn_under_the_heat(pool: PgPool) {
+    let r = round(&pool, "goldrush", "2026-11-20", "r1").await;
+    insert(
+        &pool,
+        r,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 1500.0, -1500.0); 3],
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let assets = import_goldrush_image(dir.path());
+    let mut o = opts(HeatmapFilter::new("goldrush"), 512);
+    o.assets = assets;
+    o.table = None; // read the table the import wrote
+    let (png, s) = render_heatmap_png(&pool, &o).await.expect("render");
+    assert!(s.has_image);
+    assert!(
+        !s.notes.iter().any(|n| n.contains("no command-map image")),
+        "{:?}",
+        s.notes
+    );
+    assert!(png.len() < 1024 * 1024);
+    let img = image::load_from_memory(&png).expect("decode").to_rgb8();
+    // The image's white quarter shows (darkened) at the top-left, away from the text
+    // panel; the grey rest at the bottom-left above the notes.
+    let bright = img.get_pixel(200, 230)[0];
+    let grey = img.get_pixel(200, 330)[0];
+    assert!(
+        bright > 150 && grey < 110 && grey > 60,
+        "bright {bright}, grey {grey}"
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn unrolling_a_round_takes_its_kills_out_of_the_rollups(pool: PgPool) {
+    let a = round(&pool, "goldrush", "2026-11-20", "a").await;
+    insert(
+        &pool,
+        a,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 100.0, 100.0); 3],
+    )
+    .await;
+    query::roll_up_pending(&pool).await.expect("rollup");
+    let b = round(&pool, "goldrush", "2026-11-20", "b").await;
+    insert(
+        &pool,
+        b,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 100.0, 100.0); 2],
+    )
+    .await;
+    query::roll_up_pending(&pool).await.expect("rollup");
+    let mut tx = pool.begin().await.expect("tx");
+    query::unroll_round(&mut *tx, b).await.expect("unroll");
+    sqlx::query("DELETE FROM kill_context WHERE round_id = $1")
+        .bind(b)
+        .execute(&mut *tx)
+        .await
+        .expect("delete kills");
+    sqlx::query("DELETE FROM rounds WHERE id = $1")
+        .bind(b)
+        .execute(&mut *tx)
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+    let total: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine_total")
+        .fetch_one(&pool)
+        .await
+        .expect("sum");
+    assert_eq!(total, 6, "round a's 3 kills, two positions each");
+    let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 3);
+}
