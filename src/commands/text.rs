@@ -101,7 +101,7 @@ pub fn bar(value: i64, max: i64, width: usize) -> String {
     let eighths = eighths.clamp(1, width * 8);
     const PARTS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 > 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(PARTS[eighths % 8 - 1]);
     }
     s
