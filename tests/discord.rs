@@ -248,6 +248,22 @@ async fn registers_commands_and_answers_each(pool: PgPool) {
     assert_eq!(a.embed_titles(), ["goldrush · round 1"]);
     assert_eq!(a.field("Kills").as_deref(), Some("105"));
 
+    let a = bot
+        .ask(
+            "heatmap",
+            json!([text("map", "goldrush"), { "name": "size", "type": 4, "value": 512 }]),
+            plain(),
+        )
+        .await;
+    assert!(a.content().contains("goldrush"), "{}", a.content());
+    assert_eq!(a.files.len(), 1, "one PNG attached");
+    let (name, png) = &a.files[0];
+    assert_eq!(name, "heatmap-goldrush.png");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+    assert_eq!((width, height), (512, 512));
+
     let a = bot.ask("maps", json!([]), plain()).await;
     assert_eq!(a.embed_titles(), ["Known maps"]);
     assert!(a.embed_text().contains("supply") && a.embed_text().contains("goldrush"));

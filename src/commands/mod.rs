@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod duo;
 pub mod engagements;
+pub mod heatmap;
 pub mod import;
 pub mod leaderboard;
 pub mod link;
@@ -318,6 +319,7 @@ async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
         "solo" => solo::run(env, caller, inv).await,
         "duo" => duo::run(env, caller, inv).await,
         "engagements" => engagements::run(env, inv).await,
+        "heatmap" => heatmap::run(env, inv).await,
         "player" => player::run(env, caller, inv).await,
         "leaderboard" => leaderboard::run(env, inv).await,
         "round" => round::run(env, inv).await,
@@ -327,7 +329,7 @@ async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
         "retention" => admin(caller, inv, retention::run(env, inv)).await,
         "import" => admin(caller, inv, import::run(env, inv)).await,
         other => user_error(format!(
-            "unknown command /{other}: try /solo, /duo, /engagements, /player, /leaderboard, /round, /maps, /link, /unlink, /retention, /import"
+            "unknown command /{other}: try /solo, /duo, /heatmap, /engagements, /player, /leaderboard, /round, /maps, /link, /unlink, /retention, /import"
         )),
     }
 }

@@ -121,6 +121,48 @@ pub async fn duo(
     .await
 }
 
+/// Kill heatmap of a map (PNG): where killers stood or victims fell.
+#[poise::command(slash_command)]
+#[allow(clippy::too_many_arguments)]
+pub async fn heatmap(
+    ctx: Ctx<'_>,
+    #[description = "Map"]
+    #[autocomplete = "autocomplete_map"]
+    map: String,
+    #[description = "Only this player"]
+    #[autocomplete = "autocomplete_player"]
+    player: Option<String>,
+    #[description = "axis or allies"] team: Option<String>,
+    #[description = "kills (where killers stood) or deaths (where victims fell, default)"]
+    kind: Option<String>,
+    #[description = "Weapon class (bullet, explosive, melee, fire) or weapon (mp40, panzerfaust)"]
+    weapon: Option<String>,
+    #[description = "all (default), session, 7d, a day 2026-11-20 or a range 2026-11-01..2026-11-20"]
+    period: Option<String>,
+    #[description = "Width and height in pixels (256 to 2048, default 1024)"]
+    #[min = 256]
+    #[max = 2048]
+    size: Option<u32>,
+) -> Result<(), Error> {
+    answer(
+        ctx,
+        invocation(
+            "heatmap",
+            None,
+            &[
+                ("map", Some(map)),
+                ("player", player),
+                ("team", team),
+                ("kind", kind),
+                ("weapon", weapon),
+                ("period", period),
+                ("size", size.map(|s| s.to_string())),
+            ],
+        ),
+    )
+    .await
+}
+
 /// Engagement breakdown (1v1, 2v1, 1v2 …) with a chart.
 #[poise::command(slash_command)]
 pub async fn engagements(
@@ -315,6 +357,7 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
     vec![
         solo(),
         duo(),
+        heatmap(),
         engagements(),
         player(),
         leaderboard(),
