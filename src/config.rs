@@ -122,6 +122,121 @@ impl Config {
     }
 }
 
+/// What `etprox bot` needs besides [`Config`].
+#[derive(Clone)]
+pub struct BotConfig {
+    pub discord_token: String,
+    /// Where round summaries go (ETPROX_SUMMARY_CHANNEL_ID); unset: no summaries.
+    pub summary_channel_id: Option<u64>,
+    /// Members with this role may use admin commands (ETPROX_ADMIN_ROLE_ID), besides Manage Server.
+    pub admin_role_id: Option<u64>,
+    /// Register commands in this guild only (ETPROX_GUILD_ID): they appear at once. Unset: globally.
+    pub guild_id: Option<u64>,
+    /// Raw kills older than this are archived daily (ETPROX_RETENTION_DAYS, default 30, 0 = off).
+    pub retention_days: u32,
+    /// UTC hour of the daily retention run (ETPROX_RETENTION_HOUR, default 4).
+    pub retention_hour: u32,
+    /// Send every REST call through this HTTP proxy (ETPROX_DISCORD_PROXY_URL), e.g. nirn-proxy.
+    pub proxy_url: Option<String>,
+    /// Only rounds that ended at most this long ago get a summary post, so backfills do not
+    /// flood the channel (ETPROX_SUMMARY_MAX_AGE_MINS, default 30).
+    pub summary_max_age: Duration,
+    /// Folder with maps.csv (ETPROX_ASSETS_DIR, default `assets`).
+    pub assets_dir: PathBuf,
+    /// Where `/retention archive export:true` writes CSV files (ETPROX_EXPORT_DIR).
+    pub export_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for BotConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotConfig")
+            .field("discord_token", &"(hidden)")
+            .field("summary_channel_id", &self.summary_channel_id)
+            .field("admin_role_id", &self.admin_role_id)
+            .field("guild_id", &self.guild_id)
+            .field("retention_days", &self.retention_days)
+            .field("proxy_url", &self.proxy_url)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const TOKEN_HELP: &str = "DISCORD_TOKEN is not set. Create an application at https://discord.com/developers/applications, open Bot, press Reset Token and copy it into DISCORD_TOKEN (in .env or the environment); then invite the bot with the OAuth2 URL generator (scopes bot and applications.commands).";
+
+impl BotConfig {
+    pub fn from_env() -> Result<BotConfig, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(var)
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<BotConfig, ConfigError> {
+        let err = |variable: &'static str, message: String| ConfigError { variable, message };
+        let Some(discord_token) = get("DISCORD_TOKEN").map(|t| t.trim().to_owned()) else {
+            return Err(err("DISCORD_TOKEN", TOKEN_HELP.into()));
+        };
+        if discord_token.contains(char::is_whitespace) || discord_token.len() < 20 {
+            return Err(err(
+                "DISCORD_TOKEN",
+                "does not look like a bot token (copy it again from the Bot page of your application)".into(),
+            ));
+        }
+        let id = |name: &'static str| -> Result<Option<u64>, ConfigError> {
+            match get(name) {
+                Some(text) => text
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|v| *v > 0)
+                    .map(Some)
+                    .ok_or_else(|| err(name, format!("{text:?} is not a Discord id (turn on Developer Mode, right-click, Copy ID)"))),
+                None => Ok(None),
+            }
+        };
+        let number = |name: &'static str, default: u32, max: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                Some(text) => text
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|v| *v <= max)
+                    .ok_or_else(|| {
+                        err(
+                            name,
+                            format!("{text:?} is not a whole number from 0 to {max}"),
+                        )
+                    }),
+                None => Ok(default),
+            }
+        };
+        let proxy_url = match get("ETPROX_DISCORD_PROXY_URL") {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(url.trim().trim_end_matches('/').to_owned())
+            }
+            Some(url) => {
+                return Err(err(
+                    "ETPROX_DISCORD_PROXY_URL",
+                    format!("{url:?} is not an http:// or https:// URL"),
+                ))
+            }
+            None => None,
+        };
+        Ok(BotConfig {
+            discord_token,
+            summary_channel_id: id("ETPROX_SUMMARY_CHANNEL_ID")?,
+            admin_role_id: id("ETPROX_ADMIN_ROLE_ID")?,
+            guild_id: id("ETPROX_GUILD_ID")?,
+            retention_days: number("ETPROX_RETENTION_DAYS", 30, 36_500)?,
+            retention_hour: number("ETPROX_RETENTION_HOUR", 4, 23)?,
+            proxy_url,
+            summary_max_age: Duration::from_secs(
+                u64::from(number("ETPROX_SUMMARY_MAX_AGE_MINS", 30, 100_000)?) * 60,
+            ),
+            assets_dir: get("ETPROX_ASSETS_DIR")
+                .map_or_else(|| PathBuf::from("assets"), PathBuf::from),
+            export_dir: get("ETPROX_EXPORT_DIR").map(PathBuf::from),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +269,39 @@ mod tests {
         assert_eq!(e.variable, "ETPROX_SESSION_DAY_START");
         let e = config(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(e.variable, "DATABASE_URL");
+    }
+
+    fn bot(pairs: &[(&str, &str)]) -> Result<BotConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        BotConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn bot_config_needs_a_token_and_says_where_to_get_one() {
+        let e = bot(&[]).unwrap_err();
+        assert_eq!(e.variable, "DISCORD_TOKEN");
+        assert!(e.message.contains("discord.com/developers"));
+        let token = ("DISCORD_TOKEN", "abcdefghijklmnopqrstuvwxyz.0123");
+        let c = bot(&[token]).unwrap();
+        assert_eq!(c.retention_days, 30);
+        assert_eq!(c.guild_id, None);
+        let e = bot(&[token, ("ETPROX_GUILD_ID", "abc")]).unwrap_err();
+        assert_eq!(e.variable, "ETPROX_GUILD_ID");
+        let e = bot(&[token, ("ETPROX_DISCORD_PROXY_URL", "127.0.0.1:1")]).unwrap_err();
+        assert_eq!(e.variable, "ETPROX_DISCORD_PROXY_URL");
+        let e = bot(&[token, ("ETPROX_RETENTION_DAYS", "-1")]).unwrap_err();
+        assert_eq!(e.variable, "ETPROX_RETENTION_DAYS");
+        let c = bot(&[
+            token,
+            ("ETPROX_RETENTION_DAYS", "0"),
+            ("ETPROX_SUMMARY_CHANNEL_ID", "42"),
+        ])
+        .unwrap();
+        assert_eq!(c.retention_days, 0);
+        assert_eq!(c.summary_channel_id, Some(42));
     }
 
     #[test]

@@ -3,13 +3,18 @@
 //! Data flows one way: [`round_file`] (read, parse) → [`ingest`] (import once) → [`db`]
 //! (aggregates) → queries and replies. [`stats`] holds the pure rules (engagement classes, per-round
 //! aggregation) that the importer applies. [`sim`] is a simulated game server running the
-//! tracker module that writes the round files.
+//! tracker module that writes the round files. [`commands`] answer slash commands as
+//! transport-free replies, shown by [`discord`] and by [`console`] (`etprox ask`).
 
 pub mod bench;
+pub mod command_bench;
+pub mod commands;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod demo_script;
+pub mod discord;
 pub mod heatmap;
 pub mod ingest;
 pub mod round_file;

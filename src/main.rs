@@ -71,6 +71,28 @@ enum Command {
     },
     /// Watch ETPROX_ROUND_DIRS and import every round file as it appears, until Ctrl-C.
     Watch,
+    /// Run the Discord bot: watcher, importer, slash commands, round summaries, retention.
+    ///
+    /// Needs DISCORD_TOKEN; see .env.example for the other ETPROX_* settings.
+    Bot,
+    /// Answer a slash command in the terminal, as the bot would on Discord.
+    ///
+    /// Example: etprox ask "/duo player:Slomix period:7d". Attachments are written to --out.
+    /// The console user counts as an admin.
+    Ask {
+        /// The command line, e.g. "/solo period:all" or "/retention archive days:60".
+        #[arg(required_unless_present = "press")]
+        command: Option<String>,
+        /// Press a button instead: the id printed after a reply's button.
+        #[arg(long, value_name = "BUTTON_ID", conflicts_with = "command")]
+        press: Option<String>,
+        /// Folder for attachments.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// Act as this Discord user (for /link, /unlink and the [player] default).
+        #[arg(long, value_name = "DISCORD_USER_ID")]
+        as_user: Option<i64>,
+    },
     /// Raw-data retention: what is stored, and archiving raw kills past a number of days.
     #[command(subcommand)]
     Retention(RetentionCommand),
@@ -85,6 +107,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Time /solo, /duo, /player and /leaderboard (database + reply) on a scratch database
+    /// `etprox_bench_commands` with about a million kills over two years (kept for --reuse).
+    Commands {
+        #[arg(long, default_value_t = 1_000_000)]
+        kills: usize,
+        #[arg(long, default_value_t = 730)]
+        days: i64,
+        #[arg(long, default_value_t = 40)]
+        repeats: usize,
+        /// Use the bench database from an earlier run instead of seeding it again.
+        #[arg(long)]
+        reuse: bool,
+    },
     /// Write synthetic v3 round files (deterministic) into a folder, e.g. to try a backfill.
     Generate {
         /// Folder to write into (created if missing).
@@ -198,6 +233,50 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(command) => retention(&config, command).await,
+        Command::Bot => {
+            // Token first: without it nothing else matters, and the message says how to get one.
+            let bot = etprox::config::BotConfig::from_env().context("invalid bot configuration")?;
+            let pool = db::connect_and_migrate(&config.database_url, 8).await?;
+            tokio::select! {
+                result = etprox::discord::run(etprox::discord::Bot { config, bot, pool }) => result?,
+                _ = tokio::signal::ctrl_c() => eprintln!("stopping (Ctrl-C)"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ask {
+            command,
+            press,
+            out,
+            as_user,
+        } => ask(&config, command, press, out, as_user).await,
+        Command::Bench(BenchCommand::Commands {
+            kills,
+            days,
+            repeats,
+            reuse,
+        }) => {
+            let options = etprox::command_bench::CommandBenchOptions {
+                database_url: config.database_url.clone(),
+                kills: kills.max(1),
+                days: days.max(1),
+                repeats: repeats.max(1),
+                reuse,
+            };
+            let (kills, timings) = etprox::command_bench::command_bench(&options).await?;
+            println!(
+                "{kills} kills in the database; {} runs per command",
+                options.repeats
+            );
+            for t in timings {
+                println!(
+                    "p50 {:>7.1} ms  p95 {:>7.1} ms  {}",
+                    t.p50.as_secs_f64() * 1e3,
+                    t.p95.as_secs_f64() * 1e3,
+                    t.command
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Heatmap(args) => {
             let pool = db::connect_and_migrate(&config.database_url, 2).await?;
             etprox::heatmap::cli::run(&args, &pool).await?;
@@ -410,6 +489,56 @@ async fn import(
         "{imported} imported ({kills} kills), {duplicate} already imported, {empty} empty, {rejected} rejected, {bad_lines} lines rejected"
     );
     Ok(if rejected > 0 || bad_lines > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn ask(
+    config: &Config,
+    command: Option<String>,
+    press: Option<String>,
+    out: PathBuf,
+    as_user: Option<i64>,
+) -> anyhow::Result<ExitCode> {
+    use etprox::commands::{self, Caller, Env, Invocation};
+    let pool = db::connect_and_migrate(&config.database_url, 4).await?;
+    let assets_dir = std::env::var_os("ETPROX_ASSETS_DIR")
+        .map_or_else(|| PathBuf::from("assets"), PathBuf::from);
+    let env = Env {
+        importer: Some(Importer::new(
+            pool.clone(),
+            config.session,
+            config.default_server_id.clone(),
+        )),
+        pool,
+        round_dirs: config.round_dirs.clone(),
+        assets_dir,
+        export_dir: std::env::var_os("ETPROX_EXPORT_DIR").map(PathBuf::from),
+        cache: Default::default(),
+    };
+    let caller = Caller {
+        discord_user_id: as_user,
+        display_name: "console".into(),
+        is_admin: true,
+    };
+    let reply = match (command, press) {
+        (_, Some(button)) => commands::press(&env, &caller, &button).await,
+        (Some(line), None) => match Invocation::parse(&line) {
+            Ok(invocation) => commands::dispatch(&env, &caller, &invocation).await,
+            Err(e) => anyhow::bail!("{e}"),
+        },
+        (None, None) => anyhow::bail!("give a command, e.g. etprox ask \"/solo period:all\""),
+    };
+    let reply = reply.fit(commands::reply::limits::UPLOAD);
+    print!("{}", etprox::console::render(&reply));
+    for path in etprox::console::write_attachments(&reply, &out)
+        .with_context(|| format!("writing attachments to {}", out.display()))?
+    {
+        println!("wrote {}", path.display());
+    }
+    Ok(if reply.ephemeral && reply.embeds.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -1,8 +1,13 @@
 //! Database access: pool, migrations, and one file per domain.
 
 pub mod copy_text;
+pub mod links;
+pub mod players;
 pub mod retention;
+pub mod round_summary;
 pub mod rounds;
+pub mod stats;
+pub mod synergy;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -1,0 +1,156 @@
+//! `/leaderboard <stat> [period]`: players ranked by one stat.
+
+use super::reply::colour;
+use super::text::{self, percent, ratio};
+use super::{
+    page_buttons, page_footer, page_of, user_error, CommandResult, Embed, Env, Invocation, Period,
+    Reply,
+};
+use crate::db::stats::PlayerTotals;
+
+/// Rounds a player needs for the ratio stats.
+pub const MIN_ROUNDS: i64 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum Stat {
+    #[name = "kills"]
+    Kills,
+    #[name = "kd"]
+    KillDeath,
+    #[name = "solo_kills"]
+    SoloKills,
+    #[name = "outgunned_kills"]
+    OutgunnedKills,
+    #[name = "solo_winrate"]
+    SoloWinRate,
+    #[name = "crossfire"]
+    Crossfire,
+    #[name = "avg_distance"]
+    AvgDistance,
+    #[name = "rounds"]
+    Rounds,
+}
+
+impl Stat {
+    pub const ALL: [Stat; 8] = [
+        Stat::Kills,
+        Stat::KillDeath,
+        Stat::SoloKills,
+        Stat::OutgunnedKills,
+        Stat::SoloWinRate,
+        Stat::Crossfire,
+        Stat::AvgDistance,
+        Stat::Rounds,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Stat::Kills => "kills",
+            Stat::KillDeath => "kd",
+            Stat::SoloKills => "solo_kills",
+            Stat::OutgunnedKills => "outgunned_kills",
+            Stat::SoloWinRate => "solo_winrate",
+            Stat::Crossfire => "crossfire",
+            Stat::AvgDistance => "avg_distance",
+            Stat::Rounds => "rounds",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Stat::Kills => "Most kills",
+            Stat::KillDeath => "Best kill/death ratio",
+            Stat::SoloKills => "Most 1v1 kills",
+            Stat::OutgunnedKills => "Most kills while outnumbered",
+            Stat::SoloWinRate => "Best 1v1 win rate",
+            Stat::Crossfire => "Most crossfire participations",
+            Stat::AvgDistance => "Longest average kill distance",
+            Stat::Rounds => "Most rounds played",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Stat, super::CommandError> {
+        Stat::ALL
+            .into_iter()
+            .find(|s| s.key().eq_ignore_ascii_case(text.trim()))
+            .map_or_else(
+                || {
+                    let keys: Vec<&str> = Stat::ALL.iter().map(|s| s.key()).collect();
+                    user_error(format!(
+                        "unknown stat {text:?}: use one of {}",
+                        keys.join(", ")
+                    ))
+                },
+                Ok,
+            )
+    }
+
+    /// The value ranked, or `None` when the player's sample is too small.
+    fn value(self, t: &PlayerTotals) -> Option<f64> {
+        let enough = t.rounds >= MIN_ROUNDS;
+        match self {
+            Stat::Kills => Some(t.kills as f64),
+            Stat::KillDeath => enough.then(|| t.kills as f64 / t.deaths.max(1) as f64),
+            Stat::SoloKills => Some(t.solo_kills as f64),
+            Stat::OutgunnedKills => Some(t.outgunned_kills as f64),
+            Stat::SoloWinRate => (t.duels() >= super::solo::MIN_DUELS)
+                .then(|| t.solo_kills as f64 / t.duels() as f64),
+            Stat::Crossfire => Some(t.crossfire as f64),
+            Stat::AvgDistance => (enough && t.kills > 0).then(|| t.sum_distance / t.kills as f64),
+            Stat::Rounds => Some(t.rounds as f64),
+        }
+    }
+
+    fn show(self, t: &PlayerTotals) -> String {
+        match self {
+            Stat::Kills => t.kills.to_string(),
+            Stat::KillDeath => ratio(t.kills, t.deaths),
+            Stat::SoloKills => t.solo_kills.to_string(),
+            Stat::OutgunnedKills => t.outgunned_kills.to_string(),
+            Stat::SoloWinRate => percent(t.solo_kills, t.duels()),
+            Stat::Crossfire => t.crossfire.to_string(),
+            Stat::AvgDistance => format!("{:.0}", t.sum_distance / t.kills.max(1) as f64),
+            Stat::Rounds => t.rounds.to_string(),
+        }
+    }
+}
+
+pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
+    let stat = Stat::parse(inv.get("stat").unwrap_or("kills"))?;
+    let range = inv.period(Period::Month)?.range(&env.pool).await?;
+    let all = env.cache.totals(&env.pool, range.from, range.to).await?;
+    let mut ranked: Vec<(f64, &PlayerTotals)> = all
+        .iter()
+        .filter(|t| !t.is_bot)
+        .filter_map(|t| stat.value(t).map(|v| (v, t)))
+        .filter(|(v, _)| *v > 0.0)
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.guid.cmp(&b.1.guid)));
+    if ranked.is_empty() {
+        return Ok(Reply::text(format!(
+            "No one to rank by {} in {}.",
+            stat.key(),
+            range.label
+        )));
+    }
+    let (page, shown) = page_of(&ranked, inv.page());
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t))| {
+            vec![
+                format!(
+                    "{:>2}. {}",
+                    page * super::PAGE_SIZE + i + 1,
+                    text::clip(&text::name_in_code(&t.name), 20)
+                ),
+                stat.show(t),
+                t.rounds.to_string(),
+            ]
+        })
+        .collect();
+    let embed = Embed::new(stat.title(), colour::INFO)
+        .description(text::table(&["player", stat.key(), "rounds"], &rows))
+        .footer(page_footer(page, ranked.len(), &range));
+    Ok(Reply::embed(embed).with_buttons(page_buttons(inv, page, ranked.len())))
+}

@@ -1,0 +1,101 @@
+//! `/player <player>`: profile card: aliases, totals, favourite weapons, best partner, nemesis.
+
+use super::reply::colour;
+use super::text::{self, percent, ratio};
+use super::{
+    player_option, user_error, Caller, CommandResult, Embed, Env, Invocation, Period, Reply,
+};
+use crate::db;
+
+pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
+    let Some(player) = player_option(env, caller, inv.get("player")).await? else {
+        return user_error("name a player (or /link yourself to a player first)");
+    };
+    let range = Period::All.range(&env.pool).await?;
+    let pool = &env.pool;
+    let (aliases, totals, weapons, nemesis, victims, partners) = tokio::try_join!(
+        db::players::aliases(pool, &player.guid, 8),
+        db::stats::player_totals(pool, &player.guid, range.from, range.to),
+        db::stats::favourite_weapons(pool, &player.guid, 3),
+        db::stats::versus(pool, &player.guid, false, 1),
+        db::stats::versus(pool, &player.guid, true, 1),
+        db::synergy::partners(pool, &player.guid, range.from, range.to),
+    )?;
+    let t = totals.unwrap_or_default();
+    let mut embed = Embed::new(text::name(&player.name), colour::INFO);
+    let other_names: Vec<String> = aliases
+        .iter()
+        .filter(|(n, _)| text::strip_colours(n) != text::strip_colours(&player.name))
+        .map(|(n, _)| text::name(n))
+        .collect();
+    if !other_names.is_empty() {
+        embed = embed.description(format!("Also known as {}", other_names.join(", ")));
+    }
+    embed = embed
+        .field(
+            "Kills / deaths",
+            format!(
+                "{} / {} (K/D {})",
+                t.kills,
+                t.deaths,
+                ratio(t.kills, t.deaths)
+            ),
+            true,
+        )
+        .field("Rounds", t.rounds.to_string(), true)
+        .field("1v1 win rate", percent(t.solo_kills, t.duels()), true)
+        .field("Outgunned kills", t.outgunned_kills.to_string(), true)
+        .field("Ganked deaths", t.ganked_deaths.to_string(), true)
+        .field(
+            "Avg kill distance",
+            if t.kills > 0 {
+                format!("{:.0}", t.sum_distance / t.kills as f64)
+            } else {
+                "-".into()
+            },
+            true,
+        );
+    let weapons = weapons
+        .iter()
+        .map(|(w, n)| format!("{} ({n})", text::weapon(*w)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    embed = embed.field("Favourite weapons", weapons, false);
+    if let Some(p) = partners.first() {
+        let other = if p.a_guid == player.guid {
+            &p.b_name
+        } else {
+            &p.a_name
+        };
+        embed = embed.field(
+            "Best partner",
+            format!(
+                "{} ({} kills within range, {} trades)",
+                text::name(other),
+                p.kills_within_range,
+                p.trade_kills
+            ),
+            true,
+        );
+    }
+    if let Some((_, name, n)) = nemesis.first() {
+        embed = embed.field(
+            "Nemesis",
+            format!("{} (killed them {n}×)", text::name(name)),
+            true,
+        );
+    }
+    if let Some((_, name, n)) = victims.first() {
+        embed = embed.field(
+            "Favourite victim",
+            format!("{} ({n}×)", text::name(name)),
+            true,
+        );
+    }
+    let bot = if player.is_bot { " · bot" } else { "" };
+    embed = embed.footer(format!(
+        "all time · last seen {}{bot}",
+        player.last_seen.format("%Y-%m-%d")
+    ));
+    Ok(Reply::embed(embed))
+}

@@ -1,0 +1,100 @@
+//! `/round [latest|id]`: summary of a round; the same embed is the automatic summary post.
+
+use super::reply::colour;
+use super::text::{self, percent};
+use super::{user_error, CommandResult, Embed, Env, Invocation, Reply};
+use crate::db;
+use crate::db::round_summary::RoundInfo;
+
+pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
+    let which = inv.get("round").unwrap_or("latest").trim();
+    let round = if which.eq_ignore_ascii_case("latest") {
+        db::round_summary::latest_round(&env.pool).await?
+    } else {
+        let Ok(id) = which.trim_start_matches('#').parse::<i64>() else {
+            return user_error(format!(
+                "{which:?} is not a round id: give a number or latest"
+            ));
+        };
+        db::round_summary::round(&env.pool, id).await?
+    };
+    match round {
+        Some(round) => Ok(Reply::embed(summary(&env.pool, &round).await?)),
+        None if which.eq_ignore_ascii_case("latest") => Ok(Reply::text("No round imported yet.")),
+        None => user_error(format!("no round with id {which}")),
+    }
+}
+
+/// The summary embed of one round.
+pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sqlx::Error> {
+    let d = db::round_summary::detail(pool, round).await?;
+    let duration = match (round.started_at, round.ended_at) {
+        (Some(a), Some(b)) => text::duration((b - a).num_seconds()),
+        _ => "-".into(),
+    };
+    let mut embed = Embed::new(
+        format!(
+            "{} · round {}",
+            text::name(&round.map_name),
+            round.round_number
+        ),
+        colour::GOOD,
+    )
+    .field("Duration", duration, true)
+    .field("Kills", d.kills.to_string(), true)
+    .field("Team kills", d.team_kills.to_string(), true);
+    let fraggers = d
+        .fraggers
+        .iter()
+        .take(5)
+        .map(|(name, team, k, dth)| format!("{} ({team}) {k}/{dth}", text::name(name)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    embed = embed.field("Top fraggers (kills/deaths)", fraggers, false);
+    if let Some((a, b, n)) = &d.best_duo {
+        embed = embed.field(
+            "Best duo",
+            format!(
+                "{} + {} ({n} kills in support)",
+                text::name(a),
+                text::name(b)
+            ),
+            true,
+        );
+    }
+    if let Some((killer, victim, mine, theirs, weapon)) = &d.outnumbered_win {
+        embed = embed.field(
+            "Most outnumbered win",
+            format!(
+                "{mine}v{theirs} by {} on {} ({})",
+                text::name(killer),
+                text::name(victim),
+                text::weapon(*weapon)
+            ),
+            true,
+        );
+    }
+    let split = d
+        .classes
+        .iter()
+        .map(|(c, n)| format!("{c} {}", percent(*n, d.kills)))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    embed = embed.field("Engagements", split, false);
+    let server = round.server_name.as_deref().unwrap_or(&round.server_id);
+    let ended = round
+        .ended_at
+        .map(|t| t.format(" · ended %Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let flags = if round.flags.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", round.flags.join(", "))
+    };
+    embed = embed.footer(format!(
+        "round #{} · {}{ended}{flags}",
+        round.id,
+        text::strip_colours(server)
+    ));
+    Ok(embed)
+}

@@ -1,0 +1,179 @@
+//! Per-player totals over a range of session days, from the daily aggregates; weapon and
+//! versus counts; the engagement mix from raw kills.
+
+use chrono::NaiveDate;
+use sqlx::PgPool;
+
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub struct PlayerTotals {
+    pub guid: String,
+    pub name: String,
+    pub is_bot: bool,
+    pub kills: i64,
+    pub deaths: i64,
+    pub solo_kills: i64,
+    pub assisted_kills: i64,
+    pub even_kills: i64,
+    pub outgunned_kills: i64,
+    pub solo_deaths: i64,
+    pub ganked_deaths: i64,
+    pub even_deaths: i64,
+    pub outnumbering_deaths: i64,
+    pub team_kills: i64,
+    pub suicides: i64,
+    pub crossfire: i64,
+    pub sum_distance: f64,
+    pub rounds: i64,
+    pub days: i64,
+}
+
+impl PlayerTotals {
+    /// 1v1 duels fought (won or lost).
+    pub fn duels(&self) -> i64 {
+        self.solo_kills + self.solo_deaths
+    }
+}
+
+const TOTALS: &str =
+    "SELECT s.player_guid AS guid, COALESCE(p.last_name, MAX(s.player_name)) AS name,
+        COALESCE(p.is_bot, bool_or(s.is_bot)) AS is_bot,
+        SUM(s.total_kills)::bigint AS kills, SUM(s.total_deaths)::bigint AS deaths,
+        SUM(s.solo_kills)::bigint AS solo_kills, SUM(s.assisted_kills)::bigint AS assisted_kills,
+        SUM(s.even_kills)::bigint AS even_kills, SUM(s.outgunned_kills)::bigint AS outgunned_kills,
+        SUM(s.solo_deaths)::bigint AS solo_deaths, SUM(s.ganked_deaths)::bigint AS ganked_deaths,
+        SUM(s.even_deaths)::bigint AS even_deaths,
+        SUM(s.outnumbering_deaths)::bigint AS outnumbering_deaths,
+        SUM(s.team_kills)::bigint AS team_kills, SUM(s.suicides)::bigint AS suicides,
+        SUM(s.crossfire_participations)::bigint AS crossfire,
+        SUM(s.sum_kill_distance)::float8 AS sum_distance,
+        SUM(s.rounds_played)::bigint AS rounds, COUNT(*)::bigint AS days
+    FROM player_proximity_stats s LEFT JOIN players p ON p.player_guid = s.player_guid";
+
+/// Totals of every player (bots included; callers filter) over the days.
+pub async fn all_totals(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<PlayerTotals>> {
+    sqlx::query_as(&format!(
+        "{TOTALS} WHERE s.session_date BETWEEN $1 AND $2 GROUP BY s.player_guid, p.last_name, p.is_bot"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}
+
+/// One player's totals; `None` when the player has no stats in the range.
+pub async fn player_totals(
+    pool: &PgPool,
+    guid: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Option<PlayerTotals>> {
+    sqlx::query_as(&format!(
+        "{TOTALS} WHERE s.player_guid = $3 AND s.session_date BETWEEN $1 AND $2
+         GROUP BY s.player_guid, p.last_name, p.is_bot"
+    ))
+    .bind(from)
+    .bind(to)
+    .bind(guid)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn latest_session(pool: &PgPool) -> sqlx::Result<Option<NaiveDate>> {
+    sqlx::query_scalar("SELECT MAX(session_date) FROM rounds")
+        .fetch_one(pool)
+        .await
+}
+
+/// (weapon, kills) most used first. Reads `player_weapon_daily` when the importer fills it,
+/// raw kills otherwise (slower, and only as far back as raw kills are kept).
+pub async fn favourite_weapons(
+    pool: &PgPool,
+    guid: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<(i16, i64)>> {
+    if aggregate_filled(pool, "player_weapon_daily").await? {
+        sqlx::query_as(
+            "SELECT weapon, SUM(kills)::bigint AS k FROM player_weapon_daily WHERE player_guid = $1
+             GROUP BY weapon HAVING SUM(kills) > 0 ORDER BY k DESC, weapon LIMIT $2",
+        )
+        .bind(guid)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    } else {
+        sqlx::query_as(
+            "SELECT weapon, COUNT(*) AS k FROM kill_context WHERE kind = 'kill' AND killer_guid = $1
+             GROUP BY weapon ORDER BY k DESC, weapon LIMIT $2",
+        )
+        .bind(guid)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
+}
+
+/// Who killed the player most (nemesis) or whom the player killed most (`victims`):
+/// (key, current name, kills).
+pub async fn versus(
+    pool: &PgPool,
+    guid: &str,
+    victims: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String, i64)>> {
+    let (me, other) = if victims {
+        ("killer_guid", "victim_guid")
+    } else {
+        ("victim_guid", "killer_guid")
+    };
+    let source = if aggregate_filled(pool, "player_versus_daily").await? {
+        format!("SELECT {other} AS other, SUM(kills)::bigint AS n FROM player_versus_daily WHERE {me} = $1 AND {other} <> $1 GROUP BY {other}")
+    } else {
+        format!("SELECT {other} AS other, COUNT(*) AS n FROM kill_context WHERE kind = 'kill' AND {me} = $1 AND {other} <> $1 AND {other} <> '' GROUP BY {other}")
+    };
+    sqlx::query_as(&format!(
+        "SELECT v.other, COALESCE(p.last_name, v.other), v.n FROM ({source}) v
+         LEFT JOIN players p ON p.player_guid = v.other ORDER BY v.n DESC, v.other LIMIT $2"
+    ))
+    .bind(guid)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+async fn aggregate_filled(pool: &PgPool, table: &'static str) -> sqlx::Result<bool> {
+    sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {table})"))
+        .fetch_one(pool)
+        .await
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct EngagementRow {
+    pub engagement_type: String,
+    pub engagement_class: String,
+    pub kills: i64,
+    pub avg_distance: Option<f64>,
+}
+
+/// Kills per engagement type (1v1, 2v1 …) over the days, optionally on one map.
+pub async fn engagements(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+    map: Option<&str>,
+) -> sqlx::Result<Vec<EngagementRow>> {
+    sqlx::query_as(
+        "SELECT engagement_type, engagement_class, COUNT(*) AS kills, AVG(distance)::float8 AS avg_distance
+         FROM kill_context
+         WHERE kind = 'kill' AND session_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR map_name = $3)
+         GROUP BY engagement_type, engagement_class ORDER BY kills DESC, engagement_type",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(map)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,132 @@
+//! Teammate pairs over a range of session days.
+
+use chrono::NaiveDate;
+use sqlx::PgPool;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Pair {
+    pub a_guid: String,
+    pub a_name: String,
+    pub b_guid: String,
+    pub b_name: String,
+    pub kills_within_range: i64,
+    pub simultaneous_kills: i64,
+    pub trade_kills: i64,
+    pub rounds_together: i64,
+}
+
+impl Pair {
+    pub fn score(&self) -> i64 {
+        self.kills_within_range + self.simultaneous_kills + self.trade_kills
+    }
+}
+
+/// Both directions of a pair are merged: counters added; rounds together is the larger of
+/// the two directions' counts (each direction counts the rounds it saw teamwork in).
+const PAIRS: &str = "WITH d AS (
+        SELECT LEAST(player1_guid, player2_guid) AS a, GREATEST(player1_guid, player2_guid) AS b,
+               SUM(kills_within_range)::bigint AS kwr, SUM(simultaneous_kills)::bigint AS sim,
+               SUM(trade_kills)::bigint AS tr,
+               GREATEST(SUM(rounds_together) FILTER (WHERE player1_guid < player2_guid),
+                        SUM(rounds_together) FILTER (WHERE player1_guid > player2_guid))::bigint AS rt
+        FROM teammate_synergy_daily
+        WHERE session_date BETWEEN $1 AND $2 AND player1_guid <> player2_guid AND {pair_filter}
+        GROUP BY 1, 2
+        ORDER BY SUM(kills_within_range) + SUM(simultaneous_kills) + SUM(trade_kills) DESC, 1, 2
+        LIMIT 600)
+    SELECT d.a AS a_guid, COALESCE(pa.last_name, d.a) AS a_name,
+           d.b AS b_guid, COALESCE(pb.last_name, d.b) AS b_name,
+           d.kwr AS kills_within_range, d.sim AS simultaneous_kills,
+           d.tr AS trade_kills, COALESCE(d.rt, 0) AS rounds_together
+    FROM d LEFT JOIN players pa ON pa.player_guid = d.a LEFT JOIN players pb ON pb.player_guid = d.b
+    WHERE NOT COALESCE(pa.is_bot, false) AND NOT COALESCE(pb.is_bot, false)
+    ORDER BY d.kwr + d.sim + d.tr DESC, d.a, d.b
+    LIMIT 500";
+
+/// The best pairs of the server.
+pub async fn best_pairs(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> sqlx::Result<Vec<Pair>> {
+    sqlx::query_as(&PAIRS.replace("{pair_filter}", "true"))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await
+}
+
+/// Pairs that include `guid` (the player may be `a` or `b`).
+pub async fn partners(
+    pool: &PgPool,
+    guid: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<Pair>> {
+    sqlx::query_as(&PAIRS.replace("{pair_filter}", "(player1_guid = $3 OR player2_guid = $3)"))
+        .bind(from)
+        .bind(to)
+        .bind(guid)
+        .fetch_all(pool)
+        .await
+}
+
+/// Kills and deaths of two players in rounds where both played on the same team, and in
+/// rounds where only one of them played (from raw kills).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TogetherApart {
+    pub together_rounds: i64,
+    pub together_kills: i64,
+    pub together_deaths: i64,
+    pub apart_rounds: i64,
+    pub apart_kills: i64,
+    pub apart_deaths: i64,
+}
+
+/// Per player and round (team, kills, deaths) of the two players, from `player_rounds`
+/// when the importer fills it, from raw kills otherwise.
+const ROUNDS_TABLE: &str = "SELECT player_guid, round_id, team, kills, deaths FROM player_rounds
+    WHERE player_guid IN ($1, $2) AND session_date BETWEEN $3 AND $4";
+const ROUNDS_RAW: &str =
+    "SELECT guid AS player_guid, round_id, mode() WITHIN GROUP (ORDER BY team) AS team,
+        SUM(k)::int AS kills, SUM(d)::int AS deaths FROM (
+        SELECT killer_guid AS guid, round_id, killer_team AS team, 1 AS k, 0 AS d FROM kill_context
+        WHERE kind = 'kill' AND session_date BETWEEN $3 AND $4 AND killer_guid IN ($1, $2)
+        UNION ALL
+        SELECT victim_guid, round_id, victim_team, 0, 1 FROM kill_context
+        WHERE kind = 'kill' AND session_date BETWEEN $3 AND $4 AND victim_guid IN ($1, $2)) s
+    GROUP BY guid, round_id";
+
+pub async fn together_apart(
+    pool: &PgPool,
+    a: &str,
+    b: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<TogetherApart> {
+    let filled: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM player_rounds)")
+        .fetch_one(pool)
+        .await?;
+    let source = if filled { ROUNDS_TABLE } else { ROUNDS_RAW };
+    let rows: Vec<(bool, i64, i64, i64)> = sqlx::query_as(&format!(
+        "WITH r AS ({source}),
+         a AS (SELECT * FROM r WHERE player_guid = $1),
+         b AS (SELECT * FROM r WHERE player_guid = $2)
+         SELECT COALESCE(a.team = b.team, false) AS together, COUNT(*)::bigint,
+                SUM(COALESCE(a.kills, 0) + COALESCE(b.kills, 0))::bigint,
+                SUM(COALESCE(a.deaths, 0) + COALESCE(b.deaths, 0))::bigint
+         FROM a FULL JOIN b USING (round_id) GROUP BY 1"
+    ))
+    .bind(a)
+    .bind(b)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    let mut out = TogetherApart::default();
+    for (together, rounds, kills, deaths) in rows {
+        if together {
+            (out.together_rounds, out.together_kills, out.together_deaths) =
+                (rounds, kills, deaths);
+        } else {
+            (out.apart_rounds, out.apart_kills, out.apart_deaths) = (rounds, kills, deaths);
+        }
+    }
+    Ok(out)
+}
