@@ -201,6 +201,32 @@ async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(fine_mismatch, 0);
+
+    // The bot's per-player tables, kept by the importer, equal a rebuild from the raw kills.
+    let per_player = |pool: PgPool| async move {
+        let mut out = Vec::new();
+        for table in [
+            "player_weapon_daily",
+            "player_versus_daily",
+            "player_rounds",
+        ] {
+            let mut rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT to_jsonb(t)::text FROM {table} t"))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            rows.sort();
+            out.push((table, rows));
+        }
+        out
+    };
+    let kept = per_player(pool.clone()).await;
+    assert!(kept.iter().all(|(_, rows)| !rows.is_empty()));
+    sqlx::query("SELECT backfill_player_aggregates()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, per_player(pool.clone()).await);
 }
 
 fn write_temp_v3(spec: &RoundSpec) -> std::path::PathBuf {

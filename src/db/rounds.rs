@@ -339,8 +339,50 @@ pub async fn upsert_aggregates(conn: &mut PgConnection, agg: &BatchAggregates) -
         .bind(agg.cells.iter().map(|c| c.grid_y).collect::<Vec<_>>())
         .bind(agg.cells.iter().map(|c| c.axis_kills).collect::<Vec<_>>())
         .bind(agg.cells.iter().map(|c| c.allies_kills).collect::<Vec<_>>())
+        // per-player weapons and opponents ($47..$55)
+        .bind(agg.weapons.iter().map(|w| w.0.as_str()).collect::<Vec<_>>())
+        .bind(agg.weapons.iter().map(|w| w.1).collect::<Vec<_>>())
+        .bind(agg.weapons.iter().map(|w| w.2).collect::<Vec<_>>())
+        .bind(agg.weapons.iter().map(|w| w.3).collect::<Vec<_>>())
+        .bind(agg.weapons.iter().map(|w| w.4).collect::<Vec<_>>())
+        .bind(agg.versus.iter().map(|v| v.0.as_str()).collect::<Vec<_>>())
+        .bind(agg.versus.iter().map(|v| v.1.as_str()).collect::<Vec<_>>())
+        .bind(agg.versus.iter().map(|v| v.2).collect::<Vec<_>>())
+        .bind(agg.versus.iter().map(|v| v.3).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// `player_rounds`: each player's team, kills and deaths in each new round.
+pub async fn insert_player_rounds(
+    conn: &mut PgConnection,
+    rounds: &[KillsOfRound<'_, '_>],
+) -> sqlx::Result<()> {
+    let rows: Vec<(i64, NaiveDate, &crate::stats::round_stats::PlayerInRound)> = rounds
+        .iter()
+        .flat_map(|r| {
+            r.stats
+                .in_round
+                .iter()
+                .map(move |p| (r.round_id, r.row.session_date, p))
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO player_rounds (player_guid, round_id, session_date, team, kills, deaths)
+         SELECT * FROM unnest($1::text[], $2::int8[], $3::date[], $4::text[], $5::int4[], $6::int4[])",
+    )
+    .bind(rows.iter().map(|r| r.2.key.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.2.team.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.2.kills).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.2.deaths).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -472,13 +514,26 @@ syd AS (
         simultaneous_kills = s.simultaneous_kills + EXCLUDED.simultaneous_kills,
         trade_kills = s.trade_kills + EXCLUDED.trade_kills,
         rounds_together = s.rounds_together + EXCLUDED.rounds_together
+),
+hm AS (
+    INSERT INTO kill_heatmap AS h (session_date, map_name, grid_x, grid_y, axis_kills, allies_kills, total_kills)
+    SELECT t.day, t.map, t.gx, t.gy, t.ax, t.al, t.ax + t.al
+    FROM unnest($41::date[], $42::text[], $43::int4[], $44::int4[], $45::int4[], $46::int4[])
+         AS t(day, map, gx, gy, ax, al)
+    ON CONFLICT (session_date, map_name, grid_x, grid_y) DO UPDATE SET
+        axis_kills = h.axis_kills + EXCLUDED.axis_kills,
+        allies_kills = h.allies_kills + EXCLUDED.allies_kills,
+        total_kills = h.total_kills + EXCLUDED.total_kills
+),
+pw AS (
+    INSERT INTO player_weapon_daily AS w (player_guid, session_date, weapon, kills, deaths)
+    SELECT * FROM unnest($47::text[], $48::date[], $49::int2[], $50::int4[], $51::int4[])
+    ON CONFLICT (player_guid, session_date, weapon) DO UPDATE SET
+        kills = w.kills + EXCLUDED.kills,
+        deaths = w.deaths + EXCLUDED.deaths
 )
-INSERT INTO kill_heatmap AS h (session_date, map_name, grid_x, grid_y, axis_kills, allies_kills, total_kills)
-SELECT t.day, t.map, t.gx, t.gy, t.ax, t.al, t.ax + t.al
-FROM unnest($41::date[], $42::text[], $43::int4[], $44::int4[], $45::int4[], $46::int4[])
-     AS t(day, map, gx, gy, ax, al)
-ON CONFLICT (session_date, map_name, grid_x, grid_y) DO UPDATE SET
-    axis_kills = h.axis_kills + EXCLUDED.axis_kills,
-    allies_kills = h.allies_kills + EXCLUDED.allies_kills,
-    total_kills = h.total_kills + EXCLUDED.total_kills
+INSERT INTO player_versus_daily AS v (killer_guid, victim_guid, session_date, kills)
+SELECT * FROM unnest($52::text[], $53::text[], $54::date[], $55::int4[])
+ON CONFLICT (killer_guid, victim_guid, session_date) DO UPDATE SET
+    kills = v.kills + EXCLUDED.kills
 "#;

@@ -14,8 +14,8 @@ use tracing::{debug, instrument, warn};
 
 use crate::config::SessionClock;
 use crate::db::rounds::{
-    copy_kills, find_existing, insert_rounds, log_imports, upsert_aggregates, ImportLogEntry,
-    KillsOfRound, RoundRow,
+    copy_kills, find_existing, insert_player_rounds, insert_rounds, log_imports, upsert_aggregates,
+    ImportLogEntry, KillsOfRound, RoundRow,
 };
 use crate::round_file::{
     parse_round_file, FileRejection, FormatVersion, LineIssue, ParsedRound, RoundFlag,
@@ -361,6 +361,7 @@ impl Importer {
                 })
                 .collect();
             copy_kills(&mut tx, &kills).await?;
+            insert_player_rounds(&mut tx, &kills).await?;
             let contexts: Vec<RoundContext> = new.iter().map(|(_, p)| p.context()).collect();
             let merged = merge_rounds(contexts.iter().zip(new.iter().map(|(_, p)| &p.stats)));
             upsert_aggregates(&mut tx, &merged).await?;

@@ -77,6 +77,10 @@ pub struct BatchAggregates {
     /// Pair counters per session day; `first_seen` and `last_seen` hold that day.
     pub daily_pairs: Vec<PairRow>,
     pub cells: Vec<CellRow>,
+    /// `player_weapon_daily`: (player, day, weapon, kills, deaths).
+    pub weapons: Vec<(String, NaiveDate, i16, i32, i32)>,
+    /// `player_versus_daily`: (killer, victim, day, kills).
+    pub versus: Vec<(String, String, NaiveDate, i32)>,
 }
 
 impl BatchAggregates {
@@ -128,6 +132,8 @@ pub fn merge_rounds<'a>(
     let mut daily: BTreeMap<(NaiveDate, String), DailyPlayerRow> = BTreeMap::new();
     let mut daily_pairs: BTreeMap<(NaiveDate, String, String), PairRow> = BTreeMap::new();
     let mut cells: BTreeMap<(NaiveDate, String, i32, i32), CellRow> = BTreeMap::new();
+    let mut weapons: BTreeMap<(String, NaiveDate, i16), (i32, i32)> = BTreeMap::new();
+    let mut versus: BTreeMap<(String, String, NaiveDate), i32> = BTreeMap::new();
 
     for (ctx, stats) in rounds {
         let seen = ctx.seen;
@@ -218,6 +224,18 @@ pub fn merge_rounds<'a>(
             row.axis_kills += c.axis_kills;
             row.allies_kills += c.allies_kills;
         }
+        for (player, weapon, k, d) in &stats.weapons {
+            let row = weapons
+                .entry((player.clone(), ctx.session_date, *weapon))
+                .or_default();
+            row.0 += k;
+            row.1 += d;
+        }
+        for (killer, victim, n) in &stats.versus {
+            *versus
+                .entry((killer.clone(), victim.clone(), ctx.session_date))
+                .or_default() += n;
+        }
     }
     BatchAggregates {
         players: players.into_values().collect(),
@@ -225,6 +243,14 @@ pub fn merge_rounds<'a>(
         daily_players: daily.into_values().collect(),
         daily_pairs: daily_pairs.into_values().collect(),
         cells: cells.into_values().collect(),
+        weapons: weapons
+            .into_iter()
+            .map(|((p, day, w), (k, d))| (p, day, w, k, d))
+            .collect(),
+        versus: versus
+            .into_iter()
+            .map(|((a, b, day), n)| (a, b, day, n))
+            .collect(),
     }
 }
 

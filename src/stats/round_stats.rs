@@ -91,6 +91,16 @@ pub struct CellStats {
     pub allies_kills: i32,
 }
 
+/// What one player did in the round (counted kills only): for `player_rounds`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayerInRound {
+    pub key: String,
+    /// The side of most of the player's kills and deaths (ALLIES on a tie).
+    pub team: Team,
+    pub kills: i32,
+    pub deaths: i32,
+}
+
 /// One alias seen in the round: the raw bytes and their readings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AliasSeen {
@@ -109,6 +119,12 @@ pub struct RoundStats {
     /// Sorted by (player1, player2); a directed pair appears when it interacted.
     pub pairs: Vec<PairRoundStats>,
     pub cells: Vec<CellStats>,
+    /// Counted kills and deaths per (player key, weapon held by the killer), sorted.
+    pub weapons: Vec<(String, i16, i32, i32)>,
+    /// Counted kills per (killer key, victim key), sorted.
+    pub versus: Vec<(String, String, i32)>,
+    /// Players with a counted kill or death, sorted by key.
+    pub in_round: Vec<PlayerInRound>,
     pub aliases: Vec<AliasSeen>,
     /// v2 ally names that match no player of the round.
     pub unresolved_allies: u32,
@@ -423,7 +439,72 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
     stats.identities = identities;
     stats.kills = kills_out;
     stats.cells.sort_by_key(|c| (c.grid_x, c.grid_y));
+    per_player_tables(round, &mut stats);
     stats
+}
+
+/// Per-weapon, per-opponent and per-round rows of each player, from the counted kills.
+fn per_player_tables(round: &ParsedRound<'_>, stats: &mut RoundStats) {
+    let mut weapons: HashMap<(u32, i16), (i32, i32)> = HashMap::new();
+    let mut versus: HashMap<(u32, u32), i32> = HashMap::new();
+    // (kills, deaths, kills+deaths on AXIS, on ALLIES)
+    let mut rounds: HashMap<u32, [i32; 4]> = HashMap::new();
+    for (kill, resolved) in round.kills.iter().zip(&stats.kills) {
+        if kill.kind != KillKind::Kill {
+            continue;
+        }
+        let Some(killer) = resolved.killer else {
+            continue;
+        };
+        let killer = stats.identities[killer as usize].player;
+        let victim = stats.identities[resolved.victim as usize].player;
+        weapons.entry((killer, kill.weapon)).or_default().0 += 1;
+        weapons.entry((victim, kill.weapon)).or_default().1 += 1;
+        *versus.entry((killer, victim)).or_default() += 1;
+        for (player, team, is_kill) in [
+            (killer, kill.killer.team, true),
+            (victim, kill.victim.team, false),
+        ] {
+            let row = rounds.entry(player).or_default();
+            row[if is_kill { 0 } else { 1 }] += 1;
+            match team {
+                Team::Axis => row[2] += 1,
+                Team::Allies => row[3] += 1,
+                _ => {}
+            }
+        }
+    }
+    let key = |p: u32| stats.players[p as usize].key.clone();
+    let mut w: Vec<(String, i16, i32, i32)> = weapons
+        .into_iter()
+        .map(|((p, weapon), (k, d))| (key(p), weapon, k, d))
+        .filter(|row| !row.0.is_empty())
+        .collect();
+    w.sort();
+    let mut v: Vec<(String, String, i32)> = versus
+        .into_iter()
+        .map(|((a, b), n)| (key(a), key(b), n))
+        .filter(|row| !row.0.is_empty() && !row.1.is_empty())
+        .collect();
+    v.sort();
+    let mut r: Vec<PlayerInRound> = rounds
+        .into_iter()
+        .map(|(p, [kills, deaths, axis, allies])| PlayerInRound {
+            key: key(p),
+            team: if axis > allies {
+                Team::Axis
+            } else {
+                Team::Allies
+            },
+            kills,
+            deaths,
+        })
+        .filter(|row| !row.key.is_empty())
+        .collect();
+    r.sort_by(|a, b| a.key.cmp(&b.key));
+    stats.weapons = w;
+    stats.versus = v;
+    stats.in_round = r;
 }
 
 fn is_player_killer(kill: &KillRecord<'_>) -> bool {
