@@ -1,55 +1,56 @@
-//! The scripted part of the demo: questions asked through the console front end.
-//! (Until the console front end lands, the seed's own analytics queries.)
+//! The scripted part of the demo: questions asked through the console front end, exactly as
+//! `etprox ask` (and the Discord bot) answers them.
 
 use std::path::Path;
 
 use sqlx::PgPool;
 
-pub async fn run(pool: &PgPool, out_dir: &Path) -> anyhow::Result<()> {
-    let day: Option<chrono::NaiveDate> = sqlx::query_scalar("SELECT MAX(session_date) FROM rounds")
-        .fetch_one(pool)
-        .await?;
-    let Some(day) = day else { return Ok(()) };
-    println!("\n> engagement breakdown, session {day}");
-    let breakdown: Vec<(String, i32, f64)> = sqlx::query_as(
-        "SELECT engagement_type, kill_count, percentage::float8 FROM engagement_breakdown WHERE session_date = $1 ORDER BY kill_count DESC",
-    )
-    .bind(day)
-    .fetch_all(pool)
-    .await?;
-    for (kind, n, pct) in breakdown {
-        println!("  {kind:>5} {n:>5} kills {pct:>5.1} %");
-    }
-    println!("\n> best 1v1 players, session {day}");
-    let solo: Vec<(String, i32, i32)> = sqlx::query_as(
-        "SELECT player_name, solo_kills, solo_deaths FROM player_proximity_stats WHERE session_date = $1
-         AND solo_kills + solo_deaths >= 5 ORDER BY solo_kills::float / (solo_kills + solo_deaths) DESC LIMIT 5",
-    )
-    .bind(day)
-    .fetch_all(pool)
-    .await?;
-    for (name, k, d) in solo {
-        println!("  {name:<24} {k:>3} won / {d:>3} lost");
-    }
-    println!("\n> heatmap goldrush");
-    let options =
-        crate::heatmap::HeatmapOptions::new(crate::heatmap::query::HeatmapFilter::new("goldrush"));
-    let (png, summary) = crate::heatmap::render_heatmap_png(pool, &options).await?;
-    let path = out_dir.join("heatmap-goldrush.png");
-    std::fs::write(&path, &png)?;
-    println!(
-        "  {} kills drawn; wrote {} ({} KiB)",
-        summary.kills,
-        path.display(),
-        png.len() / 1024
-    );
+use crate::commands::{self, Caller, Env, Invocation};
+use crate::ingest::Importer;
 
-    println!("\n> retention archive --older-than-days 30 --dry-run");
-    let (rows, oldest, newest) = crate::db::retention::archive_preview(pool, 30).await?;
-    let range = match (oldest, newest) {
-        (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
-        _ => String::new(),
+/// Asks each command, prints the reply as the console renders it and writes attachments.
+pub async fn run(pool: &PgPool, importer: &Importer, out_dir: &Path) -> anyhow::Result<()> {
+    let env = Env {
+        importer: Some(importer.clone()),
+        pool: pool.clone(),
+        round_dirs: Vec::new(),
+        assets_dir: std::path::PathBuf::from("assets"),
+        export_dir: None,
+        cache: Default::default(),
     };
-    println!("  {rows} raw kill rows would be archived{range}; the aggregates above would stay");
+    let caller = Caller {
+        discord_user_id: None,
+        display_name: "demo".into(),
+        is_admin: true,
+    };
+    // Ask about the evening's best fragger by name, as a player would.
+    let star: Option<String> = sqlx::query_scalar(
+        "SELECT player_name FROM player_proximity_stats WHERE NOT is_bot
+         GROUP BY player_guid, player_name ORDER BY SUM(total_kills) DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    let mut script = vec![
+        "/solo period:all".to_owned(),
+        "/duo period:all".to_owned(),
+        "/engagements period:all".to_owned(),
+        "/heatmap map:goldrush".to_owned(),
+        "/retention archive days:30 dry_run:true".to_owned(),
+    ];
+    if let Some(name) = star {
+        script.insert(2, format!("/player player:{name}"));
+    }
+    for line in script {
+        println!("\n$ etprox ask \"{line}\"");
+        let reply = match Invocation::parse(&line) {
+            Ok(invocation) => commands::dispatch(&env, &caller, &invocation).await,
+            Err(e) => anyhow::bail!("demo script line {line:?}: {e}"),
+        };
+        let reply = reply.fit(commands::reply::limits::UPLOAD);
+        print!("{}", crate::console::render(&reply));
+        for path in crate::console::write_attachments(&reply, out_dir)? {
+            println!("wrote {}", path.display());
+        }
+    }
     Ok(())
 }

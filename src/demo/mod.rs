@@ -273,7 +273,7 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
     );
 
     std::fs::create_dir_all(&options.out_dir)?;
-    crate::demo_script::run(&pool, &options.out_dir).await?;
+    crate::demo_script::run(&pool, &importer, &options.out_dir).await?;
 
     pool.close().await;
     if options.keep {

@@ -15,7 +15,13 @@ pub const MAX_NAME_BYTES: usize = 35;
 /// still reads well. Windows-1252 maps every byte to a distinct character, so different Latin-1
 /// names never collapse into one.
 pub fn decode_name(raw: &[u8]) -> Cow<'_, str> {
-    let text = decode_bytes(raw);
+    decode_name_cut(raw, raw.len() >= MAX_NAME_BYTES)
+}
+
+/// [`decode_name`] for bytes taken from a name of `was_full_length` (e.g. after colour codes
+/// were removed from a 35-byte name, whose cut tail is still a cut).
+fn decode_name_cut(raw: &[u8], was_full_length: bool) -> Cow<'_, str> {
+    let text = decode_bytes(raw, was_full_length);
     // PostgreSQL text cannot hold NUL; the raw bytes keep it where it matters.
     if text.contains('\0') {
         return Cow::Owned(text.replace('\0', "\u{FFFD}"));
@@ -23,10 +29,10 @@ pub fn decode_name(raw: &[u8]) -> Cow<'_, str> {
     text
 }
 
-fn decode_bytes(raw: &[u8]) -> Cow<'_, str> {
+fn decode_bytes(raw: &[u8], was_full_length: bool) -> Cow<'_, str> {
     match std::str::from_utf8(raw) {
         Ok(text) => Cow::Borrowed(text),
-        Err(err) if err.error_len().is_none() && raw.len() >= MAX_NAME_BYTES => {
+        Err(err) if err.error_len().is_none() && was_full_length => {
             let valid = std::str::from_utf8(&raw[..err.valid_up_to()]).unwrap_or_default();
             let mut text = String::with_capacity(valid.len() + 3);
             text.push_str(valid);
@@ -71,7 +77,7 @@ fn is_color_code_char(byte: u8) -> bool {
 
 /// The name as players read it: colour codes removed, then decoded.
 pub fn display_name(raw: &[u8]) -> String {
-    decode_name(&strip_colors(raw)).into_owned()
+    decode_name_cut(&strip_colors(raw), raw.len() >= MAX_NAME_BYTES).into_owned()
 }
 
 #[cfg(test)]
@@ -106,6 +112,14 @@ mod tests {
         let full = format!("{}€", "x".repeat(33)); // 33 + 3 bytes, cut to 35
         let cut = &full.as_bytes()[..MAX_NAME_BYTES];
         assert_eq!(decode_name(cut), format!("{}\u{FFFD}", "x".repeat(33)));
+    }
+
+    #[test]
+    fn a_cut_coloured_name_still_reads_as_utf8() {
+        let mut raw = b"^1".to_vec();
+        raw.extend("é".repeat(16).as_bytes());
+        raw.push(0xC3); // 2 + 32 + 1 = 35 bytes, cut in the middle of the last é
+        assert_eq!(display_name(&raw), format!("{}\u{FFFD}", "é".repeat(16)));
     }
 
     #[test]
