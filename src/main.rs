@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use etprox::commands::retention::human_bytes;
 use etprox::config::Config;
 use etprox::db;
 use etprox::ingest::{round_files_in, watcher, ImportOutcome, Importer};
@@ -607,19 +608,4 @@ async fn retention(config: &Config, command: RetentionCommand) -> anyhow::Result
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn human_bytes(bytes: i64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
