@@ -7,9 +7,10 @@ use etprox::config::SessionClock;
 use etprox::ingest::{ImportOutcome, Importer};
 use sqlx::PgPool;
 
+/// One of the two v2 round files written by the public v2 module (tests/fixtures/v2).
 pub fn shared_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/v2")
+        .join("tests/fixtures/v2")
         .join(name)
 }
 

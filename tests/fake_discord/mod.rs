@@ -1,6 +1,6 @@
 //! A fake Discord on 127.0.0.1 for the bot's end-to-end tests: the REST API the bot calls
 //! (recorded for assertions) and the gateway websocket (HELLO, READY, heartbeats, and the
-//! events a test dispatches). See shared/reference/discord-test-facts.md.
+//! events a test dispatches). See docs/reference/discord-test-facts.md.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
