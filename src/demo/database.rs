@@ -52,11 +52,11 @@ pub fn resolve(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Demo
             cluster: None,
         });
     }
-    let local: SocketAddr = ([127, 0, 0, 1], 5432).into();
+    let local = local_server()?;
     if TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok() {
         return Ok(DemoDatabase {
-            url: format!("postgres://postgres@127.0.0.1:5432/{DEMO_DATABASE}"),
-            origin: "the local PostgreSQL on 127.0.0.1:5432".into(),
+            url: format!("postgres://postgres@{local}/{DEMO_DATABASE}"),
+            origin: format!("the local PostgreSQL on {local}"),
             cluster: None,
         });
     }
@@ -66,6 +66,17 @@ pub fn resolve(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Demo
         origin: format!("a private PostgreSQL cluster in {}", cluster.data.display()),
         cluster: Some(cluster),
     })
+}
+
+/// Where a local PostgreSQL is looked for when `DATABASE_URL` is unset: `ETPROX_LOCAL_PG`
+/// (`HOST:PORT`), default 127.0.0.1:5432. Tests point it at a closed port to play "no server".
+pub fn local_server() -> anyhow::Result<SocketAddr> {
+    match std::env::var("ETPROX_LOCAL_PG") {
+        Ok(text) if !text.trim().is_empty() => text.trim().parse().with_context(|| {
+            format!("ETPROX_LOCAL_PG={text:?} is not an address like 127.0.0.1:5432")
+        }),
+        _ => Ok(([127, 0, 0, 1], 5432).into()),
+    }
 }
 
 /// A PostgreSQL cluster of the demo's own, started with `initdb` and `pg_ctl`.
