@@ -205,8 +205,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 work_dir: std::env::temp_dir().join("etprox-demo"),
                 out_dir: out,
             };
-            etprox::demo::run(&config, &options).await?;
-            Ok(ExitCode::SUCCESS)
+            match etprox::demo::run(&config, &options).await? {
+                etprox::demo::Finished::Completed => Ok(ExitCode::SUCCESS),
+                etprox::demo::Finished::Interrupted => {
+                    eprintln!("demo interrupted; its private database, if it had one, is stopped and removed");
+                    // Exit at once: the simulation thread may still be running and the runtime
+                    // would wait for it.
+                    std::process::exit(130)
+                }
+            }
         }
         Command::Db(DbCommand::Migrate) => {
             db::connect_and_migrate(&config.database_url, 2).await?;

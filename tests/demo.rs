@@ -3,13 +3,14 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn demo(args: &[&str]) -> (i32, String) {
-    let out_dir = std::env::temp_dir().join(format!("etprox-demo-out-{}", std::process::id()));
+/// Runs the demo with a TMPDIR of its own (its work folder lies there), on DATABASE_URL's server.
+fn demo(tmp: &std::path::Path, args: &[&str]) -> (i32, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_etprox"))
         .arg("demo")
         .args(args)
         .arg("--out")
-        .arg(&out_dir)
+        .arg(tmp.join("out"))
+        .env("TMPDIR", tmp)
         .output()
         .unwrap();
     let text = format!(
@@ -23,14 +24,15 @@ fn demo(args: &[&str]) -> (i32, String) {
 #[test]
 fn the_demo_plays_imports_and_reruns_without_doubling() {
     // Uses DATABASE_URL's server (the tests' PostgreSQL), database etprox_demo only.
-    let (code, out) = demo(&["--fresh", "--keep"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out) = demo(tmp.path(), &["--fresh", "--keep"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.matches("round imported:").count(), 13, "{out}");
     assert!(out.contains("imported: 13 rounds"), "{out}");
     assert!(out.contains("eu-1: goldrush round 1"), "{out}");
     assert!(out.contains("old-v2: goldrush round 1"), "{out}");
 
-    let (code, again) = demo(&["--keep"]);
+    let (code, again) = demo(tmp.path(), &["--keep"]);
     assert_eq!(code, 0, "{again}");
     assert!(
         again.contains("13 of the evening's 13 rounds were already in the demo database"),
@@ -39,7 +41,7 @@ fn the_demo_plays_imports_and_reruns_without_doubling() {
     assert!(again.contains("imported: 13 rounds"), "{again}");
     assert_eq!(again.matches("round imported:").count(), 0, "{again}");
 
-    let (code, last) = demo(&[]);
+    let (code, last) = demo(tmp.path(), &[]);
     assert_eq!(code, 0, "{last}");
     assert!(last.contains("removed the demo database"), "{last}");
 }
@@ -50,9 +52,7 @@ fn a_private_cluster_starts_and_stops() {
     if find_postgres_binaries().is_none() {
         panic!("this machine has PostgreSQL installed; the binaries must be found");
     }
-    let dir = std::env::temp_dir().join(format!("etprox-pgtest-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let cluster = PrivateCluster::start(&dir.join("pgdata")).unwrap();
+    let cluster = PrivateCluster::start().unwrap();
     let url = cluster.url("postgres");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answer: i32 = runtime.block_on(async {
@@ -65,12 +65,14 @@ fn a_private_cluster_starts_and_stops() {
     });
     assert_eq!(answer, 42);
     let port = cluster.port();
+    let folder = cluster.folder().to_owned();
+    assert!(folder.join("data/PG_VERSION").is_file());
     drop(cluster);
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "the cluster must be stopped when dropped"
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!folder.exists(), "its folder must be removed");
 }
 
 /// A demo run that finds no PostgreSQL: DATABASE_URL unset and the local-server probe pointed at
@@ -108,7 +110,11 @@ impl NoServerDemo {
         let root = self.tmp.path().to_string_lossy().into_owned();
         let mut found = Vec::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
                 continue;
             };
             if pid == std::process::id() {
@@ -144,7 +150,9 @@ impl Drop for NoServerDemo {
     /// A failed test must not leave a server behind either: end what is left, by process id.
     fn drop(&mut self) {
         for (pid, _) in self.processes_left() {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
     }
 }
@@ -165,7 +173,16 @@ fn with_no_server_running_the_demo_uses_a_private_cluster_and_leaves_nothing_beh
     assert_eq!(output.status.code(), Some(0), "{out}");
     assert!(out.contains("a private PostgreSQL cluster"), "{out}");
     assert!(out.contains("imported: 13 rounds"), "{out}");
-    assert!(run.tmp.path().join("out").read_dir().unwrap().next().is_some(), "{out}");
+    assert!(
+        run.tmp
+            .path()
+            .join("out")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_some(),
+        "{out}"
+    );
     let left = run.processes_left();
     assert!(left.is_empty(), "left behind: {left:?}\n{out}");
 }
@@ -185,7 +202,9 @@ fn a_failing_demo_stops_its_private_cluster() {
 }
 
 /// Starts a demo without a server and returns it once its private cluster is up.
-fn demo_with_cluster_up(run: &NoServerDemo) -> (std::process::Child, std::thread::JoinHandle<String>) {
+fn demo_with_cluster_up(
+    run: &NoServerDemo,
+) -> (std::process::Child, std::thread::JoinHandle<String>) {
     use std::io::BufRead;
     let mut child = run
         .command(&["--out", "out"])
@@ -210,7 +229,10 @@ fn demo_with_cluster_up(run: &NoServerDemo) -> (std::process::Child, std::thread
     if up_rx.recv_timeout(Duration::from_secs(60)).is_err() {
         let _ = child.kill();
         let _ = child.wait();
-        panic!("the demo did not report its database: {}", reader.join().unwrap());
+        panic!(
+            "the demo did not report its database: {}",
+            reader.join().unwrap()
+        );
     }
     (child, reader)
 }
@@ -230,7 +252,11 @@ fn an_interrupted_demo_stops_its_private_cluster() {
     assert!(status.success());
     let status = child.wait().unwrap();
     let out = reader.join().unwrap();
-    assert!(!status.success(), "an interrupted demo does not report success\n{out}");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "an interrupted demo stops its cluster and exits with 130\n{out}"
+    );
     let left = run.processes_left();
     assert!(left.is_empty(), "left behind after Ctrl-C: {left:?}\n{out}");
 }
@@ -243,5 +269,8 @@ fn a_killed_demo_leaves_nothing_behind() {
     child.wait().unwrap();
     let out = reader.join().unwrap();
     let left = run.wait_until_nothing_left(Duration::from_secs(30));
-    assert!(left.is_empty(), "left behind 30 s after SIGKILL: {left:?}\n{out}");
+    assert!(
+        left.is_empty(),
+        "left behind 30 s after SIGKILL: {left:?}\n{out}"
+    );
 }
