@@ -1,5 +1,7 @@
 //! `etprox demo` end to end, and the private PostgreSQL cluster it falls back to.
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
