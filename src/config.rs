@@ -141,7 +141,7 @@ pub struct BotConfig {
     /// Only rounds that ended at most this long ago get a summary post, so backfills do not
     /// flood the channel (ETPROX_SUMMARY_MAX_AGE_MINS, default 30).
     pub summary_max_age: Duration,
-    /// Folder with maps.csv (ETPROX_ASSETS_DIR, default `assets`).
+    /// Map images and calibration (ETPROX_ASSETS_DIR; default: see [`crate::assets::resolve`]).
     pub assets_dir: PathBuf,
     /// Where `/retention archive export:true` writes CSV files (ETPROX_EXPORT_DIR).
     pub export_dir: Option<PathBuf>,
@@ -230,8 +230,9 @@ impl BotConfig {
             summary_max_age: Duration::from_secs(
                 u64::from(number("ETPROX_SUMMARY_MAX_AGE_MINS", 30, 100_000)?) * 60,
             ),
-            assets_dir: get("ETPROX_ASSETS_DIR")
-                .map_or_else(|| PathBuf::from("assets"), PathBuf::from),
+            assets_dir: crate::assets::assets_dir_from(
+                get(crate::assets::ASSETS_DIR_VAR).as_deref(),
+            ),
             export_dir: get("ETPROX_EXPORT_DIR").map(PathBuf::from),
         })
     }

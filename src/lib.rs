@@ -6,6 +6,7 @@
 //! tracker module that writes the round files. [`commands`] answer slash commands as
 //! transport-free replies, shown by [`discord`] and by [`console`] (`etprox ask`).
 
+pub mod assets;
 pub mod bench;
 pub mod command_bench;
 pub mod commands;

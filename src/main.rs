@@ -512,8 +512,7 @@ async fn ask(
 ) -> anyhow::Result<ExitCode> {
     use etprox::commands::{self, Caller, Env, Invocation};
     let pool = db::connect_and_migrate(&config.database_url, 4).await?;
-    let assets_dir = std::env::var_os("ETPROX_ASSETS_DIR")
-        .map_or_else(|| PathBuf::from("assets"), PathBuf::from);
+    let assets_dir = etprox::assets::assets_dir();
     let env = Env {
         importer: Some(Importer::new(
             pool.clone(),
