@@ -25,11 +25,12 @@ pub fn assets_dir_from(configured: Option<&str>) -> PathBuf {
 
 /// The rule, first match wins:
 /// 1. `ETPROX_ASSETS_DIR` when set and not empty (`configured`);
-/// 2. `<prefix>/share/etprox` when the binary is `<prefix>/bin/etprox` and that folder exists:
-///    the installed layout (`/usr/bin/etprox` of the Debian package: `/usr/share/etprox`);
+/// 2. `<prefix>/share/etprox/assets` when the binary is `<prefix>/bin/etprox` and that folder
+///    exists: the installed layout (the Debian package's `/usr/bin/etprox` reads
+///    `/usr/share/etprox/assets`);
 /// 3. `assets/` of the source tree the binary was built from, while it exists (`cargo run`,
 ///    `target/release/etprox`);
-/// 4. `<prefix>/share/etprox` for a binary in a `bin` folder, to be created by `maps import`;
+/// 4. `<prefix>/share/etprox/assets` for a binary in a `bin` folder, for `maps import` to create;
 /// 5. `assets` in the working folder, the last resort when nothing else is known.
 ///
 /// The calibration table is `<dir>/maps.csv` (the built-in table while it does not exist) and
@@ -42,7 +43,7 @@ pub fn resolve(configured: Option<&str>, exe: Option<&Path>, source_tree: &Path)
         .and_then(Path::parent)
         .filter(|bin| bin.file_name().is_some_and(|name| name == "bin"))
         .and_then(Path::parent)
-        .map(|prefix| prefix.join("share").join("etprox"));
+        .map(|prefix| prefix.join("share/etprox/assets"));
     if let Some(dir) = installed.as_ref().filter(|dir| dir.is_dir()) {
         return dir.clone();
     }
@@ -87,7 +88,7 @@ mod tests {
     #[test]
     fn the_setting_wins_over_everything() {
         let fs = Layout::new();
-        let share = fs.make("usr/share/etprox");
+        let share = fs.make("usr/share/etprox/assets");
         let exe = fs.path("usr/bin/etprox");
         let chosen = resolve(Some("/srv/et/assets"), Some(&exe), &fs.source_tree());
         assert_eq!(chosen, PathBuf::from("/srv/et/assets"));
@@ -99,7 +100,7 @@ mod tests {
     #[test]
     fn an_installed_binary_uses_the_share_folder_of_its_prefix() {
         let fs = Layout::new();
-        let share = fs.make("usr/share/etprox");
+        let share = fs.make("usr/share/etprox/assets");
         let exe = fs.path("usr/bin/etprox");
         assert_eq!(resolve(None, Some(&exe), &fs.source_tree()), share);
     }
@@ -123,7 +124,7 @@ mod tests {
         let exe = fs.path("usr/local/bin/etprox");
         assert_eq!(
             resolve(None, Some(&exe), &gone),
-            fs.path("usr/local/share/etprox")
+            fs.path("usr/local/share/etprox/assets")
         );
     }
 

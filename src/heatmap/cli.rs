@@ -17,8 +17,8 @@ use super::{render_heatmap_png, HeatmapOptions, HeatmapSummary};
 #[derive(Debug, Clone, clap::Args)]
 pub struct AssetArgs {
     /// Folder of the calibration table (maps.csv; the built-in table while it does not exist)
-    /// and the command-map images (maps/<map>.png). Default: <prefix>/share/etprox when
-    /// installed (/usr/share/etprox), else the assets/ folder of the source tree.
+    /// and the command-map images (maps/<map>.png). Default: <prefix>/share/etprox/assets when
+    /// installed (/usr/share/etprox/assets), else the assets/ folder of the source tree.
     #[arg(long, env = crate::assets::ASSETS_DIR_VAR, value_name = "DIR")]
     pub assets_dir: Option<PathBuf>,
 }
