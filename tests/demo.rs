@@ -192,13 +192,14 @@ fn with_no_server_running_the_demo_uses_a_private_cluster_and_leaves_nothing_beh
 #[test]
 fn a_failing_demo_stops_its_private_cluster() {
     let run = NoServerDemo::new();
-    // The output folder cannot be created (a file is in the way): the demo fails after importing.
+    // The output folder cannot be created (a file is in the way): the demo fails once its
+    // cluster is up.
     std::fs::write(run.tmp.path().join("file"), "").unwrap();
     let output = run.command(&["--out", "file/out"]).output().unwrap();
     let out = text_of(&output);
     assert_ne!(output.status.code(), Some(0), "{out}");
     assert!(out.contains("a private PostgreSQL cluster"), "{out}");
-    assert!(out.contains("error:"), "{out}");
+    assert!(out.contains("error: creating the output folder"), "{out}");
     let left = run.processes_left();
     assert!(left.is_empty(), "left behind: {left:?}\n{out}");
 }

@@ -143,12 +143,14 @@ IFS= read -r why || why=gone
 stop_server() {
     if [ -f "$data/postmaster.pid" ]; then "$@" -D "$data" -m fast -w stop >/dev/null; fi
 }
+status=0
 if [ "$why" = stop ]; then
-    stop_server "$@"
+    stop_server "$@" || status=$?
 else
     for _ in 1 2 3 4 5; do stop_server "$@"; sleep 1; done
 fi
 rm -rf "$root"
+exit $status
 "#;
 
 /// The watchdog child and our end of its standard input.

@@ -241,6 +241,9 @@ async fn play(
     db: &database::Database,
     started: Instant,
 ) -> anyhow::Result<()> {
+    // Say at once when the output folder cannot be made, not after the evening has been played.
+    std::fs::create_dir_all(&options.out_dir)
+        .with_context(|| format!("creating the output folder {}", options.out_dir.display()))?;
     if options.fresh {
         drop_database(&db.url).await?;
     }
@@ -322,7 +325,6 @@ async fn play(
         "imported: {rounds} rounds, {kills} kills in the demo database ({expected} round files)"
     );
 
-    std::fs::create_dir_all(&options.out_dir)?;
     crate::demo_script::run(&pool, &importer, &options.out_dir).await?;
 
     pool.close().await;
