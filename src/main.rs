@@ -257,7 +257,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reuse,
         }) => {
             let options = etprox::command_bench::CommandBenchOptions {
-                database_url: config.database_url.clone(),
+                database_url: config.database_url.expose().to_owned(),
                 kills: kills.max(1),
                 days: days.max(1),
                 repeats: repeats.max(1),
@@ -321,7 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             repeats,
         }) => {
             let options = etprox::bench::ImportBenchOptions {
-                database_url: config.database_url.clone(),
+                database_url: config.database_url.expose().to_owned(),
                 rounds: rounds.max(1),
                 kills_per_round: kills_per_round.max(1),
                 jobs,

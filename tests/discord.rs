@@ -48,7 +48,11 @@ async fn seed(pool: &PgPool) {
 
 /// Starts the fake and the bot; returns once the bot has registered its commands.
 async fn start(pool: PgPool, extra: &[(&str, String)]) -> Running {
-    let fake = FakeDiscord::start().await;
+    start_with(FakeDiscord::start().await, pool, extra).await
+}
+
+/// Like [`start`], with a fake the test has prepared.
+async fn start_with(fake: FakeDiscord, pool: PgPool, extra: &[(&str, String)]) -> Running {
     let mut vars: HashMap<String, String> = HashMap::from([
         (
             "DISCORD_TOKEN".into(),
@@ -588,6 +592,241 @@ async fn the_bot_reconnects_after_the_gateway_drops(pool: PgPool) {
     }
     let a = answered.expect("no answer after the reconnect");
     assert_eq!(a.embed_titles(), ["goldrush · round 1"]);
+}
+
+const HOME_2: u64 = 900_000_000_000_000_008;
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn commands_live_in_the_home_guilds_only_and_old_global_ones_are_removed(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    // An earlier version registered its commands globally.
+    fake.set_global_commands(vec![json!({
+        "id": "1", "application_id": APP_ID.to_string(), "version": "1", "type": 1,
+        "name": "solo", "description": "old", "default_member_permissions": null,
+        "dm_permission": true, "nsfw": false
+    })]);
+    let mut second = FakeGuild::home();
+    second.id = HOME_2;
+    second.name = "ET Test Community (cups)".into();
+    fake.set_guilds(vec![FakeGuild::home(), second]);
+    let bot = start_with(
+        fake,
+        pool,
+        &[("ETPROX_GUILD_ID", format!("{GUILD_ID}, {HOME_2}"))],
+    )
+    .await;
+    let second_put = format!("/api/v10/applications/{APP_ID}/guilds/{HOME_2}/commands");
+    bot.fake
+        .wait_for("registration in the second home guild", WAIT, |c| {
+            c.method == "PUT" && c.path == second_put
+        })
+        .await;
+    let deadline = Instant::now() + WAIT;
+    while !bot.fake.global_commands().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        bot.fake.global_commands().is_empty(),
+        "global commands left: {:?}",
+        bot.fake.global_commands()
+    );
+    let global = format!("/api/v10/applications/{APP_ID}/commands");
+    assert!(
+        bot.fake.calls().iter().all(|c| !(c.method == "PUT"
+            && c.path == global
+            && c.body.as_array().is_some_and(|a| !a.is_empty()))),
+        "nothing is registered globally"
+    );
+    // Both home guilds are served.
+    let id = bot
+        .fake
+        .command_in(Some(HOME_2), "maps", json!([]), plain());
+    let a = bot.fake.answer(id, WAIT).await;
+    assert!(!a.content().contains(GUILD_NAME), "{a:?}");
+}
+
+/// A pool whose server does not exist: any database work would hang until its timeout.
+fn dead_pool() -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(15))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/none")
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn interactions_from_other_guilds_and_dms_are_refused_before_any_database_work(
+    _pool: PgPool,
+) {
+    let bot = start(dead_pool(), &[]).await;
+    let quick = Duration::from_secs(3);
+    let refused = |a: &Answer| {
+        assert!(a.ephemeral(), "{a:?}");
+        assert!(a.content().contains(GUILD_NAME), "{a:?}");
+        assert!(a.embed_titles().is_empty(), "{a:?}");
+    };
+    let stranger_admin = member(ADMIN, "stranger", MANAGE_GUILD | (1 << 3), &[]);
+    let id = bot.fake.command_in(
+        Some(FOREIGN_GUILD_ID),
+        "solo",
+        json!([bot.period("solo", "all")]),
+        plain(),
+    );
+    refused(&bot.fake.answer(id, quick).await);
+    let archive = json!([{ "name": "archive", "type": 1, "options": [{ "name": "days", "type": 4, "value": 1 }] }]);
+    let id = bot.fake.command_in(
+        Some(FOREIGN_GUILD_ID),
+        "retention",
+        archive.clone(),
+        stranger_admin.clone(),
+    );
+    refused(&bot.fake.answer(id, quick).await);
+    let id = bot
+        .fake
+        .command_in(None, "player", json!([text("player", "SlomiX")]), plain());
+    refused(&bot.fake.answer(id, quick).await);
+    let id = bot
+        .fake
+        .command_in(None, "retention", archive, stranger_admin.clone());
+    refused(&bot.fake.answer(id, quick).await);
+    for guild in [Some(FOREIGN_GUILD_ID), None] {
+        let id = bot.fake.click_in(
+            guild,
+            "ok:/retention archive days:1",
+            stranger_admin.clone(),
+        );
+        refused(&bot.fake.answer(id, quick).await);
+        let id = bot.fake.autocomplete_in(
+            guild,
+            "solo",
+            json!([{ "name": "player", "type": 3, "value": "SLO", "focused": true }]),
+            plain(),
+        );
+        let a = bot.fake.answer(id, quick).await;
+        assert_eq!(a.kind, 8);
+        assert!(a.choices().is_empty(), "{a:?}");
+    }
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn a_strangers_admin_cannot_archive_from_their_own_guild(pool: PgPool) {
+    seed(&pool).await;
+    let bot = start(pool.clone(), &[]).await;
+    let kills = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM kill_context")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before = kills().await;
+    assert!(before > 0);
+    let stranger_admin = member(ADMIN, "stranger", MANAGE_GUILD, &[]);
+    let id = bot.fake.click_in(
+        Some(FOREIGN_GUILD_ID),
+        "ok:/retention archive days:1",
+        stranger_admin,
+    );
+    let a = bot.fake.answer(id, WAIT).await;
+    assert!(a.ephemeral() && a.content().contains(GUILD_NAME), "{a:?}");
+    assert_eq!(kills().await, before);
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn a_page_button_pressed_by_someone_else_keeps_the_invokers_choice(pool: PgPool) {
+    use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
+    // Twelve a side, so a player has eleven partners: two pages.
+    let dir = tempfile::tempdir().unwrap();
+    let importer = common::importer(&pool);
+    for round in 0..3 {
+        let mut spec = RoundSpec::new(0, 1_764_000_000 + round * 1_800);
+        spec.team_size = 12;
+        spec.kills = 400;
+        let path = dir.path().join(format!("round-{round}.txt"));
+        std::fs::write(&path, synthetic_v3(&spec)).unwrap();
+        common::expect_imported(&common::import(&importer, &path).await);
+    }
+    let bot = start(pool, &[]).await;
+    let other = || member(PLAIN + 7, "other", 0, &[]);
+    let a = bot
+        .ask("link", json!([text("player", "player14")]), other())
+        .await;
+    assert_eq!(a.embed_titles(), ["Linked"]);
+
+    // An unlinked member asks for the best duos; a linked one pages on.
+    let a = bot
+        .ask("duo", json!([bot.period("duo", "all")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Best duos"]);
+    let next = a.buttons()[1].0.clone();
+    let id = bot.fake.click(&next, other());
+    let a = bot.fake.answer(id, WAIT).await;
+    assert_eq!(a.embed_titles(), ["Best duos"], "{a:?}");
+
+    // A linked member asks for their partners; someone else pages on.
+    let a = bot
+        .ask("link", json!([text("player", "player0")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Linked"]);
+    let a = bot
+        .ask("duo", json!([bot.period("duo", "all")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Best partners of player0"]);
+    let buttons = a.buttons();
+    assert_eq!(buttons.len(), 2, "{a:?}");
+    for who in [other(), member(PLAIN + 8, "unlinked", 0, &[])] {
+        let id = bot.fake.click(&buttons[1].0, who);
+        let a = bot.fake.answer(id, WAIT).await;
+        assert_eq!(a.embed_titles(), ["Best partners of player0"], "{a:?}");
+        assert!(a.embed_text().contains("page 2"), "{}", a.embed_text());
+    }
+}
+
+#[test]
+fn the_database_password_never_reaches_the_screen() {
+    let secret = "s3cr3t-pw";
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], url: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_etprox"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("DATABASE_URL", url)
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    // A URL the driver cannot read, a server that is not there, the help texts.
+    for (args, url) in [
+        (
+            &["db", "migrate"][..],
+            format!("postgres://etprox:{secret}@127.0.0.1:notaport/x"),
+        ),
+        (
+            &["db", "migrate"][..],
+            format!("postgres://etprox:{secret}@127.0.0.1:1/x"),
+        ),
+        (
+            &["db", "migrate"][..],
+            format!("mysql://etprox:{secret}@127.0.0.1:1/x"),
+        ),
+        (
+            &["--help"][..],
+            format!("postgres://etprox:{secret}@127.0.0.1:1/x"),
+        ),
+        (
+            &["bot", "--help"][..],
+            format!("postgres://etprox:{secret}@127.0.0.1:1/x"),
+        ),
+    ] {
+        let shown = run(args, &url);
+        assert!(
+            !shown.contains(secret),
+            "etprox {args:?} printed the password:\n{shown}"
+        );
+    }
 }
 
 #[test]

@@ -435,6 +435,39 @@ async fn player_option(
     }
 }
 
+/// Option a page button carries when the invoker named no player and had none linked, so the
+/// list stays the same list whoever presses the button (not the presser's linked player).
+const NO_DEFAULT: &str = "nolink";
+
+/// Like [`player_option`] for option `key`, honouring [`NO_DEFAULT`].
+async fn chosen_player(
+    env: &Env,
+    caller: &Caller,
+    inv: &Invocation,
+    key: &str,
+) -> Result<Option<db::players::Player>, CommandError> {
+    if inv.flag(NO_DEFAULT)? {
+        return match inv.get(key) {
+            Some(text) => resolve_player(env, text).await.map(Some),
+            None => Ok(None),
+        };
+    }
+    player_option(env, caller, inv.get(key)).await
+}
+
+/// The invocation a page button repeats: the player shown now is written into it, or
+/// [`NO_DEFAULT`] when none is, so a click by someone else pages through the same reply.
+fn pinned(inv: &Invocation, player: Option<&db::players::Player>) -> Invocation {
+    match player {
+        Some(p) => {
+            let mut next = inv.with("player", &p.guid);
+            next.options.remove("partner");
+            next
+        }
+        None => inv.with(NO_DEFAULT, true),
+    }
+}
+
 async fn resolve_player(env: &Env, text: &str) -> Result<db::players::Player, CommandError> {
     let wanted = text::strip_colours(text.trim());
     if wanted.is_empty() {

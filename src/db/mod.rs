@@ -20,7 +20,12 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Connects, creating the database first if it does not exist yet, and applies migrations.
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
-        .with_context(|| format!("DATABASE_URL {url:?} is not a valid PostgreSQL URL"))?
+        .with_context(|| {
+            format!(
+                "DATABASE_URL \"{}\" is not a valid PostgreSQL URL",
+                crate::config::Redacted(url)
+            )
+        })?
         .log_statements(tracing::log::LevelFilter::Trace)
         .application_name("etprox");
     create_database_if_missing(&options).await?;

@@ -280,7 +280,7 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
         println!(
             "kept database {} — try: DATABASE_URL={} etprox ask \"/solo\"",
             database::DEMO_DATABASE,
-            db.url
+            crate::config::Redacted(&db.url)
         );
     } else if !db.is_private() {
         drop_database(&db.url).await?;
