@@ -239,7 +239,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let bot = etprox::config::BotConfig::from_env().context("invalid bot configuration")?;
             let pool = db::connect_and_migrate(&config.database_url, 8).await?;
             tokio::select! {
-                result = etprox::discord::run(etprox::discord::Bot { config, bot, pool }) => result?,
+                result = etprox::discord::run(etprox::discord::Bot {
+                    config,
+                    bot,
+                    pool,
+                    faults: Default::default(),
+                }) => result?,
                 _ = tokio::signal::ctrl_c() => eprintln!("stopping (Ctrl-C)"),
             }
             Ok(ExitCode::SUCCESS)

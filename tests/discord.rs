@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use etprox::config::{BotConfig, Config};
+use etprox::discord::supervise::Faults;
 use etprox::discord::{run, Bot};
 use fake_discord::*;
 use serde_json::{json, Value};
@@ -53,6 +54,16 @@ async fn start(pool: PgPool, extra: &[(&str, String)]) -> Running {
 
 /// Like [`start`], with a fake the test has prepared.
 async fn start_with(fake: FakeDiscord, pool: PgPool, extra: &[(&str, String)]) -> Running {
+    start_faulty(fake, pool, extra, Faults::default()).await
+}
+
+/// Like [`start_with`], with failures injected.
+async fn start_faulty(
+    fake: FakeDiscord,
+    pool: PgPool,
+    extra: &[(&str, String)],
+    faults: Faults,
+) -> Running {
     let mut vars: HashMap<String, String> = HashMap::from([
         (
             "DISCORD_TOKEN".into(),
@@ -68,7 +79,12 @@ async fn start_with(fake: FakeDiscord, pool: PgPool, extra: &[(&str, String)]) -
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
     let bot = BotConfig::from_lookup(|k| vars.get(k).cloned()).expect("bot config");
-    let task = tokio::spawn(run(Bot { config, bot, pool }));
+    let task = tokio::spawn(run(Bot {
+        config,
+        bot,
+        pool,
+        faults,
+    }));
     let path = format!("/api/v10/applications/{APP_ID}/guilds/{GUILD_ID}/commands");
     let put = fake
         .wait_for("command registration", WAIT, |c| {
@@ -512,6 +528,52 @@ async fn a_round_dropped_into_the_folder_is_summarised_in_the_channel(pool: PgPo
         .filter(|c| c.method == "POST" && c.path == path)
         .count();
     assert_eq!(posts, 2, "the second half is not a post of its own");
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn a_watcher_that_panics_is_restarted_and_rounds_still_import(pool: PgPool) {
+    use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Faults::default();
+    // The first two starts of the watcher panic.
+    faults
+        .watcher_panics
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let _bot = start_faulty(
+        FakeDiscord::start().await,
+        pool.clone(),
+        &[
+            ("ETPROX_ROUND_DIRS", dir.path().display().to_string()),
+            ("ETPROX_RESCAN_SECS", "1".into()),
+        ],
+        faults.clone(),
+    )
+    .await;
+    let spec = RoundSpec::new(3, chrono::Utc::now().timestamp() - 600);
+    std::fs::write(dir.path().join("round.txt"), synthetic_v3(&spec)).unwrap();
+    let rounds = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rounds")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    // Restarts after 1 s and 2 s, then the watcher finds the file.
+    let deadline = Instant::now() + WAIT;
+    while rounds().await < 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        faults
+            .watcher_panics
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "both injected panics happened"
+    );
+    assert_eq!(
+        rounds().await,
+        1,
+        "the round was imported after the restarts"
+    );
 }
 
 #[sqlx::test(migrator = "etprox::db::MIGRATOR")]

@@ -4,6 +4,7 @@
 mod render;
 mod slash;
 pub mod summaries;
+pub mod supervise;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -333,12 +334,22 @@ pub struct Bot {
     pub config: Config,
     pub bot: BotConfig,
     pub pool: PgPool,
+    /// Failures to inject (tests); `Faults::default()` injects none.
+    pub faults: supervise::Faults,
 }
 
 /// Runs the watcher, the importer, the Discord client, summary posts and daily retention,
-/// until the client stops (it reconnects by itself on gateway drops).
+/// until the client stops (it reconnects by itself on gateway drops) or a background task
+/// keeps failing (see [`supervise`]); both are errors, so the process exits non-zero.
 pub async fn run(bot: Bot) -> anyhow::Result<()> {
-    let Bot { config, bot, pool } = bot;
+    let Bot {
+        config,
+        bot,
+        pool,
+        faults,
+    } = bot;
+    let policy = supervise::RestartPolicy::default();
+    let mut tasks = tokio::task::JoinSet::new();
     let importer = Importer::new(
         pool.clone(),
         config.session,
@@ -352,19 +363,33 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         export_dir: bot.export_dir.clone(),
         cache: Default::default(),
     };
-    // Subscribe before the watcher starts, so no round is missed.
-    let rounds = importer.subscribe();
-    tokio::spawn(warm_cache(env.clone(), importer.subscribe()));
+    // Subscribe before the watcher starts, so no round is missed; a restarted task
+    // subscribes again.
+    let mut rounds = Some(importer.subscribe());
+    let mut cache_rounds = Some(importer.subscribe());
+    {
+        let (env, importer) = (env.clone(), importer.clone());
+        tasks.spawn(supervise::supervise("cache warming", policy, move || {
+            let rx = cache_rounds.take().unwrap_or_else(|| importer.subscribe());
+            let env = env.clone();
+            async move {
+                warm_cache(env, rx).await;
+                Ok(())
+            }
+        }));
+    }
     if config.round_dirs.is_empty() {
         warn!("ETPROX_ROUND_DIRS is not set: the bot imports nothing by itself");
     } else {
         let options = watcher::WatchOptions::from_config(&config);
         let importer = importer.clone();
-        tokio::spawn(async move {
-            if let Err(e) = watcher::run(importer, options).await {
-                tracing::error!(error = %format!("{e:#}"), "the round-file watcher stopped");
+        tasks.spawn(supervise::supervise("watcher", policy, move || {
+            let (importer, options, faults) = (importer.clone(), options.clone(), faults.clone());
+            async move {
+                faults.watcher_start();
+                watcher::run(importer, options).await
             }
-        });
+        }));
     }
 
     let mut http = serenity::HttpBuilder::new(&bot.discord_token);
@@ -409,21 +434,45 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         .context("building the Discord client")?;
 
     if let Some(channel) = bot.summary_channel_id {
-        tokio::spawn(summaries::post_summaries(
-            Arc::clone(&client.http),
-            pool.clone(),
-            rounds,
-            serenity::ChannelId::new(channel),
-            bot.summary_max_age,
-        ));
+        let (http, pool, importer) = (Arc::clone(&client.http), pool.clone(), importer.clone());
+        let max_age = bot.summary_max_age;
+        tasks.spawn(supervise::supervise("summaries", policy, move || {
+            let rx = rounds.take().unwrap_or_else(|| importer.subscribe());
+            let (http, pool) = (Arc::clone(&http), pool.clone());
+            async move {
+                summaries::post_summaries(
+                    http,
+                    pool,
+                    rx,
+                    serenity::ChannelId::new(channel),
+                    max_age,
+                )
+                .await;
+                Ok(())
+            }
+        }));
+    } else {
+        drop(rounds);
     }
     if bot.retention_days > 0 {
-        tokio::spawn(summaries::daily_retention(
-            pool.clone(),
-            bot.retention_days,
-            bot.retention_hour,
-        ));
+        let pool = pool.clone();
+        let (days, hour) = (bot.retention_days, bot.retention_hour);
+        tasks.spawn(supervise::supervise("retention", policy, move || {
+            let pool = pool.clone();
+            async move {
+                summaries::daily_retention(pool, days, hour).await;
+                Ok(())
+            }
+        }));
     }
-    client.start().await.context("Discord connection")?;
-    Ok(())
+    tokio::select! {
+        result = client.start() => {
+            result.context("Discord connection")?;
+            anyhow::bail!("the Discord client stopped")
+        }
+        Some(gave_up) = tasks.join_next() => match gave_up {
+            Ok(error) => Err(error),
+            Err(e) => Err(anyhow::anyhow!("a task supervisor ended: {e}")),
+        },
+    }
 }
