@@ -576,6 +576,60 @@ async fn a_watcher_that_panics_is_restarted_and_rounds_still_import(pool: PgPool
     );
 }
 
+/// PostgreSQL restarting under the bot: a private cluster of this test's own (initdb and
+/// pg_ctl on a free port in a temporary folder, as the demo starts one), stopped and started
+/// again while the bot runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_database_restarts_commands_say_so_within_3_s_and_the_bot_recovers() {
+    use etprox::demo::database::PrivateCluster;
+    use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // The server runs as user postgres when we are root: it must reach its data folder.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cluster = PrivateCluster::start(&dir.path().join("pgdata")).expect("private cluster");
+    let pool = etprox::db::connect_and_migrate(&cluster.url("etprox"), 4)
+        .await
+        .unwrap();
+    let rounds = dir.path().join("rounds");
+    std::fs::create_dir(&rounds).unwrap();
+    let importer = common::importer(&pool);
+    let path = rounds.join("round.txt");
+    std::fs::write(&path, synthetic_v3(&RoundSpec::new(1, 1_764_000_000))).unwrap();
+    common::expect_imported(&common::import(&importer, &path).await);
+    let bot = start(pool, &[]).await;
+    let a = bot.ask("round", json!([]), plain()).await;
+    assert_eq!(a.embed_titles(), ["goldrush · round 1"]);
+
+    cluster.stop().unwrap();
+    for command in ["round", "solo"] {
+        let sent = Instant::now();
+        let a = bot.ask(command, json!([]), plain()).await;
+        let took = a.at.duration_since(sent);
+        println!("/{command} with the database down: answered in {took:?}");
+        assert!(a.ephemeral(), "{a:?}");
+        assert!(
+            a.content().contains("database is unavailable") && a.content().contains("minute"),
+            "{a:?}"
+        );
+        assert!(took <= Duration::from_secs(3), "took {took:?}");
+    }
+
+    cluster.resume().unwrap();
+    let back = Instant::now();
+    let mut answered = None;
+    while back.elapsed() < WAIT {
+        let a = bot.ask("round", json!([]), plain()).await;
+        if a.embed_titles() == ["goldrush · round 1"] {
+            answered = Some(back.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let answered = answered.expect("no answer after the database came back");
+    println!("first answer {answered:?} after the database was back");
+}
+
 #[sqlx::test(migrator = "etprox::db::MIGRATOR")]
 async fn two_hundred_interactions_at_once_are_all_answered_within_3_s(pool: PgPool) {
     seed(&pool).await;

@@ -67,6 +67,21 @@ pub enum CommandError {
     Other(#[from] anyhow::Error),
 }
 
+impl CommandError {
+    /// The database is away (down or restarting), not wrong about this command.
+    pub fn database_unavailable(&self) -> bool {
+        match self {
+            CommandError::User(_) => false,
+            CommandError::Database(e) => db::is_unavailable(e),
+            CommandError::Other(e) => db::is_transient(e),
+        }
+    }
+}
+
+/// What a command answers while PostgreSQL is down or restarting.
+pub const DATABASE_UNAVAILABLE: &str =
+    "The stats database is unavailable right now (restarting?). Try again in a minute.";
+
 pub type CommandResult = Result<Reply, CommandError>;
 
 fn user_error<T>(message: impl Into<String>) -> Result<T, CommandError> {
@@ -307,6 +322,10 @@ pub async fn dispatch(env: &Env, caller: &Caller, invocation: &Invocation) -> Re
             reply
         }
         Err(CommandError::User(message)) => Reply::error(message),
+        Err(e) if e.database_unavailable() => {
+            tracing::warn!(command = %invocation.to_line(), error = %e, "database unavailable");
+            Reply::error(DATABASE_UNAVAILABLE)
+        }
         Err(e) => {
             tracing::error!(command = %invocation.to_line(), error = %e, "command failed");
             Reply::error("Something went wrong on our side; the error is logged. Try again later.")

@@ -162,17 +162,24 @@ impl PrivateCluster {
                 ],
             )?;
         }
+        cluster.resume()?;
+        Ok(cluster)
+    }
+
+    /// Starts the server again after [`PrivateCluster::stop`], on the same port.
+    pub fn resume(&self) -> anyhow::Result<()> {
         let socket_dir = std::env::temp_dir();
         let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {}",
+            "-p {} -c listen_addresses=127.0.0.1 -k {}",
+            self.port,
             socket_dir.display()
         );
-        let log = cluster.data.join("server.log");
-        cluster.run(
+        let log = self.data.join("server.log");
+        self.run(
             "pg_ctl",
             &[
                 "-D",
-                &cluster.data_str(),
+                &self.data_str(),
                 "-o",
                 &options,
                 "-l",
@@ -180,8 +187,19 @@ impl PrivateCluster {
                 "-w",
                 "start",
             ],
-        )?;
-        Ok(cluster)
+        )
+    }
+
+    /// Stops the server (fast shutdown: open connections are cut, as in a restart).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data_str(), "-m", "fast", "-w", "stop"],
+        )
+    }
+
+    fn is_running(&self) -> bool {
+        self.data.join("postmaster.pid").exists()
     }
 
     fn data_str(&self) -> String {
@@ -212,8 +230,10 @@ impl PrivateCluster {
 
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
-        let data = self.data_str();
-        if let Err(e) = self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]) {
+        if !self.is_running() {
+            return;
+        }
+        if let Err(e) = self.stop() {
             eprintln!("could not stop the private PostgreSQL cluster: {e:#}");
         }
     }

@@ -329,6 +329,24 @@ async fn register(
     })
 }
 
+/// Commands get a pool of their own that gives up quickly: with PostgreSQL away, a command
+/// answers "database unavailable" within Discord's 3 s instead of waiting, and a stuck query
+/// cannot hold a connection for long. Dead connections are dropped when next taken (sqlx
+/// tests each before use), so the bot recovers by itself when the database is back.
+pub const COMMAND_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn command_pool(pool: &PgPool) -> PgPool {
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .options([("statement_timeout", "30s")]);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(COMMAND_ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options)
+}
+
 /// What the bot's tasks share.
 pub struct Bot {
     pub config: Config,
@@ -356,7 +374,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         config.default_server_id.clone(),
     );
     let env = Env {
-        pool: pool.clone(),
+        pool: command_pool(&pool),
         importer: Some(importer.clone()),
         round_dirs: config.round_dirs.clone(),
         assets_dir: bot.assets_dir.clone(),
