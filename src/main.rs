@@ -174,9 +174,11 @@ enum RetentionCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `.env` first, so RUST_LOG written there counts (configuration reads it again; harmless).
+    let _ = dotenvy::dotenv();
     // Long-running services log what they do; one-shot commands print their own results.
     let default_filter = match cli.command {
-        Command::Watch => "etprox=info,sqlx=error,warn",
+        Command::Watch | Command::Bot => "etprox=info,sqlx=error,warn",
         _ => "etprox=warn,sqlx=error,warn",
     };
     tracing_subscriber::fmt()
@@ -185,6 +187,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in journald or a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(cli).await {
         Ok(code) => code,
@@ -237,7 +241,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bot => {
             // Token first: without it nothing else matters, and the message says how to get one.
             let bot = etprox::config::BotConfig::from_env().context("invalid bot configuration")?;
-            let pool = db::connect_and_migrate(&config.database_url, 8).await?;
+            tracing::info!(database = %config.database_url, "connecting to the database");
+            // Like `watch`: a database that is down or still starting is waited for.
+            let pool = db::connect_with_retry(&config.database_url, 8).await?;
+            tracing::info!("database ready");
             tokio::select! {
                 result = etprox::discord::run(etprox::discord::Bot {
                     config,

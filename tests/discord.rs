@@ -945,6 +945,176 @@ fn the_database_password_never_reaches_the_screen() {
     }
 }
 
+/// `etprox bot` as a process, its configuration in `.env` only, its log collected.
+struct BotProcess {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl BotProcess {
+    fn start(dir: &std::path::Path, dotenv: &str) -> BotProcess {
+        use std::io::BufRead;
+        std::fs::write(dir.join(".env"), dotenv).unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_etprox"));
+        command
+            .arg("bot")
+            .current_dir(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        // Only `.env` configures it.
+        for (key, _) in std::env::vars() {
+            if key == "DATABASE_URL"
+                || key == "RUST_LOG"
+                || key.starts_with("ETPROX_")
+                || key == "DISCORD_TOKEN"
+            {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command.spawn().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let log = std::sync::Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        BotProcess { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    async fn wait_for_log(&self, text: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.log().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} in the log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The URL of the database `pool` belongs to (a `#[sqlx::test]` database).
+fn url_of(pool: &PgPool) -> String {
+    let name = pool.connect_options().get_database().unwrap().to_owned();
+    etprox::demo::database::with_database(
+        &std::env::var("DATABASE_URL").expect("DATABASE_URL for the tests"),
+        &name,
+    )
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn a_first_start_explains_itself_in_the_log(pool: PgPool) {
+    use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rounds = dir.path().join("rounds");
+    std::fs::create_dir(&rounds).unwrap();
+    let dotenv = format!(
+        "DATABASE_URL={}\nDISCORD_TOKEN=test-token.abcdefghijklmnopqrstuvwxyz\nETPROX_GUILD_ID={GUILD_ID}\n\
+         ETPROX_DISCORD_PROXY_URL={}\nETPROX_ROUND_DIRS={}\nETPROX_RESCAN_SECS=1\n\
+         ETPROX_SUMMARY_CHANNEL_ID={SUMMARY_CHANNEL_ID}\n",
+        url_of(&pool),
+        fake.url,
+        rounds.display()
+    );
+    let bot = BotProcess::start(dir.path(), &dotenv);
+    bot.wait_for_log("registered slash commands").await;
+    let log = bot.log();
+    for expected in [
+        "database ready",
+        "connected to Discord as etprox",
+        GUILD_NAME,
+        &format!("client_id={APP_ID}&scope=bot+applications.commands&permissions=52224"),
+        "daily retention",
+    ] {
+        assert!(log.contains(expected), "no {expected:?} in the log:\n{log}");
+    }
+    // A round that ended a few minutes ago, so it gets a summary post.
+    let mut spec = RoundSpec::new(5, chrono::Utc::now().timestamp() - 600);
+    spec.kills = 60;
+    std::fs::write(rounds.join("round.txt"), synthetic_v3(&spec)).unwrap();
+    bot.wait_for_log("imported").await;
+    bot.wait_for_log("posted the round summary").await;
+    drop(bot);
+
+    // RUST_LOG in .env is honoured: at warn, the info lines are gone.
+    let quiet = BotProcess::start(dir.path(), &format!("{dotenv}RUST_LOG=warn\n"));
+    let put = format!("/api/v10/applications/{APP_ID}/guilds/{GUILD_ID}/commands");
+    let registrations = || {
+        fake.calls()
+            .iter()
+            .filter(|c| c.method == "PUT" && c.path == put)
+            .count()
+    };
+    let deadline = Instant::now() + WAIT;
+    while registrations() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(registrations(), 2, "the second bot registered its commands");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !quiet.log().contains("connected to Discord"),
+        "{}",
+        quiet.log()
+    );
+}
+
+#[test]
+fn the_bot_waits_for_the_database_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bot = BotProcess::start(
+        dir.path(),
+        &format!(
+            "DATABASE_URL=postgres://etprox:s3cr3t-pw@127.0.0.1:{port}/etprox\n\
+             DISCORD_TOKEN=test-token.abcdefghijklmnopqrstuvwxyz\nETPROX_GUILD_ID={GUILD_ID}\n\
+             ETPROX_DISCORD_PROXY_URL=http://127.0.0.1:{port}\n"
+        ),
+    );
+    let mut bot = bot;
+    // The first attempt gives up after the pool's 5 s connect timeout.
+    let deadline = Instant::now() + WAIT;
+    while !bot.log().contains("database not reachable, waiting") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        bot.child.try_wait().unwrap().is_none(),
+        "the bot exited instead of waiting:\n{}",
+        bot.log()
+    );
+    let log = bot.log();
+    assert!(log.contains("database not reachable, waiting"), "{log}");
+    assert!(log.contains("etprox:***@127.0.0.1"), "{log}");
+    assert!(!log.contains("s3cr3t-pw"), "{log}");
+}
+
 #[test]
 fn bot_without_token_fails_at_once_and_says_how_to_get_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -276,6 +276,23 @@ async fn warm_cache(
     }
 }
 
+/// What the bot needs in a channel: see it, post, embed and attach (heatmaps). It edits only its
+/// own messages and reads no history, so nothing more.
+pub fn needed_permissions() -> serenity::Permissions {
+    serenity::Permissions::VIEW_CHANNEL
+        | serenity::Permissions::SEND_MESSAGES
+        | serenity::Permissions::EMBED_LINKS
+        | serenity::Permissions::ATTACH_FILES
+}
+
+/// The URL that adds the bot to a server with the scopes and permissions it needs.
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={}",
+        needed_permissions().bits()
+    )
+}
+
 /// Registers the commands in each home guild, removes global commands an earlier version left
 /// (they would let the bot be used anywhere), and returns the community's name for refusals.
 async fn register(
@@ -284,7 +301,10 @@ async fn register(
     commands: &[poise::Command<Data, Error>],
     home: &[serenity::GuildId],
 ) -> Result<String, Error> {
-    let _ = ready;
+    info!(
+        "invite the bot to your server with {}",
+        invite_url(ready.application.id.get())
+    );
     let mut names = Vec::new();
     for guild in home {
         match ctx.http.get_guild(*guild).await {
@@ -492,5 +512,23 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
             Ok(error) => Err(error),
             Err(e) => Err(anyhow::anyhow!("a task supervisor ended: {e}")),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invite_asks_for_the_four_permissions_the_bot_uses() {
+        // View Channel 1<<10, Send Messages 1<<11, Embed Links 1<<14, Attach Files 1<<15.
+        assert_eq!(needed_permissions().bits(), 1024 + 2048 + 16384 + 32768);
+        let url = invite_url(42);
+        assert_eq!(
+            url,
+            "https://discord.com/oauth2/authorize?client_id=42&scope=bot+applications.commands&permissions=52224"
+        );
+        assert!(!needed_permissions().administrator());
+        assert!(!needed_permissions().read_message_history());
     }
 }
