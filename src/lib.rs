@@ -7,6 +7,7 @@
 //! transport-free replies, shown by [`discord`] and by [`console`] (`etprox ask`).
 
 pub mod bench;
+pub mod check;
 pub mod command_bench;
 pub mod commands;
 pub mod config;

@@ -76,6 +76,12 @@ enum Command {
     ///
     /// Needs DISCORD_TOKEN; see .env.example for the other ETPROX_* settings.
     Bot,
+    /// First-start doctor: checks the configuration, the database, the round folders, the
+    /// Discord token, the guild(s), the summary channel's permissions and the map assets.
+    ///
+    /// Prints one line per check, ✔ or ✘ with what to do; exits with status 1 when any
+    /// check failed. Reads the same environment and `.env` as `etprox bot`.
+    Check,
     /// Answer a slash command in the terminal, as the bot would on Discord.
     ///
     /// Example: etprox ask "/duo player:Slomix period:7d". Attachments are written to --out.
@@ -200,6 +206,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Check = cli.command {
+        // Before the configuration is loaded: a bad setting is one of the things it reports.
+        return Ok(check().await);
+    }
     let config = Config::from_env().context("invalid configuration")?;
     match cli.command {
         Command::Demo { fresh, keep, out } => {
@@ -238,6 +248,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(command) => retention(&config, command).await,
+        // Handled before the configuration is loaded (see above); kept for completeness.
+        Command::Check => Ok(check().await),
         Command::Bot => {
             // Token first: without it nothing else matters, and the message says how to get one.
             let bot = etprox::config::BotConfig::from_env().context("invalid bot configuration")?;
@@ -366,6 +378,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+async fn check() -> ExitCode {
+    let started = std::time::Instant::now();
+    let lookup = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let lines = etprox::check::run(lookup, |line| println!("{line}")).await;
+    let failed = lines.iter().filter(|l| !l.ok).count();
+    println!(
+        "{} checks, {failed} failed ({} ms)",
+        lines.len(),
+        started.elapsed().as_millis()
+    );
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

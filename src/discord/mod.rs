@@ -276,6 +276,16 @@ async fn warm_cache(
     }
 }
 
+/// Discord's REST client, through ETPROX_DISCORD_PROXY_URL when set (`etprox check` too).
+pub fn http_client(bot: &BotConfig) -> serenity::Http {
+    let mut http = serenity::HttpBuilder::new(&bot.discord_token);
+    if let Some(url) = &bot.proxy_url {
+        // serenity only honours the proxy with its own rate limiter off; the proxy limits.
+        http = http.proxy(url.clone()).ratelimiter_disabled(true);
+    }
+    http.build()
+}
+
 /// What the bot needs in a channel: see it, post, embed and attach (heatmaps). It edits only its
 /// own messages and reads no history, so nothing more.
 pub fn needed_permissions() -> serenity::Permissions {
@@ -430,12 +440,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         }));
     }
 
-    let mut http = serenity::HttpBuilder::new(&bot.discord_token);
-    if let Some(url) = &bot.proxy_url {
-        // serenity only honours the proxy with its own rate limiter off; the proxy limits.
-        http = http.proxy(url.clone()).ratelimiter_disabled(true);
-    }
-    let http = http.build();
+    let http = http_client(&bot);
 
     let home: Vec<serenity::GuildId> = bot
         .guild_ids
