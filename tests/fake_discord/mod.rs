@@ -1,6 +1,18 @@
 //! A fake Discord on 127.0.0.1 for the bot's end-to-end tests: the REST API the bot calls
 //! (recorded for assertions) and the gateway websocket (HELLO, READY, heartbeats, and the
-//! events a test dispatches). See shared/reference/discord-test-facts.md.
+//! events a test dispatches).
+//!
+//! Protocol facts it relies on (checked with serenity 0.12.5 and poise 0.6):
+//! - serenity sends every REST call to `HttpBuilder::proxy(url)` only with its rate limiter
+//!   disabled; paths keep their `/api/v10/...` form.
+//! - Start-up: `GET /gateway`, websocket HELLO (op 10) / IDENTIFY (op 2) / READY (op 0 with
+//!   `user`, `guilds`, `session_id`, `resume_gateway_url`, `application`), heartbeats answered
+//!   with op 11; then command registration with `PUT /applications/{app}/guilds/{g}/commands`.
+//! - An INTERACTION_CREATE without `attachment_size_limit` is dropped by serenity silently.
+//! - A guild interaction carries `guild_id` and `member`; a DM carries `user` and no guild.
+//! - Without the privileged GUILD_MEMBERS intent members come over REST
+//!   (`GET /guilds/{g}/members/{u}`), never in GUILD_CREATE: the fake serves them that way.
+//! - A guild the bot is not in answers 403 "Missing Access" (code 50001); a bad token 401.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
