@@ -8,6 +8,7 @@
 
 pub mod assets;
 pub mod bench;
+pub mod check;
 pub mod command_bench;
 pub mod commands;
 pub mod config;

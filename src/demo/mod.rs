@@ -336,7 +336,7 @@ async fn play(
         println!(
             "kept database {} — try: DATABASE_URL={} etprox ask \"/solo\"",
             database::DEMO_DATABASE,
-            db.url
+            crate::config::Redacted(&db.url)
         );
     } else if !db.is_private() {
         drop_database(&db.url).await?;
