@@ -216,8 +216,11 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
     // Subscribe before the watcher starts, so no round is missed.
     let rounds = importer.subscribe();
     tokio::spawn(warm_cache(env.clone(), importer.subscribe()));
+    crate::remote::spawn_all(&importer, &config.remote);
     if config.round_dirs.is_empty() {
-        warn!("ETPROX_ROUND_DIRS is not set: the bot imports nothing by itself");
+        if config.remote.sources.is_empty() {
+            warn!("neither ETPROX_ROUND_DIRS nor ETPROX_ROUND_SOURCES is set: the bot imports nothing by itself");
+        }
     } else {
         let options = watcher::WatchOptions::from_config(&config);
         let importer = importer.clone();
