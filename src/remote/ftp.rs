@@ -67,27 +67,105 @@ fn prepare<T: TlsStream>(
     Ok(stream)
 }
 
-/// Web roots plus the certificates in ETPROX_FTPS_CA_FILE (for self-signed servers).
+/// Accepts what the web roots accept, plus a server showing exactly one of the certificates
+/// of ETPROX_FTPS_CA_FILE: game hosts often use a self-signed certificate, which marks itself
+/// as a CA and so is not accepted as its own root by WebPKI.
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        }
+        self.webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Web roots, plus the certificates in ETPROX_FTPS_CA_FILE as roots and as pinned server
+/// certificates.
 fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut pinned = Vec::new();
     if let Some(path) = ca_file {
-        let certificates = CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("cannot read ETPROX_FTPS_CA_FILE {}: {e}", path.display()))?;
-        for certificate in certificates {
-            let certificate = certificate
-                .map_err(|e| format!("ETPROX_FTPS_CA_FILE {}: {e}", path.display()))?;
-            roots
-                .add(certificate)
-                .map_err(|e| format!("ETPROX_FTPS_CA_FILE {}: {e}", path.display()))?;
+        let bad = |e: &dyn std::fmt::Display| {
+            format!("ETPROX_FTPS_CA_FILE {}: {e}", path.display())
+        };
+        for certificate in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
+            let certificate = certificate.map_err(|e| bad(&e))?;
+            // A self-signed server certificate is not always a valid root; it is pinned anyway.
+            let _ = roots.add(certificate.clone());
+            pinned.push(certificate);
+        }
+        if pinned.is_empty() {
+            return Err(bad(&"holds no PEM certificate"));
         }
     }
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+    let verifier = PinnedOrWebPki {
+        pinned,
+        webpki,
+        provider: provider.clone(),
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
 }
 
 impl FtpClient {
@@ -117,7 +195,10 @@ impl FtpClient {
                 let stream = suppaftp::RustlsFtpStream::connect_with_stream(tcp)
                     .map_err(|e| connect_err(e.to_string()))?
                     .into_secure(RustlsConnector::from(Arc::new(config)), &source.host)
-                    .map_err(|e| connect_err(format!("TLS failed: {e} (does the server offer explicit FTPS? for a self-signed certificate set ETPROX_FTPS_CA_FILE to it)")))?;
+                    .map_err(|e| RemoteError::Protocol {
+                        source_url: shown.clone(),
+                        message: format!("TLS failed: {e} (does the server offer explicit FTPS? for a self-signed certificate, set ETPROX_FTPS_CA_FILE to a copy of it)"),
+                    })?;
                 Connection::Tls(prepare(stream, source, password.expose(), timeout)?)
             }
             _ => {

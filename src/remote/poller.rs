@@ -72,6 +72,8 @@ struct Poller {
     /// Bytes and files downloaded since the counters were last written to the database.
     unsaved_bytes: i64,
     unsaved_files: i64,
+    /// Since when the source has been failing, and its first error (logged once).
+    outage: Option<(Instant, String)>,
 }
 
 /// Polls one source until the task is dropped. Never returns on the source's failures: it
@@ -93,6 +95,7 @@ pub async fn run_source(importer: Importer, source: RoundSource, options: Poller
         client: None,
         unsaved_bytes: 0,
         unsaved_files: 0,
+        outage: None,
     };
     poller.load_state().await;
     info!(source = %poller.shown, spool = %poller.spool.display(), every_s = poller.options.poll.as_secs_f64(), "polling remote round files");
@@ -126,7 +129,6 @@ impl Poller {
     }
 
     async fn run(&mut self) {
-        let mut outage: Option<(Instant, String)> = None;
         let mut backoff = Duration::from_secs(1);
         let mut local_trouble = false;
         loop {
@@ -135,22 +137,18 @@ impl Poller {
             self.save_counters().await;
             let pause = match result {
                 Ok(()) => {
-                    if let Some((since, _)) = outage.take() {
-                        info!(source = %self.shown, down_for_s = since.elapsed().as_secs(), "remote source reachable again");
-                    }
                     if std::mem::take(&mut local_trouble) {
                         info!(source = %self.shown, "remote fetching works again");
                     }
                     backoff = Duration::from_secs(1);
-                    self.set_state(true, None).await;
                     self.options.poll.saturating_sub(started.elapsed())
                 }
                 Err(PollError::Remote(e)) => {
                     let message = e.to_string();
-                    match &outage {
+                    match &self.outage {
                         None => {
                             warn!(source = %self.shown, error = %message, "remote source unavailable; retrying with backoff until it answers");
-                            outage = Some((Instant::now(), message.clone()));
+                            self.outage = Some((Instant::now(), message.clone()));
                         }
                         Some((_, first)) if *first != message => {
                             debug!(source = %self.shown, error = %message, "remote source still unavailable")
@@ -171,6 +169,14 @@ impl Poller {
             };
             tokio::time::sleep(pause).await;
         }
+    }
+
+    /// The source answered: end an outage (logging it once) and record the poll.
+    async fn reachable(&mut self) {
+        if let Some((since, _)) = self.outage.take() {
+            info!(source = %self.shown, down_for_s = since.elapsed().as_secs(), "remote source reachable again");
+        }
+        self.set_state(true, None).await;
     }
 
     async fn set_state(&self, up: bool, error: Option<&str>) {
@@ -212,6 +218,7 @@ impl Poller {
         self.import_pending().await?;
 
         let listed = self.with_client(|client| client.list()).await?;
+        self.reachable().await;
         let mut listed_names = Vec::with_capacity(listed.len());
         for file in listed {
             listed_names.push(file.name.clone());
@@ -384,6 +391,7 @@ impl Poller {
         self.fetched
             .insert(file.name.clone(), (file.size, file.mtime));
         self.pending.push((file.name.clone(), path.to_owned()));
+        self.save_counters().await;
         self.import_pending().await
     }
 
