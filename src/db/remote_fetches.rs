@@ -49,12 +49,20 @@ pub async fn record_fetch(
     Ok(())
 }
 
-pub async fn mark_imported(pool: &PgPool, source_id: &str, remote_path: &str) -> sqlx::Result<()> {
+pub async fn mark_imported(
+    pool: &PgPool,
+    source_id: &str,
+    remote_paths: &[String],
+) -> sqlx::Result<()> {
+    if remote_paths.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
-        "UPDATE remote_fetches SET imported_at = now() WHERE source_id = $1 AND remote_path = $2",
+        "UPDATE remote_fetches SET imported_at = now()
+         WHERE source_id = $1 AND remote_path = ANY($2)",
     )
     .bind(source_id)
-    .bind(remote_path)
+    .bind(remote_paths)
     .execute(pool)
     .await?;
     Ok(())

@@ -233,7 +233,7 @@ impl Poller {
         }
         // Forget files that disappeared before they were complete.
         self.watching.retain(|name, _| listed_names.contains(name));
-        Ok(())
+        self.import_pending().await
     }
 
     /// Runs a blocking operation on the connection (connecting first if needed). A failed
@@ -391,56 +391,74 @@ impl Poller {
         self.fetched
             .insert(file.name.clone(), (file.size, file.mtime));
         self.pending.push((file.name.clone(), path.to_owned()));
-        self.save_counters().await;
-        self.import_pending().await
+        // Imported at the end of the poll, together with the other files completed in it; a
+        // long backfill imports as it goes.
+        if self.pending.len() >= IMPORT_BATCH {
+            self.import_pending().await?;
+        }
+        Ok(())
     }
 
+    /// Imports the fetched files that wait, in batches (one transaction per batch, each file
+    /// still all-or-nothing), and marks them imported.
     async fn import_pending(&mut self) -> Result<(), PollError> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        // Counters first: whoever sees the rounds also sees what was transferred for them.
+        self.save_counters().await;
+        let waiting = std::mem::take(&mut self.pending);
         let mut imported_any = false;
         let mut failure = None;
-        for (name, path) in std::mem::take(&mut self.pending) {
+        for chunk in waiting.chunks(IMPORT_BATCH) {
             if failure.is_some() {
-                self.pending.push((name, path));
+                self.pending.extend_from_slice(chunk);
                 continue;
             }
+            let paths: Vec<PathBuf> = chunk.iter().map(|(_, p)| p.clone()).collect();
             let started = Instant::now();
-            match self.importer.import_file(&path).await {
-                Ok(outcome) => {
-                    match &outcome {
-                        ImportOutcome::Imported {
-                            round_id,
-                            kills,
-                            rejected_lines,
-                            ..
-                        } => {
-                            imported_any = true;
-                            info!(source = %self.shown, file = %name, round_id, kills, rejected_lines = rejected_lines.len(), ms = started.elapsed().as_millis() as u64, "imported");
+            let results = self.importer.import_files(&paths).await;
+            let ms = started.elapsed().as_millis() as u64;
+            let mut done = Vec::with_capacity(chunk.len());
+            for ((name, path), (_, result)) in chunk.iter().zip(results) {
+                match result {
+                    Ok(outcome) => {
+                        match &outcome {
+                            ImportOutcome::Imported {
+                                round_id,
+                                kills,
+                                rejected_lines,
+                                ..
+                            } => {
+                                imported_any = true;
+                                info!(source = %self.shown, file = %name, round_id, kills, rejected_lines = rejected_lines.len(), batch_ms = ms, "imported");
+                            }
+                            ImportOutcome::AlreadyImported { .. } => {
+                                debug!(source = %self.shown, file = %name, "already imported")
+                            }
+                            ImportOutcome::Empty => {
+                                info!(source = %self.shown, file = %name, "empty file")
+                            }
+                            ImportOutcome::Rejected { reason } => {
+                                warn!(source = %self.shown, file = %name, %reason, "rejected")
+                            }
                         }
-                        ImportOutcome::AlreadyImported { .. } => {
-                            debug!(source = %self.shown, file = %name, "already imported")
-                        }
-                        ImportOutcome::Empty => info!(source = %self.shown, file = %name, "empty file"),
-                        ImportOutcome::Rejected { reason } => {
-                            warn!(source = %self.shown, file = %name, %reason, "rejected")
-                        }
+                        done.push(name.clone());
                     }
-                    if let Err(e) = store::mark_imported(self.importer.pool(), &self.id, &name).await {
-                        // Importing again later is harmless: the importer knows the round.
-                        debug!(error = %e, "cannot mark as imported");
+                    Err(e) if e.is_io() && !path.exists() => {
+                        // The spool copy was deleted by hand: fetch the file again.
+                        warn!(source = %self.shown, file = %name, "the spooled copy is gone; fetching it again");
+                        self.fetched.remove(name);
+                    }
+                    Err(e) => {
+                        failure.get_or_insert_with(|| e.to_string());
+                        self.pending.push((name.clone(), path.clone()));
                     }
                 }
-                Err(e) if e.is_io() && !path.exists() => {
-                    // The spool copy was deleted by hand: fetch the file again.
-                    warn!(source = %self.shown, file = %name, "the spooled copy is gone; fetching it again");
-                    self.fetched.remove(&name);
-                }
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    self.pending.push((name, path));
-                }
+            }
+            if let Err(e) = store::mark_imported(self.importer.pool(), &self.id, &done).await {
+                // Importing again later is harmless: the importer knows the rounds.
+                debug!(error = %e, "cannot mark as imported");
             }
         }
         if imported_any {
@@ -455,6 +473,9 @@ impl Poller {
         }
     }
 }
+
+/// Files per import transaction when several are complete at once (a backfill).
+const IMPORT_BATCH: usize = 32;
 
 /// Listings without times compare by size alone.
 fn same_time(a: Option<i64>, b: Option<i64>) -> bool {
