@@ -48,16 +48,20 @@ fn prepare<T: TlsStream>(
             .map_err(FtpError::ConnectionError)
     });
     stream.set_passive_nat_workaround(true);
-    stream.login(source.user.as_str(), password).map_err(|e| match &e {
-        FtpError::UnexpectedResponse(r) if r.status == Status::NotLoggedIn => RemoteError::Login {
-            source_url: shown.clone(),
-            message: format!("{e} (check the user name and ETPROX_FTP_PASSWORD)"),
-        },
-        _ => RemoteError::Login {
-            source_url: shown.clone(),
-            message: e.to_string(),
-        },
-    })?;
+    stream
+        .login(source.user.as_str(), password)
+        .map_err(|e| match &e {
+            FtpError::UnexpectedResponse(r) if r.status == Status::NotLoggedIn => {
+                RemoteError::Login {
+                    source_url: shown.clone(),
+                    message: format!("{e} (check the user name and ETPROX_FTP_PASSWORD)"),
+                }
+            }
+            _ => RemoteError::Login {
+                source_url: shown.clone(),
+                message: e.to_string(),
+            },
+        })?;
     stream
         .transfer_type(FileType::Binary)
         .map_err(|e| RemoteError::Protocol {
@@ -86,7 +90,11 @@ impl rustls::client::danger::ServerCertVerifier for PinnedOrWebPki {
         ocsp_response: &[u8],
         now: rustls::pki_types::UnixTime,
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) {
+        if self
+            .pinned
+            .iter()
+            .any(|p| p.as_ref() == end_entity.as_ref())
+        {
             return Ok(rustls::client::danger::ServerCertVerified::assertion());
         }
         self.webpki
@@ -137,9 +145,8 @@ fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig,
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let mut pinned = Vec::new();
     if let Some(path) = ca_file {
-        let bad = |e: &dyn std::fmt::Display| {
-            format!("ETPROX_FTPS_CA_FILE {}: {e}", path.display())
-        };
+        let bad =
+            |e: &dyn std::fmt::Display| format!("ETPROX_FTPS_CA_FILE {}: {e}", path.display());
         for certificate in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
             let certificate = certificate.map_err(|e| bad(&e))?;
             // A self-signed server certificate is not always a valid root; it is pinned anyway.
@@ -151,10 +158,12 @@ fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig,
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let webpki =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| e.to_string())?;
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| e.to_string())?;
     let verifier = PinnedOrWebPki {
         pinned,
         webpki,
@@ -186,12 +195,11 @@ impl FtpClient {
             .map_err(connect_err)?;
         let connection = match source.protocol {
             Protocol::Ftps => {
-                let config = tls_config(ca_file.as_deref()).map_err(|message| {
-                    RemoteError::Protocol {
+                let config =
+                    tls_config(ca_file.as_deref()).map_err(|message| RemoteError::Protocol {
                         source_url: shown.clone(),
                         message,
-                    }
-                })?;
+                    })?;
                 let stream = suppaftp::RustlsFtpStream::connect_with_stream(tcp)
                     .map_err(|e| connect_err(e.to_string()))?
                     .into_secure(RustlsConnector::from(Arc::new(config)), &source.host)
@@ -274,17 +282,15 @@ impl RemoteClient for FtpClient {
                 }
                 // Not implemented (vsftpd and others): LIST from now on.
                 Err(FtpError::UnexpectedResponse(r))
-                    if self.mlsd.is_none()
-                        && matches!(r.status.code(), 500 | 501 | 502 | 504) =>
+                    if self.mlsd.is_none() && matches!(r.status.code(), 500 | 501 | 502 | 504) =>
                 {
                     self.mlsd = Some(false);
                     None
                 }
                 Err(e) => {
-                    return Err(self.protocol_err(format!(
-                        "cannot list the folder {}: {e}",
-                        self.dir
-                    )))
+                    return Err(
+                        self.protocol_err(format!("cannot list the folder {}: {e}", self.dir))
+                    )
                 }
             },
             Some(false) => None,
@@ -341,7 +347,8 @@ impl RemoteClient for FtpClient {
             source_url: shown.clone(),
             message: format!("cannot download {path}: {e}"),
         };
-        let offset = usize::try_from(offset).map_err(|_| self.protocol_err("file too large".into()))?;
+        let offset =
+            usize::try_from(offset).map_err(|_| self.protocol_err("file too large".into()))?;
         match &mut self.connection {
             Connection::Plain(s) => {
                 s.resume_transfer(offset).map_err(open_err)?;

@@ -260,7 +260,10 @@ pub fn parse_source(
         .host_str()
         .filter(|h| !h.is_empty())
         .ok_or_else(|| err(VAR, format!("{} has no host", parsed.scheme())))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let user = decode(parsed.username());
     let port = parsed.port().unwrap_or(protocol.default_port());
     let mut path = decode(parsed.path());
@@ -273,11 +276,17 @@ pub fn parse_source(
     if user.is_empty() {
         return Err(err(
             VAR,
-            format!("{shown}: give the user name, as {}://USER@{host}/…", protocol.scheme()),
+            format!(
+                "{shown}: give the user name, as {}://USER@{host}/…",
+                protocol.scheme()
+            ),
         ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(err(VAR, format!("{shown}: a URL with ? or # is not supported")));
+        return Err(err(
+            VAR,
+            format!("{shown}: a URL with ? or # is not supported"),
+        ));
     }
     let auth = match protocol {
         Protocol::Sftp => {
@@ -350,28 +359,16 @@ pub fn parse_source(
 /// Why a source could not be read. Each message names the source and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
-    #[error("{source_url}: cannot connect: {message} (is the server up, and the host and port right?)")]
+    #[error(
+        "{source_url}: cannot connect: {message} (is the server up, and the host and port right?)"
+    )]
     Connect { source_url: String, message: String },
-    #[error("{source_url}: the server's host key is not in {known_hosts}: {key_type} {fingerprint}. Never accept a key without checking it: compare it with the server's (ssh-keygen -lf /etc/ssh/ssh_host_{short_type}_key.pub on the server, or your provider's panel), then add it with: ssh-keyscan -p {port} {host} >> {known_hosts}")]
-    HostKeyUnknown {
-        source_url: String,
-        host: String,
-        port: u16,
-        key_type: String,
-        short_type: String,
-        fingerprint: String,
-        known_hosts: String,
-    },
-    #[error("{source_url}: the server's host key CHANGED: it is now {key_type} {fingerprint}, not the one in {known_hosts}. This can be an attack, or the server was reinstalled. If the new key is right, remove the old one with ssh-keygen -R '{known_host_name}' -f {known_hosts} and add the new one with: ssh-keyscan -p {port} {host} >> {known_hosts}")]
-    HostKeyChanged {
-        source_url: String,
-        host: String,
-        port: u16,
-        known_host_name: String,
-        key_type: String,
-        fingerprint: String,
-        known_hosts: String,
-    },
+    #[error("{}: the server's host key is not in {}: {} {}. Never accept a key without checking it: compare it with the server's (ssh-keygen -lf /etc/ssh/ssh_host_{}_key.pub on the server, or your provider's panel), then add it with: ssh-keyscan -p {} {} >> {}",
+        .0.source_url, .0.known_hosts, .0.key_type, .0.fingerprint, .0.short_type, .0.port, .0.host, .0.known_hosts)]
+    HostKeyUnknown(Box<HostKeySeen>),
+    #[error("{}: the server's host key CHANGED: it is now {} {}, not the one in {}. This can be an attack, or the server was reinstalled. If the new key is right, remove the old one with ssh-keygen -R '{}' -f {} and add the new one with: ssh-keyscan -p {} {} >> {}",
+        .0.source_url, .0.key_type, .0.fingerprint, .0.known_hosts, .0.known_host_name, .0.known_hosts, .0.port, .0.host, .0.known_hosts)]
+    HostKeyChanged(Box<HostKeySeen>),
     #[error("{source_url}: login refused: {message}")]
     Login { source_url: String, message: String },
     #[error("{source_url}: {message}")]
@@ -382,6 +379,23 @@ pub enum RemoteError {
         path: PathBuf,
         error: std::io::Error,
     },
+}
+
+/// The key an SFTP server showed, for the messages that refuse it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostKeySeen {
+    pub source_url: String,
+    pub host: String,
+    pub port: u16,
+    /// How known_hosts names the host: `host`, or `[host]:port` off port 22.
+    pub known_host_name: String,
+    /// e.g. `ssh-ed25519`.
+    pub key_type: String,
+    /// As in the server's key file name: `ed25519`, `ecdsa`, `rsa`.
+    pub short_type: String,
+    /// `SHA256:…`, as ssh-keygen -l shows it.
+    pub fingerprint: String,
+    pub known_hosts: String,
 }
 
 /// A round file as the server lists it.
@@ -463,15 +477,18 @@ pub async fn probe(source: &RoundSource) -> Result<ProbeSummary, RemoteError> {
 
 /// Starts one poller task per source (none when the list is empty). Each runs until the
 /// program ends and never stops on a source's failures; the handles are for tests.
-pub fn spawn_all(
-    importer: &Importer,
-    config: &RemoteConfig,
-) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn_all(importer: &Importer, config: &RemoteConfig) -> Vec<tokio::task::JoinHandle<()>> {
     let options = PollerOptions::new(config.poll, config.spool_dir.clone());
     config
         .sources
         .iter()
-        .map(|source| tokio::spawn(run_source(importer.clone(), source.clone(), options.clone())))
+        .map(|source| {
+            tokio::spawn(run_source(
+                importer.clone(),
+                source.clone(),
+                options.clone(),
+            ))
+        })
         .collect()
 }
 
@@ -493,9 +510,10 @@ pub async fn status_lines(pool: &PgPool) -> sqlx::Result<Option<String>> {
     let lines: Vec<String> = states
         .iter()
         .map(|s| {
-            let polled = s
-                .last_poll_at
-                .map_or_else(|| "never polled".to_owned(), |t| format!("polled {}", ago(t)));
+            let polled = s.last_poll_at.map_or_else(
+                || "never polled".to_owned(),
+                |t| format!("polled {}", ago(t)),
+            );
             if s.up {
                 format!(
                     "✔ {}: up, {} files fetched ({}), {polled}",

@@ -157,7 +157,8 @@ impl Poller {
                     }
                     self.set_state(false, Some(&message)).await;
                     let pause = backoff;
-                    backoff = (backoff * 2).min(self.options.max_backoff.max(Duration::from_secs(1)));
+                    backoff =
+                        (backoff * 2).min(self.options.max_backoff.max(Duration::from_secs(1)));
                     pause
                 }
                 Err(PollError::Local(message)) => {
@@ -310,7 +311,9 @@ impl Poller {
             let now_have = std::fs::metadata(&part).map_or(0, |m| m.len());
             self.unsaved_bytes += now_have.saturating_sub(have) as i64;
             match fetched {
-                Ok(bytes) => debug!(source = %self.shown, file = %file.name, from = have, bytes, ms = started.elapsed().as_millis() as u64, "downloaded"),
+                Ok(bytes) => {
+                    debug!(source = %self.shown, file = %file.name, from = have, bytes, ms = started.elapsed().as_millis() as u64, "downloaded")
+                }
                 Err(PollError::Remote(RemoteError::Spool { error, .. })) => {
                     return Err(local_err("cannot write", &part, error))
                 }
@@ -328,9 +331,9 @@ impl Poller {
             Shape::V3Complete => true,
             Shape::V3Open => {
                 unchanged
-                    && previous.as_ref().is_some_and(|w| {
-                        w.changed_at.elapsed() >= self.options.give_up_waiting
-                    })
+                    && previous
+                        .as_ref()
+                        .is_some_and(|w| w.changed_at.elapsed() >= self.options.give_up_waiting)
             }
             Shape::Other => unchanged && have == file.size,
         };
@@ -387,7 +390,9 @@ impl Poller {
             &path.display().to_string(),
         )
         .await
-        .map_err(|e| PollError::Local(format!("cannot record {} in the database: {e}", file.name)))?;
+        .map_err(|e| {
+            PollError::Local(format!("cannot record {} in the database: {e}", file.name))
+        })?;
         self.fetched
             .insert(file.name.clone(), (file.size, file.mtime));
         self.pending.push((file.name.clone(), path.to_owned()));

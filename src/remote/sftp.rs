@@ -183,30 +183,25 @@ fn check_host_key(
     } else {
         format!("[{}]:{}", source.host, source.port)
     };
-    let changed = || RemoteError::HostKeyChanged {
-        source_url: shown.clone(),
-        host: source.host.clone(),
-        port: source.port,
-        known_host_name: known_host_name.clone(),
-        key_type: key_type.into(),
-        fingerprint: fingerprint.clone(),
-        known_hosts: known_hosts.display().to_string(),
-    };
-    if revoked {
-        return Err(changed());
-    }
-    match known.check_port(&source.host, source.port, key) {
-        CheckResult::Match => Ok(()),
-        CheckResult::Mismatch => Err(changed()),
-        CheckResult::NotFound => Err(RemoteError::HostKeyUnknown {
+    let seen = || {
+        Box::new(super::HostKeySeen {
             source_url: shown.clone(),
             host: source.host.clone(),
             port: source.port,
+            known_host_name: known_host_name.clone(),
             key_type: key_type.into(),
             short_type: short_type.into(),
             fingerprint: fingerprint.clone(),
             known_hosts: known_hosts.display().to_string(),
-        }),
+        })
+    };
+    if revoked {
+        return Err(RemoteError::HostKeyChanged(seen()));
+    }
+    match known.check_port(&source.host, source.port, key) {
+        CheckResult::Match => Ok(()),
+        CheckResult::Mismatch => Err(RemoteError::HostKeyChanged(seen())),
+        CheckResult::NotFound => Err(RemoteError::HostKeyUnknown(seen())),
         CheckResult::Failure => Err(RemoteError::Protocol {
             source_url: shown.clone(),
             message: format!(
@@ -246,13 +241,13 @@ impl RemoteClient for SftpClient {
         out: &mut dyn Write,
     ) -> Result<u64, RemoteError> {
         let path = self.dir.join(name);
-        let mut file = self
-            .sftp
-            .open(&path)
-            .map_err(|e| self.protocol_err(format!("cannot open {}: {}", path.display(), e.message())))?;
+        let mut file = self.sftp.open(&path).map_err(|e| {
+            self.protocol_err(format!("cannot open {}: {}", path.display(), e.message()))
+        })?;
         if offset > 0 {
-            file.seek(SeekFrom::Start(offset))
-                .map_err(|e| self.protocol_err(format!("cannot seek in {}: {e}", path.display())))?;
+            file.seek(SeekFrom::Start(offset)).map_err(|e| {
+                self.protocol_err(format!("cannot seek in {}: {e}", path.display()))
+            })?;
         }
         let mut buffer = vec![0u8; 64 * 1024];
         let mut total = 0u64;

@@ -18,7 +18,10 @@ fn no_sources_is_fine_and_the_defaults_hold() {
     let c = remote(&[("HOME", "/home/et")]).unwrap();
     assert!(c.sources.is_empty());
     assert_eq!(c.poll, Duration::from_secs(10));
-    assert_eq!(c.spool_dir, PathBuf::from("/home/et/.local/state/etprox/spool"));
+    assert_eq!(
+        c.spool_dir,
+        PathBuf::from("/home/et/.local/state/etprox/spool")
+    );
 }
 
 #[test]
@@ -41,7 +44,10 @@ fn sftp_and_ftp_urls_are_parsed() {
     assert_eq!(c.sources.len(), 3);
     let sftp = &c.sources[0];
     assert_eq!(sftp.protocol, Protocol::Sftp);
-    assert_eq!((sftp.user.as_str(), sftp.host.as_str(), sftp.port), ("et", "game.example.org", 2222));
+    assert_eq!(
+        (sftp.user.as_str(), sftp.host.as_str(), sftp.port),
+        ("et", "game.example.org", 2222)
+    );
     assert_eq!(sftp.path, "/home/et/legacy/stats");
     assert_eq!(
         sftp.auth,
@@ -52,7 +58,10 @@ fn sftp_and_ftp_urls_are_parsed() {
         }
     );
     let ftp = &c.sources[1];
-    assert_eq!((ftp.protocol, ftp.port, ftp.path.as_str()), (Protocol::Ftp, 21, "stats"));
+    assert_eq!(
+        (ftp.protocol, ftp.port, ftp.path.as_str()),
+        (Protocol::Ftp, 21, "stats")
+    );
     // The password in the URL wins over ETPROX_FTP_PASSWORD, and is percent-decoded.
     match &ftp.auth {
         Auth::Password { password, .. } => assert_eq!(password.expose(), "s@cret"),
@@ -88,8 +97,11 @@ fn passwords_are_never_shown() {
     }
     assert_eq!(source.to_string(), "ftp://bob@host:2121/stats");
     // A URL that does not parse is not echoed with its password either.
-    let e = remote(&[("HOME", "/h"), ("ETPROX_ROUND_SOURCES", "ftp://bob:hunter2@ho st/x")])
-        .unwrap_err();
+    let e = remote(&[
+        ("HOME", "/h"),
+        ("ETPROX_ROUND_SOURCES", "ftp://bob:hunter2@ho st/x"),
+    ])
+    .unwrap_err();
     assert_eq!(e.variable, "ETPROX_ROUND_SOURCES");
     assert!(!e.message.contains("hunter2"), "{}", e.message);
 }
@@ -98,20 +110,45 @@ fn passwords_are_never_shown() {
 fn invalid_sources_name_the_variable_to_fix() {
     let home = ("HOME", "/h");
     let cases: &[(&[(&str, &str)], &str)] = &[
-        (&[home, ("ETPROX_ROUND_SOURCES", "http://x/y")], "ETPROX_ROUND_SOURCES"),
-        (&[home, ("ETPROX_ROUND_SOURCES", "sftp://host/y")], "ETPROX_ROUND_SOURCES"),
-        (&[home, ("ETPROX_ROUND_SOURCES", "sftp://et@host/y")], "ETPROX_SSH_KEY"),
         (
-            &[home, ("ETPROX_ROUND_SOURCES", "sftp://et@host/y"), ("ETPROX_SSH_KEY", "/no/such/key")],
-            "ETPROX_SSH_KEY",
-        ),
-        (&[home, ("ETPROX_ROUND_SOURCES", "ftp://bob@host/y")], "ETPROX_FTP_PASSWORD"),
-        (
-            &[home, ("ETPROX_ROUND_SOURCES", "ftp://a:b@h/x ftp://a:c@h/x")],
+            &[home, ("ETPROX_ROUND_SOURCES", "http://x/y")],
             "ETPROX_ROUND_SOURCES",
         ),
-        (&[home, ("ETPROX_REMOTE_POLL_SECS", "soon")], "ETPROX_REMOTE_POLL_SECS"),
-        (&[("ETPROX_ROUND_SOURCES", "ftp://a:b@h/x")], "ETPROX_SPOOL_DIR"),
+        (
+            &[home, ("ETPROX_ROUND_SOURCES", "sftp://host/y")],
+            "ETPROX_ROUND_SOURCES",
+        ),
+        (
+            &[home, ("ETPROX_ROUND_SOURCES", "sftp://et@host/y")],
+            "ETPROX_SSH_KEY",
+        ),
+        (
+            &[
+                home,
+                ("ETPROX_ROUND_SOURCES", "sftp://et@host/y"),
+                ("ETPROX_SSH_KEY", "/no/such/key"),
+            ],
+            "ETPROX_SSH_KEY",
+        ),
+        (
+            &[home, ("ETPROX_ROUND_SOURCES", "ftp://bob@host/y")],
+            "ETPROX_FTP_PASSWORD",
+        ),
+        (
+            &[
+                home,
+                ("ETPROX_ROUND_SOURCES", "ftp://a:b@h/x ftp://a:c@h/x"),
+            ],
+            "ETPROX_ROUND_SOURCES",
+        ),
+        (
+            &[home, ("ETPROX_REMOTE_POLL_SECS", "soon")],
+            "ETPROX_REMOTE_POLL_SECS",
+        ),
+        (
+            &[("ETPROX_ROUND_SOURCES", "ftp://a:b@h/x")],
+            "ETPROX_SPOOL_DIR",
+        ),
     ];
     for (pairs, variable) in cases {
         let e = remote(pairs).unwrap_err();
@@ -125,7 +162,10 @@ fn invalid_sources_name_the_variable_to_fix() {
 fn source_ids_are_safe_folder_names_and_distinct() {
     let c = remote(&[
         ("HOME", "/h"),
-        ("ETPROX_ROUND_SOURCES", "ftp://a:b@h/x/y ftp://a:b@h/x_y ftp://a:b@h/../etc"),
+        (
+            "ETPROX_ROUND_SOURCES",
+            "ftp://a:b@h/x/y ftp://a:b@h/x_y ftp://a:b@h/../etc",
+        ),
     ])
     .unwrap();
     let ids: Vec<String> = c.sources.iter().map(RoundSource::id).collect();
