@@ -811,3 +811,78 @@ async fn a_restart_with_1000_fetched_files_transfers_only_listings(pool: PgPool)
         "{first_poll_wire} B for the first poll"
     );
 }
+
+/// Kills the etprox process this test started, also when the test fails.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[sqlx::test]
+async fn etprox_watch_fetches_from_the_sources_in_its_environment(pool: PgPool) {
+    if !sshd_available() || !pyftpdlib_available(false) {
+        return;
+    }
+    let sshd = Sshd::start();
+    let ftp = FtpServer::start(false);
+    let (name1, bytes1) = v3_round(1, 20);
+    publish(&sshd.files, &name1, &bytes1);
+    let (name2, bytes2) = v3_round(2, 20);
+    publish(&ftp.files, &name2, &bytes2);
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("watch.log");
+    let sources = format!(
+        "sftp://{}@127.0.0.1:{}{}\n ftp://{}@127.0.0.1:{}/",
+        sshd.user,
+        sshd.port,
+        sshd.files.display(),
+        ftp.user,
+        ftp.port
+    );
+    let url = common::url_of(&pool).await;
+    let run = |sources: &str| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_etprox"));
+        command
+            .arg("watch")
+            // A folder without a .env, so only these settings count.
+            .current_dir(work.path())
+            .env("DATABASE_URL", &url)
+            .env_remove("ETPROX_ROUND_DIRS")
+            .env("ETPROX_ROUND_SOURCES", sources)
+            .env("ETPROX_SSH_KEY", &sshd.user_key)
+            .env("ETPROX_SSH_KNOWN_HOSTS", &sshd.known_hosts)
+            .env("ETPROX_FTP_PASSWORD", &ftp.password)
+            .env("ETPROX_REMOTE_POLL_SECS", "0.5")
+            .env("ETPROX_SPOOL_DIR", work.path().join("spool"))
+            .env("RUST_LOG", "etprox=debug")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        command
+    };
+
+    // A URL that does not parse stops it at once, naming the variable.
+    let out = run("gopher://x/y").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("ETPROX_ROUND_SOURCES"), "{text}");
+
+    let child = Running(run(&sources).spawn().unwrap());
+    wait_for_rounds(&pool, 2, Duration::from_secs(20)).await;
+    drop(child);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("polling remote round files"), "{text}");
+    assert!(
+        !text.contains(&ftp.password),
+        "the password was logged: {text}"
+    );
+    let spooled: Vec<_> = std::fs::read_dir(work.path().join("spool"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(spooled.len(), 2, "one spool folder per source: {spooled:?}");
+}
