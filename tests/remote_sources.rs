@@ -276,6 +276,18 @@ async fn sftp_unknown_or_changed_host_key_is_refused_with_its_fingerprint(pool: 
     assert_eq!(newest, name);
     assert!(age < Duration::from_secs(60), "{age:?}");
 
+    // Hashed host names (Debian's ssh client writes them so) are understood.
+    let hashed = std::process::Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&server.known_hosts)
+        .output()
+        .unwrap();
+    assert!(hashed.status.success());
+    let text = std::fs::read_to_string(&server.known_hosts).unwrap();
+    assert!(text.starts_with("|1|"), "{text}");
+    assert_eq!(probe(&server.source()).await.unwrap().round_files, 1);
+
     // Unknown: an empty known_hosts (never trust on first use).
     std::fs::write(&server.known_hosts, "").unwrap();
     let e = probe(&server.source()).await.unwrap_err();
