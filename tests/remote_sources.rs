@@ -321,7 +321,29 @@ async fn sftp_unknown_or_changed_host_key_is_refused_with_its_fingerprint(pool: 
         "{message}"
     );
 
-    // A poller with the wrong key fetches nothing and says why; once the right key is added
+    // A user key the server does not know: the login is refused, and the message says where
+    // the public key belongs.
+    std::fs::write(
+        &server.known_hosts,
+        format!("[127.0.0.1]:{} {}\n", server.port, server.host_key_line),
+    )
+    .unwrap();
+    let mut stranger = server.source();
+    stranger.auth = etprox::remote::Auth::SshKey {
+        private_key: other_key.clone(),
+        passphrase: None,
+        known_hosts: server.known_hosts.clone(),
+    };
+    let e = probe(&stranger).await.unwrap_err();
+    assert!(matches!(e, RemoteError::Login { .. }), "{e}");
+    assert!(e.to_string().contains("authorized_keys"), "{e}");
+    std::fs::write(
+        &server.known_hosts,
+        format!("[127.0.0.1]:{} {other_line}", server.port),
+    )
+    .unwrap();
+
+    // A poller with the wrong host key fetches nothing and says why; once the right key is added
     // (no restart), it goes on.
     let spool = tempfile::tempdir().unwrap();
     let source = server.source();
@@ -637,6 +659,18 @@ async fn ftp_rounds_arrive_resume_with_rest_and_survive_a_server_restart(pool: P
 
     let summary = probe(&source).await.unwrap();
     assert_eq!(summary.round_files, 1);
+
+    // A wrong password: refused, said so, and the password not repeated.
+    let mut wrong = source.clone();
+    wrong.auth = etprox::remote::Auth::Password {
+        password: etprox::remote::Secret::new("not-it-9931"),
+        ca_file: None,
+    };
+    let e = probe(&wrong).await.unwrap_err();
+    assert!(matches!(e, RemoteError::Login { .. }), "{e}");
+    let message = e.to_string();
+    assert!(message.contains("ETPROX_FTP_PASSWORD"), "{message}");
+    assert!(!message.contains("not-it-9931"), "{message}");
 
     let importer = common::importer(&pool);
     let mut events = importer.subscribe();
