@@ -23,6 +23,8 @@ pub struct Config {
     pub settle: Duration,
     /// Full rescan interval of the watched folders (fallback for missed events).
     pub rescan: Duration,
+    /// Remote round-file sources (ETPROX_ROUND_SOURCES) and their polling.
+    pub remote: crate::remote::RemoteConfig,
 }
 
 /// How instants map to session days.
@@ -207,6 +209,7 @@ impl Config {
             default_server_id: get("ETPROX_SERVER_ID").unwrap_or_else(|| "default".to_owned()),
             settle: seconds("ETPROX_SETTLE_SECS", 0.5)?,
             rescan: seconds("ETPROX_RESCAN_SECS", 10.0)?,
+            remote: crate::remote::RemoteConfig::from_lookup(&get)?,
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod demo_script;
 pub mod discord;
 pub mod heatmap;
 pub mod ingest;
+pub mod remote;
 pub mod round_file;
 pub mod session;
 pub mod sim;

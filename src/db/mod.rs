@@ -3,6 +3,7 @@
 pub mod copy_text;
 pub mod links;
 pub mod players;
+pub mod remote_fetches;
 pub mod retention;
 pub mod round_summary;
 pub mod rounds;

@@ -426,8 +426,22 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
             }
         }));
     }
+    for source in &config.remote.sources {
+        let (importer, source) = (importer.clone(), source.clone());
+        let options =
+            crate::remote::PollerOptions::new(config.remote.poll, config.remote.spool_dir.clone());
+        tasks.spawn(supervise::supervise("remote source", policy, move || {
+            let (importer, source, options) = (importer.clone(), source.clone(), options.clone());
+            async move {
+                crate::remote::run_source(importer, source, options).await;
+                Ok(())
+            }
+        }));
+    }
     if config.round_dirs.is_empty() {
-        warn!("ETPROX_ROUND_DIRS is not set: the bot imports nothing by itself");
+        if config.remote.sources.is_empty() {
+            warn!("neither ETPROX_ROUND_DIRS nor ETPROX_ROUND_SOURCES is set: the bot imports nothing by itself");
+        }
     } else {
         let options = watcher::WatchOptions::from_config(&config);
         let importer = importer.clone();
