@@ -3,6 +3,8 @@
 pub mod watcher;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -72,6 +74,113 @@ impl ImportOutcome {
     }
 }
 
+/// What [`Importer::prepare`] made of a file's bytes.
+#[derive(Debug)]
+pub enum Preparation<'a> {
+    /// Ready for the database: every value is one PostgreSQL takes.
+    Ready(PreparedFile<'a>),
+    Empty {
+        sha: String,
+    },
+    /// Refused for a reason inside the file (never retried until the content changes).
+    Rejected {
+        sha: String,
+        reason: String,
+    },
+}
+
+/// A parsed round with everything the database needs.
+#[derive(Debug)]
+pub struct PreparedFile<'a> {
+    pub row: RoundRow,
+    pub round: ParsedRound<'a>,
+    pub stats: RoundStats,
+}
+
+impl PreparedFile<'_> {
+    /// Checks every value the importer writes against what PostgreSQL accepts (text without
+    /// NUL, times and dates within range, finite numbers), so a file can never make a
+    /// transaction fail: a value the parser let through by mistake rejects the file here, with
+    /// the field in the reason, instead of failing in the database on every retry.
+    pub fn check_database_values(&self) -> Result<(), String> {
+        let r = &self.row;
+        let refused =
+            |what: &str, why: &str| Err(format!("{what} {why}: PostgreSQL would refuse it"));
+        for (what, text) in [
+            ("round key", Some(r.round_key.as_str())),
+            ("server id", Some(r.server_id.as_str())),
+            ("server name", r.server_name.as_deref()),
+            ("map name", Some(r.map_name.as_str())),
+            ("map in the file name", r.file_map_name.as_deref()),
+            ("source path", Some(r.source_path.as_str())),
+        ] {
+            if text.is_some_and(|t| t.contains('\0')) {
+                return refused(what, "contains a NUL byte");
+            }
+        }
+        if r.warnings.to_string().contains("\\u0000") {
+            return refused("a warning", "contains a NUL byte");
+        }
+        let in_range = |t: &DateTime<Utc>| {
+            (crate::round_file::EARLIEST_UNIX..=crate::round_file::LATEST_UNIX)
+                .contains(&t.timestamp())
+        };
+        for (what, time) in [("start time", r.started_at), ("end time", r.ended_at)] {
+            if time.as_ref().is_some_and(|t| !in_range(t)) {
+                return refused(what, "is not between 1970 and 9999");
+            }
+        }
+        let year = chrono::Datelike::year(&r.session_date);
+        if !(1969..=9999).contains(&year) {
+            return refused("session day", "is not between 1970 and 9999");
+        }
+        let s = &self.stats;
+        let names = s
+            .identities
+            .iter()
+            .flat_map(|i| [i.name.as_str(), i.display_name.as_str()])
+            .chain(
+                s.players
+                    .iter()
+                    .flat_map(|p| [p.key.as_str(), p.name.as_str()]),
+            )
+            .chain(
+                s.aliases
+                    .iter()
+                    .flat_map(|a| [a.name.as_str(), a.display_name.as_str()]),
+            );
+        for name in names {
+            if name.contains('\0') {
+                return refused("a player name or GUID", "contains a NUL byte");
+            }
+        }
+        for kill in &self.round.kills {
+            let coords = kill.killer.pos.iter().chain(&kill.victim.pos);
+            if coords
+                .chain([&kill.distance])
+                .any(|v| !v.is_finite() || v.abs() > crate::round_file::MAX_COORD * 4.0)
+            {
+                return refused(
+                    &format!("line {}: a position or distance", kill.line),
+                    "is out of range",
+                );
+            }
+            if kill.time_ms.is_some_and(|t| i32::try_from(t).is_err()) {
+                return refused(
+                    &format!("line {}: t_ms", kill.line),
+                    "does not fit its column",
+                );
+            }
+        }
+        for kill in &s.kills {
+            if s.allies_json(kill).contains("\\u0000") {
+                return refused("a supporting ally's name", "contains a NUL byte");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Failures that say nothing about the file itself; the same import can be retried later.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -91,7 +200,7 @@ impl ImportError {
     }
 }
 
-/// A parsed round with everything the database needs.
+/// A prepared file in a batch.
 struct Prepared<'a> {
     /// Position in the caller's list of paths.
     index: usize,
@@ -125,6 +234,17 @@ impl Prepared<'_> {
             source_path: PathBuf::from(&self.row.source_path),
         }
     }
+}
+
+/// A file's modification time as an instant, when it lies in 1970..=9999 (a file system can hold
+/// times chrono cannot, and chrono's own conversion panics on those).
+fn system_time_to_utc(t: SystemTime) -> Option<DateTime<Utc>> {
+    let secs = match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).ok()?,
+        Err(_) => return None, // before 1970
+    };
+    crate::round_file::field::unix_time(secs, "").ok()?;
+    Utc.timestamp_opt(secs, 0).single()
 }
 
 /// Reads a round file, refusing one over the size limit without reading it.
@@ -165,6 +285,9 @@ pub struct Importer {
     session: SessionClock,
     default_server_id: String,
     events: broadcast::Sender<ImportedRound>,
+    /// Round files opened by this importer and its watcher (shared by clones): lets tests and
+    /// benchmarks see that a restart does not read the folder's history again.
+    opened: Arc<AtomicU64>,
 }
 
 impl Importer {
@@ -175,7 +298,17 @@ impl Importer {
             session,
             default_server_id: default_server_id.into(),
             events,
+            opened: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many times a round file was opened (to read or to peek at) through this importer.
+    pub fn files_opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn note_open(&self) {
+        self.opened.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -210,6 +343,7 @@ impl Importer {
             (0..paths.len()).map(|_| None).collect();
         let mut loaded: Vec<(usize, Vec<u8>, Option<SystemTime>)> = Vec::new();
         for (i, path) in paths.iter().enumerate() {
+            self.note_open();
             match read_round_file(path).await {
                 Ok(Ok((bytes, modified))) => loaded.push((i, bytes, modified)),
                 Ok(Err(rejection)) => {
@@ -221,38 +355,21 @@ impl Importer {
         let mut prepared: Vec<Prepared<'_>> = Vec::new();
         for (i, bytes, modified) in &loaded {
             let path = &paths[*i];
-            let sha = content_hash(bytes);
-            let file_name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            match parse_round_file(bytes, &file_name) {
-                Ok(round) => {
-                    let mut row = self.round_row(path, &sha, &round, *modified);
-                    let stats = aggregate_round(&round);
-                    if stats.unresolved_allies > 0 {
-                        if let serde_json::Value::Array(w) = &mut row.warnings {
-                            w.push(serde_json::json!({
-                                "line": 0,
-                                "reason": format!("{} supporting-ally names match no player of the round", stats.unresolved_allies),
-                            }));
-                        }
-                    }
-                    prepared.push(Prepared {
-                        index: *i,
-                        row,
-                        round,
-                        stats,
-                    });
-                }
-                Err(FileRejection::Empty) => {
+            match self.prepare(path, bytes, *modified) {
+                Preparation::Ready(file) => prepared.push(Prepared {
+                    index: *i,
+                    row: file.row,
+                    round: file.round,
+                    stats: file.stats,
+                }),
+                Preparation::Empty { sha } => {
                     let logged = self
                         .log_outcome(path, Some(&sha), "empty", "the file is empty")
                         .await;
                     results[*i] = Some(logged.map(|()| ImportOutcome::Empty));
                 }
-                Err(rejection) => {
-                    results[*i] = Some(self.reject(path, Some(&sha), rejection.to_string()).await)
+                Preparation::Rejected { sha, reason } => {
+                    results[*i] = Some(self.reject(path, Some(&sha), reason).await)
                 }
             }
         }
@@ -438,35 +555,94 @@ impl Importer {
         Ok(outcomes)
     }
 
+    /// Everything the importer would write for one file's bytes, without touching the
+    /// database: parse, aggregate, session day, round row, and a last check that PostgreSQL
+    /// will take every value. Pure; the fuzzer drives the whole import path through it.
+    pub fn prepare<'a>(
+        &self,
+        path: &Path,
+        bytes: &'a [u8],
+        modified: Option<SystemTime>,
+    ) -> Preparation<'a> {
+        let sha = content_hash(bytes);
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let rejected = |sha: String, reason: String| Preparation::Rejected {
+            sha,
+            // Reasons quote the file; PostgreSQL text cannot hold NUL.
+            reason: crate::round_file::field::text(reason.as_bytes()),
+        };
+        let round = match parse_round_file(bytes, &file_name) {
+            Ok(round) => round,
+            Err(FileRejection::Empty) => return Preparation::Empty { sha },
+            Err(rejection) => return rejected(sha, rejection.to_string()),
+        };
+        let mut row = match self.round_row(path, &sha, &round, modified) {
+            Ok(row) => row,
+            Err(reason) => return rejected(sha, reason),
+        };
+        let stats = aggregate_round(&round);
+        if stats.unresolved_allies > 0 {
+            if let serde_json::Value::Array(w) = &mut row.warnings {
+                w.push(serde_json::json!({
+                    "line": 0,
+                    "reason": format!("{} supporting-ally names match no player of the round", stats.unresolved_allies),
+                }));
+            }
+        }
+        let file = PreparedFile { row, round, stats };
+        match file.check_database_values() {
+            Ok(()) => Preparation::Ready(file),
+            Err(reason) => rejected(sha, reason),
+        }
+    }
+
     fn round_row(
         &self,
         path: &Path,
         sha: &str,
         round: &ParsedRound<'_>,
         modified: Option<SystemTime>,
-    ) -> RoundRow {
+    ) -> Result<RoundRow, String> {
         let h = &round.header;
         let mut warnings: Vec<serde_json::Value> = round
             .warnings
             .iter()
             .map(|w| serde_json::json!({"line": w.line, "reason": w.reason}))
             .collect();
+        // The parser keeps header times within EARLIEST_UNIX..=LATEST_UNIX; None only if absent.
         let unix = |s: Option<i64>| s.and_then(|s| Utc.timestamp_opt(s, 0).single());
         let started_at = unix(h.started_unix);
         let mut ended_at = unix(h.ended_unix);
+        let no_day = |what: &str| format!("{what} has no session day in the configured time zone");
         let session_date = if let Some(start) = started_at {
-            self.session.session_date(start)
+            self.session
+                .checked_session_date(start)
+                .ok_or_else(|| no_day("the start time"))?
         } else if let Some(local) = h.ended_local {
             ended_at = self.session.local_to_utc(local);
-            self.session.session_date_local(local)
+            self.session
+                .checked_session_date_local(local)
+                .ok_or_else(|| no_day("the end time in the file name"))?
         } else {
-            let instant: DateTime<Utc> = modified.map(DateTime::from).unwrap_or_else(Utc::now);
+            let instant = match modified {
+                Some(t) => system_time_to_utc(t).ok_or_else(|| {
+                    "no end time in the file name, and the file's modification time is not \
+                     between 1970 and 9999: give the file a name with its end time"
+                        .to_owned()
+                })?,
+                None => Utc::now(),
+            };
             warnings.push(serde_json::json!({
                 "line": 0,
                 "reason": "no end time in the file name: used the file's modification time",
             }));
             ended_at = Some(instant);
-            self.session.session_date(instant)
+            self.session
+                .checked_session_date(instant)
+                .ok_or_else(|| no_day("the modification time"))?
         };
         let server_id = h
             .server_id
@@ -478,7 +654,7 @@ impl Importer {
         };
         let mut flags: Vec<RoundFlag> = round.flags.clone();
         flags.sort();
-        RoundRow {
+        Ok(RoundRow {
             round_key,
             content_sha256: sha.to_owned(),
             format_version: round.format.number(),
@@ -495,7 +671,7 @@ impl Importer {
             kill_count: round.kills.len() as i32,
             flags: flags.iter().map(|f| f.as_str().to_owned()).collect(),
             warnings: serde_json::Value::Array(warnings),
-        }
+        })
     }
 
     async fn reject(
@@ -504,6 +680,7 @@ impl Importer {
         sha: Option<&str>,
         reason: String,
     ) -> Result<ImportOutcome, ImportError> {
+        let reason = crate::round_file::field::text(reason.as_bytes());
         warn!(path = %path.display(), %reason, "rejected round file");
         self.log_outcome(path, sha, "rejected", &reason).await?;
         Ok(ImportOutcome::Rejected { reason })

@@ -143,6 +143,7 @@ async fn consider(
         return false;
     }
     let settled = entry.changed_at.elapsed();
+    importer.note_open();
     let ready = if has_v3_end_marker(&path) {
         true
     } else if is_v3(&path) {
