@@ -415,6 +415,17 @@ async fn crafted_extreme_values_are_rejected_with_a_reason(pool: PgPool) {
             ),
             true,
         ),
+        // A round id too long for the unique index on round_key (54000 program limit).
+        (
+            "long-round-id",
+            crafted_v3(
+                &"r".repeat(9000),
+                "1763000000",
+                b"goldrush",
+                std::slice::from_ref(&ok),
+            ),
+            true,
+        ),
         // A position no map has: a heatmap cell at the end of i32.
         (
             "far-position",

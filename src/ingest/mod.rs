@@ -74,6 +74,10 @@ impl ImportOutcome {
     }
 }
 
+/// Longest text kept in an indexed column (round key, server, map, player key and name). Real
+/// values are far shorter (ET names have at most 35 bytes, GUIDs 32).
+pub const MAX_KEY_BYTES: usize = 1024;
+
 /// What [`Importer::prepare`] made of a file's bytes.
 #[derive(Debug)]
 pub enum Preparation<'a> {
@@ -117,6 +121,9 @@ impl PreparedFile<'_> {
             if text.is_some_and(|t| t.contains('\0')) {
                 return refused(what, "contains a NUL byte");
             }
+            if text.is_some_and(|t| t.len() > MAX_KEY_BYTES) {
+                return refused(what, &format!("is longer than {MAX_KEY_BYTES} bytes"));
+            }
         }
         if r.warnings.to_string().contains("\\u0000") {
             return refused("a warning", "contains a NUL byte");
@@ -152,6 +159,13 @@ impl PreparedFile<'_> {
         for name in names {
             if name.contains('\0') {
                 return refused("a player name or GUID", "contains a NUL byte");
+            }
+            // Keys and names are in btree indexes, which refuse entries of more than ~2.7 kB.
+            if name.len() > MAX_KEY_BYTES {
+                return refused(
+                    "a player name or GUID",
+                    &format!("is longer than {MAX_KEY_BYTES} bytes"),
+                );
             }
         }
         for kill in &self.round.kills {
@@ -197,6 +211,20 @@ impl ImportError {
     /// The file disappeared or cannot be read right now.
     pub fn is_io(&self) -> bool {
         matches!(self, ImportError::Io { .. })
+    }
+}
+
+/// The SQLSTATE of an error caused by the data sent, not by the database's state: class 22
+/// (data exception: a value out of range, NUL in text, a bad encoding), 23 (integrity
+/// constraint) and 54 (program limit exceeded, e.g. a value too long for an index). The same
+/// content fails the same way every time, so retrying it is pointless.
+pub fn data_error_code(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) => db
+            .code()
+            .filter(|c| c.starts_with("22") || c.starts_with("23") || c.starts_with("54"))
+            .map(|c| c.into_owned()),
+        _ => None,
     }
 }
 
@@ -247,21 +275,48 @@ fn system_time_to_utc(t: SystemTime) -> Option<DateTime<Utc>> {
     Utc.timestamp_opt(secs, 0).single()
 }
 
+/// A file as read: its content (or why it is refused unread) and what identifies this version.
+struct ReadFile {
+    content: Result<Vec<u8>, FileRejection>,
+    /// Size and mtime (ns since 1970) at open, when the content read matches them: the key under
+    /// which the outcome is remembered in `import_file_state`.
+    version: Option<(i64, i64)>,
+    modified: Option<SystemTime>,
+}
+
+/// Nanoseconds since 1970 of a modification time, when it fits an i64.
+pub fn mtime_ns(t: SystemTime) -> Option<i64> {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_nanos()).ok()
+}
+
 /// Reads a round file, refusing one over the size limit without reading it.
-async fn read_round_file(
-    path: &Path,
-) -> Result<Result<(Vec<u8>, Option<SystemTime>), FileRejection>, ImportError> {
+async fn read_round_file(path: &Path) -> Result<ReadFile, ImportError> {
     let io_err = |source| ImportError::Io {
         path: path.to_owned(),
         source,
     };
+    // Opening a FIFO named like a round file would block the importer for good: look first.
+    let kind = tokio::fs::metadata(path).await.map_err(io_err)?;
+    if !kind.is_file() {
+        return Err(io_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
     let file = tokio::fs::File::open(path).await.map_err(io_err)?;
     let meta = file.metadata().await.map_err(io_err)?;
+    let modified = meta.modified().ok();
+    let version = |len: u64| Some((i64::try_from(len).ok()?, mtime_ns(modified?)?));
     if meta.len() > MAX_ROUND_FILE_BYTES {
-        return Ok(Err(FileRejection::TooLarge {
-            size: meta.len(),
-            limit: MAX_ROUND_FILE_BYTES,
-        }));
+        return Ok(ReadFile {
+            content: Err(FileRejection::TooLarge {
+                size: meta.len(),
+                limit: MAX_ROUND_FILE_BYTES,
+            }),
+            version: version(meta.len()),
+            modified,
+        });
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // take() guards against a file that grows past the limit while we read it.
@@ -270,12 +325,26 @@ async fn read_round_file(
         .await
         .map_err(io_err)?;
     if bytes.len() as u64 > MAX_ROUND_FILE_BYTES {
-        return Ok(Err(FileRejection::TooLarge {
-            size: bytes.len() as u64,
-            limit: MAX_ROUND_FILE_BYTES,
-        }));
+        return Ok(ReadFile {
+            content: Err(FileRejection::TooLarge {
+                size: bytes.len() as u64,
+                limit: MAX_ROUND_FILE_BYTES,
+            }),
+            version: None,
+            modified,
+        });
     }
-    Ok(Ok((bytes, meta.modified().ok())))
+    // A file that changed while we read it is not remembered: its next version is read anew.
+    let version = if bytes.len() as u64 == meta.len() {
+        version(meta.len())
+    } else {
+        None
+    };
+    Ok(ReadFile {
+        content: Ok(bytes),
+        version,
+        modified,
+    })
 }
 
 /// Imports files into one database. Cheap to clone.
@@ -342,20 +411,32 @@ impl Importer {
         let mut results: Vec<Option<Result<ImportOutcome, ImportError>>> =
             (0..paths.len()).map(|_| None).collect();
         let mut loaded: Vec<(usize, Vec<u8>, Option<SystemTime>)> = Vec::new();
+        let mut versions: Vec<Option<(i64, i64)>> = vec![None; paths.len()];
         for (i, path) in paths.iter().enumerate() {
             self.note_open();
             match read_round_file(path).await {
-                Ok(Ok((bytes, modified))) => loaded.push((i, bytes, modified)),
-                Ok(Err(rejection)) => {
-                    results[i] = Some(self.reject(path, None, rejection.to_string()).await)
+                Ok(read) => {
+                    versions[i] = read.version;
+                    match read.content {
+                        Ok(bytes) => loaded.push((i, bytes, read.modified)),
+                        Err(rejection) => {
+                            results[i] = Some(self.reject(path, None, rejection.to_string()).await)
+                        }
+                    }
                 }
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
         let mut prepared: Vec<Prepared<'_>> = Vec::new();
+        let mut shas: Vec<Option<String>> = vec![None; paths.len()];
         for (i, bytes, modified) in &loaded {
             let path = &paths[*i];
-            match self.prepare(path, bytes, *modified) {
+            let preparation = self.prepare(path, bytes, *modified);
+            shas[*i] = Some(match &preparation {
+                Preparation::Ready(file) => file.row.content_sha256.clone(),
+                Preparation::Empty { sha } | Preparation::Rejected { sha, .. } => sha.clone(),
+            });
+            match preparation {
                 Preparation::Ready(file) => prepared.push(Prepared {
                     index: *i,
                     row: file.row,
@@ -376,12 +457,69 @@ impl Importer {
         for (index, outcome) in self.store_with_fallback(paths, &prepared).await {
             results[index] = Some(outcome);
         }
+        self.remember_versions(paths, &versions, &shas, &results)
+            .await;
         paths
             .iter()
             .cloned()
             .zip(results)
             .map(|(path, r)| (path, r.unwrap_or(Ok(ImportOutcome::Empty))))
             .collect()
+    }
+
+    /// Remembers, per path, the version (size, mtime) of each file that reached a final outcome,
+    /// so a restarted watcher does not open it again. Best effort: if this fails, the file is
+    /// only read once more later and found already imported.
+    async fn remember_versions(
+        &self,
+        paths: &[PathBuf],
+        versions: &[Option<(i64, i64)>],
+        shas: &[Option<String>],
+        results: &[Option<Result<ImportOutcome, ImportError>>],
+    ) {
+        let mut rows: Vec<(String, i64, i64, Option<&str>, &str)> = Vec::new();
+        for (i, result) in results.iter().enumerate() {
+            let (Some(Ok(outcome)), Some((size, mtime))) = (result, versions[i]) else {
+                continue;
+            };
+            let outcome = match outcome {
+                ImportOutcome::Imported { .. } => "imported",
+                ImportOutcome::AlreadyImported { .. } => "already_imported",
+                ImportOutcome::Empty => "empty",
+                ImportOutcome::Rejected { .. } => "rejected",
+            };
+            let path = paths[i].display().to_string();
+            rows.push((path, size, mtime, shas[i].as_deref(), outcome));
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let result = sqlx::query(
+            "INSERT INTO import_file_state (source_path, file_size, file_mtime_ns, content_sha256, outcome)
+             SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[])
+             ON CONFLICT (source_path) DO UPDATE SET
+                 file_size = EXCLUDED.file_size, file_mtime_ns = EXCLUDED.file_mtime_ns,
+                 content_sha256 = EXCLUDED.content_sha256, outcome = EXCLUDED.outcome,
+                 recorded_at = now()",
+        )
+        .bind(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.3).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.4).collect::<Vec<_>>())
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = result {
+            debug!(error = %e, "could not remember file versions; they are read again later");
+        }
+    }
+
+    /// Paths with the version (size, mtime ns) whose outcome is final: what a restarted watcher
+    /// need not open again.
+    pub async fn known_versions(&self) -> sqlx::Result<Vec<(String, i64, i64)>> {
+        sqlx::query_as("SELECT source_path, file_size, file_mtime_ns FROM import_file_state")
+            .fetch_all(&self.pool)
+            .await
     }
 
     /// Stores a batch in one transaction; if that fails in the database, each round alone.
@@ -393,31 +531,48 @@ impl Importer {
         if prepared.is_empty() {
             return Vec::new();
         }
-        let db_error = |p: &Prepared<'_>, source| {
-            (
-                p.index,
-                Err(ImportError::Database {
-                    path: paths[p.index].clone(),
-                    source,
-                }),
-            )
-        };
         let all: Vec<&Prepared<'_>> = prepared.iter().collect();
         match self.store_retrying(&all).await {
             Ok(outcomes) => outcomes,
-            Err(e) if prepared.len() == 1 => vec![db_error(&prepared[0], e)],
+            Err(e) if prepared.len() == 1 => vec![self.store_failed(paths, &prepared[0], e).await],
             Err(e) => {
                 warn!(error = %e, "batch failed; importing its files one by one");
                 let mut outcomes = Vec::new();
                 for one in prepared {
                     match self.store_retrying(&[one]).await {
                         Ok(mut o) => outcomes.append(&mut o),
-                        Err(source) => outcomes.push(db_error(one, source)),
+                        Err(e) => outcomes.push(self.store_failed(paths, one, e).await),
                     }
                 }
                 outcomes
             }
         }
+    }
+
+    /// One file's transaction failed. A data error (the file holds a value PostgreSQL refuses)
+    /// is permanent for this content: the file is rejected once, with the reason, in the import
+    /// log. Anything else (connection, server, locks) is the database's, and is retried.
+    async fn store_failed(
+        &self,
+        paths: &[PathBuf],
+        p: &Prepared<'_>,
+        source: sqlx::Error,
+    ) -> (usize, Result<ImportOutcome, ImportError>) {
+        let path = &paths[p.index];
+        if let Some(code) = data_error_code(&source) {
+            let reason = format!("PostgreSQL refused a value of this file ({code}): {source}");
+            return (
+                p.index,
+                self.reject(path, Some(&p.row.content_sha256), reason).await,
+            );
+        }
+        (
+            p.index,
+            Err(ImportError::Database {
+                path: path.clone(),
+                source,
+            }),
+        )
     }
 
     /// [`Self::store`], retried when it lost a deadlock against a concurrent import.
@@ -728,17 +883,79 @@ pub fn content_hash(bytes: &[u8]) -> String {
 }
 
 /// Round files in `dir` (not recursive), sorted by name: `*.txt`, skipping the trackers'
-/// temporary `*.tmp` files.
+/// temporary `*.tmp` files. Entries named like round files that cannot be used (see
+/// [`usable_round_file`]) are left out with a warning.
 pub fn round_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let root = dir.canonicalize()?;
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_file() && is_round_file_name(&path) {
-            files.push(path);
+        let entry = entry?;
+        let path = entry.path();
+        if !is_round_file_name(&path) {
+            continue;
+        }
+        match usable_round_file(&root, &path, entry.file_type().ok()) {
+            Ok(()) => files.push(path),
+            Err(problem) => warn!(path = %path.display(), %problem, "skipping"),
         }
     }
     files.sort();
     Ok(files)
+}
+
+/// Whether an entry named like a round file in the folder `root` (canonical) can be imported:
+/// a regular file, or a symbolic link to one inside the folder. Symbolic links are not followed
+/// out of the round folder. `Err` says what is wrong, for the log. `file_type` is the entry's
+/// own type (not following links), when the directory listing gave it.
+pub fn usable_round_file(
+    root: &Path,
+    path: &Path,
+    file_type: Option<std::fs::FileType>,
+) -> Result<(), String> {
+    let file_type = match file_type {
+        Some(t) => t,
+        None => std::fs::symlink_metadata(path)
+            .map_err(|e| format!("cannot look at it: {e}"))?
+            .file_type(),
+    };
+    if file_type.is_symlink() {
+        let target = std::fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        let resolved = match path.canonicalize() {
+            Ok(resolved) => resolved,
+            Err(e) => {
+                return Err(format!(
+                    "symbolic link to {target:?} that leads nowhere ({e}): fix or remove the link"
+                ))
+            }
+        };
+        if !resolved.starts_with(root) {
+            return Err(format!(
+                "symbolic link to {} outside the round folder: not followed; copy the file into the folder instead",
+                resolved.display()
+            ));
+        }
+        let meta = std::fs::metadata(&resolved)
+            .map_err(|e| format!("cannot look at the link's target: {e}"))?;
+        return if meta.is_file() {
+            Ok(())
+        } else {
+            Err(format!(
+                "symbolic link to {target:?}, which is not a regular file"
+            ))
+        };
+    }
+    if file_type.is_dir() {
+        return Err("a directory named like a round file: rename or remove it".to_owned());
+    }
+    if !file_type.is_file() {
+        return Err(
+            "not a regular file (a FIFO, socket or device named like a round file): remove it"
+                .to_owned(),
+        );
+    }
+    Ok(())
 }
 
 /// Files the watcher and `import <dir>` consider: names ending in `.txt`.
