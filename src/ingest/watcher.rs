@@ -57,7 +57,7 @@ enum Phase {
     /// Imported, or refused for a reason inside it: nothing to do until it changes.
     Done,
     /// The import failed for a reason outside the file (database away, unreadable right now).
-    RetryAt { at: Instant, failures: u32 },
+    Retry { failures: u32 },
 }
 
 /// What the watcher knows about a file it has seen.
@@ -70,6 +70,8 @@ struct Seen {
     phase: Phase,
     /// Newest first: the time in the file name, else the modification time (Unix seconds).
     order: i64,
+    /// Not worth another look before this (settling, waiting for an end marker, retry pause).
+    not_before: Instant,
 }
 
 /// The watcher's state: files seen, files to work on, problems already reported.
@@ -271,15 +273,19 @@ impl Watch {
             self.forget(path);
             return;
         };
-        if self.problems.remove(path).is_some() {
-            info!(path = %path.display(), "the file can be used now");
-        }
         let (size, modified) = (meta.len(), meta.modified().ok());
         if let Some(seen) = self.seen.get(path) {
             if seen.size == size && seen.modified == modified {
-                return;
+                return; // unchanged (an unreadable file stays reported and is retried)
             }
-        } else if let Some(&(known_size, known_mtime)) = self.known.get(path) {
+        }
+        if self.problems.remove(path).is_some() {
+            info!(path = %path.display(), "the file can be used now");
+        }
+        let known = (!self.seen.contains_key(path))
+            .then(|| self.known.get(path))
+            .flatten();
+        if let Some(&(known_size, known_mtime)) = known {
             let same = i64::try_from(size).ok() == Some(known_size)
                 && modified.and_then(mtime_ns) == Some(known_mtime);
             if same {
@@ -292,6 +298,7 @@ impl Watch {
                         changed_at: Instant::now(),
                         phase: Phase::Done,
                         order: 0,
+                        not_before: Instant::now(),
                     },
                 );
                 return;
@@ -315,9 +322,16 @@ impl Watch {
                 changed_at,
                 phase: Phase::Waiting,
                 order,
+                not_before: now,
             },
         );
         self.queue.insert((Reverse(order), path.to_owned()));
+    }
+
+    fn set_not_before(&mut self, path: &Path, at: Instant) {
+        if let Some(seen) = self.seen.get_mut(path) {
+            seen.not_before = at;
+        }
     }
 
     fn forget(&mut self, path: &Path) {
@@ -336,12 +350,11 @@ impl Watch {
 
     /// True when a queued file can be tried right now.
     fn has_ready_work(&self) -> bool {
+        let now = Instant::now();
         self.queue.iter().any(|(_, path)| {
-            self.seen.get(path).is_some_and(|s| match s.phase {
-                Phase::Waiting => s.changed_at.elapsed() >= self.options.settle,
-                Phase::RetryAt { at, .. } => at <= Instant::now(),
-                Phase::Done => false,
-            })
+            self.seen
+                .get(path)
+                .is_some_and(|s| s.phase != Phase::Done && s.not_before <= now)
         })
     }
 
@@ -366,27 +379,35 @@ impl Watch {
         let Some(entry) = self.seen.get(path).cloned() else {
             return false;
         };
+        if entry.phase == Phase::Done {
+            self.queue.remove(&(Reverse(entry.order), path.to_owned()));
+            return false;
+        }
+        let now = Instant::now();
+        if entry.not_before > now {
+            return false;
+        }
         let settled = entry.changed_at.elapsed();
-        match entry.phase {
-            Phase::Done => {
-                self.queue.remove(&(Reverse(entry.order), path.to_owned()));
-                return false;
-            }
-            Phase::RetryAt { at, .. } if at > Instant::now() => return false,
-            Phase::Waiting if settled < self.options.settle && !might_be_complete_v3(path) => {
-                return false
-            }
-            _ => {}
+        let settle_left = self.options.settle.saturating_sub(settled);
+        if matches!(entry.phase, Phase::Waiting)
+            && !settle_left.is_zero()
+            && !might_be_complete_v3(path)
+        {
+            self.set_not_before(path, now + settle_left);
+            return false;
         }
         self.importer.note_open();
-        let ready = if has_v3_end_marker(path) {
-            true
+        let (ready, look_again) = if has_v3_end_marker(path) {
+            (true, Duration::ZERO)
         } else if is_v3(path) {
-            settled >= self.options.give_up_waiting
+            let left = self.options.give_up_waiting.saturating_sub(settled);
+            // Peek again a little later (the marker may come), not on every pass.
+            (left.is_zero(), left.min(Duration::from_millis(250)))
         } else {
-            settled >= self.options.settle
+            (settle_left.is_zero(), settle_left)
         };
         if !ready {
+            self.set_not_before(path, now + look_again);
             return false;
         }
         let started = Instant::now();
@@ -397,6 +418,9 @@ impl Watch {
         match result {
             Ok(outcome) => {
                 seen.phase = Phase::Done;
+                if self.problems.remove(path).is_some() {
+                    info!(path = %path.display(), "the file can be read now");
+                }
                 self.queue.remove(&(Reverse(entry.order), path.to_owned()));
                 let new_round = matches!(outcome, ImportOutcome::Imported { .. });
                 match &outcome {
@@ -426,16 +450,14 @@ impl Watch {
             // Unreadable right now or the database is away: try again later, less and less often.
             Err(e) => {
                 let failures = match seen.phase {
-                    Phase::RetryAt { failures, .. } => failures.saturating_add(1),
+                    Phase::Retry { failures } => failures.saturating_add(1),
                     _ => 1,
                 };
                 let pause = Duration::from_secs(1)
                     .saturating_mul(1u32 << (failures - 1).min(16))
                     .min(MAX_RETRY_PAUSE);
-                seen.phase = Phase::RetryAt {
-                    at: Instant::now() + pause,
-                    failures,
-                };
+                seen.phase = Phase::Retry { failures };
+                seen.not_before = Instant::now() + pause;
                 if e.is_io() {
                     // The file is there but cannot be read (permissions): say so once.
                     self.report(path, format!("cannot be read: {e}"));
