@@ -7,7 +7,9 @@
 //! until both are in (the restart pass over the whole folder has then reached every file).
 //!
 //! `cargo run --release --example watch_restart -- 100000`
-//! (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/postgres)
+//! (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/postgres). With
+//! `ETPROX_BENCH_RESCAN_SECS=N` the watcher rescans every N s and runs three more rescans after
+//! the restart; `RUST_LOG=etprox::ingest::watcher=debug` shows how long each rescan took.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -97,10 +99,16 @@ async fn main() -> anyhow::Result<()> {
     let newest = write_round(dir.path(), files + 1, BASE_UNIX + 600 * (files as i64 + 10))?;
     let oldest = write_round(dir.path(), files + 2, BASE_UNIX)?;
     let mut events = importer.subscribe();
+    let rescan = Duration::from_secs_f64(
+        std::env::var("ETPROX_BENCH_RESCAN_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3600.0),
+    );
     let options = WatchOptions {
         dirs: vec![dir.path().to_owned()],
         settle: Duration::from_millis(200),
-        rescan: Duration::from_secs(3600),
+        rescan,
         give_up_waiting: Duration::from_secs(120),
     };
     let started = Instant::now();
@@ -123,6 +131,9 @@ async fn main() -> anyhow::Result<()> {
         } else if event.source_path == oldest {
             oldest_at = Some(started.elapsed());
         }
+    }
+    if rescan < Duration::from_secs(60) {
+        tokio::time::sleep(rescan * 3 + Duration::from_millis(100)).await;
     }
     task.abort();
     let show = |d: Option<Duration>| {
