@@ -82,7 +82,7 @@ pub const MAX_KEY_BYTES: usize = 1024;
 #[derive(Debug)]
 pub enum Preparation<'a> {
     /// Ready for the database: every value is one PostgreSQL takes.
-    Ready(PreparedFile<'a>),
+    Ready(Box<PreparedFile<'a>>),
     Empty {
         sha: String,
     },
@@ -749,7 +749,7 @@ impl Importer {
         }
         let file = PreparedFile { row, round, stats };
         match file.check_database_values() {
-            Ok(()) => Preparation::Ready(file),
+            Ok(()) => Preparation::Ready(Box::new(file)),
             Err(reason) => rejected(sha, reason),
         }
     }

@@ -200,7 +200,7 @@ impl Watch {
     /// [`DEEP_RESCAN_EVERY`] rescans, every file is looked at again.
     fn rescan(&mut self) {
         let started = Instant::now();
-        let deep = self.rescans % DEEP_RESCAN_EVERY == 0;
+        let deep = self.rescans.is_multiple_of(DEEP_RESCAN_EVERY);
         self.rescans = self.rescans.wrapping_add(1);
         let mut listed: HashSet<PathBuf> = HashSet::with_capacity(self.seen.len() + 16);
         let mut looked_at = 0usize;
