@@ -363,7 +363,16 @@ impl Watch {
     async fn work(&mut self) -> bool {
         let started = Instant::now();
         let mut imported = false;
-        let queue: Vec<PathBuf> = self.queue.iter().map(|(_, p)| p.clone()).collect();
+        // At most a slice's worth of files that are due, newest first (the queue may be long
+        // at a first start on a big folder).
+        let now = Instant::now();
+        let queue: Vec<PathBuf> = self
+            .queue
+            .iter()
+            .filter(|(_, p)| self.seen.get(p).is_some_and(|s| s.not_before <= now))
+            .take(256)
+            .map(|(_, p)| p.clone())
+            .collect();
         for path in queue {
             if started.elapsed() >= WORK_SLICE {
                 break;
