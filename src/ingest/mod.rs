@@ -963,3 +963,49 @@ pub fn is_round_file_name(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn only_regular_files_and_links_inside_the_folder_are_round_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let file = dir.path().join("a_etprox.txt");
+        std::fs::write(&file, "x").unwrap();
+        std::fs::write(outside.path().join("b.txt"), "x").unwrap();
+        let inside_link = dir.path().join("c_etprox.txt");
+        symlink(&file, &inside_link).unwrap();
+        let outside_link = dir.path().join("d_etprox.txt");
+        symlink(outside.path().join("b.txt"), &outside_link).unwrap();
+        let dangling = dir.path().join("e_etprox.txt");
+        symlink("nowhere.txt", &dangling).unwrap();
+        let folder = dir.path().join("f_etprox.txt");
+        std::fs::create_dir(&folder).unwrap();
+
+        assert_eq!(usable_round_file(&root, &file, None), Ok(()));
+        assert_eq!(usable_round_file(&root, &inside_link, None), Ok(()));
+        let problem = |p: &Path| usable_round_file(&root, p, None).unwrap_err();
+        assert!(problem(&outside_link).contains("outside the round folder"));
+        assert!(problem(&dangling).contains("leads nowhere"));
+        assert!(problem(&folder).contains("directory"));
+        assert_eq!(
+            round_files_in(dir.path()).unwrap(),
+            vec![file.clone(), inside_link.clone()]
+        );
+    }
+
+    #[test]
+    fn modification_times_outside_1970_to_9999_are_not_used() {
+        let epoch = SystemTime::UNIX_EPOCH;
+        assert!(
+            system_time_to_utc(epoch + std::time::Duration::from_secs(1_763_000_000)).is_some()
+        );
+        assert!(system_time_to_utc(epoch - std::time::Duration::from_secs(1)).is_none());
+        let far = epoch.checked_add(std::time::Duration::from_secs(u64::MAX / 2));
+        assert!(far.is_none_or(|t| system_time_to_utc(t).is_none()));
+    }
+}
