@@ -72,6 +72,8 @@ struct Seen {
     order: i64,
     /// Not worth another look before this (settling, waiting for an end marker, retry pause).
     not_before: Instant,
+    /// The rescan that last listed it (a file no longer listed is forgotten).
+    listed: u32,
 }
 
 /// The watcher's state: files seen, files to work on, problems already reported.
@@ -131,7 +133,7 @@ pub async fn run(importer: Importer, options: WatchOptions) -> anyhow::Result<()
     let mut last_rescan: Option<Instant> = None;
     loop {
         if last_rescan.is_none_or(|t| t.elapsed() >= watch.options.rescan) {
-            watch.rescan();
+            watch.rescan().await;
             last_rescan = Some(Instant::now());
         }
         // Wait for an event or the next tick; with work queued, only look for events.
@@ -181,6 +183,21 @@ async fn load_known(importer: &Importer) -> HashMap<PathBuf, (i64, i64)> {
     }
 }
 
+/// Entries named like round files in the folders, with their own type (links not followed).
+fn list_round_files(dirs: &[PathBuf]) -> Vec<(PathBuf, Option<std::fs::FileType>)> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        match std::fs::read_dir(dir) {
+            Ok(entries) => out.extend(entries.flatten().filter_map(|entry| {
+                let path = entry.path();
+                is_round_file_name(&path).then(|| (path, entry.file_type().ok()))
+            })),
+            Err(e) => warn!(dir = %dir.display(), error = %e, "cannot list folder"),
+        }
+    }
+    out
+}
+
 /// Sort key, newest first: the `YYYY-MM-DD-HHMMSS` a tracker puts at the start of the name,
 /// else the modification time.
 fn order_key(path: &Path, modified: Option<SystemTime>) -> i64 {
@@ -197,47 +214,52 @@ fn order_key(path: &Path, modified: Option<SystemTime>) -> i64 {
 
 impl Watch {
     /// Lists the folders. New names are looked at; names gone are forgotten. Every
-    /// [`DEEP_RESCAN_EVERY`] rescans, every file is looked at again.
-    fn rescan(&mut self) {
+    /// [`DEEP_RESCAN_EVERY`] rescans, every file is looked at again. The listing runs on a
+    /// blocking thread; per known file a rescan costs one hash lookup.
+    async fn rescan(&mut self) {
         let started = Instant::now();
         let deep = self.rescans.is_multiple_of(DEEP_RESCAN_EVERY);
         self.rescans = self.rescans.wrapping_add(1);
-        let mut listed: HashSet<PathBuf> = HashSet::with_capacity(self.seen.len() + 16);
+        let generation = self.rescans;
+        let dirs: Vec<PathBuf> = self.roots.iter().map(|(dir, _)| dir.clone()).collect();
+        let listing = tokio::task::spawn_blocking(move || list_round_files(&dirs))
+            .await
+            .unwrap_or_default();
+        let listed_in = started.elapsed();
         let mut looked_at = 0usize;
-        for (dir, _) in self.roots.clone() {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) => {
-                    warn!(dir = %dir.display(), error = %e, "cannot list folder");
-                    continue;
-                }
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if !is_round_file_name(&path) {
-                    continue;
-                }
+        let mut listed_problems: HashSet<PathBuf> = HashSet::new();
+        for (path, file_type) in &listing {
+            if let Some(seen) = self.seen.get_mut(path) {
+                seen.listed = generation;
                 // Known and unchanged as far as a listing can tell: no stat, unless deep.
-                let settled = self.seen.get(&path).is_some_and(|s| s.phase == Phase::Done);
-                if deep || !settled {
-                    self.observe(&path, entry.file_type().ok());
-                    looked_at += 1;
+                if seen.phase == Phase::Done && !deep {
+                    continue;
                 }
-                listed.insert(path);
+            }
+            self.observe(path, *file_type);
+            looked_at += 1;
+            if let Some(seen) = self.seen.get_mut(path) {
+                seen.listed = generation;
+            }
+            if !self.problems.is_empty() && self.problems.contains_key(path) {
+                listed_problems.insert(path.clone());
             }
         }
         let before = self.seen.len();
-        self.seen.retain(|path, _| listed.contains(path));
-        self.queue.retain(|(_, path)| listed.contains(path));
-        self.problems.retain(|path, _| listed.contains(path));
+        self.seen.retain(|_, s| s.listed == generation);
+        let seen = &self.seen;
+        self.queue.retain(|(_, path)| seen.contains_key(path));
+        self.problems
+            .retain(|path, _| listed_problems.contains(path));
         // What the database remembered is only needed for the first look at each file.
-        self.known.clear();
+        self.known = HashMap::new();
         debug!(
-            files = listed.len(),
+            files = listing.len(),
             looked_at,
             forgotten = before - self.seen.len(),
             queued = self.queue.len(),
             deep,
+            list_ms = listed_in.as_millis() as u64,
             ms = started.elapsed().as_millis() as u64,
             "rescan"
         );
@@ -299,6 +321,7 @@ impl Watch {
                         phase: Phase::Done,
                         order: 0,
                         not_before: Instant::now(),
+                        listed: self.rescans,
                     },
                 );
                 return;
@@ -323,6 +346,7 @@ impl Watch {
                 phase: Phase::Waiting,
                 order,
                 not_before: now,
+                listed: self.rescans,
             },
         );
         self.queue.insert((Reverse(order), path.to_owned()));
