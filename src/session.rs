@@ -1,20 +1,41 @@
 //! Session days: a round belongs to the day on which it started, in the configured time zone,
 //! shifted by the session day start, so an evening crossing midnight is one session.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 
 use crate::config::SessionClock;
 
 impl SessionClock {
-    /// The session day of an instant.
-    pub fn session_date(&self, instant: DateTime<Utc>) -> NaiveDate {
-        self.session_date_local(instant.with_timezone(&self.timezone).naive_local())
+    /// The session day of an instant, or `None` when the instant is so close to the ends of the
+    /// calendar that shifting it to local time or by the day start leaves the calendar (only a
+    /// crafted file gets there; such a round is rejected).
+    pub fn checked_session_date(&self, instant: DateTime<Utc>) -> Option<NaiveDate> {
+        let local = instant.with_timezone(&self.timezone);
+        let local = instant
+            .naive_utc()
+            .checked_add_offset(local.offset().fix())?;
+        self.checked_session_date_local(local)
     }
 
-    /// The session day of a local wall-clock time (v2 file names carry one).
-    pub fn session_date_local(&self, local: NaiveDateTime) -> NaiveDate {
+    /// The session day of a local wall-clock time (v2 file names carry one); `None` at the ends
+    /// of the calendar, as [`Self::checked_session_date`].
+    pub fn checked_session_date_local(&self, local: NaiveDateTime) -> Option<NaiveDate> {
         let shift = self.day_start.signed_duration_since(chrono::NaiveTime::MIN);
-        (local - shift).date()
+        local.checked_sub_signed(shift).map(|t| t.date())
+    }
+
+    /// The session day of an instant. For instants at the ends of the calendar (never a real
+    /// round) this is the UTC date, so the call cannot fail; files go through
+    /// [`Self::checked_session_date`].
+    pub fn session_date(&self, instant: DateTime<Utc>) -> NaiveDate {
+        self.checked_session_date(instant)
+            .unwrap_or_else(|| instant.date_naive())
+    }
+
+    /// The session day of a local wall-clock time; the date itself at the ends of the calendar.
+    pub fn session_date_local(&self, local: NaiveDateTime) -> NaiveDate {
+        self.checked_session_date_local(local)
+            .unwrap_or_else(|| local.date())
     }
 
     /// A local wall-clock time as an instant (the earlier one when a DST change makes it ambiguous).
@@ -67,5 +88,21 @@ mod tests {
             c.session_date(t),
             NaiveDate::from_ymd_opt(2025, 11, 19).unwrap()
         );
+    }
+
+    #[test]
+    fn the_ends_of_the_calendar_give_no_session_day_instead_of_a_panic() {
+        let c = clock("Europe/Berlin", "06:00");
+        assert_eq!(c.checked_session_date_local(NaiveDateTime::MIN), None);
+        assert_eq!(c.checked_session_date(DateTime::<Utc>::MIN_UTC), None);
+        // Berlin is ahead of UTC: the latest instant has no local time.
+        assert_eq!(c.checked_session_date(DateTime::<Utc>::MAX_UTC), None);
+        // The infallible forms fall back to the plain date.
+        assert_eq!(
+            c.session_date_local(NaiveDateTime::MIN),
+            NaiveDateTime::MIN.date()
+        );
+        let _ = c.session_date(DateTime::<Utc>::MAX_UTC);
+        let _ = c.session_date(DateTime::<Utc>::MIN_UTC);
     }
 }

@@ -287,3 +287,198 @@ async fn watch_waits_for_a_database_that_is_down_at_start(pool: PgPool) {
         &snapshot(&pool).await,
     );
 }
+
+/// A v3 file with the given start time and kill lines (`t_ms|...` bodies after the header).
+fn crafted_v3(round_id: &str, start_unix: &str, map: &[u8], kills: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"# ETPROX_ROUND v3\n# server_id=fuzz\n# map=".to_vec();
+    out.extend_from_slice(map);
+    out.extend_from_slice(b"\n# gametype=4\n# round=1\n# round_id=");
+    out.extend_from_slice(round_id.as_bytes());
+    out.extend_from_slice(b"\n# start_unix=");
+    out.extend_from_slice(start_unix.as_bytes());
+    out.extend_from_slice(b"\n# end_unix=1763000900\n# status=complete\n# FORMAT: t_ms|...\n");
+    for k in kills {
+        out.extend_from_slice(k);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(format!("# END kills={}\n", kills.len()).as_bytes());
+    out
+}
+
+fn kill_line(t_ms: &str, killer_name: &[u8], x: &str) -> Vec<u8> {
+    let mut line = format!("{t_ms}|kill|1|AAAA|").into_bytes();
+    line.extend_from_slice(killer_name);
+    line.extend_from_slice(
+        format!("|AXIS|{x}|0.0|0.0|2|BBBB|bravo|ALLIES|10.0|0.0|0.0|10.0|8|9|0|0|").as_bytes(),
+    );
+    line
+}
+
+/// Crafted values at the ends of every range: each file is rejected (whole, or the bad lines)
+/// with its reason, never a panic and never a database error (which the watcher would retry).
+#[sqlx::test]
+async fn crafted_extreme_values_are_rejected_with_a_reason(pool: PgPool) {
+    let imp = importer(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    let chrono_min = chrono::DateTime::<chrono::Utc>::MIN_UTC
+        .timestamp()
+        .to_string();
+    let chrono_max = chrono::DateTime::<chrono::Utc>::MAX_UTC
+        .timestamp()
+        .to_string();
+    let ok = kill_line("1000", b"alpha", "0.0");
+    // (name, content, whole file rejected?)
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        // chrono's first instant: shifting it by the session day start panicked.
+        (
+            "chrono-min",
+            crafted_v3(
+                "chrono-min",
+                &chrono_min,
+                b"goldrush",
+                std::slice::from_ref(&ok),
+            ),
+            true,
+        ),
+        (
+            "chrono-max",
+            crafted_v3(
+                "chrono-max",
+                &chrono_max,
+                b"goldrush",
+                std::slice::from_ref(&ok),
+            ),
+            true,
+        ),
+        // Valid for chrono, refused by PostgreSQL (before 4713 BC).
+        (
+            "before-pg",
+            crafted_v3(
+                "before-pg",
+                "-250000000000",
+                b"goldrush",
+                std::slice::from_ref(&ok),
+            ),
+            true,
+        ),
+        (
+            "i64-max",
+            crafted_v3(
+                "i64-max",
+                &i64::MAX.to_string(),
+                b"goldrush",
+                std::slice::from_ref(&ok),
+            ),
+            true,
+        ),
+        // t_ms at the ends of i64: the pair window arithmetic overflowed.
+        (
+            "t-ms-extremes",
+            crafted_v3(
+                "t-ms-extremes",
+                "1763000000",
+                b"goldrush",
+                &[
+                    kill_line(&i64::MAX.to_string(), b"alpha", "0.0"),
+                    kill_line(&i64::MIN.to_string(), b"alpha", "0.0"),
+                    ok.clone(),
+                ],
+            ),
+            false,
+        ),
+        // Fits i64 but not the INTEGER column time_ms.
+        (
+            "t-ms-over-i32",
+            crafted_v3(
+                "t-ms-over-i32",
+                "1763000000",
+                b"goldrush",
+                &[kill_line("3000000000", b"alpha", "0.0"), ok.clone()],
+            ),
+            false,
+        ),
+        // A broken escape whose reason would carry a NUL byte into import_rejected_lines.
+        (
+            "nul-in-reason",
+            crafted_v3(
+                "nul-in-reason",
+                "1763000000",
+                b"goldrush",
+                &[kill_line("1000", b"al%\0\0pha", "0.0"), ok.clone()],
+            ),
+            false,
+        ),
+        // The same in a header line: the file's rejection reason.
+        (
+            "nul-in-header",
+            crafted_v3(
+                "nul-in-header",
+                "1763000000",
+                b"gold%\0\0rush",
+                std::slice::from_ref(&ok),
+            ),
+            true,
+        ),
+        // A round id too long for the unique index on round_key (54000 program limit).
+        (
+            "long-round-id",
+            crafted_v3(
+                &"r".repeat(9000),
+                "1763000000",
+                b"goldrush",
+                std::slice::from_ref(&ok),
+            ),
+            true,
+        ),
+        // A position no map has: a heatmap cell at the end of i32.
+        (
+            "far-position",
+            crafted_v3(
+                "far-position",
+                "1763000000",
+                b"goldrush",
+                &[kill_line("1000", b"alpha", "1e38"), ok.clone()],
+            ),
+            false,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, bytes, whole) in &cases {
+        let path = dir
+            .path()
+            .join(format!("2025-11-18-200000-{name}-round-1_etprox.txt"));
+        std::fs::write(&path, bytes).unwrap();
+        let imp2 = imp.clone();
+        let path2 = path.clone();
+        // A panic inside the import shows up as a JoinError here.
+        let outcome = match tokio::spawn(async move { imp2.import_file(&path2).await }).await {
+            Err(e) => {
+                failures.push(format!("{name}: the import panicked: {e}"));
+                continue;
+            }
+            Ok(Err(e)) => {
+                failures.push(format!("{name}: failed instead of rejecting: {e}"));
+                continue;
+            }
+            Ok(Ok(outcome)) => outcome,
+        };
+        match (outcome, whole) {
+            (ImportOutcome::Rejected { reason }, true) if !reason.contains('\0') => {}
+            (
+                ImportOutcome::Imported {
+                    kills: 1,
+                    rejected_lines,
+                    ..
+                },
+                false,
+            ) if !rejected_lines.is_empty() => {}
+            (other, _) => failures.push(format!("{name}: unexpected {other:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(logged, cases.len() as i64, "one import_log row per file");
+}

@@ -1,8 +1,15 @@
 //! Watching round-file folders: filesystem events, plus a periodic rescan for folders where
-//! events are unreliable (network and synced folders). State lives in the database, so a restart
-//! imports what arrived meanwhile and nothing twice.
+//! events are unreliable (network and synced folders).
+//!
+//! What was done with each file is remembered in the database (`import_file_state`: path, size,
+//! modification time), so a restart skips files already imported or rejected without opening
+//! them, and imports what arrived meanwhile, newest first. In memory the watcher keeps one entry
+//! per file; a rescan lists the folder and looks closer (stat, read) only at new or changed
+//! files. Every few rescans a deep rescan stats every file, to catch a file rewritten in place
+//! without an event.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -10,7 +17,7 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::{is_round_file_name, round_files_in, ImportOutcome, Importer};
+use super::{is_round_file_name, mtime_ns, usable_round_file, ImportOutcome, Importer};
 use crate::config::Config;
 
 #[derive(Debug, Clone)]
@@ -35,15 +42,54 @@ impl WatchOptions {
     }
 }
 
+/// Every this many rescans, every file is looked at (stat) again, not only new names.
+const DEEP_RESCAN_EVERY: u32 = 30;
+/// Work on waiting files for at most this long before looking at new events again, so a new
+/// round never waits behind a backlog.
+const WORK_SLICE: Duration = Duration::from_millis(200);
+/// A file whose import failed for a reason outside it is retried after 1 s, 2 s, 4 s … up to this.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    /// Not imported yet: waiting to be complete, or queued.
+    Waiting,
+    /// Imported, or refused for a reason inside it: nothing to do until it changes.
+    Done,
+    /// The import failed for a reason outside the file (database away, unreadable right now).
+    Retry { failures: u32 },
+}
+
 /// What the watcher knows about a file it has seen.
 #[derive(Debug, Clone)]
 struct Seen {
     size: u64,
     modified: Option<SystemTime>,
-    /// When size/mtime last changed.
+    /// When size/mtime last changed (or, for a file found at start, when it was last written).
     changed_at: Instant,
-    /// Imported (or permanently refused) with this size and mtime: nothing more to do.
-    done: bool,
+    phase: Phase,
+    /// Newest first: the time in the file name, else the modification time (Unix seconds).
+    order: i64,
+    /// Not worth another look before this (settling, waiting for an end marker, retry pause).
+    not_before: Instant,
+    /// The rescan that last listed it (a file no longer listed is forgotten).
+    listed: u32,
+}
+
+/// The watcher's state: files seen, files to work on, problems already reported.
+struct Watch {
+    importer: Importer,
+    options: WatchOptions,
+    /// Canonical form of each watched folder (symbolic links must stay inside).
+    roots: Vec<(PathBuf, PathBuf)>,
+    seen: HashMap<PathBuf, Seen>,
+    /// Files not done, newest first.
+    queue: BTreeSet<(Reverse<i64>, PathBuf)>,
+    /// Versions (size, mtime ns) with a final outcome, from the database; consumed at start.
+    known: HashMap<PathBuf, (i64, i64)>,
+    /// Entries that cannot be used, with the problem reported (once) in the log.
+    problems: HashMap<PathBuf, String>,
+    rescans: u32,
 }
 
 /// Runs until the task is dropped or a folder cannot be watched at all.
@@ -56,6 +102,7 @@ pub async fn run(importer: Importer, options: WatchOptions) -> anyhow::Result<()
             }
         }
     })?;
+    let mut roots = Vec::new();
     for dir in &options.dirs {
         std::fs::create_dir_all(dir).map_err(|e| {
             anyhow::anyhow!("ETPROX_ROUND_DIRS: cannot create {}: {e}", dir.display())
@@ -63,128 +110,405 @@ pub async fn run(importer: Importer, options: WatchOptions) -> anyhow::Result<()
         if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
             warn!(dir = %dir.display(), error = %e, "no filesystem events for this folder; relying on rescans");
         }
+        let root = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        roots.push((dir.clone(), root));
         info!(dir = %dir.display(), "watching");
     }
 
-    let mut seen: HashMap<PathBuf, Seen> = HashMap::new();
-    let tick = options
+    let mut watch = Watch {
+        known: load_known(&importer).await,
+        importer,
+        options,
+        roots,
+        seen: HashMap::new(),
+        queue: BTreeSet::new(),
+        problems: HashMap::new(),
+        rescans: 0,
+    };
+    let tick = watch
+        .options
         .settle
         .min(Duration::from_millis(250))
         .max(Duration::from_millis(20));
-    let mut last_rescan = Instant::now() - options.rescan;
-    let mut pending: Vec<PathBuf> = Vec::new();
+    let mut last_rescan: Option<Instant> = None;
     loop {
-        if last_rescan.elapsed() >= options.rescan {
-            for dir in &options.dirs {
-                match round_files_in(dir) {
-                    Ok(files) => pending.extend(files),
-                    Err(e) => warn!(dir = %dir.display(), error = %e, "cannot list folder"),
-                }
-            }
-            last_rescan = Instant::now();
+        if last_rescan.is_none_or(|t| t.elapsed() >= watch.options.rescan) {
+            watch.rescan().await;
+            last_rescan = Some(Instant::now());
         }
-        // Wait for an event or the next tick.
-        if let Ok(Some(path)) = tokio::time::timeout(tick, rx.recv()).await {
-            pending.push(path);
-            while let Ok(path) = rx.try_recv() {
-                pending.push(path);
-            }
+        // Wait for an event or the next tick; with work queued, only look for events.
+        let wait = if watch.has_ready_work() {
+            Duration::ZERO
+        } else {
+            tick
+        };
+        let mut touched: HashSet<PathBuf> = HashSet::new();
+        if let Ok(Some(path)) = tokio::time::timeout(wait, rx.recv()).await {
+            touched.insert(path);
         }
-        // Files not yet done stay under observation until they settle.
-        pending.extend(seen.iter().filter(|(_, s)| !s.done).map(|(p, _)| p.clone()));
-        pending.sort();
-        pending.dedup();
-        let mut imported = false;
-        for path in std::mem::take(&mut pending) {
+        while let Ok(path) = rx.try_recv() {
+            touched.insert(path);
+        }
+        for path in touched {
             if is_round_file_name(&path) {
-                imported |= consider(&importer, &options, &mut seen, path).await;
+                watch.observe(&path, None);
             }
         }
-        if imported {
+        if watch.work().await {
             // Keep the heatmap rollups current; if this fails, the next reader catches up.
-            if let Err(e) = crate::heatmap::query::roll_up_pending(importer.pool()).await {
+            if let Err(e) = crate::heatmap::query::roll_up_pending(watch.importer.pool()).await {
                 warn!(error = %e, "heatmap roll-up failed; it is retried later");
             }
         }
     }
 }
 
-/// Looks at one file: imports it when complete, otherwise keeps watching it. Returns true when
-/// a new round was committed.
-async fn consider(
-    importer: &Importer,
-    options: &WatchOptions,
-    seen: &mut HashMap<PathBuf, Seen>,
-    path: PathBuf,
-) -> bool {
-    let Ok(meta) = std::fs::metadata(&path) else {
-        seen.remove(&path); // vanished: forget it; a rescan brings it back if it returns
-        return false;
-    };
-    if !meta.is_file() {
-        return false;
+/// The versions with a final outcome, waiting for the database if it is away.
+async fn load_known(importer: &Importer) -> HashMap<PathBuf, (i64, i64)> {
+    let mut pause = Duration::from_secs(1);
+    loop {
+        match importer.known_versions().await {
+            Ok(rows) => {
+                return rows
+                    .into_iter()
+                    .map(|(path, size, mtime)| (PathBuf::from(path), (size, mtime)))
+                    .collect()
+            }
+            Err(e) => {
+                warn!(error = %e, retry_in_s = pause.as_secs(), "cannot read which files were imported; waiting for the database");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+        }
     }
-    let (size, modified) = (meta.len(), meta.modified().ok());
-    let entry = seen.entry(path.clone()).or_insert(Seen {
-        size,
-        modified,
-        changed_at: Instant::now(),
-        done: false,
-    });
-    if entry.size != size || entry.modified != modified {
-        *entry = Seen {
-            size,
-            modified,
-            changed_at: Instant::now(),
-            done: false,
-        };
+}
+
+/// Entries named like round files in the folders, with their own type (links not followed).
+fn list_round_files(dirs: &[PathBuf]) -> Vec<(PathBuf, Option<std::fs::FileType>)> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        match std::fs::read_dir(dir) {
+            Ok(entries) => out.extend(entries.flatten().filter_map(|entry| {
+                let path = entry.path();
+                is_round_file_name(&path).then(|| (path, entry.file_type().ok()))
+            })),
+            Err(e) => warn!(dir = %dir.display(), error = %e, "cannot list folder"),
+        }
     }
-    if entry.done {
-        return false;
-    }
-    let settled = entry.changed_at.elapsed();
-    let ready = if has_v3_end_marker(&path) {
-        true
-    } else if is_v3(&path) {
-        settled >= options.give_up_waiting
-    } else {
-        settled >= options.settle
-    };
-    if !ready {
-        return false;
-    }
-    let started = Instant::now();
-    match importer.import_file(&path).await {
-        Ok(outcome) => {
-            entry.done = true;
-            let new_round = matches!(outcome, ImportOutcome::Imported { .. });
-            match &outcome {
-                ImportOutcome::Imported {
-                    round_id,
-                    kills,
-                    rejected_lines,
-                    ..
-                } => info!(
-                    path = %path.display(), round_id, kills, rejected_lines = rejected_lines.len(),
-                    ms = started.elapsed().as_millis() as u64, "imported"
-                ),
-                ImportOutcome::AlreadyImported { .. } => {
-                    debug!(path = %path.display(), "already imported")
-                }
-                ImportOutcome::Empty => info!(path = %path.display(), "empty file"),
-                ImportOutcome::Rejected { reason } => {
-                    warn!(path = %path.display(), %reason, "rejected")
+    out
+}
+
+/// Sort key, newest first: the `YYYY-MM-DD-HHMMSS` a tracker puts at the start of the name,
+/// else the modification time.
+fn order_key(path: &Path, modified: Option<SystemTime>) -> i64 {
+    let from_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.get(..17))
+        .and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d-%H%M%S").ok())
+        .map(|t| t.and_utc().timestamp());
+    from_name
+        .or_else(|| modified.and_then(mtime_ns).map(|ns| ns / 1_000_000_000))
+        .unwrap_or(0)
+}
+
+impl Watch {
+    /// Lists the folders. New names are looked at; names gone are forgotten. Every
+    /// [`DEEP_RESCAN_EVERY`] rescans, every file is looked at again. The listing runs on a
+    /// blocking thread; per known file a rescan costs one hash lookup.
+    async fn rescan(&mut self) {
+        let started = Instant::now();
+        let deep = self.rescans.is_multiple_of(DEEP_RESCAN_EVERY);
+        self.rescans = self.rescans.wrapping_add(1);
+        let generation = self.rescans;
+        let dirs: Vec<PathBuf> = self.roots.iter().map(|(dir, _)| dir.clone()).collect();
+        let listing = tokio::task::spawn_blocking(move || list_round_files(&dirs))
+            .await
+            .unwrap_or_default();
+        let listed_in = started.elapsed();
+        let mut looked_at = 0usize;
+        let mut listed_problems: HashSet<PathBuf> = HashSet::new();
+        for (path, file_type) in &listing {
+            if let Some(seen) = self.seen.get_mut(path) {
+                seen.listed = generation;
+                // Known and unchanged as far as a listing can tell: no stat, unless deep.
+                if seen.phase == Phase::Done && !deep {
+                    continue;
                 }
             }
-            new_round
+            self.observe(path, *file_type);
+            looked_at += 1;
+            if let Some(seen) = self.seen.get_mut(path) {
+                seen.listed = generation;
+            }
+            if !self.problems.is_empty() && self.problems.contains_key(path) {
+                listed_problems.insert(path.clone());
+            }
         }
-        // Unreadable right now or the database is away: try again on a later pass.
-        Err(e) => {
-            warn!(error = %e, "import failed, will retry");
-            entry.changed_at = Instant::now();
-            false
+        let before = self.seen.len();
+        self.seen.retain(|_, s| s.listed == generation);
+        let seen = &self.seen;
+        self.queue.retain(|(_, path)| seen.contains_key(path));
+        self.problems
+            .retain(|path, _| listed_problems.contains(path));
+        // What the database remembered is only needed for the first look at each file.
+        self.known = HashMap::new();
+        debug!(
+            files = listing.len(),
+            looked_at,
+            forgotten = before - self.seen.len(),
+            queued = self.queue.len(),
+            deep,
+            list_ms = listed_in.as_millis() as u64,
+            ms = started.elapsed().as_millis() as u64,
+            "rescan"
+        );
+    }
+
+    /// Looks at one path (after an event or in a rescan): notes a new or changed file, or
+    /// reports once why it cannot be used.
+    fn observe(&mut self, path: &Path, file_type: Option<std::fs::FileType>) {
+        let Some(root) = self
+            .roots
+            .iter()
+            .find(|(dir, _)| path.parent() == Some(dir.as_path()))
+            .map(|(_, root)| root.clone())
+        else {
+            return;
+        };
+        let file_type = match file_type {
+            Some(t) => Some(t),
+            None => match std::fs::symlink_metadata(path) {
+                Ok(meta) => Some(meta.file_type()),
+                Err(_) => {
+                    self.forget(path); // vanished: a rescan brings it back if it returns
+                    return;
+                }
+            },
+        };
+        if let Err(problem) = usable_round_file(&root, path, file_type) {
+            self.forget(path);
+            self.report(path, problem);
+            return;
+        }
+        let Ok(meta) = std::fs::metadata(path) else {
+            self.forget(path);
+            return;
+        };
+        let (size, modified) = (meta.len(), meta.modified().ok());
+        if let Some(seen) = self.seen.get(path) {
+            if seen.size == size && seen.modified == modified {
+                return; // unchanged (an unreadable file stays reported and is retried)
+            }
+        }
+        if self.problems.remove(path).is_some() {
+            info!(path = %path.display(), "the file can be used now");
+        }
+        let known = (!self.seen.contains_key(path))
+            .then(|| self.known.get(path))
+            .flatten();
+        if let Some(&(known_size, known_mtime)) = known {
+            let same = i64::try_from(size).ok() == Some(known_size)
+                && modified.and_then(mtime_ns) == Some(known_mtime);
+            if same {
+                // Imported or refused before the restart, untouched since: do not open it.
+                self.seen.insert(
+                    path.to_owned(),
+                    Seen {
+                        size,
+                        modified,
+                        changed_at: Instant::now(),
+                        phase: Phase::Done,
+                        order: 0,
+                        not_before: Instant::now(),
+                        listed: self.rescans,
+                    },
+                );
+                return;
+            }
+        }
+        // New or changed. A file last written long ago has settled already.
+        let age = modified
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .unwrap_or_default();
+        let now = Instant::now();
+        let changed_at = now.checked_sub(age).unwrap_or(now);
+        let order = order_key(path, modified);
+        if let Some(old) = self.seen.get(path) {
+            self.queue.remove(&(Reverse(old.order), path.to_owned()));
+        }
+        self.seen.insert(
+            path.to_owned(),
+            Seen {
+                size,
+                modified,
+                changed_at,
+                phase: Phase::Waiting,
+                order,
+                not_before: now,
+                listed: self.rescans,
+            },
+        );
+        self.queue.insert((Reverse(order), path.to_owned()));
+    }
+
+    fn set_not_before(&mut self, path: &Path, at: Instant) {
+        if let Some(seen) = self.seen.get_mut(path) {
+            seen.not_before = at;
         }
     }
+
+    fn forget(&mut self, path: &Path) {
+        if let Some(old) = self.seen.remove(path) {
+            self.queue.remove(&(Reverse(old.order), path.to_owned()));
+        }
+    }
+
+    /// Logs a problem with a file once (again only if the problem changes).
+    fn report(&mut self, path: &Path, problem: String) {
+        if self.problems.get(path) != Some(&problem) {
+            warn!(path = %path.display(), %problem, "cannot use this file; skipped until it changes");
+            self.problems.insert(path.to_owned(), problem);
+        }
+    }
+
+    /// True when a queued file can be tried right now.
+    fn has_ready_work(&self) -> bool {
+        let now = Instant::now();
+        self.queue.iter().any(|(_, path)| {
+            self.seen
+                .get(path)
+                .is_some_and(|s| s.phase != Phase::Done && s.not_before <= now)
+        })
+    }
+
+    /// Imports queued files, newest first, for at most [`WORK_SLICE`]. Returns true when a new
+    /// round was committed.
+    async fn work(&mut self) -> bool {
+        let started = Instant::now();
+        let mut imported = false;
+        // At most a slice's worth of files that are due, newest first (the queue may be long
+        // at a first start on a big folder).
+        let now = Instant::now();
+        let queue: Vec<PathBuf> = self
+            .queue
+            .iter()
+            .filter(|(_, p)| self.seen.get(p).is_some_and(|s| s.not_before <= now))
+            .take(256)
+            .map(|(_, p)| p.clone())
+            .collect();
+        for path in queue {
+            if started.elapsed() >= WORK_SLICE {
+                break;
+            }
+            imported |= self.consider(&path).await;
+        }
+        imported
+    }
+
+    /// Looks at one queued file: imports it when complete, otherwise keeps it queued. Returns
+    /// true when a new round was committed.
+    async fn consider(&mut self, path: &Path) -> bool {
+        let Some(entry) = self.seen.get(path).cloned() else {
+            return false;
+        };
+        if entry.phase == Phase::Done {
+            self.queue.remove(&(Reverse(entry.order), path.to_owned()));
+            return false;
+        }
+        let now = Instant::now();
+        if entry.not_before > now {
+            return false;
+        }
+        let settled = entry.changed_at.elapsed();
+        let settle_left = self.options.settle.saturating_sub(settled);
+        if matches!(entry.phase, Phase::Waiting)
+            && !settle_left.is_zero()
+            && !might_be_complete_v3(path)
+        {
+            self.set_not_before(path, now + settle_left);
+            return false;
+        }
+        self.importer.note_open();
+        let (ready, look_again) = if has_v3_end_marker(path) {
+            (true, Duration::ZERO)
+        } else if is_v3(path) {
+            let left = self.options.give_up_waiting.saturating_sub(settled);
+            // Peek again a little later (the marker may come), not on every pass.
+            (left.is_zero(), left.min(Duration::from_millis(250)))
+        } else {
+            (settle_left.is_zero(), settle_left)
+        };
+        if !ready {
+            self.set_not_before(path, now + look_again);
+            return false;
+        }
+        let started = Instant::now();
+        let result = self.importer.import_file(path).await;
+        let Some(seen) = self.seen.get_mut(path) else {
+            return false;
+        };
+        match result {
+            Ok(outcome) => {
+                seen.phase = Phase::Done;
+                if self.problems.remove(path).is_some() {
+                    info!(path = %path.display(), "the file can be read now");
+                }
+                self.queue.remove(&(Reverse(entry.order), path.to_owned()));
+                let new_round = matches!(outcome, ImportOutcome::Imported { .. });
+                match &outcome {
+                    ImportOutcome::Imported {
+                        round_id,
+                        kills,
+                        rejected_lines,
+                        ..
+                    } => info!(
+                        path = %path.display(), round_id, kills, rejected_lines = rejected_lines.len(),
+                        ms = started.elapsed().as_millis() as u64, "imported"
+                    ),
+                    ImportOutcome::AlreadyImported { .. } => {
+                        debug!(path = %path.display(), "already imported")
+                    }
+                    ImportOutcome::Empty => info!(path = %path.display(), "empty file"),
+                    ImportOutcome::Rejected { reason } => {
+                        warn!(path = %path.display(), %reason, "rejected")
+                    }
+                }
+                new_round
+            }
+            Err(e) if e.is_io() && !path.exists() => {
+                self.forget(path); // vanished meanwhile
+                false
+            }
+            // Unreadable right now or the database is away: try again later, less and less often.
+            Err(e) => {
+                let failures = match seen.phase {
+                    Phase::Retry { failures } => failures.saturating_add(1),
+                    _ => 1,
+                };
+                let pause = Duration::from_secs(1)
+                    .saturating_mul(1u32 << (failures - 1).min(16))
+                    .min(MAX_RETRY_PAUSE);
+                seen.phase = Phase::Retry { failures };
+                seen.not_before = Instant::now() + pause;
+                if e.is_io() {
+                    // The file is there but cannot be read (permissions): say so once.
+                    self.report(path, format!("cannot be read: {e}"));
+                    debug!(error = %e, retry_in_s = pause.as_secs(), "still unreadable");
+                } else {
+                    warn!(error = %e, attempt = failures, retry_in_s = pause.as_secs(), "import failed, will retry");
+                }
+                false
+            }
+        }
+    }
+}
+
+/// A v3 file is worth a look before the settle time: it may carry its end marker already.
+fn might_be_complete_v3(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("_etprox.txt"))
 }
 
 fn is_v3(path: &Path) -> bool {

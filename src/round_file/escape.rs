@@ -55,8 +55,9 @@ pub fn unescape(field: &[u8]) -> Result<Cow<'_, [u8]>, String> {
             let pair = field.get(i + 1..i + 3).ok_or("'%' at the end of a field")?;
             let hex =
                 std::str::from_utf8(pair).map_err(|_| "'%' not followed by two hex digits")?;
+            // {:?}: the two bytes may be anything, NUL included, and end up in the import log.
             let byte = u8::from_str_radix(hex, 16)
-                .map_err(|_| format!("'%{hex}' is not a valid escape"))?;
+                .map_err(|_| format!("{:?} is not a valid escape", format!("%{hex}")))?;
             out.push(byte);
             i += 3;
         } else {

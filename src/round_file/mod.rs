@@ -22,6 +22,16 @@ pub const MAX_ROUND_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Engine slot number the obituary uses for "no killing player".
 pub const WORLD_SLOT: i16 = 1022;
 
+/// Round times must lie in 1970-01-01 ..= 9999-12-31 (UTC). Every program on the way (chrono,
+/// PostgreSQL's timestamptz and date, four-digit file names) handles these; a file outside is
+/// crafted or broken and is rejected with this range in the reason.
+pub const EARLIEST_UNIX: i64 = 0;
+pub const LATEST_UNIX: i64 = 253_402_300_799;
+
+/// No map reaches this far from the origin (the engine's world is far smaller); a position beyond
+/// is refused, so heatmap cells (position / cell size, as `i32`) cannot hit the ends of `i32`.
+pub const MAX_COORD: f32 = 1_000_000.0;
+
 /// Which tracker wrote the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormatVersion {
@@ -218,7 +228,8 @@ impl LineIssue {
         }
         LineIssue {
             line,
-            reason: reason.into(),
+            // Reasons quote bits of the line; PostgreSQL text cannot hold NUL.
+            reason: field::text(reason.into().as_bytes()),
             excerpt,
         }
     }
@@ -356,6 +367,31 @@ pub mod field {
     pub fn float(raw: &[u8]) -> Option<f32> {
         let value: f32 = std::str::from_utf8(raw).ok()?.parse().ok()?;
         value.is_finite().then_some(value)
+    }
+
+    /// A world coordinate: a finite number within [`super::MAX_COORD`] of the origin.
+    pub fn coord(raw: &[u8]) -> Result<f32, String> {
+        let value = float(raw).ok_or("position is not a number")?;
+        if value.abs() > super::MAX_COORD {
+            return Err(format!(
+                "position {value} is outside any map (more than {} units from the origin)",
+                super::MAX_COORD
+            ));
+        }
+        Ok(value)
+    }
+
+    /// A Unix time within [`super::EARLIEST_UNIX`] ..= [`super::LATEST_UNIX`].
+    pub fn unix_time(value: i64, what: &str) -> Result<i64, String> {
+        if (super::EARLIEST_UNIX..=super::LATEST_UNIX).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!(
+                "{what} {value} is not a time between 1970 and 9999 (Unix seconds {} to {})",
+                super::EARLIEST_UNIX,
+                super::LATEST_UNIX
+            ))
+        }
     }
 
     /// Text for a database column: lossy UTF-8, without NUL (PostgreSQL text cannot hold it).

@@ -412,3 +412,97 @@ proptest! {
         prop_assert_eq!(round.kills[0].victim.name.as_ref(), victim.as_bytes());
     }
 }
+
+/// A v3 file with one kill line whose numbers are given as text.
+fn v3_with(start_unix: &str, t_ms: &str, x: &str, slot: &str) -> String {
+    format!(
+        "# ETPROX_ROUND v3\n# server_id=s\n# map=goldrush\n# gametype=4\n# round=1\n# round_id=r\n\
+         # start_unix={start_unix}\n# end_unix=1763000900\n# status=complete\n# FORMAT: x\n\
+         {t_ms}|kill|{slot}|AAAA|alpha|AXIS|{x}|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|2.0|3.0|10.0|8|9|0|0|\n\
+         # END kills=1\n"
+    )
+}
+
+fn extreme_integer() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        any::<i64>(),
+        Just(i64::MIN),
+        Just(i64::MAX),
+        Just(i64::from(i32::MAX) + 1),
+        Just(i64::from(i32::MIN) - 1),
+        Just(LATEST_UNIX + 1),
+        Just(-1),
+        0i64..2_000_000_000,
+    ]
+}
+
+fn extreme_float() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<f32>().prop_map(|f| f.to_string()),
+        any::<f64>().prop_map(|f| f.to_string()),
+        Just("1e39".to_owned()),
+        Just("-3.4028235e38".to_owned()),
+        Just("NaN".to_owned()),
+        Just("-inf".to_owned()),
+        (-5000.0f32..5000.0).prop_map(|f| f.to_string()),
+    ]
+}
+
+proptest! {
+    // Whatever the numbers, the parser does not panic, and what it accepts lies in the ranges
+    // the rest of the import relies on (times, t_ms in INTEGER, positions on a map).
+    #[test]
+    fn extreme_numbers_are_accepted_only_within_range(
+        start in extreme_integer(), t_ms in extreme_integer(), x in extreme_float(), slot in extreme_integer()
+    ) {
+        let text = v3_with(&start.to_string(), &t_ms.to_string(), &x, &slot.to_string());
+        match parse_round_file(text.as_bytes(), "x.txt") {
+            Err(FileRejection::BadHeader { .. }) => {
+                prop_assert!(!(EARLIEST_UNIX..=LATEST_UNIX).contains(&start));
+            }
+            Err(other) => prop_assert!(false, "unexpected rejection {other}"),
+            Ok(round) => {
+                let start_seen = round.header.started_unix.unwrap_or_default();
+                prop_assert!((EARLIEST_UNIX..=LATEST_UNIX).contains(&start_seen));
+                prop_assert_eq!(round.kills.len() + round.rejected.len(), 1);
+                for kill in &round.kills {
+                    prop_assert!(kill.time_ms.is_some_and(|t| (0..=i64::from(i32::MAX)).contains(&t)));
+                    prop_assert!(kill.killer.pos.iter().all(|v| v.is_finite() && v.abs() <= MAX_COORD));
+                }
+            }
+        }
+    }
+
+    // The same for v2 kill lines: game_time is the engine's 32-bit clock, positions on a map.
+    #[test]
+    fn v2_extreme_numbers_are_accepted_only_within_range(t in extreme_integer(), x in extreme_float()) {
+        let text = v2(&format!(
+            "{t}|1|AAAA|alpha|AXIS|{x}|0.0|0.0|2|BBBB|bravo|ALLIES|1.0|0.0|0.0|1.0|8|9|1v1|0|0|NONE\n"
+        ));
+        let round = parse(&text);
+        prop_assert_eq!(round.kills.len() + round.rejected.len(), 1);
+        for kill in &round.kills {
+            prop_assert!(i32::try_from(kill.game_time).is_ok());
+            prop_assert!(kill.killer.pos.iter().all(|v| v.is_finite() && v.abs() <= MAX_COORD));
+        }
+    }
+}
+
+#[test]
+fn v2_file_names_outside_1970_to_9999_carry_no_time() {
+    assert!(parse_v2_file_name("1969-12-31-235959-goldrush-round-0_proximity.txt").is_none());
+    assert!(parse_v2_file_name("0000-01-01-000000-goldrush-round-0_proximity.txt").is_none());
+    assert!(parse_v2_file_name("9999-12-31-235959-goldrush-round-0_proximity.txt").is_some());
+}
+
+#[test]
+fn a_broken_escape_never_puts_nul_in_a_reason() {
+    let text = v3_with("1763000000", "1000", "0.0", "1").replace("alpha", "al%\0\0pha");
+    let round = parse_round_file(text.as_bytes(), "x.txt").unwrap();
+    assert_eq!(round.rejected.len(), 1);
+    assert!(
+        !round.rejected[0].reason.contains('\0'),
+        "{:?}",
+        round.rejected[0]
+    );
+}

@@ -25,6 +25,8 @@ pub fn parse_v2_file_name(file_name: &str) -> Option<(NaiveDateTime, String, i16
         return None;
     }
     let ended = NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d-%H%M%S").ok()?;
+    // Same range as every other round time; a name outside it carries no usable time.
+    field::unix_time(ended.and_utc().timestamp(), "").ok()?;
     Some((ended, map.to_owned(), round))
 }
 
@@ -239,21 +241,23 @@ fn build_kill<'a>(
     i: usize,
     j: usize,
 ) -> Result<(KillRecord<'a>, &'a [u8]), String> {
-    let game_time = field::int(f[0]).ok_or("game_time is not a number")?;
+    // The engine's millisecond clock is a 32-bit int (it wraps negative after 24 days).
+    let game_time: i32 = field::int(f[0]).ok_or("game_time is not a 32-bit number")?;
+    let game_time = i64::from(game_time);
     let killer_slot = field::int(f[1]).ok_or("killer_slot is not a number")?;
     let killer = Combatant {
         slot: killer_slot,
         guid: Cow::Borrowed(f[2]),
         name: joined(f, 3, i),
         team: Team::parse(f[i]).ok_or("killer_team is not AXIS or ALLIES")?,
-        pos: position(&f[i + 1..i + 4]).ok_or("killer position is not a number")?,
+        pos: position(&f[i + 1..i + 4]).map_err(|e| format!("killer {e}"))?,
     };
     let victim = Combatant {
         slot: field::int(f[i + 4]).ok_or("victim_slot is not a number")?,
         guid: Cow::Borrowed(f[i + 5]),
         name: joined(f, i + 6, j),
         team: Team::parse(f[j]).ok_or("victim_team is not AXIS or ALLIES")?,
-        pos: position(&f[j + 1..j + 4]).ok_or("victim position is not a number")?,
+        pos: position(&f[j + 1..j + 4]).map_err(|e| format!("victim {e}"))?,
     };
     let distance = field::float(f[j + 4]).ok_or("distance is not a number")?;
     let weapon = field::int(f[j + 5]).ok_or("weapon is not a number")?;
@@ -290,11 +294,11 @@ fn build_kill<'a>(
     ))
 }
 
-fn position(raw: &[&[u8]]) -> Option<[f32; 3]> {
-    Some([
-        field::float(raw[0])?,
-        field::float(raw[1])?,
-        field::float(raw[2])?,
+fn position(raw: &[&[u8]]) -> Result<[f32; 3], String> {
+    Ok([
+        field::coord(raw[0])?,
+        field::coord(raw[1])?,
+        field::coord(raw[2])?,
     ])
 }
 

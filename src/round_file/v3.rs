@@ -153,8 +153,14 @@ impl HeaderFields {
                 self.round = Some(round);
             }
             b"round_id" => self.round_id = Some(text()),
-            b"start_unix" => self.start_unix = Some(number("start_unix")?),
-            b"end_unix" => self.end_unix = Some(number("end_unix")?),
+            b"start_unix" => {
+                self.start_unix =
+                    Some(field::unix_time(number("start_unix")?, "start_unix").map_err(bad)?)
+            }
+            b"end_unix" => {
+                self.end_unix =
+                    Some(field::unix_time(number("end_unix")?, "end_unix").map_err(bad)?)
+            }
             b"status" => match value.as_ref() {
                 b"complete" => self.status = Some(true),
                 b"incomplete" => {
@@ -235,6 +241,13 @@ fn parse_kill(line: Line<'_>) -> Result<KillRecord<'_>, String> {
     }
     let f = &fields;
     let time_ms: i64 = field::int(f[0]).ok_or("t_ms is not a number")?;
+    // Stored as INTEGER; a round is never 24 days long, and never before its start.
+    if !(0..=i64::from(i32::MAX)).contains(&time_ms) {
+        return Err(format!(
+            "t_ms {time_ms} is out of range (0 to {} ms since the round start)",
+            i32::MAX
+        ));
+    }
     let kind = KillKind::parse(f[1]).ok_or("kind is not kill, teamkill, suicide or world")?;
     let killer = combatant(&f[2..9], "killer")?;
     let victim = combatant(&f[9..16], "victim")?;
@@ -267,7 +280,7 @@ fn combatant<'a>(f: &[&'a [u8]], side: &str) -> Result<Combatant<'a>, String> {
     let team = Team::parse(f[3]).ok_or_else(|| format!("{side}_team is not a team"))?;
     let mut pos = [0f32; 3];
     for (axis, raw) in pos.iter_mut().zip(&f[4..7]) {
-        *axis = field::float(raw).ok_or_else(|| format!("{side} position is not a number"))?;
+        *axis = field::coord(raw).map_err(|e| format!("{side} {e}"))?;
     }
     Ok(Combatant {
         slot,

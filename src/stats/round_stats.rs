@@ -551,9 +551,10 @@ fn pair_stats(
     for (i, &(t1, p1, team1, victim1)) in timeline.iter().enumerate() {
         // Simultaneous: once per kill of p1 for each teammate p2 who also killed within 3 s.
         partners.clear();
-        let start = timeline[..i].partition_point(|e| e.0 < t1 - PAIR_WINDOW_MS);
+        // Times come from the file: saturate rather than overflow at the ends of i64.
+        let start = timeline[..i].partition_point(|e| e.0 < t1.saturating_sub(PAIR_WINDOW_MS));
         for &(t2, p2, team2, _) in &timeline[start..] {
-            if t2 > t1 + PAIR_WINDOW_MS {
+            if t2 > t1.saturating_add(PAIR_WINDOW_MS) {
                 break;
             }
             if p2 != p1 && team2 == team1 && !partners.contains(&p2) {
@@ -566,7 +567,7 @@ fn pair_stats(
         // Trade: victim1 died; a teammate of victim1 kills p1 within 3 s after.
         partners.clear();
         for &(t2, p2, team2, victim2) in &timeline[i + 1..] {
-            if t2 - t1 > PAIR_WINDOW_MS {
+            if t2.saturating_sub(t1) > PAIR_WINDOW_MS {
                 break;
             }
             if victim2 == p1 && p2 != victim1 && team2 != team1 && !partners.contains(&p2) {
@@ -745,6 +746,60 @@ mod tests {
             prop_assert_eq!(total_kills, counted);
             prop_assert_eq!(total_deaths, counted);
             prop_assert_eq!(cells, counted);
+        }
+    }
+
+    fn combatant(
+        slot: i16,
+        name: &'static str,
+        team: Team,
+        pos: [f32; 3],
+    ) -> crate::round_file::Combatant<'static> {
+        crate::round_file::Combatant {
+            slot,
+            guid: std::borrow::Cow::Borrowed(name.as_bytes()),
+            name: std::borrow::Cow::Borrowed(name.as_bytes()),
+            team,
+            pos,
+        }
+    }
+
+    proptest! {
+        // Aggregation is a public function over public fields: it must not overflow or panic
+        // whatever the numbers, even ones the parser never lets through (i64 ends, NaN, inf).
+        #[test]
+        fn extreme_values_never_panic(kills in proptest::collection::vec(
+            (prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX)],
+             prop_oneof![any::<f32>(), Just(f32::NAN), Just(f32::INFINITY), Just(f32::MAX)],
+             0usize..4, any::<i16>(), any::<u16>(), any::<u16>()), 0..24)) {
+            let names = ["a", "b", "c", "d"];
+            let teams = [Team::Axis, Team::Allies, Team::Axis, Team::Allies];
+            let records: Vec<KillRecord<'static>> = kills.iter().enumerate().map(|(i, (t, f, who, weapon, ka, va))| {
+                let victim = (who + 1) % 4;
+                KillRecord {
+                    line: i as u32 + 2,
+                    game_time: *t,
+                    time_ms: Some(*t),
+                    kind: KillKind::Kill,
+                    killer: combatant(*who as i16, names[*who], teams[*who], [*f, -*f, 0.0]),
+                    victim: combatant(victim as i16, names[victim], teams[victim], [*f, *f, *f]),
+                    distance: *f,
+                    weapon: *weapon,
+                    means_of_death: *weapon,
+                    killer_allies: *ka,
+                    victim_allies: *va,
+                    supporting_allies: vec![crate::round_file::AllyRef {
+                        guid: std::borrow::Cow::Borrowed(b""),
+                        name: std::borrow::Cow::Borrowed(names[(who + 2) % 4].as_bytes()),
+                    }],
+                }
+            }).collect();
+            let mut round = ParsedRound::empty(FormatVersion::V2, 0);
+            round.kills = records;
+            let s = aggregate_round(&round);
+            let counted = round.kills.iter().filter(|k| k.killer.team != k.victim.team).count() as i32;
+            let kills: i32 = s.players.iter().map(|p| p.total_kills()).sum();
+            prop_assert_eq!(kills, counted);
         }
     }
 }
