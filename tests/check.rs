@@ -1,6 +1,7 @@
 //! `etprox check`, the first-start doctor, run as a process against the fake Discord (through
 //! ETPROX_DISCORD_PROXY_URL, as the bot) and a fresh database per test.
 
+mod common;
 mod fake_discord;
 
 use std::path::Path;

@@ -9,6 +9,8 @@
 //!
 //! Any input that ever broke the path is kept in `tests/fixtures/fuzz/` and replayed first.
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
