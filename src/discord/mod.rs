@@ -28,6 +28,7 @@ pub struct Data {
     home: Vec<serenity::GuildId>,
     /// What the refusal elsewhere calls the community (its guild names).
     community: String,
+    probe: DatabaseProbe,
 }
 
 impl Data {
@@ -135,7 +136,7 @@ async fn answer(ctx: Ctx<'_>, invocation: Invocation) -> Result<(), Error> {
         reply = &mut work => reply,
         _ = tokio::time::sleep(DEFER_AFTER) => {
             if private { ctx.defer_ephemeral().await? } else { ctx.defer().await? }
-            work.await
+            unless_database_down(work, &data.probe).await
         }
     };
     ctx.send(render::poise_reply(
@@ -143,6 +144,64 @@ async fn answer(ctx: Ctx<'_>, invocation: Invocation) -> Result<(), Error> {
     ))
     .await?;
     Ok(())
+}
+
+/// Waits for a slow command, unless the database turns out to be down meanwhile: then the
+/// answer is "database unavailable" at once instead of after the pool's timeout. A database
+/// that is merely busy (many commands at once) is waited for.
+async fn unless_database_down(
+    work: impl std::future::Future<Output = Reply>,
+    probe: &DatabaseProbe,
+) -> Reply {
+    tokio::select! {
+        reply = work => reply,
+        _ = probe.until_down() => Reply::error(commands::DATABASE_UNAVAILABLE),
+    }
+}
+
+/// Whether PostgreSQL accepts a connection, tried at most every half second however many
+/// commands ask (they share the last result).
+pub struct DatabaseProbe {
+    options: sqlx::postgres::PgConnectOptions,
+    last: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
+}
+
+impl DatabaseProbe {
+    const EVERY: Duration = Duration::from_millis(500);
+
+    pub fn new(pool: &PgPool) -> DatabaseProbe {
+        DatabaseProbe {
+            options: pool.connect_options().as_ref().clone(),
+            last: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    pub async fn is_up(&self) -> bool {
+        use sqlx::Connection as _;
+        let mut last = self.last.lock().await;
+        if let Some((at, up)) = *last {
+            if at.elapsed() < Self::EVERY {
+                return up;
+            }
+        }
+        let connect = sqlx::PgConnection::connect_with(&self.options);
+        let up = match tokio::time::timeout(Duration::from_secs(1), connect).await {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+                true
+            }
+            _ => false,
+        };
+        *last = Some((std::time::Instant::now(), up));
+        up
+    }
+
+    /// Returns once the database is found down; never while it is up.
+    pub async fn until_down(&self) {
+        while self.is_up().await {
+            tokio::time::sleep(Self::EVERY).await;
+        }
+    }
 }
 
 /// A button click: repeats the invocation in its id (checked like a fresh command) and
@@ -174,7 +233,18 @@ async fn on_button(
             click
                 .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
                 .await?;
-            let reply = work.await.fit(commands::reply::limits::UPLOAD);
+            let reply = unless_database_down(work, &data.probe)
+                .await
+                .fit(commands::reply::limits::UPLOAD);
+            if reply.ephemeral && reply.embeds.is_empty() {
+                // An error or refusal: privately, leaving the message that was clicked as it was.
+                let followup = serenity::CreateInteractionResponseFollowup::new()
+                    .content(reply.content.clone().unwrap_or_default())
+                    .ephemeral(true)
+                    .allowed_mentions(serenity::CreateAllowedMentions::new());
+                click.create_followup(&ctx.http, followup).await?;
+                return Ok(());
+            }
             let mut edit = EditInteractionResponse::new()
                 .embeds(reply.embeds.iter().map(render::embed).collect())
                 .components(render::components(&reply))
@@ -211,6 +281,19 @@ async fn on_event(
                 data_about_bot.user.name,
                 data_about_bot.user.id.get()
             );
+            let elsewhere: Vec<u64> = data_about_bot
+                .guilds
+                .iter()
+                .map(|g| g.id)
+                .filter(|g| !data.home.contains(g))
+                .map(|g| g.get())
+                .collect();
+            if !elsewhere.is_empty() {
+                warn!(
+                    guilds = ?elsewhere,
+                    "the bot is also in servers outside ETPROX_GUILD_ID; it refuses every command there"
+                );
+            }
             Ok(())
         }
         _ => Ok(()),
@@ -359,11 +442,11 @@ async fn register(
     })
 }
 
-/// Commands get a pool of their own that gives up quickly: with PostgreSQL away, a command
-/// answers "database unavailable" within Discord's 3 s instead of waiting, and a stuck query
-/// cannot hold a connection for long. Dead connections are dropped when next taken (sqlx
+/// Commands get a pool of their own: a stuck query cannot hold a connection for long
+/// (statement timeout), and a busy pool is waited for this long. A database that is down is
+/// noticed sooner by [`DatabaseProbe`]. Dead connections are dropped when next taken (sqlx
 /// tests each before use), so the bot recovers by itself when the database is back.
-pub const COMMAND_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const COMMAND_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn command_pool(pool: &PgPool) -> PgPool {
     let options = pool
@@ -463,6 +546,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         .collect();
     let admin_role = bot.admin_role_id.map(serenity::RoleId::new);
     let data_env = env.clone();
+    let probe = DatabaseProbe::new(&pool);
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: slash::all(),
@@ -480,6 +564,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
                     admin_role,
                     home,
                     community,
+                    probe,
                 })
             })
         })

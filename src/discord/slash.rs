@@ -22,21 +22,24 @@ fn invocation(name: &str, sub: Option<&str>, options: &[(&str, Option<String>)])
     inv
 }
 
+const AUTOCOMPLETE_WITHIN: std::time::Duration = std::time::Duration::from_millis(2500);
+
 /// Players whose name or an alias contains what was typed; the value is the player key.
 async fn autocomplete_player(
     ctx: Ctx<'_>,
     partial: &str,
 ) -> impl Iterator<Item = serenity::AutocompleteChoice> {
-    let found = db::players::search(
-        &ctx.data().env.pool,
-        &text::strip_colours(partial.trim()),
-        25,
-    )
-    .await
-    .unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "player autocomplete failed");
-        Vec::new()
-    });
+    let wanted = text::strip_colours(partial.trim());
+    let search = db::players::search(&ctx.data().env.pool, &wanted, 25);
+    // Suggestions are useless after Discord's 3 s; with the database away, offer none.
+    let found = match tokio::time::timeout(AUTOCOMPLETE_WITHIN, search).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "player autocomplete failed");
+            Vec::new()
+        }
+        Err(_) => Vec::new(),
+    };
     found
         .into_iter()
         .filter(|(p, _)| p.guid.chars().count() <= 100)
@@ -57,9 +60,14 @@ async fn autocomplete_map(
     partial: &str,
 ) -> impl Iterator<Item = serenity::AutocompleteChoice> {
     let wanted = partial.trim().to_ascii_lowercase();
-    let maps = db::players::known_maps(&ctx.data().env.pool)
-        .await
-        .unwrap_or_default();
+    let maps = tokio::time::timeout(
+        AUTOCOMPLETE_WITHIN,
+        db::players::known_maps(&ctx.data().env.pool),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
     maps.into_iter()
         .filter(|(m, _, _)| m.to_ascii_lowercase().contains(&wanted) && m.chars().count() <= 100)
         .take(25)
