@@ -79,18 +79,22 @@ pub async fn run(
         let (line, p) = database(config).await;
         emit(line, &mut lines);
         pool = p;
-        if config.round_dirs.is_empty() {
+        if config.round_dirs.is_empty() && config.remote.sources.is_empty() {
             emit(
                 CheckLine::fail(
                     "round files",
-                    "no round folder configured, so nothing is imported",
-                    "set ETPROX_ROUND_DIRS to the folder(s) the game server's tracker writes to",
+                    "no round folder or remote source configured, so nothing is imported",
+                    "set ETPROX_ROUND_DIRS to the folder(s) the game server's tracker writes to, \
+                     or ETPROX_ROUND_SOURCES to sftp:// or ftp:// URLs of them",
                 ),
                 &mut lines,
             );
         }
         for dir in &config.round_dirs {
             emit(round_folder(dir), &mut lines);
+        }
+        for source in &config.remote.sources {
+            emit(remote_source(source).await, &mut lines);
         }
     }
 
@@ -252,6 +256,30 @@ pub fn round_folder(dir: &Path) -> CheckLine {
         ),
     };
     CheckLine::ok(what, detail)
+}
+
+/// A remote source (SFTP, FTP): log in, list once, how many round files, how old the newest is.
+pub async fn remote_source(source: &crate::remote::RoundSource) -> CheckLine {
+    let what = format!("remote source {source}");
+    match crate::remote::probe(source).await {
+        Ok(summary) => {
+            let detail = match &summary.newest {
+                None => "reachable, no round files yet".to_owned(),
+                Some((_, age)) => format!(
+                    "{} round files, newest {} old",
+                    summary.round_files,
+                    human_age(*age)
+                ),
+            };
+            CheckLine::ok(what, detail)
+        }
+        // The error names the cause and, for host keys, the line to add (see remote/).
+        Err(e) => CheckLine::fail(
+            what,
+            e.to_string(),
+            "see docs/remote-sources.md: the host, user, key or password, and the known_hosts entry",
+        ),
+    }
 }
 
 fn human_age(age: Duration) -> String {

@@ -3,6 +3,7 @@
 
 mod common;
 mod fake_discord;
+mod remote_servers;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -223,4 +224,52 @@ async fn the_database_password_is_not_shown_and_a_dead_database_is_a_cross() {
     assert!(db.starts_with('✘'), "{db}");
     assert!(db.contains("etprox:***@127.0.0.1"), "{db}");
     assert!(o.out.contains("start PostgreSQL"), "{}", o.out);
+}
+
+/// Remote sources get a line each: a live FTP server with its round files counted, and a
+/// source nobody answers on, with the reason and where to look.
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn each_remote_source_is_checked(pool: PgPool) {
+    if !remote_servers::pyftpdlib_available(false) {
+        panic!("pyftpdlib is needed for this test (.ci/run installs it: pip install pyftpdlib)");
+    }
+    let ftp = remote_servers::FtpServer::start(false);
+    std::fs::write(
+        ftp.files
+            .join("2025-11-18-211955-goldrush-round-0_proximity.txt"),
+        "x",
+    )
+    .unwrap();
+    let dead_port = remote_servers::free_port();
+    let fake = FakeDiscord::start().await;
+    fake.accept_only_token(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let mut vars = base(&pool, &fake, dir.path());
+    vars.push((
+        "ETPROX_ROUND_SOURCES",
+        format!(
+            "ftp://{}@127.0.0.1:{}/ ftp://nobody@127.0.0.1:{dead_port}/stats",
+            ftp.user, ftp.port
+        ),
+    ));
+    vars.push(("ETPROX_FTP_PASSWORD", ftp.password.clone()));
+    vars.push((
+        "ETPROX_SPOOL_DIR",
+        dir.path().join("spool").display().to_string(),
+    ));
+    let o = check(&vars).await;
+    println!("{}", o.out);
+    assert_eq!(o.code, 1, "{}", o.out);
+    let live = o.line(&format!(
+        "remote source ftp://{}@127.0.0.1:{}",
+        ftp.user, ftp.port
+    ));
+    assert!(live.starts_with('✔'), "{live}");
+    assert!(live.contains("1 round files, newest"), "{live}");
+    let dead = o.line(&format!("remote source ftp://nobody@127.0.0.1:{dead_port}"));
+    assert!(dead.starts_with('✘'), "{dead}");
+    assert!(
+        !o.out.contains(&ftp.password),
+        "the password is never shown"
+    );
 }
