@@ -349,6 +349,9 @@ pub async fn upsert_aggregates(conn: &mut PgConnection, agg: &BatchAggregates) -
         .bind(agg.versus.iter().map(|v| v.1.as_str()).collect::<Vec<_>>())
         .bind(agg.versus.iter().map(|v| v.2).collect::<Vec<_>>())
         .bind(agg.versus.iter().map(|v| v.3).collect::<Vec<_>>())
+        // when each name was used ($56, $57)
+        .bind(agg.players.iter().map(|p| p.name_seen).collect::<Vec<_>>())
+        .bind(daily.iter().map(|d| d.name_seen).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -447,11 +450,18 @@ pub async fn find_existing(
 
 const UPSERT_AGGREGATES_SQL: &str = r#"
 WITH pl AS (
-    INSERT INTO players AS p (player_guid, last_name, is_bot, first_seen, last_seen)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::timestamptz[], $5::timestamptz[])
+    INSERT INTO players AS p (player_guid, last_name, is_bot, first_seen, last_seen, name_seen)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::timestamptz[], $5::timestamptz[],
+                         $56::timestamptz[])
     ON CONFLICT (player_guid) DO UPDATE SET
-        last_name = CASE WHEN EXCLUDED.last_seen >= p.last_seen AND EXCLUDED.last_name <> ''
+        -- stats::batch::newer_name: a name beats none, the later round wins, ties go to the
+        -- greater name; never the order of imports.
+        last_name = CASE WHEN (EXCLUDED.last_name <> '', EXCLUDED.name_seen, EXCLUDED.last_name COLLATE "C")
+                            > (p.last_name <> '', COALESCE(p.name_seen, '-infinity'), p.last_name COLLATE "C")
                          THEN EXCLUDED.last_name ELSE p.last_name END,
+        name_seen = CASE WHEN (EXCLUDED.last_name <> '', EXCLUDED.name_seen, EXCLUDED.last_name COLLATE "C")
+                            > (p.last_name <> '', COALESCE(p.name_seen, '-infinity'), p.last_name COLLATE "C")
+                         THEN EXCLUDED.name_seen ELSE p.name_seen END,
         is_bot = p.is_bot OR EXCLUDED.is_bot,
         first_seen = LEAST(p.first_seen, EXCLUDED.first_seen),
         last_seen = GREATEST(p.last_seen, EXCLUDED.last_seen)
@@ -470,19 +480,24 @@ st AS (
         total_kills, solo_kills, assisted_kills, even_kills, outgunned_kills,
         total_deaths, solo_deaths, ganked_deaths, even_deaths, outnumbering_deaths,
         team_kills, team_deaths, suicides, world_deaths, crossfire_participations,
-        sum_kill_distance, min_kill_distance, max_kill_distance, rounds_played)
+        sum_kill_distance, min_kill_distance, max_kill_distance, rounds_played, name_seen)
     SELECT t.day, t.key, t.name, t.is_bot,
         t.ks + t.ka + t.ke + t.ko, t.ks, t.ka, t.ke, t.ko,
         t.ds + t.dg + t.de + t.dn, t.ds, t.dg, t.de, t.dn,
-        t.tk, t.td, t.su, t.wd, t.cf, t.sum_d, t.min_d, t.max_d, t.rounds
+        t.tk, t.td, t.su, t.wd, t.cf, t.sum_d, t.min_d, t.max_d, t.rounds, t.name_seen
     FROM unnest($13::date[], $14::text[], $15::text[], $16::bool[], $17::int4[], $18::int4[],
                 $19::int4[], $20::int4[], $21::int4[], $22::int4[], $23::int4[], $24::int4[],
                 $25::int4[], $26::int4[], $27::int4[], $28::int4[], $29::int4[], $30::float8[],
-                $31::float4[], $32::float4[], $33::int4[])
+                $31::float4[], $32::float4[], $33::int4[], $57::timestamptz[])
          AS t(day, key, name, is_bot, ks, ka, ke, ko, ds, dg, de, dn, tk, td, su, wd, cf, sum_d,
-              min_d, max_d, rounds)
+              min_d, max_d, rounds, name_seen)
     ON CONFLICT (session_date, player_guid) DO UPDATE SET
-        player_name = CASE WHEN EXCLUDED.player_name <> '' THEN EXCLUDED.player_name ELSE s.player_name END,
+        player_name = CASE WHEN (EXCLUDED.player_name <> '', EXCLUDED.name_seen, EXCLUDED.player_name COLLATE "C")
+                              > (s.player_name <> '', COALESCE(s.name_seen, '-infinity'), s.player_name COLLATE "C")
+                           THEN EXCLUDED.player_name ELSE s.player_name END,
+        name_seen = CASE WHEN (EXCLUDED.player_name <> '', EXCLUDED.name_seen, EXCLUDED.player_name COLLATE "C")
+                            > (s.player_name <> '', COALESCE(s.name_seen, '-infinity'), s.player_name COLLATE "C")
+                         THEN EXCLUDED.name_seen ELSE s.name_seen END,
         is_bot = s.is_bot OR EXCLUDED.is_bot,
         total_kills = s.total_kills + EXCLUDED.total_kills,
         solo_kills = s.solo_kills + EXCLUDED.solo_kills,
