@@ -802,12 +802,21 @@ async fn a_growing_v2_file_is_one_round_and_the_complete_version_wins(pool: PgPo
     let first_cut = full.len() / 3;
     let second_cut = full.len() * 2 / 3;
     assert_ne!(full[second_cut - 1], b'\n');
+    // The heatmap roll-up (after each commit) has taken each version in before the next arrives.
+    let roll_up = || async {
+        etprox::heatmap::query::roll_up_pending(&pool)
+            .await
+            .unwrap()
+    };
     std::fs::write(&growing, &full[..first_cut]).unwrap();
     let id = expect_imported(&import(&imp, &growing).await);
+    assert_eq!(roll_up().await, 2);
     std::fs::write(&growing, &full[..second_cut]).unwrap();
     assert_eq!(expect_imported(&import(&imp, &growing).await), id);
+    assert_eq!(roll_up().await, 1);
     std::fs::write(&growing, &full).unwrap();
     assert_eq!(expect_imported(&import(&imp, &growing).await), id);
+    assert_eq!(roll_up().await, 1);
     assert_eq!(round_count(&pool).await, 2);
     let grown = data_snapshot(&pool).await;
     let replaced: i64 =
@@ -823,6 +832,21 @@ async fn a_growing_v2_file_is_one_round_and_the_complete_version_wins(pool: PgPo
         import(&imp, &growing).await,
         ImportOutcome::AlreadyImported { round_id, .. } if round_id == id
     ));
+    assert_same(&grown, &data_snapshot(&pool).await);
+
+    // A batch holding a cut copy and the complete file stores the complete one.
+    reset(&pool).await;
+    let copy_dir = tempfile::tempdir().unwrap();
+    let cut_copy = copy_dir.path().join(&name);
+    std::fs::write(&cut_copy, &full[..second_cut]).unwrap();
+    std::fs::write(&growing, &full).unwrap();
+    expect_imported(&import(&imp, &other_path).await);
+    let results = imp.import_files(&[cut_copy, growing.clone()]).await;
+    assert!(matches!(
+        results[0].1.as_ref().unwrap(),
+        ImportOutcome::AlreadyImported { .. }
+    ));
+    expect_imported(results[1].1.as_ref().unwrap());
     assert_same(&grown, &data_snapshot(&pool).await);
 
     // Everything equals one import of the complete file.
@@ -939,6 +963,20 @@ async fn the_same_round_from_both_trackers_is_imported_once(pool: PgPool) {
             logged[0].1
         );
     }
+    // Both files in one batch (`etprox import` of a folder with both): one round, the same.
+    reset(&pool).await;
+    expect_imported(&import(&imp, &v3).await);
+    let one_by_one = data_snapshot(&pool).await;
+    reset(&pool).await;
+    let results = imp.import_files(&[v3.clone(), v2.clone()]).await;
+    let id = expect_imported(results[0].1.as_ref().unwrap());
+    assert!(
+        matches!(results[1].1.as_ref().unwrap(), ImportOutcome::AlreadyImported { round_id, .. } if *round_id == id),
+        "{:?}",
+        results[1]
+    );
+    assert_same(&one_by_one, &data_snapshot(&pool).await);
+
     // A different round on the same map at the same time (another server) is not a duplicate.
     reset(&pool).await;
     let other_dir = tempfile::tempdir().unwrap();
