@@ -143,7 +143,8 @@ pub struct BotConfig {
     pub summary_max_age: Duration,
     /// Folder with maps.csv (ETPROX_ASSETS_DIR, default `assets`).
     pub assets_dir: PathBuf,
-    /// Where `/retention archive export:true` writes CSV files (ETPROX_EXPORT_DIR).
+    /// Where `/retention archive export:true` and the daily retention run write CSV files of
+    /// the raw kills they archive (ETPROX_EXPORT_DIR).
     pub export_dir: Option<PathBuf>,
 }
 

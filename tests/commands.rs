@@ -4,6 +4,7 @@
 mod common;
 
 use etprox::commands::{dispatch, press, Caller, Env, Invocation, Reply};
+use etprox::db::retention::{archive_older_than, ExportSink};
 use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
 use sqlx::PgPool;
 
@@ -371,32 +372,36 @@ impl std::io::Write for InterruptedExport {
     }
 }
 
+impl ExportSink for InterruptedExport {
+    fn persist(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn csv_rows(bytes: &[u8]) -> i64 {
     // The fixtures' names hold no newline, so one line is one row; the first is the header.
     bytes.iter().filter(|&&b| b == b'\n').count() as i64 - 1
 }
 
+async fn kill_rows(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM kill_context")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 #[sqlx::test]
 async fn rows_that_arrive_during_an_archive_are_not_deleted_unexported(pool: PgPool) {
     seed(&pool).await;
-    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kill_context")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let before = kill_rows(&pool).await;
     let mut sink = InterruptedExport {
         url: common::url_of(&pool).await,
         inserted: None,
         bytes: Vec::new(),
     };
-    etprox::db::retention::export_archivable(&pool, 30, &mut sink)
+    let report = archive_older_than(&pool, 30, Some(&mut sink))
         .await
         .unwrap();
-    let archived: i64 = etprox::db::retention::archive(&pool, 30)
-        .await
-        .unwrap()
-        .iter()
-        .map(|(_, n)| n)
-        .sum();
     let inserted = sink.inserted.expect("the export wrote something");
     assert!(inserted > 0);
     assert_eq!(
@@ -404,13 +409,81 @@ async fn rows_that_arrive_during_an_archive_are_not_deleted_unexported(pool: PgP
         before,
         "the export holds the rows of its snapshot"
     );
-    assert_eq!(archived, before, "only exported rows are deleted");
+    assert_eq!(
+        report.exported,
+        Some(before),
+        "the reported number is the number written"
+    );
+    assert_eq!(report.archived, before, "only exported rows are deleted");
     let left: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM kill_context WHERE kill_index >= 100000")
             .fetch_one(&pool)
             .await
             .unwrap();
     assert_eq!(left, inserted, "rows committed during the export stay");
+    assert_eq!(kill_rows(&pool).await, inserted);
+}
+
+/// An export whose data cannot be made durable (a full disk, an I/O error at fsync).
+struct UnsyncableExport {
+    persisted: bool,
+}
+
+impl std::io::Write for UnsyncableExport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ExportSink for UnsyncableExport {
+    fn persist(&mut self) -> std::io::Result<()> {
+        self.persisted = true;
+        Err(std::io::Error::other("no space left on device"))
+    }
+}
+
+#[sqlx::test]
+async fn nothing_is_deleted_unless_the_export_is_on_disk(pool: PgPool) {
+    seed(&pool).await;
+    let before = kill_rows(&pool).await;
+    let mut sink = UnsyncableExport { persisted: false };
+    let err = archive_older_than(&pool, 30, Some(&mut sink))
+        .await
+        .unwrap_err();
+    assert!(sink.persisted);
+    assert!(err.to_string().contains("nothing was deleted"), "{err}");
+    assert_eq!(kill_rows(&pool).await, before);
+}
+
+#[sqlx::test]
+async fn the_daily_retention_run_exports_when_an_export_folder_is_set(pool: PgPool) {
+    use etprox::discord::summaries::run_retention_exporting;
+    seed(&pool).await;
+    let before = kill_rows(&pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("exports");
+    let archived = run_retention_exporting(&pool, 30, Some(&folder))
+        .await
+        .unwrap();
+    assert_eq!(archived, Some(before));
+    let files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(csv_rows(&std::fs::read(&files[0]).unwrap()), before);
+    assert_eq!(kill_rows(&pool).await, 0);
+    // Once a day: a second run today does nothing and writes nothing.
+    assert_eq!(
+        run_retention_exporting(&pool, 30, Some(&folder))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1);
 }
 
 #[sqlx::test]

@@ -281,6 +281,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
             pool.clone(),
             bot.retention_days,
             bot.retention_hour,
+            bot.export_dir.clone(),
         ));
     }
     client.start().await.context("Discord connection")?;
