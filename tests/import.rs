@@ -834,6 +834,26 @@ async fn a_growing_v2_file_is_one_round_and_the_complete_version_wins(pool: PgPo
     ));
     assert_same(&grown, &data_snapshot(&pool).await);
 
+    // Once the stored version's raw kills are archived it cannot be taken out exactly: it stays,
+    // and the longer file is logged as not replacing it.
+    reset(&pool).await;
+    std::fs::write(&growing, &full[..first_cut]).unwrap();
+    let id = expect_imported(&import(&imp, &growing).await);
+    etprox::db::retention::archive(&pool, 30).await.unwrap();
+    let archived = data_snapshot(&pool).await;
+    std::fs::write(&growing, &full).unwrap();
+    assert!(matches!(
+        import(&imp, &growing).await,
+        ImportOutcome::AlreadyImported { round_id, .. } if round_id == id
+    ));
+    assert_same(&archived, &data_snapshot(&pool).await);
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM import_log WHERE outcome = 'not_replaced'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, 1);
+
     // A batch holding a cut copy and the complete file stores the complete one.
     reset(&pool).await;
     let copy_dir = tempfile::tempdir().unwrap();

@@ -116,6 +116,9 @@ enum Plan {
 enum NotStored {
     /// Its round is stored (same content, an earlier or other version): `(round id, path)`.
     Stored(i64, String),
+    /// A longer version of a stored round whose raw kills were archived (its counters cannot
+    /// be taken out exactly): the stored version stays.
+    Archived(i64, String),
     /// The other tracker's copy of a stored round.
     OtherTracker(i64, String),
     /// The other tracker's copy of an earlier file of the batch.
@@ -448,22 +451,19 @@ impl Importer {
             )
             .await?;
             if !stored.is_empty() {
-                let mut grown = true;
-                for old in &stored {
-                    grown &= identity::grown_from(p.bytes, &old.content_sha256, old.content_bytes)
-                        .is_some()
-                        // A stored version whose raw kills were archived cannot be taken out
-                        // exactly: it stays.
-                        && db_rounds::stored_kill_rows(&mut tx, old.id).await?
-                            == i64::from(old.kill_count);
+                let grown = stored.iter().all(|old| {
+                    identity::grown_from(p.bytes, &old.content_sha256, old.content_bytes).is_some()
+                });
+                let mut archived = false;
+                for old in stored.iter().filter(|_| grown) {
+                    archived |= db_rounds::stored_kill_rows(&mut tx, old.id).await?
+                        != i64::from(old.kill_count);
                 }
-                plans.push(if grown {
-                    Ok(Plan::Replace(stored))
-                } else {
-                    Err(NotStored::Stored(
-                        stored[0].id,
-                        stored[0].source_path.clone(),
-                    ))
+                let (id, path) = (stored[0].id, stored[0].source_path.clone());
+                plans.push(match (grown, archived) {
+                    (true, false) => Ok(Plan::Replace(stored)),
+                    (true, true) => Err(NotStored::Archived(id, path)),
+                    (false, _) => Err(NotStored::Stored(id, path)),
                 });
                 continue;
             }
@@ -616,8 +616,25 @@ impl Importer {
         } else {
             find_existing(&mut tx, &shas, &lost).await?
         };
-        // The other tracker's copies, in the import log with the round they duplicate.
+        // The other tracker's copies, in the import log with the round they duplicate; longer
+        // versions that could not replace an archived round, too.
         for (p, plan) in unique.iter().zip(&plans) {
+            if let Err(NotStored::Archived(id, first_path)) = plan {
+                let message = format!(
+                    "a longer version of round {id} (from {first_path}), whose raw kills were archived: the stored version is kept"
+                );
+                warn!(path = %p.row.source_path, %message, "round not replaced");
+                db_rounds::log_not_imported(
+                    &mut tx,
+                    &p.row.source_path,
+                    &p.row.content_sha256,
+                    "not_replaced",
+                    Some(*id),
+                    &message,
+                )
+                .await?;
+                continue;
+            }
             let (id, first_path) = match plan {
                 Err(NotStored::OtherTracker(id, path)) => (Some(*id), path.as_str()),
                 Err(NotStored::OtherTrackerTwin(j)) => {
@@ -660,7 +677,14 @@ impl Importer {
                         rejected_lines: p.round.rejected.clone(),
                     }
                 }
-                (Err(NotStored::Stored(id, path) | NotStored::OtherTracker(id, path)), None) => {
+                (
+                    Err(
+                        NotStored::Stored(id, path)
+                        | NotStored::OtherTracker(id, path)
+                        | NotStored::Archived(id, path),
+                    ),
+                    None,
+                ) => {
                     first_outcome.push((*id, path.clone()));
                     ImportOutcome::AlreadyImported {
                         round_id: *id,
