@@ -1054,3 +1054,33 @@ async fn names_and_all_tables_do_not_depend_on_import_order(pool: PgPool) {
     }
     assert_same(&snapshots[0], &snapshot(&pool).await);
 }
+
+#[sqlx::test]
+async fn a_name_changed_in_the_part_of_a_round_read_later_is_the_name_shown(pool: PgPool) {
+    let imp = importer(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    let (name, v2) = synthetic_v2(&RoundSpec::new(6, 0), local("2025-11-18 21:30:00"));
+    let text = String::from_utf8(v2).unwrap();
+    // Everyone renames themselves half way through the round ("nick…" sorts before "player…",
+    // so only knowing which version is the later one gets it right).
+    let half = text[..text.len() / 2].rfind('\n').unwrap() + 1;
+    let full = format!(
+        "{}{}",
+        &text[..half],
+        text[half..].replace("player", "nick")
+    );
+    let path = dir.path().join(&name);
+    std::fs::write(&path, &full[..half]).unwrap();
+    let id = expect_imported(&import(&imp, &path).await);
+    std::fs::write(&path, &full).unwrap();
+    assert_eq!(expect_imported(&import(&imp, &path).await), id);
+    let grown = data_snapshot(&pool).await;
+    let names: Vec<String> = sqlx::query_scalar("SELECT last_name FROM players")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(names.iter().any(|n| n.starts_with("nick")), "{names:?}");
+    reset(&pool).await;
+    expect_imported(&import(&imp, &path).await);
+    assert_same(&grown, &data_snapshot(&pool).await);
+}
