@@ -491,67 +491,134 @@ const STORED: &str = "SELECT id, content_sha256, content_bytes, format_version, 
     source_name, session_date, map_name, round_number, started_at, ended_at, imported_at,
     kill_count, heatmap_rolled_up FROM rounds";
 
-/// Takes a transaction-level advisory lock on each key, in sorted order (so two imports never
-/// wait on each other crosswise): imports that could be the same round run one after the other.
+/// Takes a transaction-level advisory lock on each key, in sorted order (every import takes
+/// them in that order, so two never wait on each other crosswise): imports that could be the
+/// same round run one after the other.
 pub async fn lock_round_keys(conn: &mut PgConnection, keys: &[String]) -> sqlx::Result<()> {
-    let mut keys: Vec<&String> = keys.iter().collect();
-    keys.sort();
+    let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    keys.sort_unstable();
     keys.dedup();
-    for key in keys {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(key)
-            .execute(&mut *conn)
-            .await?;
-    }
+    // One statement; the function scan hands the rows over in array order.
+    sqlx::query(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))
+         FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n)",
+    )
+    .bind(&keys)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-/// Stored versions of a round: the v3 round key, or (v2) the same file name on the same server.
-/// Locked, so a concurrent heatmap roll-up of them finishes first.
-pub async fn stored_versions(
-    conn: &mut PgConnection,
-    round_key: &str,
-    format_version: i16,
-    server_id: &str,
-    source_name: &str,
-) -> sqlx::Result<Vec<StoredRound>> {
-    let sql = if format_version == 2 {
-        format!("{STORED} WHERE format_version = 2 AND server_id = $2 AND source_name = $3 ORDER BY id FOR UPDATE")
-    } else {
-        format!("{STORED} WHERE round_key = $1 ORDER BY id FOR UPDATE")
-    };
-    sqlx::query_as(&sql)
-        .bind(round_key)
-        .bind(server_id)
-        .bind(source_name)
-        .fetch_all(&mut *conn)
-        .await
+#[derive(sqlx::FromRow)]
+struct Indexed {
+    i: i64,
+    #[sqlx(flatten)]
+    round: StoredRound,
 }
 
-/// Rounds written by the other tracker that may be this one: same map and round number, time
-/// windows within two minutes of each other.
+/// Stored versions of the rounds of `rows`: `(index into rows, stored round)`, by the v3 round
+/// key, or (v2) the same file name on the same server. The rows found are locked (and read
+/// again), so a concurrent heatmap roll-up of them finishes first.
+pub async fn stored_versions(
+    conn: &mut PgConnection,
+    rows: &[&RoundRow],
+) -> sqlx::Result<Vec<(usize, StoredRound)>> {
+    let columns = "r.id, r.content_sha256, r.content_bytes, r.format_version, r.source_path,
+        r.source_name, r.session_date, r.map_name, r.round_number, r.started_at, r.ended_at,
+        r.imported_at, r.kill_count, r.heatmap_rolled_up";
+    let found: Vec<Indexed> = sqlx::query_as(&format!(
+        "SELECT t.i, {columns}
+         FROM unnest($1::text[], $2::int2[], $3::text[], $4::text[]) WITH ORDINALITY
+              AS t(key, fv, server, name, i)
+         JOIN rounds r ON r.round_key = t.key WHERE t.fv <> 2
+         UNION ALL
+         SELECT t.i, {columns}
+         FROM unnest($1::text[], $2::int2[], $3::text[], $4::text[]) WITH ORDINALITY
+              AS t(key, fv, server, name, i)
+         JOIN rounds r ON r.format_version = 2 AND r.server_id = t.server AND r.source_name = t.name
+         WHERE t.fv = 2"
+    ))
+    .bind(
+        rows.iter()
+            .map(|r| r.round_key.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.format_version).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.server_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.source_name.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = found.iter().map(|f| f.round.id).collect();
+    let locked: Vec<StoredRound> = sqlx::query_as(&format!(
+        "{STORED} WHERE id = ANY ($1) ORDER BY id FOR UPDATE"
+    ))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: Vec<(usize, StoredRound)> = found
+        .iter()
+        .filter_map(|f| {
+            let round = locked.iter().find(|l| l.id == f.round.id)?.clone();
+            Some((usize::try_from(f.i - 1).ok()?, round))
+        })
+        .collect();
+    out.sort_by_key(|(i, r)| (*i, r.id));
+    Ok(out)
+}
+
+/// Rounds written by the other tracker that may be one of `rows`: same map and round number,
+/// time windows within two minutes of each other. `(index into rows, stored round)`.
 pub async fn other_tracker_candidates(
     conn: &mut PgConnection,
-    row: &RoundRow,
-) -> sqlx::Result<Vec<StoredRound>> {
-    let start = row.started_at.or(row.ended_at);
-    let end = row.ended_at.or(row.started_at);
-    let (Some(start), Some(end)) = (start, end) else {
+    rows: &[&RoundRow],
+) -> sqlx::Result<Vec<(usize, StoredRound)>> {
+    if rows.is_empty() {
         return Ok(Vec::new());
-    };
-    sqlx::query_as(&format!(
-        "{STORED} WHERE map_name = $1 AND round_number = $2 AND format_version <> $3
-           AND COALESCE(started_at, ended_at) <= $5 + interval '2 minutes'
-           AND COALESCE(ended_at, started_at) >= $4 - interval '2 minutes'
-         ORDER BY id"
-    ))
-    .bind(&row.map_name)
-    .bind(row.round_number)
-    .bind(row.format_version)
-    .bind(start)
-    .bind(end)
+    }
+    let found: Vec<Indexed> = sqlx::query_as(
+        "SELECT t.i, r.id, r.content_sha256, r.content_bytes, r.format_version, r.source_path,
+                r.source_name, r.session_date, r.map_name, r.round_number, r.started_at,
+                r.ended_at, r.imported_at, r.kill_count, r.heatmap_rolled_up
+         FROM unnest($1::text[], $2::int2[], $3::int2[], $4::timestamptz[], $5::timestamptz[])
+              WITH ORDINALITY AS t(map, rn, fv, s, e, i)
+         JOIN rounds r ON r.map_name = t.map AND r.round_number = t.rn AND r.format_version <> t.fv
+          -- A range of the (map_name, round_number, ended_at) index (every imported round has
+          -- an end time; no round lasts six hours) ...
+          AND r.ended_at BETWEEN t.s - interval '2 minutes' AND t.e + interval '6 hours'
+          -- ... then the overlap itself.
+          AND COALESCE(r.started_at, r.ended_at) <= t.e + interval '2 minutes'
+         ORDER BY t.i, r.id",
+    )
+    .bind(rows.iter().map(|r| r.map_name.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.round_number).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.format_version).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.started_at.or(r.ended_at))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.ended_at.or(r.started_at))
+            .collect::<Vec<_>>(),
+    )
     .fetch_all(&mut *conn)
-    .await
+    .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|f| Some((usize::try_from(f.i - 1).ok()?, f.round)))
+        .collect())
 }
 
 /// (killer, victim, means of death) of a stored round's kills and team kills by a player.

@@ -136,15 +136,24 @@ impl Prepared<'_> {
     }
 
     /// Advisory lock keys: imports that might be one round (versions of one file, or the two
-    /// trackers' files of one round) wait for each other.
-    fn lock_keys(&self) -> [String; 2] {
-        [
-            format!("round:{}", self.identity()),
-            format!(
-                "match:{}:{}:{}",
-                self.row.map_name, self.row.round_number, self.row.session_date
-            ),
-        ]
+    /// trackers' files of one round) wait for each other, and only those. The two trackers'
+    /// files of a round end within two minutes of each other: each file locks the 10-minute
+    /// slot of its end and the slots two minutes either side, so two such files always share a
+    /// slot, while rounds of one server (minutes apart) rarely do.
+    fn lock_keys(&self) -> Vec<String> {
+        let mut keys = vec![format!("round:{}", self.identity())];
+        if let Some((_, end)) = self.time_window() {
+            let slot = |t: DateTime<Utc>| t.timestamp().div_euclid(600);
+            let margin = chrono::Duration::minutes(2);
+            let mut slots = vec![slot(end - margin), slot(end), slot(end + margin)];
+            slots.dedup();
+            keys.extend(
+                slots
+                    .into_iter()
+                    .map(|s| format!("match:{}:{}:{s}", self.row.map_name, self.row.round_number)),
+            );
+        }
+        keys
     }
 
     fn time_window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
@@ -432,6 +441,9 @@ impl Importer {
             .map(|p| p.row.content_sha256.as_str())
             .collect();
         let by_content = find_existing(&mut tx, &shas, &[]).await?;
+        let rows: Vec<&RoundRow> = unique.iter().map(|p| &p.row).collect();
+        let mut versions = db_rounds::stored_versions(&mut tx, &rows).await?;
+        let candidates = db_rounds::other_tracker_candidates(&mut tx, &rows).await?;
         let mut plans: Vec<Result<Plan, NotStored>> = Vec::with_capacity(unique.len());
         let mut signatures: Vec<Option<Vec<(String, String, i16)>>> = vec![None; unique.len()];
         for (i, p) in unique.iter().enumerate() {
@@ -442,14 +454,11 @@ impl Importer {
                 plans.push(Err(NotStored::Stored(*id, path.clone())));
                 continue;
             }
-            let stored = db_rounds::stored_versions(
-                &mut tx,
-                &p.row.round_key,
-                p.row.format_version,
-                &p.row.server_id,
-                &p.row.source_name,
-            )
-            .await?;
+            let stored: Vec<StoredRound> = versions
+                .iter_mut()
+                .filter(|(at, _)| *at == i)
+                .map(|(_, r)| r.clone())
+                .collect();
             if !stored.is_empty() {
                 let grown = stored.iter().all(|old| {
                     identity::grown_from(p.bytes, &old.content_sha256, old.content_bytes).is_some()
@@ -468,29 +477,37 @@ impl Importer {
                 continue;
             }
             // The other tracker's copy: of an earlier file of the batch, or of a stored round.
-            let mine = identity::kill_signatures(&p.round.kills, &p.stats);
+            // Kills are compared only when map, round and time agree.
+            let mut mine: Option<Vec<(String, String, i16)>> = None;
             let mut plan = Ok(Plan::New);
             for (j, earlier) in unique[..i].iter().enumerate() {
                 if plans[j].is_ok() && p.may_match(earlier) {
+                    let mine = mine
+                        .get_or_insert_with(|| identity::kill_signatures(&p.round.kills, &p.stats));
                     let theirs = signatures[j].get_or_insert_with(|| {
                         identity::kill_signatures(&earlier.round.kills, &earlier.stats)
                     });
-                    if identity::same_kills(&mine, theirs) {
+                    if identity::same_kills(mine, theirs) {
                         plan = Err(NotStored::OtherTrackerTwin(j));
                         break;
                     }
                 }
             }
-            if plan.is_ok() {
-                for candidate in db_rounds::other_tracker_candidates(&mut tx, &p.row).await? {
-                    let theirs = db_rounds::kill_signatures(&mut tx, candidate.id).await?;
-                    if identity::same_kills(&mine, &theirs) {
-                        plan = Err(NotStored::OtherTracker(candidate.id, candidate.source_path));
-                        break;
-                    }
+            for (_, candidate) in candidates.iter().filter(|(at, _)| *at == i) {
+                if plan.is_err() {
+                    break;
+                }
+                let theirs = db_rounds::kill_signatures(&mut tx, candidate.id).await?;
+                let mine =
+                    mine.get_or_insert_with(|| identity::kill_signatures(&p.round.kills, &p.stats));
+                if identity::same_kills(mine, &theirs) {
+                    plan = Err(NotStored::OtherTracker(
+                        candidate.id,
+                        candidate.source_path.clone(),
+                    ));
                 }
             }
-            signatures[i] = Some(mine);
+            signatures[i] = mine;
             plans.push(plan);
         }
 
