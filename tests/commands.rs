@@ -529,3 +529,80 @@ async fn an_archive_export_never_overwrites_a_file_and_reports_what_it_wrote(poo
     let text = all_text(&done);
     assert!(text.contains(&format!("Exported {written} rows")), "{text}");
 }
+
+/// An export during which another connection changes an old row: the archive's delete then
+/// conflicts with it (REPEATABLE READ), and the archive starts over with an empty export.
+struct ConflictingExport {
+    url: String,
+    touched: bool,
+    restarts: usize,
+    bytes: Vec<u8>,
+}
+
+impl std::io::Write for ConflictingExport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.touched {
+            self.touched = true;
+            let url = self.url.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                    sqlx::query(
+                        "UPDATE kill_context SET distance = distance
+                         WHERE round_id = (SELECT MIN(round_id) FROM kill_context) AND kill_index = 0",
+                    )
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                })
+            })
+            .join()
+            .unwrap();
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ExportSink for ConflictingExport {
+    fn persist(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.restarts += 1;
+        self.bytes.clear();
+        Ok(())
+    }
+}
+
+#[sqlx::test]
+async fn an_archive_that_conflicts_with_a_concurrent_change_starts_over(pool: PgPool) {
+    seed(&pool).await;
+    let before = kill_rows(&pool).await;
+    let mut sink = ConflictingExport {
+        url: common::url_of(&pool).await,
+        touched: false,
+        restarts: 0,
+        bytes: Vec::new(),
+    };
+    let report = archive_older_than(&pool, 30, Some(&mut sink))
+        .await
+        .unwrap();
+    assert_eq!(sink.restarts, 1);
+    assert_eq!(
+        csv_rows(&sink.bytes),
+        before,
+        "the export holds each row once"
+    );
+    assert_eq!(report.exported, Some(before));
+    assert_eq!(report.archived, before);
+    assert_eq!(kill_rows(&pool).await, 0);
+}

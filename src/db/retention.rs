@@ -40,6 +40,16 @@ pub trait ExportSink: std::io::Write + Send {
     /// Makes what was written durable (flushed and on disk). Called before the delete commits;
     /// when it fails, nothing is deleted.
     fn persist(&mut self) -> std::io::Result<()>;
+
+    /// Empties the sink so the export can be written again (the archive's transaction lost a
+    /// serialization conflict and is retried). A sink that cannot start over makes that
+    /// conflict an error instead.
+    fn restart(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "this export cannot be written again",
+        ))
+    }
 }
 
 /// A new CSV file in the export folder: never an existing one.
@@ -97,6 +107,15 @@ impl std::io::Write for ExportFile {
 }
 
 impl ExportSink for ExportFile {
+    fn restart(&mut self) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        self.out.flush()?;
+        let file = self.out.get_mut();
+        file.set_len(0)?;
+        file.rewind()?;
+        Ok(())
+    }
+
     fn persist(&mut self) -> std::io::Result<()> {
         use std::io::Write;
         self.out.flush()?;
@@ -161,6 +180,32 @@ pub async fn archive_older_than(
     pool: &PgPool,
     days: i32,
     mut export: Option<&mut dyn ExportSink>,
+) -> Result<ArchiveReport, ArchiveError> {
+    // Rounds still waiting for the heatmap roll-up are rolled up first (the archive does it too,
+    // inside its snapshot; a reader rolling one up meanwhile would be a serialization conflict).
+    sqlx::query("SELECT roll_up_heatmap(NULL)")
+        .execute(pool)
+        .await?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match archive_once(pool, days, export.as_deref_mut()).await {
+            Err(ArchiveError::Database(sqlx::Error::Database(e)))
+                if attempt < 3 && e.code().as_deref() == Some("40001") =>
+            {
+                if let Some(sink) = export.as_mut() {
+                    sink.restart()?;
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn archive_once<'s>(
+    pool: &PgPool,
+    days: i32,
+    mut export: Option<&mut (dyn ExportSink + 's)>,
 ) -> Result<ArchiveReport, ArchiveError> {
     use futures_util::TryStreamExt;
     let mut tx = pool.begin().await?;
