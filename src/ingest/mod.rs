@@ -41,6 +41,7 @@ pub struct ImportedRound {
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportOutcome {
+    /// Stored; when it replaced an earlier, shorter version of the round, under that round's id.
     Imported {
         round_id: i64,
         map_name: String,
@@ -50,7 +51,8 @@ pub enum ImportOutcome {
         /// Lines that could not be used (also in the import log).
         rejected_lines: Vec<LineIssue>,
     },
-    /// The same content or the same round was imported before; nothing changed.
+    /// The same content or the same round was imported before (an earlier or other version of
+    /// the file, or the other tracker's copy: see [`identity`]); nothing changed.
     AlreadyImported {
         round_id: i64,
         first_path: String,
