@@ -237,7 +237,8 @@ pub struct BotConfig {
     pub summary_max_age: Duration,
     /// Map images and calibration (ETPROX_ASSETS_DIR; default: see [`crate::assets::resolve`]).
     pub assets_dir: PathBuf,
-    /// Where `/retention archive export:true` writes CSV files (ETPROX_EXPORT_DIR).
+    /// Where `/retention archive export:true` and the daily retention run write CSV files of
+    /// the raw kills they archive (ETPROX_EXPORT_DIR).
     pub export_dir: Option<PathBuf>,
 }
 

@@ -631,28 +631,37 @@ async fn retention(config: &Config, command: RetentionCommand) -> anyhow::Result
                 println!("dry run: {rows} raw kill rows older than {days} days would be archived{range}; aggregates are kept");
                 return Ok(ExitCode::SUCCESS);
             }
-            if let Some(dir) = export {
-                std::fs::create_dir_all(&dir)
-                    .with_context(|| format!("creating export folder {}", dir.display()))?;
-                let file = dir.join(format!(
-                    "kill_context-{}.csv",
-                    chrono::Utc::now().format("%Y%m%d-%H%M%S")
-                ));
-                let mut out = std::io::BufWriter::new(
-                    std::fs::File::create(&file)
-                        .with_context(|| format!("creating {}", file.display()))?,
-                );
-                let bytes =
-                    db::retention::export_archivable(&pool, older_than_days, &mut out).await?;
+            // One transaction and one cutoff for export and delete; the file is new and on
+            // disk before the delete commits (db::retention::archive_older_than).
+            let mut file = match &export {
+                Some(dir) => Some(
+                    db::retention::ExportFile::create_new(dir, chrono::Utc::now())
+                        .with_context(|| format!("creating an export file in {}", dir.display()))?,
+                ),
+                None => None,
+            };
+            let report = db::retention::archive_older_than(
+                &pool,
+                days,
+                file.as_mut()
+                    .map(|f| f as &mut dyn db::retention::ExportSink),
+            )
+            .await?;
+            let range = match (report.oldest, report.newest) {
+                (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
+                _ => String::new(),
+            };
+            if let (Some(f), Some(n)) = (&file, report.exported) {
                 println!(
-                    "exported {rows} rows ({}) to {}",
-                    human_bytes(bytes as i64),
-                    file.display()
+                    "exported {n} rows ({}) to {}",
+                    human_bytes(report.exported_bytes as i64),
+                    f.path().display()
                 );
             }
-            for (table, n) in db::retention::archive(&pool, days).await? {
-                println!("archived {n} rows from {table}{range}; aggregates are kept");
-            }
+            println!(
+                "archived {} rows from kill_context{range}; aggregates are kept",
+                report.archived
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

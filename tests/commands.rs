@@ -4,6 +4,7 @@
 mod common;
 
 use etprox::commands::{dispatch, press, Caller, Env, Invocation, Reply};
+use etprox::db::retention::{archive_older_than, ExportSink};
 use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
 use sqlx::PgPool;
 
@@ -42,35 +43,30 @@ async fn seed(pool: &PgPool) {
 }
 
 #[sqlx::test]
-async fn pair_record_is_the_same_from_aggregates_and_from_raw_kills(pool: PgPool) {
+async fn pair_record_and_profile_are_the_same_after_a_backfill(pool: PgPool) {
     seed(&pool).await;
     let env = env(&pool);
     let line = "/duo player:SlomiX partner:carniee period:all";
-    let raw = ask(&env, &console(), line).await;
-    sqlx::query("SELECT backfill_player_aggregates()")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let rounds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM player_rounds")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert!(rounds > 0);
-    let from_aggregates = ask(&env, &console(), line).await;
-    assert_eq!(raw, from_aggregates);
-    let together = raw.embeds[0]
+    let imported = ask(&env, &console(), line).await;
+    let together = imported.embeds[0]
         .fields
         .iter()
         .find(|f| f.name == "Together (same team)")
         .expect("together field");
     assert!(together.value.starts_with("2 rounds"), "{}", together.value);
-
-    // Profile: favourite weapons and nemesis agree too.
     let profile = ask(&env, &console(), "/player player:SlomiX").await;
+    // The per-player tables rebuilt from raw kills (as migration 0005 does for rounds imported
+    // before 0004) answer the same as the importer's.
     sqlx::raw_sql("TRUNCATE player_weapon_daily, player_versus_daily, player_rounds")
         .execute(&pool)
         .await
         .unwrap();
+    let filled: i32 = sqlx::query_scalar("SELECT backfill_player_aggregates()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(filled, 2);
+    assert_eq!(imported, ask(&env, &console(), line).await);
     assert_eq!(
         profile,
         ask(&env, &console(), "/player player:SlomiX").await
@@ -184,4 +180,429 @@ async fn hostile_names_are_shown_safely(pool: PgPool) {
             }
         }
     }
+}
+
+/// A second database beside the test's own, with the full schema (dropped by the caller).
+async fn sibling_database(pool: &PgPool, suffix: &str) -> (PgPool, String) {
+    let url = common::url_of(pool).await;
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    // Identifiers are cut at 63 bytes: keep the distinctive end of the test database's name.
+    let sibling = format!("{suffix}_{}", &name[name.len().saturating_sub(40)..]);
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{sibling}\""))
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE \"{sibling}\""))
+        .execute(pool)
+        .await
+        .unwrap();
+    let (server, _) = url.rsplit_once('/').unwrap();
+    let other = PgPool::connect(&format!("{server}/{sibling}"))
+        .await
+        .unwrap();
+    etprox::db::MIGRATOR.run(&other).await.unwrap();
+    (other, sibling)
+}
+
+/// Copies the rows of `table` (columns both schemas have, generated ones left out) where
+/// `filter` holds from `from` into `to`.
+async fn copy_rows(from: &PgPool, to: &PgPool, table: &str, filter: &str) {
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT column_name::text FROM information_schema.columns
+         WHERE table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position",
+    )
+    .bind(table)
+    .fetch_all(to)
+    .await
+    .unwrap();
+    let list = columns.join(", ");
+    let rows: Option<serde_json::Value> = sqlx::query_scalar(&format!(
+        "SELECT jsonb_agg(to_jsonb(t)) FROM {table} t WHERE {filter}"
+    ))
+    .fetch_one(from)
+    .await
+    .unwrap();
+    let Some(rows) = rows else { return };
+    sqlx::query(&format!(
+        "INSERT INTO {table} ({list}) SELECT {list} FROM jsonb_populate_recordset(NULL::{table}, $1)"
+    ))
+    .bind(rows)
+    .execute(to)
+    .await
+    .unwrap();
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_upgrade_keeps_the_history_that_player_and_duo_show(pool: PgPool) {
+    // What a fresh install shows after importing everything.
+    let (fresh, fresh_name) = sibling_database(&pool, "fresh").await;
+    seed(&fresh).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (name, bytes) = etprox::round_file::synthetic::synthetic_v2(
+        &RoundSpec::new(4, 0),
+        chrono::NaiveDateTime::parse_from_str("2025-10-02 21:00:00", "%Y-%m-%d %H:%M:%S").unwrap(),
+    );
+    let later = dir.path().join(name);
+    std::fs::write(&later, bytes).unwrap();
+    common::expect_imported(&common::import(&common::importer(&fresh), &later).await);
+    let questions = [
+        "/player player:SlomiX",
+        "/player player:carniee",
+        "/duo player:SlomiX partner:carniee period:all",
+        "/player player:player4",
+    ];
+    let mut expected = Vec::new();
+    for q in questions {
+        expected.push(ask(&env(&fresh), &console(), q).await);
+    }
+
+    // The same history in a database at migration 0004: the two fixture rounds imported by a
+    // version before 0004 (raw kills and the old aggregates, none of the 0004 tables), the
+    // synthetic round by a 0004 importer, its raw kills archived since.
+    let old = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if file.as_str() < "0005" {
+            std::fs::copy(&path, old.path().join(file)).unwrap();
+        }
+    }
+    sqlx::migrate::Migrator::new(old.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let later_round: i64 = sqlx::query_scalar(
+        "SELECT id FROM rounds WHERE map_name = 'goldrush' AND session_date = '2025-10-02'",
+    )
+    .fetch_one(&fresh)
+    .await
+    .unwrap();
+    for table in [
+        "rounds",
+        "kill_context",
+        "kill_heatmap",
+        "kill_heatmap_fine_total",
+        "player_proximity_stats",
+        "teammate_synergy_daily",
+        "players",
+        "player_aliases",
+        "import_log",
+    ] {
+        copy_rows(&fresh, &pool, table, "true").await;
+    }
+    for table in ["player_weapon_daily", "player_versus_daily"] {
+        copy_rows(&fresh, &pool, table, "session_date = '2025-10-02'").await;
+    }
+    copy_rows(
+        &fresh,
+        &pool,
+        "player_rounds",
+        &format!("round_id = {later_round}"),
+    )
+    .await;
+    sqlx::query("DELETE FROM kill_context WHERE round_id = $1")
+        .bind(later_round)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // The upgrade, then the same questions.
+    etprox::db::MIGRATOR.run(&pool).await.unwrap();
+    for (q, want) in questions.iter().zip(&expected) {
+        let got = ask(&env(&pool), &console(), q).await;
+        assert_eq!(&got, want, "{q} after the upgrade");
+    }
+    fresh.close().await;
+    sqlx::raw_sql(&format!("DROP DATABASE \"{fresh_name}\""))
+        .execute(&pool)
+        .await
+        .unwrap();
+}
+
+/// Copies the raw kills of one round as new rows (kill_index + 100000) from its own
+/// connection, on its own thread: a backfill committing while something else runs.
+fn insert_old_kills_elsewhere(url: &str) -> i64 {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query(
+                "INSERT INTO kill_context
+                 SELECT (jsonb_populate_record(NULL::kill_context,
+                         to_jsonb(k) || jsonb_build_object('kill_index', k.kill_index + 100000))).*
+                 FROM kill_context k WHERE k.round_id = (SELECT MIN(round_id) FROM kill_context)",
+            )
+            .execute(&mut c)
+            .await
+            .unwrap()
+            .rows_affected() as i64
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+/// A CSV sink that lets another connection commit new old rows when the export starts.
+struct InterruptedExport {
+    url: String,
+    inserted: Option<i64>,
+    bytes: Vec<u8>,
+}
+
+impl std::io::Write for InterruptedExport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.inserted.is_none() {
+            self.inserted = Some(insert_old_kills_elsewhere(&self.url));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ExportSink for InterruptedExport {
+    fn persist(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn csv_rows(bytes: &[u8]) -> i64 {
+    // The fixtures' names hold no newline, so one line is one row; the first is the header.
+    bytes.iter().filter(|&&b| b == b'\n').count() as i64 - 1
+}
+
+async fn kill_rows(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM kill_context")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn rows_that_arrive_during_an_archive_are_not_deleted_unexported(pool: PgPool) {
+    seed(&pool).await;
+    let before = kill_rows(&pool).await;
+    let mut sink = InterruptedExport {
+        url: common::url_of(&pool).await,
+        inserted: None,
+        bytes: Vec::new(),
+    };
+    let report = archive_older_than(&pool, 30, Some(&mut sink))
+        .await
+        .unwrap();
+    let inserted = sink.inserted.expect("the export wrote something");
+    assert!(inserted > 0);
+    assert_eq!(
+        csv_rows(&sink.bytes),
+        before,
+        "the export holds the rows of its snapshot"
+    );
+    assert_eq!(
+        report.exported,
+        Some(before),
+        "the reported number is the number written"
+    );
+    assert_eq!(report.archived, before, "only exported rows are deleted");
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM kill_context WHERE kill_index >= 100000")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, inserted, "rows committed during the export stay");
+    assert_eq!(kill_rows(&pool).await, inserted);
+}
+
+/// An export whose data cannot be made durable (a full disk, an I/O error at fsync).
+struct UnsyncableExport {
+    persisted: bool,
+}
+
+impl std::io::Write for UnsyncableExport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ExportSink for UnsyncableExport {
+    fn persist(&mut self) -> std::io::Result<()> {
+        self.persisted = true;
+        Err(std::io::Error::other("no space left on device"))
+    }
+}
+
+#[sqlx::test]
+async fn nothing_is_deleted_unless_the_export_is_on_disk(pool: PgPool) {
+    seed(&pool).await;
+    let before = kill_rows(&pool).await;
+    let mut sink = UnsyncableExport { persisted: false };
+    let err = archive_older_than(&pool, 30, Some(&mut sink))
+        .await
+        .unwrap_err();
+    assert!(sink.persisted);
+    assert!(err.to_string().contains("nothing was deleted"), "{err}");
+    assert_eq!(kill_rows(&pool).await, before);
+}
+
+#[sqlx::test]
+async fn the_daily_retention_run_exports_when_an_export_folder_is_set(pool: PgPool) {
+    use etprox::discord::summaries::run_retention_exporting;
+    seed(&pool).await;
+    let before = kill_rows(&pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("exports");
+    let archived = run_retention_exporting(&pool, 30, Some(&folder))
+        .await
+        .unwrap();
+    assert_eq!(archived, Some(before));
+    let files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(csv_rows(&std::fs::read(&files[0]).unwrap()), before);
+    assert_eq!(kill_rows(&pool).await, 0);
+    // Once a day: a second run today does nothing and writes nothing.
+    assert_eq!(
+        run_retention_exporting(&pool, 30, Some(&folder))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1);
+}
+
+#[sqlx::test]
+async fn an_archive_export_never_overwrites_a_file_and_reports_what_it_wrote(pool: PgPool) {
+    seed(&pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = env(&pool);
+    env.export_dir = Some(dir.path().to_owned());
+    // Files already there under the names the next seconds would get.
+    let now = chrono::Utc::now();
+    let mut planted = Vec::new();
+    for s in 0..4 {
+        let at = now + chrono::Duration::seconds(s);
+        let path = dir
+            .path()
+            .join(format!("kill_context-{}.csv", at.format("%Y%m%d-%H%M%S")));
+        std::fs::write(&path, "keep me\n").unwrap();
+        planted.push(path);
+    }
+    let kills: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kill_context")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let prompt = ask(&env, &console(), "/retention archive days:30 export:true").await;
+    let done = press(&env, &console(), &prompt.buttons[0].id).await;
+    assert_eq!(done.embeds[0].title, "Archived", "{done:?}");
+    for p in &planted {
+        assert_eq!(
+            std::fs::read_to_string(p).unwrap(),
+            "keep me\n",
+            "{}",
+            p.display()
+        );
+    }
+    let exports: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !planted.contains(p))
+        .collect();
+    assert_eq!(exports.len(), 1, "{exports:?}");
+    let written = csv_rows(&std::fs::read(&exports[0]).unwrap());
+    assert_eq!(written, kills);
+    let text = all_text(&done);
+    assert!(text.contains(&format!("Exported {written} rows")), "{text}");
+}
+
+/// An export during which another connection changes an old row: the archive's delete then
+/// conflicts with it (REPEATABLE READ), and the archive starts over with an empty export.
+struct ConflictingExport {
+    url: String,
+    touched: bool,
+    restarts: usize,
+    bytes: Vec<u8>,
+}
+
+impl std::io::Write for ConflictingExport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.touched {
+            self.touched = true;
+            let url = self.url.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                    sqlx::query(
+                        "UPDATE kill_context SET distance = distance
+                         WHERE round_id = (SELECT MIN(round_id) FROM kill_context) AND kill_index = 0",
+                    )
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                })
+            })
+            .join()
+            .unwrap();
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ExportSink for ConflictingExport {
+    fn persist(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.restarts += 1;
+        self.bytes.clear();
+        Ok(())
+    }
+}
+
+#[sqlx::test]
+async fn an_archive_that_conflicts_with_a_concurrent_change_starts_over(pool: PgPool) {
+    seed(&pool).await;
+    let before = kill_rows(&pool).await;
+    let mut sink = ConflictingExport {
+        url: common::url_of(&pool).await,
+        touched: false,
+        restarts: 0,
+        bytes: Vec::new(),
+    };
+    let report = archive_older_than(&pool, 30, Some(&mut sink))
+        .await
+        .unwrap();
+    assert_eq!(sink.restarts, 1);
+    assert_eq!(
+        csv_rows(&sink.bytes),
+        before,
+        "the export holds each row once"
+    );
+    assert_eq!(report.exported, Some(before));
+    assert_eq!(report.archived, before);
+    assert_eq!(kill_rows(&pool).await, 0);
 }

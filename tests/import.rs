@@ -222,6 +222,18 @@ async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
     };
     let kept = per_player(pool.clone()).await;
     assert!(kept.iter().all(|(_, rows)| !rows.is_empty()));
+    // Nothing is pending: a backfill adds nothing.
+    let added: i32 = sqlx::query_scalar("SELECT backfill_player_aggregates()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(added, 0);
+    assert_eq!(kept, per_player(pool.clone()).await);
+    // Rounds without them (imported before 0004) are filled from the raw kills, the same way.
+    sqlx::raw_sql("TRUNCATE player_weapon_daily, player_versus_daily, player_rounds")
+        .execute(&pool)
+        .await
+        .unwrap();
     sqlx::query("SELECT backfill_player_aggregates()")
         .execute(&pool)
         .await
@@ -350,26 +362,13 @@ async fn concurrent_imports_of_different_rounds_add_up(pool: PgPool) {
     }
     let concurrent = snapshot(&pool).await;
     // The same files one by one into a clean schema give the same aggregates.
-    sqlx::raw_sql("TRUNCATE rounds, kill_context, kill_heatmap, kill_heatmap_fine, kill_heatmap_fine_total, player_proximity_stats, teammate_synergy_daily, player_aliases, players, import_log, import_rejected_lines CASCADE")
-        .execute(&pool)
-        .await
-        .unwrap();
+    reset(&pool).await;
     for p in &paths {
         expect_imported(&import(&imp, p).await);
     }
     let sequential = snapshot(&pool).await;
-    // Names may differ by import order (latest seen wins); counters may not.
-    for ((name, a), (_, b)) in concurrent.iter().zip(&sequential) {
-        if matches!(
-            name.as_str(),
-            "player_proximity_stats" | "kill_heatmap" | "teammate_synergy_daily"
-        ) {
-            assert_eq!(
-                a, b,
-                "{name} differs between concurrent and sequential imports"
-            );
-        }
-    }
+    // Everything, names included, is the same whatever the order the imports committed in.
+    assert_same(&concurrent, &sequential);
 }
 
 #[sqlx::test]
@@ -751,4 +750,337 @@ async fn hostile_names_are_stored_verbatim(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(tables, 1);
+}
+
+/// Empties every table the importer writes, so the same database can take a clean import.
+async fn reset(pool: &PgPool) {
+    sqlx::raw_sql(
+        "TRUNCATE rounds, kill_context, kill_heatmap, kill_heatmap_fine, kill_heatmap_fine_total,
+                  player_proximity_stats, teammate_synergy_daily, player_aliases, players,
+                  import_log, import_rejected_lines, player_weapon_daily, player_versus_daily,
+                  player_rounds, posted_summaries",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// A snapshot of everything but the import log (which keeps the history of what was seen).
+async fn data_snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
+    snapshot(pool)
+        .await
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("import_"))
+        .collect()
+}
+
+fn local(stamp: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+async fn round_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM rounds")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn a_growing_v2_file_is_one_round_and_the_complete_version_wins(pool: PgPool) {
+    let imp = importer(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    // Another round of the same evening with the same players, so the replaced round's
+    // aggregates share rows with it.
+    let (other_name, other) = synthetic_v2(&RoundSpec::new(3, 0), local("2025-11-18 21:00:00"));
+    let other_path = dir.path().join(other_name);
+    std::fs::write(&other_path, other).unwrap();
+    let (name, full) = synthetic_v2(&RoundSpec::new(4, 0), local("2025-11-18 21:30:00"));
+    let growing = dir.path().join(&name);
+    expect_imported(&import(&imp, &other_path).await);
+
+    // The file is read three times while it grows (cut in the middle of a line), then complete.
+    let first_cut = full.len() / 3;
+    let second_cut = full.len() * 2 / 3;
+    assert_ne!(full[second_cut - 1], b'\n');
+    // The heatmap roll-up (after each commit) has taken each version in before the next arrives.
+    let roll_up = || async {
+        etprox::heatmap::query::roll_up_pending(&pool)
+            .await
+            .unwrap()
+    };
+    std::fs::write(&growing, &full[..first_cut]).unwrap();
+    let id = expect_imported(&import(&imp, &growing).await);
+    assert_eq!(roll_up().await, 2);
+    std::fs::write(&growing, &full[..second_cut]).unwrap();
+    assert_eq!(expect_imported(&import(&imp, &growing).await), id);
+    assert_eq!(roll_up().await, 1);
+    std::fs::write(&growing, &full).unwrap();
+    assert_eq!(expect_imported(&import(&imp, &growing).await), id);
+    assert_eq!(roll_up().await, 1);
+    assert_eq!(round_count(&pool).await, 2);
+    let grown = data_snapshot(&pool).await;
+    let replaced: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM import_log WHERE message LIKE '%replaces%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(replaced, 2, "each replacement is in the import log");
+
+    // An older, shorter copy seen after the complete file changes nothing.
+    std::fs::write(&growing, &full[..first_cut]).unwrap();
+    assert!(matches!(
+        import(&imp, &growing).await,
+        ImportOutcome::AlreadyImported { round_id, .. } if round_id == id
+    ));
+    assert_same(&grown, &data_snapshot(&pool).await);
+
+    // Once the stored version's raw kills are archived it cannot be taken out exactly: it stays,
+    // and the longer file is logged as not replacing it.
+    reset(&pool).await;
+    std::fs::write(&growing, &full[..first_cut]).unwrap();
+    let id = expect_imported(&import(&imp, &growing).await);
+    etprox::db::retention::archive(&pool, 30).await.unwrap();
+    let archived = data_snapshot(&pool).await;
+    std::fs::write(&growing, &full).unwrap();
+    assert!(matches!(
+        import(&imp, &growing).await,
+        ImportOutcome::AlreadyImported { round_id, .. } if round_id == id
+    ));
+    assert_same(&archived, &data_snapshot(&pool).await);
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM import_log WHERE outcome = 'not_replaced'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, 1);
+
+    // A batch holding a cut copy and the complete file stores the complete one.
+    reset(&pool).await;
+    let copy_dir = tempfile::tempdir().unwrap();
+    let cut_copy = copy_dir.path().join(&name);
+    std::fs::write(&cut_copy, &full[..second_cut]).unwrap();
+    std::fs::write(&growing, &full).unwrap();
+    expect_imported(&import(&imp, &other_path).await);
+    let results = imp.import_files(&[cut_copy, growing.clone()]).await;
+    assert!(matches!(
+        results[0].1.as_ref().unwrap(),
+        ImportOutcome::AlreadyImported { .. }
+    ));
+    expect_imported(results[1].1.as_ref().unwrap());
+    assert_same(&grown, &data_snapshot(&pool).await);
+
+    // Everything equals one import of the complete file.
+    reset(&pool).await;
+    std::fs::write(&growing, &full).unwrap();
+    expect_imported(&import(&imp, &other_path).await);
+    expect_imported(&import(&imp, &growing).await);
+    assert_same(&grown, &data_snapshot(&pool).await);
+}
+
+#[sqlx::test]
+async fn a_v3_file_imported_before_its_end_marker_is_completed_later(pool: PgPool) {
+    let imp = importer(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, synthetic_v3(&RoundSpec::new(8, 1_763_400_000))).unwrap();
+    let full = synthetic_v3(&RoundSpec::new(9, 1_763_402_000));
+    let path = dir
+        .path()
+        .join("2025-11-17-183000-goldrush-round-1_etprox.txt");
+    expect_imported(&import(&imp, &other).await);
+    // `etprox import` on a file still being copied: no end marker yet.
+    let cut = full.len() / 2;
+    std::fs::write(&path, &full[..cut]).unwrap();
+    let id = match import(&imp, &path).await {
+        ImportOutcome::Imported {
+            round_id, flags, ..
+        } => {
+            assert!(flags.iter().any(|f| f.as_str() == "truncated"));
+            round_id
+        }
+        other => panic!("{other:?}"),
+    };
+    std::fs::write(&path, &full).unwrap();
+    assert_eq!(expect_imported(&import(&imp, &path).await), id);
+    let completed = data_snapshot(&pool).await;
+    // The cut copy again (from another folder) changes nothing.
+    let copy = dir.path().join("copy.txt");
+    std::fs::write(&copy, &full[..cut]).unwrap();
+    assert!(matches!(
+        import(&imp, &copy).await,
+        ImportOutcome::AlreadyImported { .. }
+    ));
+    assert_same(&completed, &data_snapshot(&pool).await);
+
+    reset(&pool).await;
+    expect_imported(&import(&imp, &other).await);
+    expect_imported(&import(&imp, &path).await);
+    assert_same(&completed, &data_snapshot(&pool).await);
+}
+
+/// The same round as our tracker (v3) and the public v2 module write it.
+fn both_trackers(
+    seed: u64,
+    start_unix: i64,
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let spec = RoundSpec::new(seed, start_unix);
+    let v3 = synthetic_v3(&spec);
+    // The v2 module names the file by the round's end (server local time, UTC here).
+    let text = String::from_utf8(v3.clone()).unwrap();
+    let end: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# end_unix="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let ended = chrono::DateTime::from_timestamp(end, 0)
+        .unwrap()
+        .naive_utc();
+    let (v2_name, v2) = synthetic_v2(&spec, ended);
+    let v3_path = dir.join(format!(
+        "{}-goldrush-round-1_etprox.txt",
+        ended.format("%Y-%m-%d-%H%M%S")
+    ));
+    let v2_path = dir.join(v2_name);
+    std::fs::write(&v3_path, v3).unwrap();
+    std::fs::write(&v2_path, v2).unwrap();
+    (v3_path, v2_path)
+}
+
+#[sqlx::test]
+async fn the_same_round_from_both_trackers_is_imported_once(pool: PgPool) {
+    let imp = importer(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    let (v3, v2) = both_trackers(11, 1_763_400_000, dir.path());
+    for (first, second) in [(&v3, &v2), (&v2, &v3)] {
+        reset(&pool).await;
+        let id = expect_imported(&import(&imp, first).await);
+        let before = data_snapshot(&pool).await;
+        match import(&imp, second).await {
+            ImportOutcome::AlreadyImported {
+                round_id,
+                first_path,
+            } => {
+                assert_eq!(round_id, id);
+                assert_eq!(first_path, first.display().to_string());
+            }
+            other => panic!("{}: {other:?}", second.display()),
+        }
+        assert_same(&before, &data_snapshot(&pool).await);
+        let logged: Vec<(String, String)> = sqlx::query_as(
+            "SELECT outcome, message FROM import_log WHERE source_path = $1 AND outcome <> 'imported'",
+        )
+        .bind(second.display().to_string())
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert_eq!(logged[0].0, "duplicate");
+        assert!(
+            logged[0].1.contains(&first.display().to_string()),
+            "{}",
+            logged[0].1
+        );
+    }
+    // Both files in one batch (`etprox import` of a folder with both): one round, the same.
+    reset(&pool).await;
+    expect_imported(&import(&imp, &v3).await);
+    let one_by_one = data_snapshot(&pool).await;
+    reset(&pool).await;
+    let results = imp.import_files(&[v3.clone(), v2.clone()]).await;
+    let id = expect_imported(results[0].1.as_ref().unwrap());
+    assert!(
+        matches!(results[1].1.as_ref().unwrap(), ImportOutcome::AlreadyImported { round_id, .. } if *round_id == id),
+        "{:?}",
+        results[1]
+    );
+    assert_same(&one_by_one, &data_snapshot(&pool).await);
+
+    // A different round on the same map at the same time (another server) is not a duplicate.
+    reset(&pool).await;
+    let other_dir = tempfile::tempdir().unwrap();
+    let (_, other_v2) = both_trackers(12, 1_763_400_000, other_dir.path());
+    expect_imported(&import(&imp, &v3).await);
+    expect_imported(&import(&imp, &other_v2).await);
+    assert_eq!(round_count(&pool).await, 2);
+}
+
+#[sqlx::test]
+async fn names_and_all_tables_do_not_depend_on_import_order(pool: PgPool) {
+    let imp = importer(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    // The same players under other names in later rounds of the same evening; two rounds on
+    // two servers start in the same second with different names for the same players.
+    let mut files = Vec::new();
+    for (seed, start, nick, server) in [
+        (21, 1_763_400_000, "player", "a"),
+        (21, 1_763_402_000, "renamed", "a"),
+        (21, 1_763_404_000, "zed", "a"),
+        (21, 1_763_404_000, "alpha", "b"),
+    ] {
+        let mut spec = RoundSpec::new(seed, start);
+        spec.server_id = server.into();
+        let text = String::from_utf8(synthetic_v3(&spec))
+            .unwrap()
+            .replace("player", nick);
+        let path = dir.path().join(format!("{start}-{nick}.txt"));
+        std::fs::write(&path, text).unwrap();
+        files.push(path);
+    }
+    let mut snapshots = Vec::new();
+    for order in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]] {
+        reset(&pool).await;
+        for i in order {
+            expect_imported(&import(&imp, &files[i]).await);
+        }
+        snapshots.push(snapshot(&pool).await);
+    }
+    let name: String = sqlx::query_scalar(
+        "SELECT player_name FROM player_proximity_stats ORDER BY player_guid LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(name.starts_with("zed"), "{name}");
+    assert_same(&snapshots[0], &snapshots[1]);
+    assert_same(&snapshots[0], &snapshots[2]);
+    // A batch (one transaction for all files) gives the same too.
+    reset(&pool).await;
+    let mut reversed = files.clone();
+    reversed.reverse();
+    for (_, r) in imp.import_files(&reversed).await {
+        expect_imported(&r.unwrap());
+    }
+    assert_same(&snapshots[0], &snapshot(&pool).await);
+}
+
+#[sqlx::test]
+async fn a_name_changed_in_the_part_of_a_round_read_later_is_the_name_shown(pool: PgPool) {
+    let imp = importer(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    let (name, v2) = synthetic_v2(&RoundSpec::new(6, 0), local("2025-11-18 21:30:00"));
+    let text = String::from_utf8(v2).unwrap();
+    // Everyone renames themselves half way through the round ("nick…" sorts before "player…",
+    // so only knowing which version is the later one gets it right).
+    let half = text[..text.len() / 2].rfind('\n').unwrap() + 1;
+    let full = format!(
+        "{}{}",
+        &text[..half],
+        text[half..].replace("player", "nick")
+    );
+    let path = dir.path().join(&name);
+    std::fs::write(&path, &full[..half]).unwrap();
+    let id = expect_imported(&import(&imp, &path).await);
+    std::fs::write(&path, &full).unwrap();
+    assert_eq!(expect_imported(&import(&imp, &path).await), id);
+    let grown = data_snapshot(&pool).await;
+    let names: Vec<String> = sqlx::query_scalar("SELECT last_name FROM players")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(names.iter().any(|n| n.starts_with("nick")), "{names:?}");
+    reset(&pool).await;
+    expect_imported(&import(&imp, &path).await);
+    assert_same(&grown, &data_snapshot(&pool).await);
 }

@@ -149,7 +149,10 @@ async fn pair(env: &Env, a: &Player, b: &Player, range: DateRange) -> CommandRes
                 split.together_rounds,
                 split.together_kills,
                 split.together_deaths,
-                percent(split.together_kills, split.together_kills + split.together_deaths)
+                percent(
+                    split.together_kills,
+                    split.together_kills + split.together_deaths
+                )
             ),
             false,
         )
@@ -165,7 +168,7 @@ async fn pair(env: &Env, a: &Player, b: &Player, range: DateRange) -> CommandRes
             false,
         )
         .footer(format!(
-            "{} · won = share of fights (kills vs deaths) the two won; together/apart from raw kills",
+            "{} · won = share of fights (kills vs deaths) the two won",
             range.label
         ));
     Ok(Reply::embed(embed))

@@ -104,39 +104,56 @@ async fn archive(env: &Env, inv: &Invocation) -> CommandResult {
         ])
         .ephemeral());
     }
-    let mut note = String::new();
+    let mut file = None;
     if export {
         let Some(dir) = &env.export_dir else {
             return user_error("export needs ETPROX_EXPORT_DIR (a folder on the bot's machine); nothing was archived");
         };
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
-        let file = dir.join(format!(
-            "kill_context-{}.csv",
-            chrono::Utc::now().format("%Y%m%d-%H%M%S")
-        ));
-        let mut out = std::io::BufWriter::new(
-            std::fs::File::create(&file)
-                .map_err(|e| anyhow::anyhow!("creating {}: {e}", file.display()))?,
-        );
-        let bytes = db::retention::export_archivable(&env.pool, days as u32, &mut out).await?;
-        note = format!(
-            "\nExported {} to {}.",
-            human_bytes(bytes as i64),
-            file.display()
+        file = Some(
+            db::retention::ExportFile::create_new(dir, chrono::Utc::now()).map_err(|e| {
+                anyhow::anyhow!(
+                    "creating an export file in {}: {e}; nothing was archived",
+                    dir.display()
+                )
+            })?,
         );
     }
-    let done = db::retention::archive(&env.pool, days).await?;
-    let lines = done
-        .iter()
-        .map(|(table, n)| format!("archived {n} rows from {table}{range}"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    tracing::info!(days, rows, "archived raw kills on request");
-    Ok(Reply::embed(
-        Embed::new("Archived", colour::GOOD)
-            .description(format!("{lines}{note}\nAggregates are kept.")),
-    ))
+    let report = db::retention::archive_older_than(
+        &env.pool,
+        days,
+        file.as_mut()
+            .map(|f| f as &mut dyn db::retention::ExportSink),
+    )
+    .await
+    .map_err(|e| match &file {
+        // The file stays: it holds rows that are all still in the database.
+        Some(f) => anyhow::anyhow!("{e} (export file {})", f.path().display()),
+        None => anyhow::anyhow!("{e}"),
+    })?;
+    let range = match (report.oldest, report.newest) {
+        (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
+        _ => String::new(),
+    };
+    let note = match (&file, report.exported) {
+        (Some(f), Some(n)) => format!(
+            "\nExported {n} rows ({}) to {} first.",
+            human_bytes(report.exported_bytes as i64),
+            f.path().display()
+        ),
+        _ => String::new(),
+    };
+    tracing::info!(
+        days,
+        archived = report.archived,
+        exported = report.exported,
+        "archived raw kills on request"
+    );
+    Ok(Reply::embed(Embed::new("Archived", colour::GOOD).description(
+        format!(
+            "archived {} rows from kill_context{range}, session days before {}{note}\nAggregates are kept.",
+            report.archived, report.cutoff
+        ),
+    )))
 }
 
 pub fn human_bytes(bytes: i64) -> String {

@@ -1,6 +1,8 @@
 //! Retention: what the raw tables hold, and archiving raw kills past a number of days.
 
-use chrono::NaiveDate;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -33,28 +35,243 @@ pub async fn archive_preview(
     .await
 }
 
-/// Writes the raw kills that an archive would remove to `writer` as CSV with a header line
-/// (PostgreSQL's own CSV writer, streamed). Returns the bytes written.
-pub async fn export_archivable(
-    pool: &PgPool,
-    days: u32,
-    writer: &mut (impl std::io::Write + Send),
-) -> anyhow::Result<u64> {
-    use futures_util::TryStreamExt;
-    let mut conn = pool.acquire().await?;
-    // COPY takes no bind parameters; `days` is an integer, so formatting it in is safe.
-    let sql = format!(
-        "COPY (SELECT * FROM kill_context WHERE session_date < CURRENT_DATE - {days} ORDER BY round_id, kill_index) \
-         TO STDOUT WITH (FORMAT csv, HEADER)"
-    );
-    let mut stream = conn.copy_out_raw(&sql).await?;
-    let mut written = 0u64;
-    while let Some(chunk) = stream.try_next().await? {
-        writer.write_all(&chunk)?;
-        written += chunk.len() as u64;
+/// Where an archive writes the raw kills it removes.
+pub trait ExportSink: std::io::Write + Send {
+    /// Makes what was written durable (flushed and on disk). Called before the delete commits;
+    /// when it fails, nothing is deleted.
+    fn persist(&mut self) -> std::io::Result<()>;
+
+    /// Empties the sink so the export can be written again (the archive's transaction lost a
+    /// serialization conflict and is retried). A sink that cannot start over makes that
+    /// conflict an error instead.
+    fn restart(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "this export cannot be written again",
+        ))
     }
-    writer.flush()?;
-    Ok(written)
+}
+
+/// A new CSV file in the export folder: never an existing one.
+pub struct ExportFile {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl ExportFile {
+    /// Creates `kill_context-<UTC time>.csv` in `dir` (and `dir` itself when missing). A file of
+    /// that name is never overwritten: the next free `-<n>` suffix is taken instead.
+    pub fn create_new(dir: &Path, now: DateTime<Utc>) -> std::io::Result<ExportFile> {
+        std::fs::create_dir_all(dir)?;
+        let stem = format!("kill_context-{}", now.format("%Y%m%d-%H%M%S"));
+        for n in 0..1000 {
+            let name = if n == 0 {
+                format!("{stem}.csv")
+            } else {
+                format!("{stem}-{n}.csv")
+            };
+            let path = dir.join(name);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(file) => {
+                    return Ok(ExportFile {
+                        path,
+                        out: std::io::BufWriter::new(file),
+                    })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{stem}.csv and 999 numbered variants already exist"),
+        ))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl std::io::Write for ExportFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl ExportSink for ExportFile {
+    fn restart(&mut self) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        self.out.flush()?;
+        let file = self.out.get_mut();
+        file.set_len(0)?;
+        file.rewind()?;
+        Ok(())
+    }
+
+    fn persist(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        self.out.flush()?;
+        self.out.get_ref().sync_all()?;
+        // The new directory entry must be on disk too, or a crash can lose the whole file.
+        if let Some(dir) = self.path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+/// What an archive did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchiveReport {
+    /// Raw kills of session days before this date were archived.
+    pub cutoff: NaiveDate,
+    /// Raw kill rows deleted (the same rows as exported, when exporting).
+    pub archived: i64,
+    /// CSV records written (without the header), when exporting.
+    pub exported: Option<i64>,
+    pub exported_bytes: u64,
+    pub oldest: Option<NaiveDate>,
+    pub newest: Option<NaiveDate>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("archive: database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("archive: writing the export failed, nothing was deleted: {0}")]
+    Export(#[from] std::io::Error),
+    #[error("archive: {deleted} rows would be deleted but {exported} were exported; nothing was deleted")]
+    Mismatch { exported: i64, deleted: i64 },
+}
+
+/// Counts CSV records: a newline ends one unless it is inside a quoted field (PostgreSQL quotes
+/// a field with a newline; a quote inside one is doubled, which toggles twice).
+struct CsvRecords {
+    in_quotes: bool,
+    records: i64,
+}
+
+impl CsvRecords {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            match b {
+                b'"' => self.in_quotes = !self.in_quotes,
+                b'\n' if !self.in_quotes => self.records += 1,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Archives the raw kills of session days older than `days`, exporting them first when `export`
+/// is given. Export and delete run in one REPEATABLE READ transaction with one cutoff date
+/// computed once: the delete removes exactly the rows the export wrote (rows committed meanwhile
+/// by others are not in the snapshot, so they stay for the next run), and it commits only after
+/// the export is on disk. Aggregates are kept.
+pub async fn archive_older_than(
+    pool: &PgPool,
+    days: i32,
+    mut export: Option<&mut dyn ExportSink>,
+) -> Result<ArchiveReport, ArchiveError> {
+    // Rounds still waiting for the heatmap roll-up are rolled up first (the archive does it too,
+    // inside its snapshot; a reader rolling one up meanwhile would be a serialization conflict).
+    sqlx::query("SELECT roll_up_heatmap(NULL)")
+        .execute(pool)
+        .await?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match archive_once(pool, days, export.as_deref_mut()).await {
+            Err(ArchiveError::Database(sqlx::Error::Database(e)))
+                if attempt < 3 && e.code().as_deref() == Some("40001") =>
+            {
+                if let Some(sink) = export.as_mut() {
+                    sink.restart()?;
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn archive_once<'s>(
+    pool: &PgPool,
+    days: i32,
+    mut export: Option<&mut (dyn ExportSink + 's)>,
+) -> Result<ArchiveReport, ArchiveError> {
+    use futures_util::TryStreamExt;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *tx)
+        .await?;
+    let cutoff: NaiveDate = sqlx::query_scalar("SELECT CURRENT_DATE - $1::int")
+        .bind(days)
+        .fetch_one(&mut *tx)
+        .await?;
+    let (rows, oldest, newest): (i64, Option<NaiveDate>, Option<NaiveDate>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(session_date), MAX(session_date) FROM kill_context
+         WHERE session_date < $1",
+    )
+    .bind(cutoff)
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut exported = None;
+    let mut exported_bytes = 0u64;
+    if let Some(sink) = export.as_mut() {
+        // COPY takes no bind parameters; a date's ISO text is safe to put in.
+        let sql = format!(
+            "COPY (SELECT * FROM kill_context WHERE session_date < DATE '{}' ORDER BY round_id, kill_index) \
+             TO STDOUT WITH (FORMAT csv, HEADER)",
+            cutoff.format("%Y-%m-%d")
+        );
+        let mut records = CsvRecords {
+            in_quotes: false,
+            records: 0,
+        };
+        {
+            let mut stream = tx.copy_out_raw(&sql).await?;
+            while let Some(chunk) = stream.try_next().await? {
+                sink.write_all(&chunk)?;
+                records.feed(&chunk);
+                exported_bytes += chunk.len() as u64;
+            }
+        }
+        sink.persist()?;
+        exported = Some((records.records - 1).max(0));
+    }
+    let deleted: i64 =
+        sqlx::query_as::<_, (String, i64)>("SELECT * FROM archive_proximity_data_before($1)")
+            .bind(cutoff)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+    if let Some(written) = exported {
+        if written != deleted || deleted != rows {
+            return Err(ArchiveError::Mismatch {
+                exported: written,
+                deleted,
+            });
+        }
+    }
+    tx.commit().await?;
+    Ok(ArchiveReport {
+        cutoff,
+        archived: deleted,
+        exported,
+        exported_bytes,
+        oldest,
+        newest,
+    })
 }
 
 /// `archive_old_proximity_data(days)`: deletes raw kills older than `days`; aggregates stay.

@@ -88,36 +88,25 @@ pub async fn latest_session(pool: &PgPool) -> sqlx::Result<Option<NaiveDate>> {
         .await
 }
 
-/// (weapon, kills) most used first. Reads `player_weapon_daily` when the importer fills it,
-/// raw kills otherwise (slower, and only as far back as raw kills are kept).
+/// (weapon, kills) most used first, all time (`player_weapon_daily`, kept forever; migration
+/// 0005 filled it for rounds imported before 0004).
 pub async fn favourite_weapons(
     pool: &PgPool,
     guid: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<(i16, i64)>> {
-    if aggregate_filled(pool, "player_weapon_daily").await? {
-        sqlx::query_as(
-            "SELECT weapon, SUM(kills)::bigint AS k FROM player_weapon_daily WHERE player_guid = $1
-             GROUP BY weapon HAVING SUM(kills) > 0 ORDER BY k DESC, weapon LIMIT $2",
-        )
-        .bind(guid)
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-    } else {
-        sqlx::query_as(
-            "SELECT weapon, COUNT(*) AS k FROM kill_context WHERE kind = 'kill' AND killer_guid = $1
-             GROUP BY weapon ORDER BY k DESC, weapon LIMIT $2",
-        )
-        .bind(guid)
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-    }
+    sqlx::query_as(
+        "SELECT weapon, SUM(kills)::bigint AS k FROM player_weapon_daily WHERE player_guid = $1
+         GROUP BY weapon HAVING SUM(kills) > 0 ORDER BY k DESC, weapon LIMIT $2",
+    )
+    .bind(guid)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
-/// Who killed the player most (nemesis) or whom the player killed most (`victims`):
-/// (key, current name, kills).
+/// Who killed the player most (nemesis) or whom the player killed most (`victims`), all time:
+/// (key, current name, kills), from `player_versus_daily`.
 pub async fn versus(
     pool: &PgPool,
     guid: &str,
@@ -129,25 +118,16 @@ pub async fn versus(
     } else {
         ("victim_guid", "killer_guid")
     };
-    let source = if aggregate_filled(pool, "player_versus_daily").await? {
-        format!("SELECT {other} AS other, SUM(kills)::bigint AS n FROM player_versus_daily WHERE {me} = $1 AND {other} <> $1 GROUP BY {other}")
-    } else {
-        format!("SELECT {other} AS other, COUNT(*) AS n FROM kill_context WHERE kind = 'kill' AND {me} = $1 AND {other} <> $1 AND {other} <> '' GROUP BY {other}")
-    };
     sqlx::query_as(&format!(
-        "SELECT v.other, COALESCE(p.last_name, v.other), v.n FROM ({source}) v
+        "SELECT v.other, COALESCE(p.last_name, v.other), v.n FROM (
+             SELECT {other} AS other, SUM(kills)::bigint AS n FROM player_versus_daily
+             WHERE {me} = $1 AND {other} <> $1 GROUP BY {other}) v
          LEFT JOIN players p ON p.player_guid = v.other ORDER BY v.n DESC, v.other LIMIT $2"
     ))
     .bind(guid)
     .bind(limit)
     .fetch_all(pool)
     .await
-}
-
-async fn aggregate_filled(pool: &PgPool, table: &'static str) -> sqlx::Result<bool> {
-    sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {table})"))
-        .fetch_one(pool)
-        .await
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -68,7 +68,7 @@ pub async fn partners(
 }
 
 /// Kills and deaths of two players in rounds where both played on the same team, and in
-/// rounds where only one of them played (from raw kills).
+/// rounds where only one of them played.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TogetherApart {
     pub together_rounds: i64,
@@ -79,19 +79,10 @@ pub struct TogetherApart {
     pub apart_deaths: i64,
 }
 
-/// Per player and round (team, kills, deaths) of the two players, from `player_rounds`
-/// when the importer fills it, from raw kills otherwise.
-const ROUNDS_TABLE: &str = "SELECT player_guid, round_id, team, kills, deaths FROM player_rounds
+/// Per player and round (team, kills, deaths) of the two players (`player_rounds`, kept
+/// forever; migration 0005 filled it for rounds imported before 0004).
+const ROUNDS: &str = "SELECT player_guid, round_id, team, kills, deaths FROM player_rounds
     WHERE player_guid IN ($1, $2) AND session_date BETWEEN $3 AND $4";
-const ROUNDS_RAW: &str =
-    "SELECT guid AS player_guid, round_id, mode() WITHIN GROUP (ORDER BY team) AS team,
-        SUM(k)::int AS kills, SUM(d)::int AS deaths FROM (
-        SELECT killer_guid AS guid, round_id, killer_team AS team, 1 AS k, 0 AS d FROM kill_context
-        WHERE kind = 'kill' AND session_date BETWEEN $3 AND $4 AND killer_guid IN ($1, $2)
-        UNION ALL
-        SELECT victim_guid, round_id, victim_team, 0, 1 FROM kill_context
-        WHERE kind = 'kill' AND session_date BETWEEN $3 AND $4 AND victim_guid IN ($1, $2)) s
-    GROUP BY guid, round_id";
 
 pub async fn together_apart(
     pool: &PgPool,
@@ -100,10 +91,7 @@ pub async fn together_apart(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<TogetherApart> {
-    let filled: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM player_rounds)")
-        .fetch_one(pool)
-        .await?;
-    let source = if filled { ROUNDS_TABLE } else { ROUNDS_RAW };
+    let source = ROUNDS;
     let rows: Vec<(bool, i64, i64, i64)> = sqlx::query_as(&format!(
         "WITH r AS ({source}),
          a AS (SELECT * FROM r WHERE player_guid = $1),

@@ -599,10 +599,11 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
     if bot.retention_days > 0 {
         let pool = pool.clone();
         let (days, hour) = (bot.retention_days, bot.retention_hour);
+        let export_dir = bot.export_dir.clone();
         tasks.spawn(supervise::supervise("retention", policy, move || {
-            let pool = pool.clone();
+            let (pool, export_dir) = (pool.clone(), export_dir.clone());
             async move {
-                summaries::daily_retention(pool, days, hour).await;
+                summaries::daily_retention(pool, days, hour, export_dir).await;
                 Ok(())
             }
         }));

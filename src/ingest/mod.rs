@@ -1,5 +1,6 @@
 //! Importing round files: each file once, in one transaction, with every rejected line logged.
 
+pub mod identity;
 pub mod watcher;
 
 use std::path::{Path, PathBuf};
@@ -16,8 +17,8 @@ use tracing::{debug, instrument, warn};
 
 use crate::config::SessionClock;
 use crate::db::rounds::{
-    copy_kills, find_existing, insert_player_rounds, insert_rounds, log_imports, upsert_aggregates,
-    ImportLogEntry, KillsOfRound, RoundRow,
+    self as db_rounds, copy_kills, find_existing, insert_player_rounds, insert_rounds, log_imports,
+    upsert_aggregates, ImportLogEntry, KillsOfRound, RoundRow, StoredRound,
 };
 use crate::round_file::{
     parse_round_file, FileRejection, FormatVersion, LineIssue, ParsedRound, RoundFlag,
@@ -42,6 +43,7 @@ pub struct ImportedRound {
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportOutcome {
+    /// Stored; when it replaced an earlier, shorter version of the round, under that round's id.
     Imported {
         round_id: i64,
         map_name: String,
@@ -51,7 +53,8 @@ pub enum ImportOutcome {
         /// Lines that could not be used (also in the import log).
         rejected_lines: Vec<LineIssue>,
     },
-    /// The same content or the same round was imported before; nothing changed.
+    /// The same content or the same round was imported before (an earlier or other version of
+    /// the file, or the other tracker's copy: see [`identity`]); nothing changed.
     AlreadyImported {
         round_id: i64,
         first_path: String,
@@ -233,11 +236,86 @@ struct Prepared<'a> {
     /// Position in the caller's list of paths.
     index: usize,
     row: RoundRow,
+    /// The file's bytes (a later version of the round is recognised by them).
+    bytes: &'a [u8],
     round: ParsedRound<'a>,
     stats: RoundStats,
 }
 
+/// What an import does with a round that is not in the database by its content.
+enum Plan {
+    /// A round seen for the first time.
+    New,
+    /// A longer version of stored rounds (see [`identity`]): they are taken out, this goes in
+    /// under the first one's id.
+    Replace(Vec<StoredRound>),
+}
+
+/// Why a file of a batch is not stored.
+enum NotStored {
+    /// Its round is stored (same content, an earlier or other version): `(round id, path)`.
+    Stored(i64, String),
+    /// A longer version of a stored round whose raw kills were archived (its counters cannot
+    /// be taken out exactly): the stored version stays.
+    Archived(i64, String),
+    /// The other tracker's copy of a stored round.
+    OtherTracker(i64, String),
+    /// The other tracker's copy of an earlier file of the batch.
+    OtherTrackerTwin(usize),
+}
+
 impl Prepared<'_> {
+    /// What makes two files versions of one round: the v3 round id, or a v2 file's name on its
+    /// server.
+    fn identity(&self) -> String {
+        match self.round.format {
+            FormatVersion::V3 => self.row.round_key.clone(),
+            FormatVersion::V2 => format!("v2:{}:{}", self.row.server_id, self.row.source_name),
+        }
+    }
+
+    /// Advisory lock keys: imports that might be one round (versions of one file, or the two
+    /// trackers' files of one round) wait for each other, and only those. The two trackers'
+    /// files of a round end within two minutes of each other: each file locks the 10-minute
+    /// slot of its end and the slots two minutes either side, so two such files always share a
+    /// slot, while rounds of one server (minutes apart) rarely do.
+    fn lock_keys(&self) -> Vec<String> {
+        let mut keys = vec![format!("round:{}", self.identity())];
+        if let Some((_, end)) = self.time_window() {
+            let slot = |t: DateTime<Utc>| t.timestamp().div_euclid(600);
+            let margin = chrono::Duration::minutes(2);
+            let mut slots = vec![slot(end - margin), slot(end), slot(end + margin)];
+            slots.dedup();
+            keys.extend(
+                slots
+                    .into_iter()
+                    .map(|s| format!("match:{}:{}:{s}", self.row.map_name, self.row.round_number)),
+            );
+        }
+        keys
+    }
+
+    fn time_window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let start = self.row.started_at.or(self.row.ended_at)?;
+        let end = self.row.ended_at.or(self.row.started_at)?;
+        Some((start, end))
+    }
+
+    /// Whether `other` (another file of the batch) may be the other tracker's copy of this round.
+    fn may_match(&self, other: &Prepared<'_>) -> bool {
+        let window = chrono::Duration::minutes(2);
+        match (self.time_window(), other.time_window()) {
+            (Some((s1, e1)), Some((s2, e2))) => {
+                self.round.format != other.round.format
+                    && self.row.map_name == other.row.map_name
+                    && self.row.round_number == other.row.round_number
+                    && s1 <= e2 + window
+                    && e1 >= s2 - window
+            }
+            _ => false,
+        }
+    }
+
     fn context(&self) -> RoundContext {
         RoundContext {
             session_date: self.row.session_date,
@@ -442,6 +520,7 @@ impl Importer {
                     row: file.row,
                     round: file.round,
                     stats: file.stats,
+                    bytes: bytes.as_slice(),
                 }),
                 Preparation::Empty { sha } => {
                     let logged = self
@@ -594,28 +673,163 @@ impl Importer {
         }
     }
 
-    /// One transaction: round rows, kills (COPY), merged aggregates, import log.
+    /// One transaction: round rows, kills (COPY), merged aggregates, import log; earlier versions
+    /// of the rounds taken out; the other tracker's copies reported.
     async fn store(
         &self,
         batch: &[&Prepared<'_>],
     ) -> sqlx::Result<Vec<(usize, Result<ImportOutcome, ImportError>)>> {
-        // Duplicates inside the batch: only the first of each content / round key is inserted.
+        // Inside the batch: the same content, or versions of one round (the longest that extends
+        // the others wins), are stored once.
         let mut unique: Vec<&Prepared<'_>> = Vec::new();
         let mut twins: Vec<(&Prepared<'_>, usize)> = Vec::new();
         for p in batch {
-            match unique.iter().position(|u| {
-                u.row.content_sha256 == p.row.content_sha256 || u.row.round_key == p.row.round_key
-            }) {
-                Some(first) => twins.push((p, first)),
+            let same = unique.iter().position(|u| {
+                u.row.content_sha256 == p.row.content_sha256 || u.identity() == p.identity()
+            });
+            match same {
+                Some(at)
+                    if unique[at].row.content_sha256 != p.row.content_sha256
+                        && identity::grown_from(
+                            p.bytes,
+                            &unique[at].row.content_sha256,
+                            Some(unique[at].row.content_bytes),
+                        )
+                        .is_some() =>
+                {
+                    twins.push((unique[at], at));
+                    unique[at] = p;
+                }
+                Some(at) => twins.push((p, at)),
                 None => unique.push(p),
             }
         }
 
         let mut tx = self.pool.begin().await?;
+        let keys: Vec<String> = unique.iter().flat_map(|p| p.lock_keys()).collect();
+        db_rounds::lock_round_keys(&mut tx, &keys).await?;
+
+        // Decide, file by file in batch order, against the database and the earlier files.
+        let shas: Vec<&str> = unique
+            .iter()
+            .map(|p| p.row.content_sha256.as_str())
+            .collect();
+        let by_content = find_existing(&mut tx, &shas, &[]).await?;
         let rows: Vec<&RoundRow> = unique.iter().map(|p| &p.row).collect();
+        let mut versions = db_rounds::stored_versions(&mut tx, &rows).await?;
+        let candidates = db_rounds::other_tracker_candidates(&mut tx, &rows).await?;
+        let mut plans: Vec<Result<Plan, NotStored>> = Vec::with_capacity(unique.len());
+        let mut signatures: Vec<Option<Vec<(String, String, i16)>>> = vec![None; unique.len()];
+        for (i, p) in unique.iter().enumerate() {
+            if let Some((_, _, id, path)) = by_content
+                .iter()
+                .find(|(sha, _, _, _)| *sha == p.row.content_sha256)
+            {
+                plans.push(Err(NotStored::Stored(*id, path.clone())));
+                continue;
+            }
+            let stored: Vec<StoredRound> = versions
+                .iter_mut()
+                .filter(|(at, _)| *at == i)
+                .map(|(_, r)| r.clone())
+                .collect();
+            if !stored.is_empty() {
+                let grown = stored.iter().all(|old| {
+                    identity::grown_from(p.bytes, &old.content_sha256, old.content_bytes).is_some()
+                });
+                let mut archived = false;
+                for old in stored.iter().filter(|_| grown) {
+                    archived |= db_rounds::stored_kill_rows(&mut tx, old.id).await?
+                        != i64::from(old.kill_count);
+                }
+                let (id, path) = (stored[0].id, stored[0].source_path.clone());
+                plans.push(match (grown, archived) {
+                    (true, false) => Ok(Plan::Replace(stored)),
+                    (true, true) => Err(NotStored::Archived(id, path)),
+                    (false, _) => Err(NotStored::Stored(id, path)),
+                });
+                continue;
+            }
+            // The other tracker's copy: of an earlier file of the batch, or of a stored round.
+            // Kills are compared only when map, round and time agree.
+            let mut mine: Option<Vec<(String, String, i16)>> = None;
+            let mut plan = Ok(Plan::New);
+            for (j, earlier) in unique[..i].iter().enumerate() {
+                if plans[j].is_ok() && p.may_match(earlier) {
+                    let mine = mine
+                        .get_or_insert_with(|| identity::kill_signatures(&p.round.kills, &p.stats));
+                    let theirs = signatures[j].get_or_insert_with(|| {
+                        identity::kill_signatures(&earlier.round.kills, &earlier.stats)
+                    });
+                    if identity::same_kills(mine, theirs) {
+                        plan = Err(NotStored::OtherTrackerTwin(j));
+                        break;
+                    }
+                }
+            }
+            for (_, candidate) in candidates.iter().filter(|(at, _)| *at == i) {
+                if plan.is_err() {
+                    break;
+                }
+                let theirs = db_rounds::kill_signatures(&mut tx, candidate.id).await?;
+                let mine =
+                    mine.get_or_insert_with(|| identity::kill_signatures(&p.round.kills, &p.stats));
+                if identity::same_kills(mine, &theirs) {
+                    plan = Err(NotStored::OtherTracker(
+                        candidate.id,
+                        candidate.source_path.clone(),
+                    ));
+                }
+            }
+            signatures[i] = mine;
+            plans.push(plan);
+        }
+
+        // Earlier versions out: their counters (from the stored bytes, read again from the new
+        // file), kills and heatmap roll-up; the first keeps its id for the new version.
         let mut round_ids: Vec<Option<i64>> = vec![None; unique.len()];
-        for (i, id) in insert_rounds(&mut tx, &rows).await? {
-            round_ids[i] = Some(id);
+        let mut replaced: Vec<(usize, StoredRound, RoundStats)> = Vec::new();
+        for (i, (p, plan)) in unique.iter().zip(&plans).enumerate() {
+            let Ok(Plan::Replace(stored)) = plan else {
+                continue;
+            };
+            for (n, old) in stored.iter().enumerate() {
+                let Some(len) =
+                    identity::grown_from(p.bytes, &old.content_sha256, old.content_bytes)
+                else {
+                    continue;
+                };
+                let name = old.source_name.clone().unwrap_or_default();
+                let Ok(old_round) = parse_round_file(&p.bytes[..len], &name) else {
+                    continue;
+                };
+                let old_stats = aggregate_round(&old_round);
+                let context = RoundContext {
+                    session_date: old.session_date,
+                    map_name: old.map_name.clone(),
+                    seen: old.started_at.or(old.ended_at).unwrap_or(old.imported_at),
+                };
+                let negated = merge_rounds([(&context, &old_stats)]).negated();
+                db_rounds::remove_round_contribution(&mut tx, old, &negated).await?;
+                if n == 0 {
+                    db_rounds::update_round(&mut tx, old.id, &p.row).await?;
+                    round_ids[i] = Some(old.id);
+                } else {
+                    db_rounds::delete_round(&mut tx, old.id).await?;
+                }
+                replaced.push((i, old.clone(), old_stats));
+            }
+        }
+        let new_rows: Vec<(usize, &RoundRow)> = unique
+            .iter()
+            .zip(&plans)
+            .enumerate()
+            .filter(|(_, (_, plan))| matches!(plan, Ok(Plan::New)))
+            .map(|(i, (p, _))| (i, &p.row))
+            .collect();
+        let rows: Vec<&RoundRow> = new_rows.iter().map(|(_, r)| *r).collect();
+        for (at, id) in insert_rounds(&mut tx, &rows).await? {
+            round_ids[new_rows[at].0] = Some(id);
         }
         let new: Vec<(i64, &Prepared<'_>)> = unique
             .iter()
@@ -644,32 +858,104 @@ impl Importer {
                     content_sha256: &p.row.content_sha256,
                     round_id: *id,
                     rejected: &p.round.rejected,
+                    message: replaced
+                        .iter()
+                        .filter(|(i, _, _)| round_ids[*i] == Some(*id))
+                        .map(|(_, old, _)| {
+                            format!(
+                                "replaces the earlier, shorter version of this round ({} kills, {} bytes, from {})",
+                                old.kill_count,
+                                old.content_bytes.map_or("?".into(), |b| b.to_string()),
+                                old.source_path
+                            )
+                        })
+                        .reduce(|a, b| format!("{a}; {b}")),
                 })
                 .collect();
             log_imports(&mut tx, &log).await?;
         }
-        // Rounds that were there before: find which import stored them.
-        let old: Vec<&Prepared<'_>> = unique
+        // Rows only the replaced versions had, and names only they gave, go.
+        for (i, old, old_stats) in &replaced {
+            let keys: Vec<&str> = old_stats.players.iter().map(|p| p.key.as_str()).collect();
+            db_rounds::delete_emptied_rows(&mut tx, old.session_date, &old.map_name, &keys).await?;
+            let new_stats = &unique[*i].stats;
+            let renames: Vec<(&str, &str, &str)> = old_stats
+                .players
+                .iter()
+                .filter_map(|o| {
+                    let n = new_stats.players.iter().find(|n| n.key == o.key)?;
+                    (n.name != o.name && !n.name.is_empty()).then_some((
+                        o.key.as_str(),
+                        o.name.as_str(),
+                        n.name.as_str(),
+                    ))
+                })
+                .collect();
+            let seen = old.started_at.or(old.ended_at).unwrap_or(old.imported_at);
+            db_rounds::rename_from_replaced(&mut tx, old.session_date, seen, &renames).await?;
+        }
+        // New rounds another import stored first (a race with a version without the locks).
+        let lost: Vec<&str> = unique
             .iter()
+            .zip(&plans)
             .zip(&round_ids)
-            .filter(|(_, id)| id.is_none())
-            .map(|(p, _)| *p)
+            .filter(|((_, plan), id)| matches!(plan, Ok(Plan::New)) && id.is_none())
+            .map(|((p, _), _)| p.row.round_key.as_str())
             .collect();
-        let existing = if old.is_empty() {
+        let raced = if lost.is_empty() {
             Vec::new()
         } else {
-            let shas: Vec<&str> = old.iter().map(|p| p.row.content_sha256.as_str()).collect();
-            let keys: Vec<&str> = old.iter().map(|p| p.row.round_key.as_str()).collect();
-            find_existing(&mut tx, &shas, &keys).await?
+            find_existing(&mut tx, &shas, &lost).await?
         };
+        // The other tracker's copies, in the import log with the round they duplicate; longer
+        // versions that could not replace an archived round, too.
+        for (p, plan) in unique.iter().zip(&plans) {
+            if let Err(NotStored::Archived(id, first_path)) = plan {
+                let message = format!(
+                    "a longer version of round {id} (from {first_path}), whose raw kills were archived: the stored version is kept"
+                );
+                warn!(path = %p.row.source_path, %message, "round not replaced");
+                db_rounds::log_not_imported(
+                    &mut tx,
+                    &p.row.source_path,
+                    &p.row.content_sha256,
+                    "not_replaced",
+                    Some(*id),
+                    &message,
+                )
+                .await?;
+                continue;
+            }
+            let (id, first_path) = match plan {
+                Err(NotStored::OtherTracker(id, path)) => (Some(*id), path.as_str()),
+                Err(NotStored::OtherTrackerTwin(j)) => {
+                    (round_ids[*j], unique[*j].row.source_path.as_str())
+                }
+                _ => continue,
+            };
+            let message = format!(
+                "the same round as {first_path}{}, written by the other tracker (same map, round and time, the same kills); not imported again",
+                id.map_or(String::new(), |id| format!(" (round {id})"))
+            );
+            warn!(path = %p.row.source_path, %message, "duplicate round");
+            db_rounds::log_not_imported(
+                &mut tx,
+                &p.row.source_path,
+                &p.row.content_sha256,
+                "duplicate",
+                id,
+                &message,
+            )
+            .await?;
+        }
         tx.commit().await?;
 
         let mut outcomes: Vec<(usize, Result<ImportOutcome, ImportError>)> =
             Vec::with_capacity(batch.len());
         let mut first_outcome: Vec<(i64, String)> = Vec::with_capacity(unique.len());
-        for (p, id) in unique.iter().zip(&round_ids) {
-            let outcome = match id {
-                Some(round_id) => {
+        for ((p, plan), id) in unique.iter().zip(&plans).zip(&round_ids) {
+            let outcome = match (plan, id) {
+                (_, Some(round_id)) => {
                     debug!(round_id, map = %p.row.map_name, kills = p.round.kills.len(), "imported round");
                     let _ = self.events.send(p.event(*round_id));
                     first_outcome.push((*round_id, p.row.source_path.clone()));
@@ -682,8 +968,33 @@ impl Importer {
                         rejected_lines: p.round.rejected.clone(),
                     }
                 }
-                None => {
-                    let found = existing.iter().find(|(sha, key, _, _)| {
+                (
+                    Err(
+                        NotStored::Stored(id, path)
+                        | NotStored::OtherTracker(id, path)
+                        | NotStored::Archived(id, path),
+                    ),
+                    None,
+                ) => {
+                    first_outcome.push((*id, path.clone()));
+                    ImportOutcome::AlreadyImported {
+                        round_id: *id,
+                        first_path: path.clone(),
+                    }
+                }
+                (Err(NotStored::OtherTrackerTwin(j)), None) => {
+                    let (round_id, first_path) = first_outcome
+                        .get(*j)
+                        .cloned()
+                        .unwrap_or((0, unique[*j].row.source_path.clone()));
+                    first_outcome.push((round_id, first_path.clone()));
+                    ImportOutcome::AlreadyImported {
+                        round_id,
+                        first_path,
+                    }
+                }
+                (Ok(_), None) => {
+                    let found = raced.iter().find(|(sha, key, _, _)| {
                         *sha == p.row.content_sha256 || *key == p.row.round_key
                     });
                     let (round_id, first_path) =
@@ -734,7 +1045,7 @@ impl Importer {
             Err(FileRejection::Empty) => return Preparation::Empty { sha },
             Err(rejection) => return rejected(sha, rejection.to_string()),
         };
-        let mut row = match self.round_row(path, &sha, &round, modified) {
+        let mut row = match self.round_row(path, &sha, &round, modified, bytes.len()) {
             Ok(row) => row,
             Err(reason) => return rejected(sha, reason),
         };
@@ -760,6 +1071,7 @@ impl Importer {
         sha: &str,
         round: &ParsedRound<'_>,
         modified: Option<SystemTime>,
+        round_bytes: usize,
     ) -> Result<RoundRow, String> {
         let h = &round.header;
         let mut warnings: Vec<serde_json::Value> = round
@@ -823,6 +1135,11 @@ impl Importer {
             ended_at,
             session_date,
             source_path: path.display().to_string(),
+            source_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            content_bytes: i64::try_from(round_bytes).unwrap_or(i64::MAX),
             kill_count: round.kills.len() as i32,
             flags: flags.iter().map(|f| f.as_str().to_owned()).collect(),
             warnings: serde_json::Value::Array(warnings),

@@ -1,6 +1,6 @@
 //! Merging what several rounds add into one set of aggregate rows, so a batch of rounds
 //! touches each aggregate row once. Merging is plain addition (plus min/max and "latest name"),
-//! so one batch of N rounds gives exactly what N single-round imports give.
+//! so one batch of N rounds gives exactly what N single-round imports give, in any order.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +21,8 @@ pub struct RoundContext {
 pub struct PlayerRow {
     pub key: String,
     pub name: String,
+    /// When `name` was used (see [`newer_name`]).
+    pub name_seen: DateTime<Utc>,
     pub is_bot: bool,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
@@ -42,8 +44,8 @@ pub struct DailyPlayerRow {
     pub session_date: NaiveDate,
     pub stats: PlayerRoundStats,
     pub rounds_played: i32,
-    /// When the name in `stats` was seen, so the latest name wins.
-    seen: DateTime<Utc>,
+    /// When the name in `stats` was used, so the latest name wins (see [`newer_name`]).
+    pub name_seen: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +86,49 @@ pub struct BatchAggregates {
 }
 
 impl BatchAggregates {
+    /// What removing these rounds again takes: every counter negated. Names, first/last seen,
+    /// bot flags and min/max distances are left as they are: the upsert keeps the stored value
+    /// for them (the caller replaces a round only by a version that contains all of its kills,
+    /// at the same time, so none of those can change).
+    pub fn negated(&self) -> BatchAggregates {
+        let mut out = self.clone();
+        for d in &mut out.daily_players {
+            let s = &mut d.stats;
+            for i in 0..4 {
+                s.kills[i] = -s.kills[i];
+                s.deaths[i] = -s.deaths[i];
+            }
+            s.team_kills = -s.team_kills;
+            s.team_deaths = -s.team_deaths;
+            s.suicides = -s.suicides;
+            s.world_deaths = -s.world_deaths;
+            s.crossfire = -s.crossfire;
+            s.sum_distance = -s.sum_distance;
+            d.rounds_played = -d.rounds_played;
+        }
+        for a in &mut out.aliases {
+            a.times_seen = -a.times_seen;
+        }
+        for p in &mut out.daily_pairs {
+            p.kills_within_range = -p.kills_within_range;
+            p.simultaneous_kills = -p.simultaneous_kills;
+            p.trade_kills = -p.trade_kills;
+            p.rounds_together = -p.rounds_together;
+        }
+        for c in &mut out.cells {
+            c.axis_kills = -c.axis_kills;
+            c.allies_kills = -c.allies_kills;
+        }
+        for w in &mut out.weapons {
+            w.3 = -w.3;
+            w.4 = -w.4;
+        }
+        for v in &mut out.versus {
+            v.3 = -v.3;
+        }
+        out
+    }
+
     /// The latest name of a player in the batch, or "" when the batch does not know it.
     pub fn name_of(&self, key: &str) -> &str {
         self.players
@@ -91,6 +136,19 @@ impl BatchAggregates {
             .map(|i| self.players[i].name.as_str())
             .unwrap_or("")
     }
+}
+
+/// Whether a name used at `seen` replaces `current` (used at `current_seen`): a name beats no
+/// name, then the later round wins, and two rounds in the same second go to the greater name
+/// (byte order, as PostgreSQL's "C" collation), so the result never depends on import order.
+/// The SQL upsert applies the same rule.
+pub fn newer_name(
+    name: &str,
+    seen: DateTime<Utc>,
+    current: &str,
+    current_seen: DateTime<Utc>,
+) -> bool {
+    (!name.is_empty(), seen, name) > (!current.is_empty(), current_seen, current)
 }
 
 fn add_player(into: &mut PlayerRoundStats, from: &PlayerRoundStats) {
@@ -141,12 +199,14 @@ pub fn merge_rounds<'a>(
             let row = players.entry(p.key.clone()).or_insert_with(|| PlayerRow {
                 key: p.key.clone(),
                 name: p.name.clone(),
+                name_seen: seen,
                 is_bot: p.is_bot,
                 first_seen: seen,
                 last_seen: seen,
             });
-            if seen >= row.last_seen && !p.name.is_empty() {
+            if newer_name(&p.name, seen, &row.name, row.name_seen) {
                 row.name.clone_from(&p.name);
+                row.name_seen = seen;
             }
             row.is_bot |= p.is_bot;
             row.first_seen = row.first_seen.min(seen);
@@ -162,13 +222,13 @@ pub fn merge_rounds<'a>(
                         ..PlayerRoundStats::default()
                     },
                     rounds_played: 0,
-                    seen,
+                    name_seen: seen,
                 });
             add_player(&mut day.stats, p);
             day.rounds_played += 1;
-            if seen >= day.seen && !p.name.is_empty() {
+            if newer_name(&p.name, seen, &day.stats.name, day.name_seen) {
                 day.stats.name.clone_from(&p.name);
-                day.seen = seen;
+                day.name_seen = seen;
             }
         }
         for a in &stats.aliases {
@@ -296,6 +356,10 @@ mod tests {
             prop_assert_eq!(cells(&all), cells(&a) + cells(&b));
             let times = |m: &BatchAggregates| m.aliases.iter().map(|a| a.times_seen).sum::<i32>();
             prop_assert_eq!(times(&all), times(&a) + times(&b));
+            // Names do not depend on the order of the rounds.
+            let reversed = merge_rounds(rounds.iter().rev().map(|(c, s)| (c, s)));
+            prop_assert_eq!(&all.players, &reversed.players);
+            prop_assert_eq!(&all.daily_players, &reversed.daily_players);
         }
     }
 }
