@@ -161,7 +161,7 @@ pub async fn command_bench(options: &CommandBenchOptions) -> anyhow::Result<(i64
         pool: pool.clone(),
         importer: None,
         round_dirs: Vec::new(),
-        assets_dir: "assets".into(),
+        assets_dir: crate::assets::assets_dir(),
         export_dir: None,
         cache: Default::default(),
     };

@@ -12,7 +12,8 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/etpro
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub database_url: String,
+    /// DATABASE_URL; prints with its password hidden (see [`DatabaseUrl`]).
+    pub database_url: DatabaseUrl,
     /// Folders the watcher watches (ETPROX_ROUND_DIRS, separated by ':' or ',').
     pub round_dirs: Vec<PathBuf>,
     pub session: SessionClock,
@@ -22,6 +23,8 @@ pub struct Config {
     pub settle: Duration,
     /// Full rescan interval of the watched folders (fallback for missed events).
     pub rescan: Duration,
+    /// Remote round-file sources (ETPROX_ROUND_SOURCES) and their polling.
+    pub remote: crate::remote::RemoteConfig,
 }
 
 /// How instants map to session days.
@@ -39,6 +42,92 @@ impl Default for SessionClock {
             timezone: Tz::UTC,
             day_start: NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default(),
         }
+    }
+}
+
+/// A PostgreSQL URL that may hold a password. `Display` and `Debug` hide the password, so the
+/// URL can go into errors and logs; [`DatabaseUrl::expose`] gives the real text for connecting.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> DatabaseUrl {
+        DatabaseUrl(url.into())
+    }
+
+    /// The URL with its password, for the database driver only: never print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for DatabaseUrl {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Redacted(&self.0).fmt(f)
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{}\"", Redacted(&self.0))
+    }
+}
+
+/// Shows a connection URL with the password (in the user part or a `password=` parameter)
+/// replaced by `***`.
+pub struct Redacted<'a>(pub &'a str);
+
+impl std::fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = self.0;
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let authority_start = base.find("://").map_or(0, |i| i + 3);
+        let authority_end = base[authority_start..]
+            .find('/')
+            .map_or(base.len(), |i| authority_start + i);
+        let authority = &base[authority_start..authority_end];
+        // The last '@' ends the user part: a password may hold '@' only percent-encoded, but
+        // take the last one so a sloppy URL does not leak its tail.
+        match authority.rfind('@') {
+            Some(at) => {
+                let user_info = &authority[..at];
+                match user_info.split_once(':') {
+                    Some((user, _password)) => write!(
+                        f,
+                        "{}{user}:***{}",
+                        &base[..authority_start],
+                        &base[authority_start + at..]
+                    )?,
+                    None => f.write_str(base)?,
+                }
+            }
+            None => f.write_str(base)?,
+        }
+        if let Some(query) = query {
+            f.write_str("?")?;
+            for (i, pair) in query.split('&').enumerate() {
+                if i > 0 {
+                    f.write_str("&")?;
+                }
+                match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                        write!(f, "{key}=***")?
+                    }
+                    _ => f.write_str(pair)?,
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -62,11 +151,13 @@ impl Config {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let err = |variable: &'static str, message: String| ConfigError { variable, message };
-        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url = DatabaseUrl::new(
+            get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+        );
         if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
             return Err(err(
                 "DATABASE_URL",
-                format!("must be a postgres:// URL, got {database_url:?}"),
+                format!("must be a postgres:// URL, got \"{database_url}\""),
             ));
         }
         let round_dirs = get("ETPROX_ROUND_DIRS")
@@ -118,6 +209,7 @@ impl Config {
             default_server_id: get("ETPROX_SERVER_ID").unwrap_or_else(|| "default".to_owned()),
             settle: seconds("ETPROX_SETTLE_SECS", 0.5)?,
             rescan: seconds("ETPROX_RESCAN_SECS", 10.0)?,
+            remote: crate::remote::RemoteConfig::from_lookup(&get)?,
         })
     }
 }
@@ -130,8 +222,10 @@ pub struct BotConfig {
     pub summary_channel_id: Option<u64>,
     /// Members with this role may use admin commands (ETPROX_ADMIN_ROLE_ID), besides Manage Server.
     pub admin_role_id: Option<u64>,
-    /// Register commands in this guild only (ETPROX_GUILD_ID): they appear at once. Unset: globally.
-    pub guild_id: Option<u64>,
+    /// The community's Discord server(s) (ETPROX_GUILD_ID, required; several separated by
+    /// commas). Commands are registered there only, and interactions from anywhere else are
+    /// refused: whoever invites the bot elsewhere gains nothing.
+    pub guild_ids: Vec<u64>,
     /// Raw kills older than this are archived daily (ETPROX_RETENTION_DAYS, default 30, 0 = off).
     pub retention_days: u32,
     /// UTC hour of the daily retention run (ETPROX_RETENTION_HOUR, default 4).
@@ -141,7 +235,7 @@ pub struct BotConfig {
     /// Only rounds that ended at most this long ago get a summary post, so backfills do not
     /// flood the channel (ETPROX_SUMMARY_MAX_AGE_MINS, default 30).
     pub summary_max_age: Duration,
-    /// Folder with maps.csv (ETPROX_ASSETS_DIR, default `assets`).
+    /// Map images and calibration (ETPROX_ASSETS_DIR; default: see [`crate::assets::resolve`]).
     pub assets_dir: PathBuf,
     /// Where `/retention archive export:true` and the daily retention run write CSV files of
     /// the raw kills they archive (ETPROX_EXPORT_DIR).
@@ -154,12 +248,14 @@ impl std::fmt::Debug for BotConfig {
             .field("discord_token", &"(hidden)")
             .field("summary_channel_id", &self.summary_channel_id)
             .field("admin_role_id", &self.admin_role_id)
-            .field("guild_id", &self.guild_id)
+            .field("guild_ids", &self.guild_ids)
             .field("retention_days", &self.retention_days)
             .field("proxy_url", &self.proxy_url)
             .finish_non_exhaustive()
     }
 }
+
+pub const GUILD_HELP: &str = "ETPROX_GUILD_ID is not set: the bot serves one community and needs the id of its Discord server (several separated by commas). In Discord turn on Settings > Advanced > Developer Mode, right-click the server icon and choose Copy Server ID.";
 
 pub const TOKEN_HELP: &str = "DISCORD_TOKEN is not set. Create an application at https://discord.com/developers/applications, open Bot, press Reset Token and copy it into DISCORD_TOKEN (in .env or the environment); then invite the bot with the OAuth2 URL generator (scopes bot and applications.commands).";
 
@@ -220,19 +316,43 @@ impl BotConfig {
             }
             None => None,
         };
+        let guild_ids = match get("ETPROX_GUILD_ID") {
+            None => return Err(err("ETPROX_GUILD_ID", GUILD_HELP.into())),
+            Some(text) => {
+                let mut ids = Vec::new();
+                for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    match part.parse::<u64>() {
+                        Ok(id) if id > 0 => {
+                            if !ids.contains(&id) {
+                                ids.push(id)
+                            }
+                        }
+                        _ => return Err(err(
+                            "ETPROX_GUILD_ID",
+                            format!("{part:?} is not a Discord server id (turn on Developer Mode, right-click the server icon, Copy Server ID)"),
+                        )),
+                    }
+                }
+                if ids.is_empty() {
+                    return Err(err("ETPROX_GUILD_ID", GUILD_HELP.into()));
+                }
+                ids
+            }
+        };
         Ok(BotConfig {
             discord_token,
+            guild_ids,
             summary_channel_id: id("ETPROX_SUMMARY_CHANNEL_ID")?,
             admin_role_id: id("ETPROX_ADMIN_ROLE_ID")?,
-            guild_id: id("ETPROX_GUILD_ID")?,
             retention_days: number("ETPROX_RETENTION_DAYS", 30, 36_500)?,
             retention_hour: number("ETPROX_RETENTION_HOUR", 4, 23)?,
             proxy_url,
             summary_max_age: Duration::from_secs(
                 u64::from(number("ETPROX_SUMMARY_MAX_AGE_MINS", 30, 100_000)?) * 60,
             ),
-            assets_dir: get("ETPROX_ASSETS_DIR")
-                .map_or_else(|| PathBuf::from("assets"), PathBuf::from),
+            assets_dir: crate::assets::assets_dir_from(
+                get(crate::assets::ASSETS_DIR_VAR).as_deref(),
+            ),
             export_dir: get("ETPROX_EXPORT_DIR").map(PathBuf::from),
         })
     }
@@ -254,7 +374,7 @@ mod tests {
     #[test]
     fn defaults_are_usable() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
         assert_eq!(
             c.session.day_start,
             NaiveTime::from_hms_opt(6, 0, 0).unwrap()
@@ -286,23 +406,62 @@ mod tests {
         assert_eq!(e.variable, "DISCORD_TOKEN");
         assert!(e.message.contains("discord.com/developers"));
         let token = ("DISCORD_TOKEN", "abcdefghijklmnopqrstuvwxyz.0123");
-        let c = bot(&[token]).unwrap();
+        let e = bot(&[token]).unwrap_err();
+        assert_eq!(e.variable, "ETPROX_GUILD_ID");
+        assert!(e.message.contains("Copy Server ID"), "{}", e.message);
+        let guild = ("ETPROX_GUILD_ID", "42");
+        let c = bot(&[token, guild]).unwrap();
         assert_eq!(c.retention_days, 30);
-        assert_eq!(c.guild_id, None);
+        assert_eq!(c.guild_ids, [42]);
+        let c = bot(&[token, ("ETPROX_GUILD_ID", " 42, 7,42 ")]).unwrap();
+        assert_eq!(c.guild_ids, [42, 7]);
         let e = bot(&[token, ("ETPROX_GUILD_ID", "abc")]).unwrap_err();
         assert_eq!(e.variable, "ETPROX_GUILD_ID");
-        let e = bot(&[token, ("ETPROX_DISCORD_PROXY_URL", "127.0.0.1:1")]).unwrap_err();
+        let e = bot(&[token, ("ETPROX_GUILD_ID", "42,x")]).unwrap_err();
+        assert_eq!(e.variable, "ETPROX_GUILD_ID");
+        let e = bot(&[token, guild, ("ETPROX_DISCORD_PROXY_URL", "127.0.0.1:1")]).unwrap_err();
         assert_eq!(e.variable, "ETPROX_DISCORD_PROXY_URL");
-        let e = bot(&[token, ("ETPROX_RETENTION_DAYS", "-1")]).unwrap_err();
+        let e = bot(&[token, guild, ("ETPROX_RETENTION_DAYS", "-1")]).unwrap_err();
         assert_eq!(e.variable, "ETPROX_RETENTION_DAYS");
         let c = bot(&[
             token,
+            guild,
             ("ETPROX_RETENTION_DAYS", "0"),
             ("ETPROX_SUMMARY_CHANNEL_ID", "42"),
         ])
         .unwrap();
         assert_eq!(c.retention_days, 0);
         assert_eq!(c.summary_channel_id, Some(42));
+    }
+
+    #[test]
+    fn the_database_password_is_never_shown() {
+        let secret = "s3cr3t-pw";
+        let url = format!("postgres://etprox:{secret}@db.example:5432/etprox?sslmode=require");
+        let c = config(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(c.database_url.expose(), url);
+        for shown in [
+            format!("{c:?}"),
+            format!("{}", c.database_url),
+            format!("{:?}", c.database_url),
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(
+                shown.contains("etprox:***@db.example:5432/etprox"),
+                "{shown}"
+            );
+        }
+        let e = config(&[("DATABASE_URL", "mysql://root:s3cr3t-pw@x/y")]).unwrap_err();
+        assert!(!e.to_string().contains(secret), "{e}");
+        assert_eq!(
+            Redacted("postgres://u@h/d?password=s3cr3t-pw&sslmode=disable").to_string(),
+            "postgres://u@h/d?password=***&sslmode=disable"
+        );
+        assert_eq!(Redacted("postgres://u@h/d").to_string(), "postgres://u@h/d");
+        assert_eq!(
+            Redacted("postgres://u:p@ss@h/d").to_string(),
+            "postgres://u:***@h/d"
+        );
     }
 
     #[test]

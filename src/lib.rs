@@ -6,7 +6,9 @@
 //! tracker module that writes the round files. [`commands`] answer slash commands as
 //! transport-free replies, shown by [`discord`] and by [`console`] (`etprox ask`).
 
+pub mod assets;
 pub mod bench;
+pub mod check;
 pub mod command_bench;
 pub mod commands;
 pub mod config;
@@ -17,6 +19,7 @@ pub mod demo_script;
 pub mod discord;
 pub mod heatmap;
 pub mod ingest;
+pub mod remote;
 pub mod round_file;
 pub mod session;
 pub mod sim;

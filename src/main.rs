@@ -76,6 +76,12 @@ enum Command {
     ///
     /// Needs DISCORD_TOKEN; see .env.example for the other ETPROX_* settings.
     Bot,
+    /// First-start doctor: checks the configuration, the database, the round folders, the
+    /// Discord token, the guild(s), the summary channel's permissions and the map assets.
+    ///
+    /// Prints one line per check, ✔ or ✘ with what to do; exits with status 1 when any
+    /// check failed. Reads the same environment and `.env` as `etprox bot`.
+    Check,
     /// Answer a slash command in the terminal, as the bot would on Discord.
     ///
     /// Example: etprox ask "/duo player:Slomix period:7d". Attachments are written to --out.
@@ -174,9 +180,11 @@ enum RetentionCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `.env` first, so RUST_LOG written there counts (configuration reads it again; harmless).
+    let _ = dotenvy::dotenv();
     // Long-running services log what they do; one-shot commands print their own results.
     let default_filter = match cli.command {
-        Command::Watch => "etprox=info,sqlx=error,warn",
+        Command::Watch | Command::Bot => "etprox=info,sqlx=error,warn",
         _ => "etprox=warn,sqlx=error,warn",
     };
     tracing_subscriber::fmt()
@@ -185,6 +193,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in journald or a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(cli).await {
         Ok(code) => code,
@@ -196,6 +206,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Check = cli.command {
+        // Before the configuration is loaded: a bad setting is one of the things it reports.
+        return Ok(check().await);
+    }
     let config = Config::from_env().context("invalid configuration")?;
     match cli.command {
         Command::Demo { fresh, keep, out } => {
@@ -205,8 +219,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 work_dir: std::env::temp_dir().join("etprox-demo"),
                 out_dir: out,
             };
-            etprox::demo::run(&config, &options).await?;
-            Ok(ExitCode::SUCCESS)
+            match etprox::demo::run(&config, &options).await? {
+                etprox::demo::Finished::Completed => Ok(ExitCode::SUCCESS),
+                etprox::demo::Finished::Interrupted => {
+                    eprintln!("demo interrupted; its private database, if it had one, is stopped and removed");
+                    // Exit at once: the simulation thread may still be running and the runtime
+                    // would wait for it.
+                    std::process::exit(130)
+                }
+            }
         }
         Command::Db(DbCommand::Migrate) => {
             db::connect_and_migrate(&config.database_url, 2).await?;
@@ -221,25 +242,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => import(&config, paths, jobs, batch, quiet).await,
         Command::Watch => {
             anyhow::ensure!(
-                !config.round_dirs.is_empty(),
-                "ETPROX_ROUND_DIRS is not set: give the folder(s) the tracker writes round files to, separated by ':'"
+                !config.round_dirs.is_empty() || !config.remote.sources.is_empty(),
+                "neither ETPROX_ROUND_DIRS nor ETPROX_ROUND_SOURCES is set: give the folder(s) the tracker writes round files to, separated by ':', and/or sftp://, ftp:// or ftps:// URLs of folders on the game server"
             );
             let pool = db::connect_with_retry(&config.database_url, 4).await?;
             let importer = Importer::new(pool, config.session, config.default_server_id.clone());
+            let _pollers = etprox::remote::spawn_all(&importer, &config.remote);
             let options = watcher::WatchOptions::from_config(&config);
             tokio::select! {
-                result = watcher::run(importer, options) => result?,
+                result = watcher::run(importer, options), if !config.round_dirs.is_empty() => result?,
                 _ = tokio::signal::ctrl_c() => eprintln!("stopping (Ctrl-C)"),
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(command) => retention(&config, command).await,
+        // Handled before the configuration is loaded (see above); kept for completeness.
+        Command::Check => Ok(check().await),
         Command::Bot => {
             // Token first: without it nothing else matters, and the message says how to get one.
             let bot = etprox::config::BotConfig::from_env().context("invalid bot configuration")?;
-            let pool = db::connect_and_migrate(&config.database_url, 8).await?;
+            tracing::info!(database = %config.database_url, "connecting to the database");
+            // Like `watch`: a database that is down or still starting is waited for.
+            let pool = db::connect_with_retry(&config.database_url, 8).await?;
+            tracing::info!("database ready");
             tokio::select! {
-                result = etprox::discord::run(etprox::discord::Bot { config, bot, pool }) => result?,
+                result = etprox::discord::run(etprox::discord::Bot {
+                    config,
+                    bot,
+                    pool,
+                    faults: Default::default(),
+                }) => result?,
                 _ = tokio::signal::ctrl_c() => eprintln!("stopping (Ctrl-C)"),
             }
             Ok(ExitCode::SUCCESS)
@@ -257,7 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reuse,
         }) => {
             let options = etprox::command_bench::CommandBenchOptions {
-                database_url: config.database_url.clone(),
+                database_url: config.database_url.expose().to_owned(),
                 kills: kills.max(1),
                 days: days.max(1),
                 repeats: repeats.max(1),
@@ -321,7 +353,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             repeats,
         }) => {
             let options = etprox::bench::ImportBenchOptions {
-                database_url: config.database_url.clone(),
+                database_url: config.database_url.expose().to_owned(),
                 rounds: rounds.max(1),
                 kills_per_round: kills_per_round.max(1),
                 jobs,
@@ -354,6 +386,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+async fn check() -> ExitCode {
+    let started = std::time::Instant::now();
+    let lookup = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let lines = etprox::check::run(lookup, |line| println!("{line}")).await;
+    let failed = lines.iter().filter(|l| !l.ok).count();
+    println!(
+        "{} checks, {failed} failed ({} ms)",
+        lines.len(),
+        started.elapsed().as_millis()
+    );
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -505,8 +554,7 @@ async fn ask(
 ) -> anyhow::Result<ExitCode> {
     use etprox::commands::{self, Caller, Env, Invocation};
     let pool = db::connect_and_migrate(&config.database_url, 4).await?;
-    let assets_dir = std::env::var_os("ETPROX_ASSETS_DIR")
-        .map_or_else(|| PathBuf::from("assets"), PathBuf::from);
+    let assets_dir = etprox::assets::assets_dir();
     let env = Env {
         importer: Some(Importer::new(
             pool.clone(),

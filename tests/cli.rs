@@ -42,13 +42,13 @@ async fn import_reports_every_file_and_fails_on_rejections(pool: PgPool) {
         "{out}"
     );
 
-    let (code, out, _) = etprox(&url, &["import", "../shared/fixtures/v2"]);
+    let (code, out, _) = etprox(&url, &["import", "tests/fixtures/v2"]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("2 imported (208 kills), 0 already imported"),
         "{out}"
     );
-    let (code, out, _) = etprox(&url, &["import", "../shared/fixtures/v2"]);
+    let (code, out, _) = etprox(&url, &["import", "tests/fixtures/v2"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("0 imported (0 kills), 2 already imported"),

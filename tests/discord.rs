@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use etprox::config::{BotConfig, Config};
+use etprox::discord::supervise::Faults;
 use etprox::discord::{run, Bot};
 use fake_discord::*;
 use serde_json::{json, Value};
@@ -48,7 +49,21 @@ async fn seed(pool: &PgPool) {
 
 /// Starts the fake and the bot; returns once the bot has registered its commands.
 async fn start(pool: PgPool, extra: &[(&str, String)]) -> Running {
-    let fake = FakeDiscord::start().await;
+    start_with(FakeDiscord::start().await, pool, extra).await
+}
+
+/// Like [`start`], with a fake the test has prepared.
+async fn start_with(fake: FakeDiscord, pool: PgPool, extra: &[(&str, String)]) -> Running {
+    start_faulty(fake, pool, extra, Faults::default()).await
+}
+
+/// Like [`start_with`], with failures injected.
+async fn start_faulty(
+    fake: FakeDiscord,
+    pool: PgPool,
+    extra: &[(&str, String)],
+    faults: Faults,
+) -> Running {
     let mut vars: HashMap<String, String> = HashMap::from([
         (
             "DISCORD_TOKEN".into(),
@@ -64,7 +79,12 @@ async fn start(pool: PgPool, extra: &[(&str, String)]) -> Running {
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
     let bot = BotConfig::from_lookup(|k| vars.get(k).cloned()).expect("bot config");
-    let task = tokio::spawn(run(Bot { config, bot, pool }));
+    let task = tokio::spawn(run(Bot {
+        config,
+        bot,
+        pool,
+        faults,
+    }));
     let path = format!("/api/v10/applications/{APP_ID}/guilds/{GUILD_ID}/commands");
     let put = fake
         .wait_for("command registration", WAIT, |c| {
@@ -511,6 +531,106 @@ async fn a_round_dropped_into_the_folder_is_summarised_in_the_channel(pool: PgPo
 }
 
 #[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn a_watcher_that_panics_is_restarted_and_rounds_still_import(pool: PgPool) {
+    use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Faults::default();
+    // The first two starts of the watcher panic.
+    faults
+        .watcher_panics
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let _bot = start_faulty(
+        FakeDiscord::start().await,
+        pool.clone(),
+        &[
+            ("ETPROX_ROUND_DIRS", dir.path().display().to_string()),
+            ("ETPROX_RESCAN_SECS", "1".into()),
+        ],
+        faults.clone(),
+    )
+    .await;
+    let spec = RoundSpec::new(3, chrono::Utc::now().timestamp() - 600);
+    std::fs::write(dir.path().join("round.txt"), synthetic_v3(&spec)).unwrap();
+    let rounds = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM rounds")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    // Restarts after 1 s and 2 s, then the watcher finds the file.
+    let deadline = Instant::now() + WAIT;
+    while rounds().await < 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        faults
+            .watcher_panics
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "both injected panics happened"
+    );
+    assert_eq!(
+        rounds().await,
+        1,
+        "the round was imported after the restarts"
+    );
+}
+
+/// PostgreSQL restarting under the bot: a private cluster of this test's own (initdb and
+/// pg_ctl on a free port in a temporary folder, as the demo starts one), stopped and started
+/// again while the bot runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_database_restarts_commands_say_so_within_3_s_and_the_bot_recovers() {
+    use etprox::demo::database::PrivateCluster;
+    use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // The server runs as user postgres when we are root: it must reach its data folder.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cluster = PrivateCluster::start().expect("private cluster");
+    let pool = etprox::db::connect_and_migrate(&cluster.url("etprox"), 4)
+        .await
+        .unwrap();
+    let rounds = dir.path().join("rounds");
+    std::fs::create_dir(&rounds).unwrap();
+    let importer = common::importer(&pool);
+    let path = rounds.join("round.txt");
+    std::fs::write(&path, synthetic_v3(&RoundSpec::new(1, 1_764_000_000))).unwrap();
+    common::expect_imported(&common::import(&importer, &path).await);
+    let bot = start(pool, &[]).await;
+    let a = bot.ask("round", json!([]), plain()).await;
+    assert_eq!(a.embed_titles(), ["goldrush · round 1"]);
+
+    cluster.stop().unwrap();
+    for command in ["round", "solo"] {
+        let sent = Instant::now();
+        let a = bot.ask(command, json!([]), plain()).await;
+        let took = a.at.duration_since(sent);
+        println!("/{command} with the database down: answered in {took:?}");
+        assert!(a.ephemeral(), "{a:?}");
+        assert!(
+            a.content().contains("database is unavailable") && a.content().contains("minute"),
+            "{a:?}"
+        );
+        assert!(took <= Duration::from_secs(3), "took {took:?}");
+    }
+
+    cluster.resume().unwrap();
+    let back = Instant::now();
+    let mut answered = None;
+    while back.elapsed() < WAIT {
+        let a = bot.ask("round", json!([]), plain()).await;
+        if a.embed_titles() == ["goldrush · round 1"] {
+            answered = Some(back.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let answered = answered.expect("no answer after the database came back");
+    println!("first answer {answered:?} after the database was back");
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
 async fn two_hundred_interactions_at_once_are_all_answered_within_3_s(pool: PgPool) {
     seed(&pool).await;
     let bot = start(pool, &[]).await;
@@ -588,6 +708,411 @@ async fn the_bot_reconnects_after_the_gateway_drops(pool: PgPool) {
     }
     let a = answered.expect("no answer after the reconnect");
     assert_eq!(a.embed_titles(), ["goldrush · round 1"]);
+}
+
+const HOME_2: u64 = 900_000_000_000_000_008;
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn commands_live_in_the_home_guilds_only_and_old_global_ones_are_removed(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    // An earlier version registered its commands globally.
+    fake.set_global_commands(vec![json!({
+        "id": "1", "application_id": APP_ID.to_string(), "version": "1", "type": 1,
+        "name": "solo", "description": "old", "default_member_permissions": null,
+        "dm_permission": true, "nsfw": false
+    })]);
+    let mut second = FakeGuild::home();
+    second.id = HOME_2;
+    second.name = "ET Test Community (cups)".into();
+    fake.set_guilds(vec![FakeGuild::home(), second]);
+    let bot = start_with(
+        fake,
+        pool,
+        &[("ETPROX_GUILD_ID", format!("{GUILD_ID}, {HOME_2}"))],
+    )
+    .await;
+    let second_put = format!("/api/v10/applications/{APP_ID}/guilds/{HOME_2}/commands");
+    bot.fake
+        .wait_for("registration in the second home guild", WAIT, |c| {
+            c.method == "PUT" && c.path == second_put
+        })
+        .await;
+    let deadline = Instant::now() + WAIT;
+    while !bot.fake.global_commands().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        bot.fake.global_commands().is_empty(),
+        "global commands left: {:?}",
+        bot.fake.global_commands()
+    );
+    let global = format!("/api/v10/applications/{APP_ID}/commands");
+    assert!(
+        bot.fake.calls().iter().all(|c| !(c.method == "PUT"
+            && c.path == global
+            && c.body.as_array().is_some_and(|a| !a.is_empty()))),
+        "nothing is registered globally"
+    );
+    // Both home guilds are served.
+    let id = bot
+        .fake
+        .command_in(Some(HOME_2), "maps", json!([]), plain());
+    let a = bot.fake.answer(id, WAIT).await;
+    assert!(!a.content().contains(GUILD_NAME), "{a:?}");
+}
+
+/// A pool whose server does not exist: any database work would hang until its timeout.
+fn dead_pool() -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(15))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/none")
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn interactions_from_other_guilds_and_dms_are_refused_before_any_database_work(
+    _pool: PgPool,
+) {
+    let bot = start(dead_pool(), &[]).await;
+    let quick = Duration::from_secs(3);
+    let refused = |a: &Answer| {
+        assert!(a.ephemeral(), "{a:?}");
+        assert!(a.content().contains(GUILD_NAME), "{a:?}");
+        assert!(a.embed_titles().is_empty(), "{a:?}");
+    };
+    let stranger_admin = member(ADMIN, "stranger", MANAGE_GUILD | (1 << 3), &[]);
+    let id = bot.fake.command_in(
+        Some(FOREIGN_GUILD_ID),
+        "solo",
+        json!([bot.period("solo", "all")]),
+        plain(),
+    );
+    refused(&bot.fake.answer(id, quick).await);
+    let archive = json!([{ "name": "archive", "type": 1, "options": [{ "name": "days", "type": 4, "value": 1 }] }]);
+    let id = bot.fake.command_in(
+        Some(FOREIGN_GUILD_ID),
+        "retention",
+        archive.clone(),
+        stranger_admin.clone(),
+    );
+    refused(&bot.fake.answer(id, quick).await);
+    let id = bot
+        .fake
+        .command_in(None, "player", json!([text("player", "SlomiX")]), plain());
+    refused(&bot.fake.answer(id, quick).await);
+    let id = bot
+        .fake
+        .command_in(None, "retention", archive, stranger_admin.clone());
+    refused(&bot.fake.answer(id, quick).await);
+    for guild in [Some(FOREIGN_GUILD_ID), None] {
+        let id = bot.fake.click_in(
+            guild,
+            "ok:/retention archive days:1",
+            stranger_admin.clone(),
+        );
+        refused(&bot.fake.answer(id, quick).await);
+        let id = bot.fake.autocomplete_in(
+            guild,
+            "solo",
+            json!([{ "name": "player", "type": 3, "value": "SLO", "focused": true }]),
+            plain(),
+        );
+        let a = bot.fake.answer(id, quick).await;
+        assert_eq!(a.kind, 8);
+        assert!(a.choices().is_empty(), "{a:?}");
+    }
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn a_strangers_admin_cannot_archive_from_their_own_guild(pool: PgPool) {
+    seed(&pool).await;
+    let bot = start(pool.clone(), &[]).await;
+    let kills = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM kill_context")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before = kills().await;
+    assert!(before > 0);
+    let stranger_admin = member(ADMIN, "stranger", MANAGE_GUILD, &[]);
+    let id = bot.fake.click_in(
+        Some(FOREIGN_GUILD_ID),
+        "ok:/retention archive days:1",
+        stranger_admin,
+    );
+    let a = bot.fake.answer(id, WAIT).await;
+    assert!(a.ephemeral() && a.content().contains(GUILD_NAME), "{a:?}");
+    assert_eq!(kills().await, before);
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn a_page_button_pressed_by_someone_else_keeps_the_invokers_choice(pool: PgPool) {
+    use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
+    // Twelve a side, so a player has eleven partners: two pages.
+    let dir = tempfile::tempdir().unwrap();
+    let importer = common::importer(&pool);
+    for round in 0..3 {
+        let mut spec = RoundSpec::new(0, 1_764_000_000 + round * 1_800);
+        spec.team_size = 12;
+        spec.kills = 400;
+        let path = dir.path().join(format!("round-{round}.txt"));
+        std::fs::write(&path, synthetic_v3(&spec)).unwrap();
+        common::expect_imported(&common::import(&importer, &path).await);
+    }
+    let bot = start(pool, &[]).await;
+    let other = || member(PLAIN + 7, "other", 0, &[]);
+    let a = bot
+        .ask("link", json!([text("player", "player14")]), other())
+        .await;
+    assert_eq!(a.embed_titles(), ["Linked"]);
+
+    // An unlinked member asks for the best duos; a linked one pages on.
+    let a = bot
+        .ask("duo", json!([bot.period("duo", "all")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Best duos"]);
+    let next = a.buttons()[1].0.clone();
+    let id = bot.fake.click(&next, other());
+    let a = bot.fake.answer(id, WAIT).await;
+    assert_eq!(a.embed_titles(), ["Best duos"], "{a:?}");
+
+    // A linked member asks for their partners; someone else pages on.
+    let a = bot
+        .ask("link", json!([text("player", "player0")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Linked"]);
+    let a = bot
+        .ask("duo", json!([bot.period("duo", "all")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Best partners of player0"]);
+    let buttons = a.buttons();
+    assert_eq!(buttons.len(), 2, "{a:?}");
+    for who in [other(), member(PLAIN + 8, "unlinked", 0, &[])] {
+        let id = bot.fake.click(&buttons[1].0, who);
+        let a = bot.fake.answer(id, WAIT).await;
+        assert_eq!(a.embed_titles(), ["Best partners of player0"], "{a:?}");
+        assert!(a.embed_text().contains("page 2"), "{}", a.embed_text());
+    }
+}
+
+#[test]
+fn the_database_password_never_reaches_the_screen() {
+    let secret = "s3cr3t-pw";
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], url: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_etprox"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("DATABASE_URL", url)
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    // A URL the driver cannot read, a server that is not there, the help texts.
+    for (args, url) in [
+        (
+            &["db", "migrate"][..],
+            format!("postgres://etprox:{secret}@127.0.0.1:notaport/x"),
+        ),
+        (
+            &["db", "migrate"][..],
+            format!("postgres://etprox:{secret}@127.0.0.1:1/x"),
+        ),
+        (
+            &["db", "migrate"][..],
+            format!("mysql://etprox:{secret}@127.0.0.1:1/x"),
+        ),
+        (
+            &["--help"][..],
+            format!("postgres://etprox:{secret}@127.0.0.1:1/x"),
+        ),
+        (
+            &["bot", "--help"][..],
+            format!("postgres://etprox:{secret}@127.0.0.1:1/x"),
+        ),
+    ] {
+        let shown = run(args, &url);
+        assert!(
+            !shown.contains(secret),
+            "etprox {args:?} printed the password:\n{shown}"
+        );
+    }
+}
+
+/// `etprox bot` as a process, its configuration in `.env` only, its log collected.
+struct BotProcess {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl BotProcess {
+    fn start(dir: &std::path::Path, dotenv: &str) -> BotProcess {
+        use std::io::BufRead;
+        std::fs::write(dir.join(".env"), dotenv).unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_etprox"));
+        command
+            .arg("bot")
+            .current_dir(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        // Only `.env` configures it.
+        for (key, _) in std::env::vars() {
+            if key == "DATABASE_URL"
+                || key == "RUST_LOG"
+                || key.starts_with("ETPROX_")
+                || key == "DISCORD_TOKEN"
+            {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command.spawn().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let log = std::sync::Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        BotProcess { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    async fn wait_for_log(&self, text: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.log().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} in the log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The URL of the database `pool` belongs to (a `#[sqlx::test]` database).
+fn url_of(pool: &PgPool) -> String {
+    let name = pool.connect_options().get_database().unwrap().to_owned();
+    etprox::demo::database::with_database(
+        &std::env::var("DATABASE_URL").expect("DATABASE_URL for the tests"),
+        &name,
+    )
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn a_first_start_explains_itself_in_the_log(pool: PgPool) {
+    use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rounds = dir.path().join("rounds");
+    std::fs::create_dir(&rounds).unwrap();
+    let dotenv = format!(
+        "DATABASE_URL={}\nDISCORD_TOKEN=test-token.abcdefghijklmnopqrstuvwxyz\nETPROX_GUILD_ID={GUILD_ID}\n\
+         ETPROX_DISCORD_PROXY_URL={}\nETPROX_ROUND_DIRS={}\nETPROX_RESCAN_SECS=1\n\
+         ETPROX_SUMMARY_CHANNEL_ID={SUMMARY_CHANNEL_ID}\n",
+        url_of(&pool),
+        fake.url,
+        rounds.display()
+    );
+    let bot = BotProcess::start(dir.path(), &dotenv);
+    bot.wait_for_log("registered slash commands").await;
+    let log = bot.log();
+    for expected in [
+        "database ready",
+        "connected to Discord as etprox",
+        GUILD_NAME,
+        &format!("client_id={APP_ID}&scope=bot+applications.commands&permissions=52224"),
+        "daily retention",
+    ] {
+        assert!(log.contains(expected), "no {expected:?} in the log:\n{log}");
+    }
+    // A round that ended a few minutes ago, so it gets a summary post.
+    let mut spec = RoundSpec::new(5, chrono::Utc::now().timestamp() - 600);
+    spec.kills = 60;
+    std::fs::write(rounds.join("round.txt"), synthetic_v3(&spec)).unwrap();
+    bot.wait_for_log("imported").await;
+    bot.wait_for_log("posted the round summary").await;
+    drop(bot);
+
+    // RUST_LOG in .env is honoured: at warn, the info lines are gone.
+    let quiet = BotProcess::start(dir.path(), &format!("{dotenv}RUST_LOG=warn\n"));
+    let put = format!("/api/v10/applications/{APP_ID}/guilds/{GUILD_ID}/commands");
+    let registrations = || {
+        fake.calls()
+            .iter()
+            .filter(|c| c.method == "PUT" && c.path == put)
+            .count()
+    };
+    let deadline = Instant::now() + WAIT;
+    while registrations() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(registrations(), 2, "the second bot registered its commands");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !quiet.log().contains("connected to Discord"),
+        "{}",
+        quiet.log()
+    );
+}
+
+#[test]
+fn the_bot_waits_for_the_database_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bot = BotProcess::start(
+        dir.path(),
+        &format!(
+            "DATABASE_URL=postgres://etprox:s3cr3t-pw@127.0.0.1:{port}/etprox\n\
+             DISCORD_TOKEN=test-token.abcdefghijklmnopqrstuvwxyz\nETPROX_GUILD_ID={GUILD_ID}\n\
+             ETPROX_DISCORD_PROXY_URL=http://127.0.0.1:{port}\n"
+        ),
+    );
+    let mut bot = bot;
+    // The first attempt gives up after the pool's 5 s connect timeout.
+    let deadline = Instant::now() + WAIT;
+    while !bot.log().contains("database not reachable, waiting") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        bot.child.try_wait().unwrap().is_none(),
+        "the bot exited instead of waiting:\n{}",
+        bot.log()
+    );
+    let log = bot.log();
+    assert!(log.contains("database not reachable, waiting"), "{log}");
+    assert!(log.contains("etprox:***@127.0.0.1"), "{log}");
+    assert!(!log.contains("s3cr3t-pw"), "{log}");
 }
 
 #[test]

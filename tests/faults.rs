@@ -227,14 +227,15 @@ async fn a_file_that_vanishes_before_reading_is_retried_not_rejected(pool: PgPoo
     );
 }
 
-/// A TCP relay to PostgreSQL that the test can switch on late, to play "database down".
-async fn relay_to_postgres(listener: tokio::net::TcpListener) {
+/// A TCP relay to PostgreSQL at `server` that the test can switch on late, to play "database down".
+async fn relay_to_postgres(listener: tokio::net::TcpListener, server: String) {
     loop {
         let Ok((mut inbound, _)) = listener.accept().await else {
             return;
         };
+        let server = server.clone();
         tokio::spawn(async move {
-            if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(&server).await {
                 let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
             }
         });
@@ -252,11 +253,14 @@ async fn watch_waits_for_a_database_that_is_down_at_start(pool: PgPool) {
         .local_addr()
         .unwrap()
         .port();
-    let down_url = url.replacen("127.0.0.1:5432", &format!("127.0.0.1:{port}"), 1);
-    assert_ne!(
-        down_url, url,
-        "DATABASE_URL must point at 127.0.0.1:5432 for this test"
-    );
+    // The server of DATABASE_URL (the shared one, or the tests' private cluster): host:port.
+    let server = url
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(server, _)| server.to_owned())
+        .expect("DATABASE_URL is postgres://USER@HOST:PORT/DB");
+    let down_url = url.replacen(&server, &format!("127.0.0.1:{port}"), 1);
+    assert_ne!(down_url, url, "DATABASE_URL must name a HOST:PORT");
 
     let mut watch = spawn_watch(&down_url, dir.path());
     // Longer than one connection attempt (5 s), so the wait-and-retry path runs.
@@ -270,7 +274,7 @@ async fn watch_waits_for_a_database_that_is_down_at_start(pool: PgPool) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
-    let relay = tokio::spawn(relay_to_postgres(listener));
+    let relay = tokio::spawn(relay_to_postgres(listener, server));
     let done = wait_for_rounds(&pool, files.len() as i64, Duration::from_secs(60)).await;
     watch.kill().unwrap();
     let output = watch.wait_with_output().unwrap();

@@ -18,10 +18,7 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
         "2025-11-18-203822-supply-round-0_proximity.txt",
         "2025-11-18-211955-goldrush-round-0_proximity.txt",
     ] {
-        let path = format!(
-            "{}/../shared/fixtures/v2/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/fixtures/v2/{name}", env!("CARGO_MANIFEST_DIR"));
         out.push((name.to_owned(), std::fs::read(path).unwrap()));
     }
     let spec = RoundSpec {

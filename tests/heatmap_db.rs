@@ -1,6 +1,8 @@
 //! Heatmaps from a real PostgreSQL: SQL binning, filters, archived days and fallbacks.
 //! Each test gets its own database with the migrations applied.
 
+mod common;
+
 use chrono::NaiveDate;
 use etprox::heatmap::calibration::{CalibrationTable, MapAssets};
 use etprox::heatmap::query::{self, WeaponFilter};

@@ -3,8 +3,8 @@
 use super::reply::colour;
 use super::text::{self, percent};
 use super::{
-    page_buttons, page_footer, page_of, player_option, resolve_player, Caller, CommandResult,
-    DateRange, Embed, Env, Invocation, Period, Reply, PAGE_SIZE,
+    chosen_player, page_buttons, page_footer, page_of, pinned, resolve_player, Caller,
+    CommandResult, DateRange, Embed, Env, Invocation, Period, Reply, PAGE_SIZE,
 };
 use crate::db;
 use crate::db::players::Player;
@@ -12,7 +12,7 @@ use crate::db::synergy::Pair;
 
 pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
     let range = inv.period(Period::Month)?.range(&env.pool).await?;
-    let player = player_option(env, caller, inv.get("player")).await?;
+    let player = chosen_player(env, caller, inv, "player").await?;
     let partner = match inv.get("partner") {
         Some(p) => Some(resolve_player(env, p).await?),
         None => None,
@@ -63,7 +63,8 @@ async fn best_pairs(env: &Env, inv: &Invocation, range: DateRange) -> CommandRes
             "{} · in range: kills with the other close by; together: kills within 3 s of each other; trades: deaths avenged within 3 s",
             page_footer(page, pairs.len(), &range)
         ));
-    Ok(Reply::embed(embed).with_buttons(page_buttons(inv, page, pairs.len())))
+    let buttons = page_buttons(&pinned(inv, None), page, pairs.len());
+    Ok(Reply::embed(embed).with_buttons(buttons))
 }
 
 async fn partners(env: &Env, inv: &Invocation, player: &Player, range: DateRange) -> CommandResult {
@@ -102,7 +103,8 @@ async fn partners(env: &Env, inv: &Invocation, player: &Player, range: DateRange
     )
     .description(text::table(&header, &rows))
     .footer(page_footer(page, pairs.len(), &range));
-    Ok(Reply::embed(embed).with_buttons(page_buttons(inv, page, pairs.len())))
+    let buttons = page_buttons(&pinned(inv, Some(player)), page, pairs.len());
+    Ok(Reply::embed(embed).with_buttons(buttons))
 }
 
 async fn pair(env: &Env, a: &Player, b: &Player, range: DateRange) -> CommandResult {

@@ -49,10 +49,7 @@ pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
         },
         None => 1024,
     };
-    options.assets = MapAssets {
-        table_path: env.assets_dir.join("maps.csv"),
-        maps_dir: env.assets_dir.join("maps"),
-    };
+    options.assets = MapAssets::in_dir(&env.assets_dir);
     let (png, summary) = match render_heatmap_png(&env.pool, &options).await {
         Ok(done) => done,
         Err(HeatmapError::Db(e)) => return Err(e.into()),

@@ -76,6 +76,9 @@ async fn status(env: &Env) -> CommandResult {
         },
         false,
     );
+    if let Some(lines) = crate::remote::status_lines(&env.pool).await? {
+        embed = embed.field("Remote sources", text::clip(&lines, 1000), false);
+    }
     Ok(Reply::embed(embed).ephemeral())
 }
 

@@ -67,6 +67,21 @@ pub enum CommandError {
     Other(#[from] anyhow::Error),
 }
 
+impl CommandError {
+    /// The database is away (down or restarting), not wrong about this command.
+    pub fn database_unavailable(&self) -> bool {
+        match self {
+            CommandError::User(_) => false,
+            CommandError::Database(e) => db::is_unavailable(e),
+            CommandError::Other(e) => db::is_transient(e),
+        }
+    }
+}
+
+/// What a command answers while PostgreSQL is down or restarting.
+pub const DATABASE_UNAVAILABLE: &str =
+    "The stats database is unavailable right now (restarting?). Try again in a minute.";
+
 pub type CommandResult = Result<Reply, CommandError>;
 
 fn user_error<T>(message: impl Into<String>) -> Result<T, CommandError> {
@@ -307,6 +322,10 @@ pub async fn dispatch(env: &Env, caller: &Caller, invocation: &Invocation) -> Re
             reply
         }
         Err(CommandError::User(message)) => Reply::error(message),
+        Err(e) if e.database_unavailable() => {
+            tracing::warn!(command = %invocation.to_line(), error = %e, "database unavailable");
+            Reply::error(DATABASE_UNAVAILABLE)
+        }
         Err(e) => {
             tracing::error!(command = %invocation.to_line(), error = %e, "command failed");
             Reply::error("Something went wrong on our side; the error is logged. Try again later.")
@@ -432,6 +451,39 @@ async fn player_option(
             Some(user) => Ok(db::links::linked_player(&env.pool, user).await?),
             None => Ok(None),
         },
+    }
+}
+
+/// Option a page button carries when the invoker named no player and had none linked, so the
+/// list stays the same list whoever presses the button (not the presser's linked player).
+const NO_DEFAULT: &str = "nolink";
+
+/// Like [`player_option`] for option `key`, honouring [`NO_DEFAULT`].
+async fn chosen_player(
+    env: &Env,
+    caller: &Caller,
+    inv: &Invocation,
+    key: &str,
+) -> Result<Option<db::players::Player>, CommandError> {
+    if inv.flag(NO_DEFAULT)? {
+        return match inv.get(key) {
+            Some(text) => resolve_player(env, text).await.map(Some),
+            None => Ok(None),
+        };
+    }
+    player_option(env, caller, inv.get(key)).await
+}
+
+/// The invocation a page button repeats: the player shown now is written into it, or
+/// [`NO_DEFAULT`] when none is, so a click by someone else pages through the same reply.
+fn pinned(inv: &Invocation, player: Option<&db::players::Player>) -> Invocation {
+    match player {
+        Some(p) => {
+            let mut next = inv.with("player", &p.guid);
+            next.options.remove("partner");
+            next
+        }
+        None => inv.with(NO_DEFAULT, true),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The transport-free answer of a command, and Discord's size limits applied to it.
 
-/// Discord limits (see shared/reference/discord-test-facts.md).
+/// Discord limits (see docs/reference/discord-test-facts.md).
 pub mod limits {
     pub const CONTENT: usize = 2000;
     pub const TITLE: usize = 256;

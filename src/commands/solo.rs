@@ -3,7 +3,7 @@
 use super::reply::colour;
 use super::text::{self, percent};
 use super::{
-    page_buttons, page_footer, page_of, player_option, Caller, CommandResult, Embed, Env,
+    chosen_player, page_buttons, page_footer, page_of, pinned, Caller, CommandResult, Embed, Env,
     Invocation, Period, Reply,
 };
 use crate::db;
@@ -14,7 +14,7 @@ pub const MIN_DUELS: i64 = 10;
 pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
     let period = inv.period(Period::Month)?;
     let range = period.range(&env.pool).await?;
-    let Some(player) = player_option(env, caller, inv.get("player")).await? else {
+    let Some(player) = chosen_player(env, caller, inv, "player").await? else {
         return leaderboard(env, inv, range).await;
     };
     let Some(t) = db::stats::player_totals(&env.pool, &player.guid, range.from, range.to).await?
@@ -111,5 +111,6 @@ async fn leaderboard(env: &Env, inv: &Invocation, range: super::DateRange) -> Co
             "{} · at least {MIN_DUELS} duels",
             page_footer(page, rows.len(), &range)
         ));
-    Ok(Reply::embed(embed).with_buttons(page_buttons(inv, page, rows.len())))
+    let buttons = page_buttons(&pinned(inv, None), page, rows.len());
+    Ok(Reply::embed(embed).with_buttons(buttons))
 }

@@ -3,6 +3,7 @@
 pub mod copy_text;
 pub mod links;
 pub mod players;
+pub mod remote_fetches;
 pub mod retention;
 pub mod round_summary;
 pub mod rounds;
@@ -20,7 +21,12 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Connects, creating the database first if it does not exist yet, and applies migrations.
 pub async fn connect_and_migrate(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
-        .with_context(|| format!("DATABASE_URL {url:?} is not a valid PostgreSQL URL"))?
+        .with_context(|| {
+            format!(
+                "DATABASE_URL \"{}\" is not a valid PostgreSQL URL",
+                crate::config::Redacted(url)
+            )
+        })?
         .log_statements(tracing::log::LevelFilter::Trace)
         .application_name("etprox");
     create_database_if_missing(&options).await?;
@@ -63,12 +69,21 @@ pub fn is_transient(error: &anyhow::Error) -> bool {
     error
         .chain()
         .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
-            Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
-            Some(sqlx::Error::Database(db)) => db
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-            _ => cause.downcast_ref::<std::io::Error>().is_some(),
+            Some(e) => is_unavailable(e),
+            None => cause.downcast_ref::<std::io::Error>().is_some(),
         })
+}
+
+/// True when the database is away (down, restarting, unreachable, out of connections) rather
+/// than refusing this particular query.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
 }
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {

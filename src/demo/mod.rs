@@ -185,12 +185,65 @@ pub async fn round_summary(pool: &PgPool, round_id: i64) -> anyhow::Result<Strin
     Ok(text)
 }
 
-/// Runs the demo. `config` supplies the session clock; the database comes from `demo_db`.
-pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
+/// How a demo run ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    Completed,
+    /// Stopped by Ctrl-C or SIGTERM; the private cluster, if any, is already stopped.
+    Interrupted,
+}
+
+/// Runs the demo. `config` supplies the session clock; the database comes from `DATABASE_URL`,
+/// the local server or a private cluster, which is stopped before this returns, whether the demo
+/// completed, failed or was interrupted.
+pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<Finished> {
     let started = Instant::now();
     let configured = std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty());
-    let db = database::resolve(configured.as_deref(), &options.work_dir)?;
+    let db = database::resolve(configured.as_deref(), database::DEMO_DATABASE)?;
     println!("database: {} ({})", database::DEMO_DATABASE, db.origin);
+    let outcome = tokio::select! {
+        result = play(config, options, &db, started) => result.map(|()| Finished::Completed),
+        () = interrupted() => Ok(Finished::Interrupted),
+    };
+    // Dropping the database stops a private cluster; the demo's connections are closed by now.
+    drop(db);
+    outcome
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped, so a failed or interrupted demo leaves no watcher running.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn play(
+    config: &Config,
+    options: &DemoOptions,
+    db: &database::Database,
+    started: Instant,
+) -> anyhow::Result<()> {
+    // Say at once when the output folder cannot be made, not after the evening has been played.
+    std::fs::create_dir_all(&options.out_dir)
+        .with_context(|| format!("creating the output folder {}", options.out_dir.display()))?;
     if options.fresh {
         drop_database(&db.url).await?;
     }
@@ -210,7 +263,7 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
     for dir in &dirs {
         std::fs::create_dir_all(dir)?;
     }
-    let watch = tokio::spawn(watcher::run(
+    let watch = AbortOnDrop(tokio::spawn(watcher::run(
         importer.clone(),
         WatchOptions {
             dirs: dirs.clone(),
@@ -218,7 +271,7 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
             rescan: Duration::from_secs(1),
             give_up_waiting: Duration::from_secs(5),
         },
-    ));
+    )));
 
     println!("game: {} servers play the evening of {} (our tracker writes v3 files; one server runs the public v2 module)", SERVERS.len(), demo_evening());
     let work_dir = options.work_dir.clone();
@@ -260,7 +313,7 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bar.finish_and_clear();
-    watch.abort();
+    drop(watch);
     if already > 0 {
         println!("{already} of the evening's {expected} rounds were already in the demo database (imported by an earlier run: nothing doubled); {new_rounds} new. Use --fresh to start over.");
     }
@@ -272,15 +325,18 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<()> {
         "imported: {rounds} rounds, {kills} kills in the demo database ({expected} round files)"
     );
 
-    std::fs::create_dir_all(&options.out_dir)?;
     crate::demo_script::run(&pool, &importer, &options.out_dir).await?;
 
     pool.close().await;
-    if options.keep {
+    if options.keep && db.is_private() {
+        println!(
+            "not kept: the private cluster is removed at the end; --keep needs a PostgreSQL server (DATABASE_URL or one on 127.0.0.1:5432)"
+        );
+    } else if options.keep {
         println!(
             "kept database {} — try: DATABASE_URL={} etprox ask \"/solo\"",
             database::DEMO_DATABASE,
-            db.url
+            crate::config::Redacted(&db.url)
         );
     } else if !db.is_private() {
         drop_database(&db.url).await?;

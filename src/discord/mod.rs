@@ -4,6 +4,7 @@
 mod render;
 mod slash;
 pub mod summaries;
+pub mod supervise;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,18 +24,41 @@ pub type Ctx<'a> = poise::Context<'a, Data, Error>;
 pub struct Data {
     pub env: Env,
     admin_role: Option<serenity::RoleId>,
+    /// The community's guild(s): the only places the bot answers.
+    home: Vec<serenity::GuildId>,
+    /// What the refusal elsewhere calls the community (its guild names).
+    community: String,
+}
+
+impl Data {
+    fn is_home(&self, guild: Option<serenity::GuildId>) -> bool {
+        guild.is_some_and(|g| self.home.contains(&g))
+    }
+
+    fn refusal(&self) -> String {
+        format!(
+            "This bot belongs to {} and answers only there.",
+            self.community
+        )
+    }
 }
 
 /// Work that may take longer than this is deferred ("thinking…"), so Discord's 3 s limit
 /// for the first response is always met.
 const DEFER_AFTER: Duration = Duration::from_millis(1200);
 
-/// Admin if Discord says the member has Manage Server (Administrator arrives with every bit
-/// set) in this channel, or has the configured admin role.
-fn is_admin(member: Option<&serenity::Member>, admin_role: Option<serenity::RoleId>) -> bool {
-    let Some(member) = member else {
+/// Admin if the interaction comes from a home guild and Discord says the member has Manage
+/// Server there (Administrator arrives with every bit set), or has the configured admin role.
+/// Manage Server in any other guild counts for nothing.
+fn is_admin(
+    guild: Option<serenity::GuildId>,
+    member: Option<&serenity::Member>,
+    data: &Data,
+) -> bool {
+    let (true, Some(member)) = (data.is_home(guild), member) else {
         return false;
     };
+    let admin_role = data.admin_role;
     let by_permission = member
         .permissions
         .is_some_and(|p| p.manage_guild() || p.administrator());
@@ -42,12 +66,55 @@ fn is_admin(member: Option<&serenity::Member>, admin_role: Option<serenity::Role
     by_permission || by_role
 }
 
-fn caller(user: &serenity::User, member: Option<&serenity::Member>, data: &Data) -> Caller {
+fn caller(
+    user: &serenity::User,
+    guild: Option<serenity::GuildId>,
+    member: Option<&serenity::Member>,
+    data: &Data,
+) -> Caller {
     Caller {
         discord_user_id: i64::try_from(user.id.get()).ok(),
         display_name: user.name.clone(),
-        is_admin: is_admin(member, data.admin_role),
+        is_admin: is_admin(guild, member, data),
     }
+}
+
+/// Runs before every slash command and autocomplete (poise's command check): anything from
+/// outside the community's guilds gets a short private refusal (or no suggestions), before any
+/// database work.
+async fn home_only(ctx: Ctx<'_>) -> Result<bool, Error> {
+    let data = ctx.data();
+    if data.is_home(ctx.guild_id()) {
+        return Ok(true);
+    }
+    refuse(ctx).await?;
+    Ok(false)
+}
+
+async fn refuse(ctx: Ctx<'_>) -> Result<(), Error> {
+    let data = ctx.data();
+    info!(
+        guild = ?ctx.guild_id().map(|g| g.get()),
+        user = %ctx.author().name,
+        command = %ctx.command().qualified_name,
+        "refused an interaction from outside the community's guilds"
+    );
+    if let poise::Context::Application(app) = ctx {
+        if app.interaction_type == poise::CommandInteractionType::Autocomplete {
+            app.interaction
+                .create_response(
+                    ctx.http(),
+                    serenity::CreateInteractionResponse::Autocomplete(
+                        serenity::CreateAutocompleteResponse::new(),
+                    ),
+                )
+                .await?;
+            return Ok(());
+        }
+    }
+    ctx.send(render::poise_reply(&Reply::error(data.refusal())))
+        .await?;
+    Ok(())
 }
 
 /// Runs a command and sends its reply, deferring first when it takes a while.
@@ -57,7 +124,7 @@ async fn answer(ctx: Ctx<'_>, invocation: Invocation) -> Result<(), Error> {
         poise::Context::Application(app) => app.interaction.member.as_deref(),
         poise::Context::Prefix(_) => None,
     };
-    let caller = caller(ctx.author(), member, data);
+    let caller = caller(ctx.author(), ctx.guild_id(), member, data);
     let private = matches!(
         invocation.name.as_str(),
         "retention" | "import" | "link" | "unlink"
@@ -86,7 +153,15 @@ async fn on_button(
     data: &Data,
 ) -> Result<(), Error> {
     use serenity::{CreateInteractionResponse, EditInteractionResponse};
-    let caller = caller(&click.user, click.member.as_ref(), data);
+    if !data.is_home(click.guild_id) {
+        info!(guild = ?click.guild_id.map(|g| g.get()), user = %click.user.name, "refused a button click from outside the community's guilds");
+        let message = render::interaction_message(&Reply::error(data.refusal()));
+        click
+            .create_response(&ctx.http, CreateInteractionResponse::Message(message))
+            .await?;
+        return Ok(());
+    }
+    let caller = caller(&click.user, click.guild_id, click.member.as_ref(), data);
     let work = commands::press(&data.env, &caller, &click.data.custom_id);
     tokio::pin!(work);
     let quick = tokio::select! {
@@ -131,7 +206,11 @@ async fn on_event(
             interaction: serenity::Interaction::Component(click),
         } => on_button(ctx, click, data).await,
         serenity::FullEvent::Ready { data_about_bot } => {
-            info!(user = %data_about_bot.user.name, "connected to Discord");
+            info!(
+                "connected to Discord as {} (id {})",
+                data_about_bot.user.name,
+                data_about_bot.user.id.get()
+            );
             Ok(())
         }
         _ => Ok(()),
@@ -140,6 +219,14 @@ async fn on_event(
 
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     match error {
+        // Refused by `home_only`, which has answered already.
+        poise::FrameworkError::CommandCheckFailed { error: None, .. } => {}
+        // Admin commands are guild-only; a DM gets the same refusal as a stranger's guild.
+        poise::FrameworkError::GuildOnly { ctx, .. } => {
+            if let Err(e) = refuse(ctx).await {
+                warn!(error = %e, "could not send the refusal");
+            }
+        }
         poise::FrameworkError::Command { error, ctx, .. } => {
             warn!(command = %ctx.command().qualified_name, error = %error, "command failed");
             let _ = ctx
@@ -189,74 +276,210 @@ async fn warm_cache(
     }
 }
 
+/// Discord's REST client, through ETPROX_DISCORD_PROXY_URL when set (`etprox check` too).
+pub fn http_client(bot: &BotConfig) -> serenity::Http {
+    let mut http = serenity::HttpBuilder::new(&bot.discord_token);
+    if let Some(url) = &bot.proxy_url {
+        // serenity only honours the proxy with its own rate limiter off; the proxy limits.
+        http = http.proxy(url.clone()).ratelimiter_disabled(true);
+    }
+    http.build()
+}
+
+/// What the bot needs in a channel: see it, post, embed and attach (heatmaps). It edits only its
+/// own messages and reads no history, so nothing more.
+pub fn needed_permissions() -> serenity::Permissions {
+    serenity::Permissions::VIEW_CHANNEL
+        | serenity::Permissions::SEND_MESSAGES
+        | serenity::Permissions::EMBED_LINKS
+        | serenity::Permissions::ATTACH_FILES
+}
+
+/// The URL that adds the bot to a server with the scopes and permissions it needs.
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={}",
+        needed_permissions().bits()
+    )
+}
+
+/// Registers the commands in each home guild, removes global commands an earlier version left
+/// (they would let the bot be used anywhere), and returns the community's name for refusals.
+async fn register(
+    ctx: &serenity::Context,
+    ready: &serenity::Ready,
+    commands: &[poise::Command<Data, Error>],
+    home: &[serenity::GuildId],
+) -> Result<String, Error> {
+    info!(
+        "invite the bot to your server with {}",
+        invite_url(ready.application.id.get())
+    );
+    let mut names = Vec::new();
+    for guild in home {
+        match ctx.http.get_guild(*guild).await {
+            Ok(g) => {
+                info!(guild = %g.name, id = guild.get(), "serving guild");
+                names.push(g.name);
+            }
+            Err(e) => {
+                warn!(
+                    id = guild.get(),
+                    error = %e,
+                    "the bot cannot see this guild of ETPROX_GUILD_ID: is it invited there? (see the invite URL above)"
+                );
+                names.push(format!("Discord server {}", guild.get()));
+            }
+        }
+        poise::builtins::register_in_guild(ctx, commands, *guild)
+            .await
+            .with_context(|| format!("registering the slash commands in guild {}", guild.get()))?;
+        info!(
+            commands = commands.len(),
+            guild = guild.get(),
+            "registered slash commands"
+        );
+    }
+    let global = serenity::Command::get_global_commands(&ctx.http)
+        .await
+        .context("listing global slash commands")?;
+    if !global.is_empty() {
+        serenity::Command::set_global_commands(&ctx.http, Vec::new())
+            .await
+            .context("removing global slash commands")?;
+        info!(
+            removed = global.len(),
+            "removed global slash commands left by an earlier version"
+        );
+    }
+    Ok(match names.as_slice() {
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        [] => "its community".into(),
+    })
+}
+
+/// Commands get a pool of their own that gives up quickly: with PostgreSQL away, a command
+/// answers "database unavailable" within Discord's 3 s instead of waiting, and a stuck query
+/// cannot hold a connection for long. Dead connections are dropped when next taken (sqlx
+/// tests each before use), so the bot recovers by itself when the database is back.
+pub const COMMAND_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn command_pool(pool: &PgPool) -> PgPool {
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .options([("statement_timeout", "30s")]);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(COMMAND_ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options)
+}
+
 /// What the bot's tasks share.
 pub struct Bot {
     pub config: Config,
     pub bot: BotConfig,
     pub pool: PgPool,
+    /// Failures to inject (tests); `Faults::default()` injects none.
+    pub faults: supervise::Faults,
 }
 
 /// Runs the watcher, the importer, the Discord client, summary posts and daily retention,
-/// until the client stops (it reconnects by itself on gateway drops).
+/// until the client stops (it reconnects by itself on gateway drops) or a background task
+/// keeps failing (see [`supervise`]); both are errors, so the process exits non-zero.
 pub async fn run(bot: Bot) -> anyhow::Result<()> {
-    let Bot { config, bot, pool } = bot;
+    let Bot {
+        config,
+        bot,
+        pool,
+        faults,
+    } = bot;
+    let policy = supervise::RestartPolicy::default();
+    let mut tasks = tokio::task::JoinSet::new();
     let importer = Importer::new(
         pool.clone(),
         config.session,
         config.default_server_id.clone(),
     );
     let env = Env {
-        pool: pool.clone(),
+        pool: command_pool(&pool),
         importer: Some(importer.clone()),
         round_dirs: config.round_dirs.clone(),
         assets_dir: bot.assets_dir.clone(),
         export_dir: bot.export_dir.clone(),
         cache: Default::default(),
     };
-    // Subscribe before the watcher starts, so no round is missed.
-    let rounds = importer.subscribe();
-    tokio::spawn(warm_cache(env.clone(), importer.subscribe()));
+    // Subscribe before the watcher starts, so no round is missed; a restarted task
+    // subscribes again.
+    let mut rounds = Some(importer.subscribe());
+    let mut cache_rounds = Some(importer.subscribe());
+    {
+        let (env, importer) = (env.clone(), importer.clone());
+        tasks.spawn(supervise::supervise("cache warming", policy, move || {
+            let rx = cache_rounds.take().unwrap_or_else(|| importer.subscribe());
+            let env = env.clone();
+            async move {
+                warm_cache(env, rx).await;
+                Ok(())
+            }
+        }));
+    }
+    for source in &config.remote.sources {
+        let (importer, source) = (importer.clone(), source.clone());
+        let options =
+            crate::remote::PollerOptions::new(config.remote.poll, config.remote.spool_dir.clone());
+        tasks.spawn(supervise::supervise("remote source", policy, move || {
+            let (importer, source, options) = (importer.clone(), source.clone(), options.clone());
+            async move {
+                crate::remote::run_source(importer, source, options).await;
+                Ok(())
+            }
+        }));
+    }
     if config.round_dirs.is_empty() {
-        warn!("ETPROX_ROUND_DIRS is not set: the bot imports nothing by itself");
+        if config.remote.sources.is_empty() {
+            warn!("neither ETPROX_ROUND_DIRS nor ETPROX_ROUND_SOURCES is set: the bot imports nothing by itself");
+        }
     } else {
         let options = watcher::WatchOptions::from_config(&config);
         let importer = importer.clone();
-        tokio::spawn(async move {
-            if let Err(e) = watcher::run(importer, options).await {
-                tracing::error!(error = %format!("{e:#}"), "the round-file watcher stopped");
+        tasks.spawn(supervise::supervise("watcher", policy, move || {
+            let (importer, options, faults) = (importer.clone(), options.clone(), faults.clone());
+            async move {
+                faults.watcher_start();
+                watcher::run(importer, options).await
             }
-        });
+        }));
     }
 
-    let mut http = serenity::HttpBuilder::new(&bot.discord_token);
-    if let Some(url) = &bot.proxy_url {
-        // serenity only honours the proxy with its own rate limiter off; the proxy limits.
-        http = http.proxy(url.clone()).ratelimiter_disabled(true);
-    }
-    let http = http.build();
+    let http = http_client(&bot);
 
-    let guild = bot.guild_id.map(serenity::GuildId::new);
+    let home: Vec<serenity::GuildId> = bot
+        .guild_ids
+        .iter()
+        .map(|g| serenity::GuildId::new(*g))
+        .collect();
     let admin_role = bot.admin_role_id.map(serenity::RoleId::new);
     let data_env = env.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: slash::all(),
             on_error: |e| Box::pin(on_error(e)),
+            command_check: Some(|ctx| Box::pin(home_only(ctx))),
             event_handler: |ctx, event, _framework, data| Box::pin(on_event(ctx, event, data)),
             initialize_owners: false,
             ..Default::default()
         })
-        .setup(move |ctx, _ready, framework| {
+        .setup(move |ctx, ready, framework| {
             Box::pin(async move {
-                let commands = &framework.options().commands;
-                match guild {
-                    Some(g) => poise::builtins::register_in_guild(ctx, commands, g).await?,
-                    None => poise::builtins::register_globally(ctx, commands).await?,
-                }
-                info!(commands = commands.len(), guild = ?guild, "registered slash commands");
+                let community = register(ctx, ready, &framework.options().commands, &home).await?;
                 Ok(Data {
                     env: data_env,
                     admin_role,
+                    home,
+                    community,
                 })
             })
         })
@@ -268,22 +491,64 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         .context("building the Discord client")?;
 
     if let Some(channel) = bot.summary_channel_id {
-        tokio::spawn(summaries::post_summaries(
-            Arc::clone(&client.http),
-            pool.clone(),
-            rounds,
-            serenity::ChannelId::new(channel),
-            bot.summary_max_age,
-        ));
+        let (http, pool, importer) = (Arc::clone(&client.http), pool.clone(), importer.clone());
+        let max_age = bot.summary_max_age;
+        tasks.spawn(supervise::supervise("summaries", policy, move || {
+            let rx = rounds.take().unwrap_or_else(|| importer.subscribe());
+            let (http, pool) = (Arc::clone(&http), pool.clone());
+            async move {
+                summaries::post_summaries(
+                    http,
+                    pool,
+                    rx,
+                    serenity::ChannelId::new(channel),
+                    max_age,
+                )
+                .await;
+                Ok(())
+            }
+        }));
+    } else {
+        drop(rounds);
     }
     if bot.retention_days > 0 {
-        tokio::spawn(summaries::daily_retention(
-            pool.clone(),
-            bot.retention_days,
-            bot.retention_hour,
-            bot.export_dir.clone(),
-        ));
+        let pool = pool.clone();
+        let (days, hour) = (bot.retention_days, bot.retention_hour);
+        let export_dir = bot.export_dir.clone();
+        tasks.spawn(supervise::supervise("retention", policy, move || {
+            let (pool, export_dir) = (pool.clone(), export_dir.clone());
+            async move {
+                summaries::daily_retention(pool, days, hour, export_dir).await;
+                Ok(())
+            }
+        }));
     }
-    client.start().await.context("Discord connection")?;
-    Ok(())
+    tokio::select! {
+        result = client.start() => {
+            result.context("Discord connection")?;
+            anyhow::bail!("the Discord client stopped")
+        }
+        Some(gave_up) = tasks.join_next() => match gave_up {
+            Ok(error) => Err(error),
+            Err(e) => Err(anyhow::anyhow!("a task supervisor ended: {e}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invite_asks_for_the_four_permissions_the_bot_uses() {
+        // View Channel 1<<10, Send Messages 1<<11, Embed Links 1<<14, Attach Files 1<<15.
+        assert_eq!(needed_permissions().bits(), 1024 + 2048 + 16384 + 32768);
+        let url = invite_url(42);
+        assert_eq!(
+            url,
+            "https://discord.com/oauth2/authorize?client_id=42&scope=bot+applications.commands&permissions=52224"
+        );
+        assert!(!needed_permissions().administrator());
+        assert!(!needed_permissions().read_message_history());
+    }
 }

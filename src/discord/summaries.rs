@@ -132,9 +132,18 @@ pub async fn daily_retention(pool: PgPool, days: u32, hour: u32, export_dir: Opt
             today_at + chrono::Duration::days(1)
         };
         let wait = (next - now).to_std().unwrap_or(Duration::from_secs(3600));
+        info!(
+            days,
+            next_run = %next.format("%Y-%m-%d %H:%M UTC"),
+            "daily retention: raw kills older than the given days are archived at the next run"
+        );
         tokio::time::sleep(wait).await;
-        if let Err(e) = run_retention_exporting(&pool, days, export_dir.as_deref()).await {
-            warn!(error = %format!("{e:#}"), "daily retention failed; trying again tomorrow");
+        match run_retention_exporting(&pool, days, export_dir.as_deref()).await {
+            Ok(Some(_)) => {}
+            Ok(None) => info!("daily retention already ran today (before a restart)"),
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "daily retention failed; trying again tomorrow")
+            }
         }
     }
 }

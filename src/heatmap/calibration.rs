@@ -237,22 +237,28 @@ impl CalibrationTable {
 /// Where the calibration table and the converted command-map images live.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapAssets {
-    /// The calibration CSV (default `assets/maps.csv`).
+    /// The calibration CSV (`<assets>/maps.csv`).
     pub table_path: PathBuf,
-    /// Folder of `<map>.png` command-map images (default `assets/maps`).
+    /// Folder of `<map>.png` command-map images (`<assets>/maps`).
     pub maps_dir: PathBuf,
 }
 
 impl Default for MapAssets {
+    /// The files in the assets folder of [`crate::assets::assets_dir`].
     fn default() -> Self {
-        Self {
-            table_path: PathBuf::from("assets/maps.csv"),
-            maps_dir: PathBuf::from("assets/maps"),
-        }
+        Self::in_dir(&crate::assets::assets_dir())
     }
 }
 
 impl MapAssets {
+    /// The table and images of one assets folder.
+    pub fn in_dir(dir: &std::path::Path) -> MapAssets {
+        MapAssets {
+            table_path: dir.join("maps.csv"),
+            maps_dir: dir.join("maps"),
+        }
+    }
+
     /// The image file of `entry`, when the table names one and it exists on disk.
     pub fn image_path(&self, entry: &MapEntry) -> Option<PathBuf> {
         if entry.image.is_empty() {

@@ -16,20 +16,24 @@ use super::{render_heatmap_png, HeatmapOptions, HeatmapSummary};
 /// Where the calibration table and map images live.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AssetArgs {
-    /// Calibration table (CSV); the built-in table is used while it does not exist.
-    #[arg(long, env = "ETPROX_MAPS_TABLE", default_value = "assets/maps.csv")]
-    pub maps_table: PathBuf,
-    /// Folder of converted command-map images (<map>.png).
-    #[arg(long, env = "ETPROX_MAPS_DIR", default_value = "assets/maps")]
-    pub maps_dir: PathBuf,
+    /// Folder of the calibration table (maps.csv; the built-in table while it does not exist)
+    /// and the command-map images (maps/<map>.png). Default: <prefix>/share/etprox/assets when
+    /// installed (/usr/share/etprox/assets), else the assets/ folder of the source tree.
+    #[arg(long, env = crate::assets::ASSETS_DIR_VAR, value_name = "DIR")]
+    pub assets_dir: Option<PathBuf>,
 }
 
 impl AssetArgs {
-    pub fn assets(&self) -> MapAssets {
-        MapAssets {
-            table_path: self.maps_table.clone(),
-            maps_dir: self.maps_dir.clone(),
+    /// The assets folder: the option or setting, else the rule of [`crate::assets::resolve`].
+    pub fn dir(&self) -> PathBuf {
+        match &self.assets_dir {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.clone(),
+            _ => crate::assets::assets_dir_from(None),
         }
+    }
+
+    pub fn assets(&self) -> MapAssets {
+        MapAssets::in_dir(&self.dir())
     }
 }
 
@@ -264,7 +268,7 @@ mod tests {
             "import",
             "/et/etmain",
             "x.pk3",
-            "--maps-dir",
+            "--assets-dir",
             "m",
         ])
         .expect("parse");
@@ -275,6 +279,7 @@ mod tests {
             panic!("maps import expected");
         };
         assert_eq!(paths.len(), 2);
-        assert_eq!(assets.maps_dir, PathBuf::from("m"));
+        assert_eq!(assets.assets().maps_dir, PathBuf::from("m/maps"));
+        assert_eq!(assets.assets().table_path, PathBuf::from("m/maps.csv"));
     }
 }

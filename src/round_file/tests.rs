@@ -35,10 +35,10 @@ fn real_v2_fixtures_parse_without_rejections() {
         ("2025-11-18-211955-goldrush-round-0_proximity.txt", 108),
     ] {
         let bytes = std::fs::read(format!(
-            "{}/../shared/fixtures/v2/{name}",
+            "{}/tests/fixtures/v2/{name}",
             env!("CARGO_MANIFEST_DIR")
         ))
-        .expect("shared fixtures are next to the project");
+        .expect("the v2 fixtures are in tests/fixtures/v2");
         let round = parse_round_file(&bytes, name).unwrap();
         assert_eq!(round.kills.len(), kills, "{name}");
         assert!(round.rejected.is_empty(), "{name}: {:?}", round.rejected);

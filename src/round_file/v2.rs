@@ -1,5 +1,5 @@
 //! Parser for files of the public "Proximity Tracker v2" module
-//! (`../shared/reference/v2-round-files.md`), with every quirk listed in docs/round-file-format.md.
+//! (layout and every quirk in docs/round-file-format.md).
 
 use std::borrow::Cow;
 

@@ -1,4 +1,4 @@
-//! A mock of the ET:Legacy Lua API (et-engine-facts.md §3) on real Lua 5.4 (mlua, vendored).
+//! A mock of the ET:Legacy Lua API (docs/reference/et-engine-facts.md §3) on real Lua 5.4 (mlua, vendored).
 //!
 //! It owns what the engine owns: client slots, cvars, level time, the process clock and a file
 //! system rooted at `<fs_homepath>/<fs_game>`. Where the engine's behaviour is a trap for a

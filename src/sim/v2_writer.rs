@@ -1,5 +1,5 @@
 //! What the public "Proximity Tracker v2" module writes for a round, reproduced from the
-//! behaviour described in `../shared/reference/v2-round-files.md`, so a test can count what v2
+//! behaviour described in docs/round-file-format.md, so a test can count what v2
 //! loses that v3 keeps. It writes from the simulator's truth, not from a Lua VM:
 //! - `round=` is the 0-based `g_currentRound` of the round;
 //! - `game_time` is `trap_Milliseconds()` minus the level time at map load (an offset clock);

@@ -3,13 +3,55 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Mutex;
+
 use etprox::config::SessionClock;
+use etprox::demo::database::{self, Database};
 use etprox::ingest::{ImportOutcome, Importer};
 use sqlx::PgPool;
 
+/// The server of this test process when DATABASE_URL was unset (a private cluster is stopped
+/// when this is emptied).
+static SERVER: Mutex<Option<Database>> = Mutex::new(None);
+
+/// `#[sqlx::test]` reads DATABASE_URL when a test runs. Without it, use the local server if it
+/// answers (ETPROX_LOCAL_PG, default 127.0.0.1:5432), else start a private cluster, as the demo
+/// does, so `cargo test` passes on a machine where PostgreSQL is installed but not running.
+#[ctor::ctor(unsafe)]
+fn a_database_server_for_the_tests() {
+    if std::env::var_os("DATABASE_URL").is_some_and(|v| !v.is_empty())
+        || std::env::args().any(|a| a == "--list")
+    {
+        return;
+    }
+    match database::resolve(None, "postgres") {
+        Ok(server) => {
+            if server.is_private() {
+                eprintln!("tests: no DATABASE_URL; using {}", server.origin);
+            }
+            // Before main: no other thread reads the environment yet.
+            std::env::set_var("DATABASE_URL", &server.url);
+            if let Ok(mut slot) = SERVER.lock() {
+                *slot = Some(server);
+            }
+        }
+        Err(e) => eprintln!("no PostgreSQL for the tests (set DATABASE_URL): {e:#}"),
+    }
+}
+
+/// Stops the private cluster when the test process exits (its watchdog does it if the process
+/// is killed instead).
+#[dtor::dtor(unsafe)]
+fn stop_the_database_server() {
+    if let Ok(mut slot) = SERVER.lock() {
+        drop(slot.take());
+    }
+}
+
+/// One of the two v2 round files written by the public v2 module (tests/fixtures/v2).
 pub fn shared_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/v2")
+        .join("tests/fixtures/v2")
         .join(name)
 }
 

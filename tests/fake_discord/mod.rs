@@ -1,6 +1,18 @@
 //! A fake Discord on 127.0.0.1 for the bot's end-to-end tests: the REST API the bot calls
 //! (recorded for assertions) and the gateway websocket (HELLO, READY, heartbeats, and the
-//! events a test dispatches). See shared/reference/discord-test-facts.md.
+//! events a test dispatches). See docs/reference/discord-test-facts.md.
+//!
+//! Protocol facts it relies on (checked with serenity 0.12.5 and poise 0.6):
+//! - serenity sends every REST call to `HttpBuilder::proxy(url)` only with its rate limiter
+//!   disabled; paths keep their `/api/v10/...` form.
+//! - Start-up: `GET /gateway`, websocket HELLO (op 10) / IDENTIFY (op 2) / READY (op 0 with
+//!   `user`, `guilds`, `session_id`, `resume_gateway_url`, `application`), heartbeats answered
+//!   with op 11; then command registration with `PUT /applications/{app}/guilds/{g}/commands`.
+//! - An INTERACTION_CREATE without `attachment_size_limit` is dropped by serenity silently.
+//! - A guild interaction carries `guild_id` and `member`; a DM carries `user` and no guild.
+//! - Without the privileged GUILD_MEMBERS intent members come over REST
+//!   (`GET /guilds/{g}/members/{u}`), never in GUILD_CREATE: the fake serves them that way.
+//! - A guild the bot is not in answers 403 "Missing Access" (code 50001); a bad token 401.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +34,75 @@ pub const CHANNEL_ID: u64 = 900_000_000_000_000_003;
 pub const SUMMARY_CHANNEL_ID: u64 = 900_000_000_000_000_004;
 pub const ADMIN_ROLE_ID: u64 = 900_000_000_000_000_005;
 pub const MANAGE_GUILD: u64 = 1 << 5;
+/// The role Discord gives the bot when it is invited (its "managed" integration role).
+pub const BOT_ROLE_ID: u64 = 900_000_000_000_000_006;
+/// A guild the bot was invited to by a stranger.
+pub const FOREIGN_GUILD_ID: u64 = 900_000_000_000_000_007;
+pub const GUILD_NAME: &str = "ET Test Community";
+
+pub const VIEW_CHANNEL: u64 = 1 << 10;
+pub const SEND_MESSAGES: u64 = 1 << 11;
+pub const EMBED_LINKS: u64 = 1 << 14;
+pub const ATTACH_FILES: u64 = 1 << 15;
+pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+
+/// A guild as the fake serves it over REST (`GET /guilds/{id}`, its roles, members, channels).
+#[derive(Debug, Clone)]
+pub struct FakeGuild {
+    pub id: u64,
+    pub name: String,
+    pub owner_id: u64,
+    /// (role id, name, permission bits); the @everyone role has the guild's id.
+    pub roles: Vec<(u64, String, u64)>,
+    /// Member user id → role ids.
+    pub members: Vec<(u64, Vec<u64>)>,
+    pub channels: Vec<FakeChannel>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeChannel {
+    pub id: u64,
+    pub name: String,
+    /// (role or member id, 0 role / 1 member, allow bits, deny bits).
+    pub overwrites: Vec<(u64, u8, u64, u64)>,
+}
+
+impl FakeGuild {
+    /// The community's guild as a fresh invite leaves it: @everyone may read and write, the
+    /// bot is a member with its own role (no extra permissions), two text channels.
+    pub fn home() -> FakeGuild {
+        FakeGuild {
+            id: GUILD_ID,
+            name: GUILD_NAME.into(),
+            owner_id: 1,
+            roles: vec![
+                (
+                    GUILD_ID,
+                    "@everyone".into(),
+                    VIEW_CHANNEL
+                        | SEND_MESSAGES
+                        | EMBED_LINKS
+                        | ATTACH_FILES
+                        | READ_MESSAGE_HISTORY,
+                ),
+                (BOT_ROLE_ID, "etprox".into(), 0),
+            ],
+            members: vec![(APP_ID, vec![BOT_ROLE_ID])],
+            channels: vec![
+                FakeChannel {
+                    id: CHANNEL_ID,
+                    name: "general".into(),
+                    overwrites: vec![],
+                },
+                FakeChannel {
+                    id: SUMMARY_CHANNEL_ID,
+                    name: "rounds".into(),
+                    overwrites: vec![],
+                },
+            ],
+        }
+    }
+}
 
 /// One REST call the bot made.
 #[derive(Debug, Clone)]
@@ -41,6 +122,11 @@ struct Shared {
     port: u16,
     next_id: AtomicU64,
     connections: AtomicU64,
+    guilds: Mutex<Vec<FakeGuild>>,
+    /// Commands registered globally (what an earlier version may have left behind).
+    global_commands: Mutex<Vec<Value>>,
+    /// When set, REST calls with another token are refused with 401, as Discord does.
+    token: Mutex<Option<String>>,
 }
 
 #[derive(Clone)]
@@ -62,6 +148,9 @@ impl FakeDiscord {
             port,
             next_id: AtomicU64::new(1_000),
             connections: AtomicU64::new(0),
+            guilds: Mutex::new(vec![FakeGuild::home()]),
+            global_commands: Mutex::new(Vec::new()),
+            token: Mutex::new(None),
         });
         let app = Router::new()
             .route("/gw", get(gateway))
@@ -78,6 +167,33 @@ impl FakeDiscord {
 
     pub fn calls(&self) -> Vec<Call> {
         self.shared.calls.lock().expect("calls lock").clone()
+    }
+
+    /// Replaces the guilds the bot is in.
+    pub fn set_guilds(&self, guilds: Vec<FakeGuild>) {
+        *self.shared.guilds.lock().expect("guilds lock") = guilds;
+    }
+
+    pub fn guilds(&self) -> Vec<FakeGuild> {
+        self.shared.guilds.lock().expect("guilds lock").clone()
+    }
+
+    /// Global commands, as an earlier version that registered globally left them.
+    pub fn set_global_commands(&self, commands: Vec<Value>) {
+        *self.shared.global_commands.lock().expect("commands lock") = commands;
+    }
+
+    pub fn global_commands(&self) -> Vec<Value> {
+        self.shared
+            .global_commands
+            .lock()
+            .expect("commands lock")
+            .clone()
+    }
+
+    /// Only this bot token is accepted from now on; others get 401.
+    pub fn accept_only_token(&self, token: &str) {
+        *self.shared.token.lock().expect("token lock") = Some(token.to_owned());
     }
 
     pub fn gateway_connections(&self) -> u64 {
@@ -122,38 +238,63 @@ impl FakeDiscord {
         let _ = self.shared.events.send(json!({ "t": "__CLOSE__" }));
     }
 
-    /// Dispatches a slash command; returns the interaction id.
+    /// Dispatches a slash command in the community's guild; returns the interaction id.
     /// `options` is the Discord `options` array; `member` comes from [`member`].
     pub fn command(&self, name: &str, options: Value, member: Value) -> u64 {
-        self.interaction(2, json!({ "id": self.next_id().to_string(), "name": name, "type": 1, "options": options }), member, None)
+        self.command_in(Some(GUILD_ID), name, options, member)
+    }
+
+    /// A slash command from guild `guild`, or from a DM with the bot when `None`.
+    pub fn command_in(&self, guild: Option<u64>, name: &str, options: Value, member: Value) -> u64 {
+        self.interaction(2, json!({ "id": self.next_id().to_string(), "name": name, "type": 1, "options": options }), member, None, guild)
     }
 
     /// Dispatches autocomplete for `name` (the focused option is marked in `options`).
     pub fn autocomplete(&self, name: &str, options: Value, member: Value) -> u64 {
-        self.interaction(4, json!({ "id": self.next_id().to_string(), "name": name, "type": 1, "options": options }), member, None)
+        self.autocomplete_in(Some(GUILD_ID), name, options, member)
+    }
+
+    pub fn autocomplete_in(
+        &self,
+        guild: Option<u64>,
+        name: &str,
+        options: Value,
+        member: Value,
+    ) -> u64 {
+        self.interaction(4, json!({ "id": self.next_id().to_string(), "name": name, "type": 1, "options": options }), member, None, guild)
     }
 
     /// Dispatches a button click on a message the bot sent.
     pub fn click(&self, custom_id: &str, member: Value) -> u64 {
+        self.click_in(Some(GUILD_ID), custom_id, member)
+    }
+
+    pub fn click_in(&self, guild: Option<u64>, custom_id: &str, member: Value) -> u64 {
         let message = message_json(self.next_id(), CHANNEL_ID, json!({ "content": "" }));
         self.interaction(
             3,
             json!({ "custom_id": custom_id, "component_type": 2 }),
             member,
             Some(message),
+            guild,
         )
     }
 
-    fn interaction(&self, kind: u8, data: Value, member: Value, message: Option<Value>) -> u64 {
+    fn interaction(
+        &self,
+        kind: u8,
+        data: Value,
+        member: Value,
+        message: Option<Value>,
+        guild: Option<u64>,
+    ) -> u64 {
         let id = self.next_id();
         let mut d = json!({
             "id": id.to_string(),
             "application_id": APP_ID.to_string(),
             "type": kind,
             "data": data,
-            "guild_id": GUILD_ID.to_string(),
             "channel_id": CHANNEL_ID.to_string(),
-            "member": member,
             "token": format!("tok-{id}"),
             "version": 1,
             "locale": "en-US",
@@ -164,6 +305,17 @@ impl FakeDiscord {
             "authorizing_integration_owners": {},
             "context": 0
         });
+        match guild {
+            Some(g) => {
+                d["guild_id"] = json!(g.to_string());
+                d["member"] = member;
+            }
+            // A DM carries the user alone, no member and no guild.
+            None => {
+                d["user"] = member["user"].clone();
+                d["context"] = json!(1);
+            }
+        }
         if let Some(m) = message {
             d["message"] = m;
         }
@@ -308,6 +460,51 @@ pub fn member(user_id: u64, name: &str, permissions: u64, roles: &[u64]) -> Valu
     })
 }
 
+fn guild_json(g: &FakeGuild) -> Value {
+    let roles: Vec<Value> = g
+        .roles
+        .iter()
+        .enumerate()
+        .map(|(position, (id, name, permissions))| {
+            json!({
+                "id": id.to_string(), "name": name, "color": 0,
+                "colors": { "primary_color": 0, "secondary_color": null, "tertiary_color": null },
+                "hoist": false, "icon": null, "unicode_emoji": null, "position": position,
+                "permissions": permissions.to_string(), "managed": *id == BOT_ROLE_ID,
+                "mentionable": false, "flags": 0
+            })
+        })
+        .collect();
+    json!({
+        "id": g.id.to_string(), "name": g.name, "icon": null, "icon_hash": null, "splash": null,
+        "discovery_splash": null, "owner_id": g.owner_id.to_string(), "afk_channel_id": null,
+        "afk_timeout": 300, "widget_enabled": false, "widget_channel_id": null,
+        "verification_level": 0, "default_message_notifications": 0,
+        "explicit_content_filter": 0, "roles": roles, "emojis": [], "features": [],
+        "mfa_level": 0, "application_id": null, "system_channel_id": null,
+        "system_channel_flags": 0, "rules_channel_id": null, "max_presences": null,
+        "max_members": 500000, "vanity_url_code": null, "description": null, "banner": null,
+        "premium_tier": 0, "premium_subscription_count": 0, "preferred_locale": "en-US",
+        "public_updates_channel_id": null, "max_video_channel_users": 25, "nsfw_level": 0,
+        "stickers": [], "premium_progress_bar_enabled": false
+    })
+}
+
+fn channel_json(guild_id: u64, c: &FakeChannel) -> Value {
+    let overwrites: Vec<Value> = c
+        .overwrites
+        .iter()
+        .map(|(id, kind, allow, deny)| {
+            json!({ "id": id.to_string(), "type": kind, "allow": allow.to_string(), "deny": deny.to_string() })
+        })
+        .collect();
+    json!({
+        "id": c.id.to_string(), "type": 0, "guild_id": guild_id.to_string(), "name": c.name,
+        "position": 0, "permission_overwrites": overwrites, "nsfw": false, "topic": null,
+        "last_message_id": null, "parent_id": null, "rate_limit_per_user": 0, "flags": 0
+    })
+}
+
 fn message_json(id: u64, channel: u64, body: Value) -> Value {
     let mut m = json!({
         "id": id.to_string(), "channel_id": channel.to_string(),
@@ -329,6 +526,12 @@ fn message_json(id: u64, channel: u64, body: Value) -> Value {
 async fn rest(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let req_auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let multipart = req
         .headers()
         .get("content-type")
@@ -359,6 +562,7 @@ async fn rest(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             Vec::new(),
         )
     };
+    let authorization = req_auth.clone();
     shared.calls.lock().expect("calls lock").push(Call {
         method: method.to_string(),
         path: path.clone(),
@@ -366,7 +570,34 @@ async fn rest(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         files,
         at: Instant::now(),
     });
+    let wanted = shared.token.lock().expect("token lock").clone();
+    if let Some(token) = wanted {
+        if authorization != format!("Bot {token}") {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "message": "401: Unauthorized", "code": 0 })),
+            )
+                .into_response();
+        }
+    }
     let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
+    let guild = |id: &str| -> Option<FakeGuild> {
+        let id: u64 = id.parse().ok()?;
+        shared
+            .guilds
+            .lock()
+            .expect("guilds lock")
+            .iter()
+            .find(|g| g.id == id)
+            .cloned()
+    };
+    let missing_access = || {
+        (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "message": "Missing Access", "code": 50001 })),
+        )
+            .into_response()
+    };
     let gateway_url = format!("ws://127.0.0.1:{}/gw", shared.port);
     let id = || shared.next_id.fetch_add(1, Ordering::SeqCst);
     match (method, segments.as_slice()) {
@@ -383,6 +614,42 @@ async fn rest(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }))
         .into_response(),
         (Method::GET, ["users", "@me"]) => Json(user_json(APP_ID, "etprox", true)).into_response(),
+        (Method::GET, ["applications", _, "commands"]) => {
+            Json(Value::Array(shared.global_commands.lock().expect("commands lock").clone())).into_response()
+        }
+        (Method::GET, ["guilds", id]) => match guild(id) {
+            Some(g) => Json(guild_json(&g)).into_response(),
+            None => missing_access(),
+        },
+        (Method::GET, ["guilds", id, "roles"]) => match guild(id) {
+            Some(g) => Json(guild_json(&g)["roles"].clone()).into_response(),
+            None => missing_access(),
+        },
+        (Method::GET, ["guilds", id, "members", user]) => {
+            let Some(g) = guild(id) else { return missing_access() };
+            let user: u64 = user.parse().unwrap_or(0);
+            match g.members.iter().find(|(u, _)| *u == user) {
+                Some((u, roles)) => {
+                    let mut m = member(*u, if *u == APP_ID { "etprox" } else { "member" }, 0, roles);
+                    m["user"]["bot"] = json!(*u == APP_ID);
+                    if let Some(o) = m.as_object_mut() {
+                        o.remove("permissions");
+                    }
+                    Json(m).into_response()
+                }
+                None => (StatusCode::NOT_FOUND, Json(json!({ "message": "Unknown Member", "code": 10007 }))).into_response(),
+            }
+        }
+        (Method::GET, ["channels", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            let found = shared.guilds.lock().expect("guilds lock").iter().find_map(|g| {
+                g.channels.iter().find(|c| c.id == id).map(|c| (g.id, c.clone()))
+            });
+            match found {
+                Some((guild_id, c)) => Json(channel_json(guild_id, &c)).into_response(),
+                None => (StatusCode::NOT_FOUND, Json(json!({ "message": "Unknown Channel", "code": 10003 }))).into_response(),
+            }
+        }
         (Method::PUT, ["applications", _, "commands"]) | (Method::PUT, ["applications", _, "guilds", _, "commands"]) => {
             let commands: Vec<Value> = body
                 .as_array()
@@ -402,6 +669,9 @@ async fn rest(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                     c
                 })
                 .collect();
+            if segments.len() == 3 {
+                *shared.global_commands.lock().expect("commands lock") = commands.clone();
+            }
             Json(Value::Array(commands)).into_response()
         }
         (Method::POST, ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
