@@ -22,7 +22,7 @@
 -- callback and never escapes into the engine.
 
 local MODULE = "etprox_tracker"
-local VERSION = "1.0"
+local VERSION = "1.1"
 
 local ENTITYNUM_WORLD = 1022
 local ALLY_RADIUS_SQ = 300 * 300

@@ -626,7 +626,7 @@ fn init_prints_where_files_go() {
     s.start_playing("0");
     let home = s.mock.state().cvars["fs_homepath"].clone();
     let want = format!(
-        "etprox_tracker: v1.0 running: round files go to {}/legacy/proximity/",
+        "etprox_tracker: v1.1 running: round files go to {}/legacy/proximity/",
         String::from_utf8_lossy(&home)
     );
     assert!(
