@@ -8,14 +8,18 @@
 --     status=incomplete.
 -- Files are written to <name>.tmp, read back, and renamed only when every byte is there, so
 -- a watcher never sees half a file, even on a full disk. A round whose write failed stays in
--- memory and is retried every few seconds of intermission and at shutdown.
+-- memory and is retried every few seconds of intermission and at shutdown; if the map ends
+-- first, it is kept in RAM-backed storage and written at the next round end.
 --
 -- Optional cvars:
 --   etprox_server_id  stable id of this server, [a-z0-9-] (default: sv_hostname + net_port)
 --   etprox_dir        folder under <fs_homepath>/<fs_game>/ for round files (default proximity/)
+--   etprox_spill_dir  where a round that could not be written before its map ended waits
+--                     (default /dev/shm: RAM, not the disk that filled up)
 -- Written by the module:
 --   etprox_round_seq  rounds begun by this server process; cvars outlive the Lua VM, so two
 --                     rounds begun within one second still get different round ids
+--   etprox_pending    counters of rounds waiting in etprox_spill_dir
 --
 -- The Lua VM lives from et_InitGame to et_ShutdownGame (one map load or map_restart), so all
 -- state below is per round. Every callback runs under pcall: an error is printed once per
@@ -35,6 +39,8 @@ local RETRY_MS = 5000        -- level time between write attempts during intermi
 local MAX_SERVER_ID = 40
 local DEFAULT_PORT = "27960" -- PORT_SERVER, what net_port holds unless set
 local FS_READ, FS_WRITE = et.FS_READ or 0, et.FS_WRITE or 1
+local DEFAULT_SPILL_DIR = "/dev/shm" -- tmpfs on Linux: RAM, not the disk that filled up
+local MAX_SPILLED = 20               -- keeps etprox_pending within a cvar's 256 bytes
 
 local TEAM_NAME = { [0] = "FREE", [1] = "AXIS", [2] = "ALLIES", [3] = "SPECTATOR" }
 
@@ -548,21 +554,128 @@ local function file_name(seq)
         state.server_id, int(seq))
 end
 
--- A free final name. The server id and the round counter make it unique; should the name be
--- taken anyway (two servers given the same etprox_server_id), a fresh counter value is used
--- rather than replacing another server's file.
-local function free_file_name()
-    local seq = state.seq
+-- Puts `data` in place under `name`, or under the same name with a fresh counter value when
+-- `name` is taken (two servers given the same etprox_server_id): never replaces another file.
+-- Returns nil and the name used, or why it failed.
+local function place(name, data)
+    local free = false
     for _ = 1, 20 do
-        local name = file_name(seq)
         local fd = open_for_read(name)
         if fd == nil then
-            return name
+            free = true
+            break
         end
         close(fd)
-        seq = next_seq()
+        name = gsub(name, "_%d+%.txt$", "_" .. int(next_seq()) .. ".txt")
     end
+    if not free then
+        return "no free file name near " .. name
+    end
+    local tmp = name .. ".tmp"
+    local failure = write_checked(tmp, data)
+    if failure then
+        truncate(tmp)
+        return failure
+    end
+    et.trap_FS_Rename(tmp, name)
+    return nil, name
+end
+
+---------------------------------------------------------------------------------------------
+-- Rounds that outlive their VM. The VM ends with the map; a round the disk could not take by
+-- then is kept in RAM-backed storage (etprox_spill_dir, default /dev/shm, a tmpfs on Linux)
+-- and listed in the cvar etprox_pending, which survives the VM, until a later round end or
+-- shutdown writes it. It does not survive a server restart or a reboot.
+
+local function spill_dir()
+    local dir = cvar("etprox_spill_dir")
+    if dir == "" then
+        dir = DEFAULT_SPILL_DIR
+    end
+    return (gsub(dir, "/+$", ""))
+end
+
+local function spill_path(seq)
+    return fmt("%s/etprox-%s-%s.round", spill_dir(), state.server_id, seq)
+end
+
+local function pending_list()
+    local list = {}
+    for seq in string.gmatch(cvar("etprox_pending"), "%d+") do
+        list[#list + 1] = seq
+    end
+    return list
+end
+
+local function set_pending(list)
+    pcall(et.trap_Cvar_Set, "etprox_pending", concat(list, " "))
+end
+
+-- Keeps the current round outside the VM; returns nil, or why that failed.
+local function spill()
+    if type(io) ~= "table" or type(os) ~= "table" then
+        return "the Lua io library is not available"
+    end
+    local list = pending_list()
+    if #list >= MAX_SPILLED then
+        return fmt("%s rounds already wait in %s", int(#list), spill_dir())
+    end
+    local path = spill_path(int(state.seq))
+    local text = file_name(state.seq) .. "\n" .. round_file_text(state.pending)
+    local f, err = io.open(path, "wb")
+    if not f then
+        return "cannot keep it in " .. tostring(err)
+    end
+    local wrote = f:write(text)
+    local closed = f:close()
+    local back
+    local r = io.open(path, "rb")
+    if r then
+        back = r:read("*a")
+        r:close()
+    end
+    if not wrote or not closed or back ~= text then
+        os.remove(path)
+        return "cannot keep it in " .. path .. " (full?)"
+    end
+    list[#list + 1] = int(state.seq)
+    set_pending(list)
+    console(fmt("error: round %s (%s kills) could not be written before the map ended; it is "
+        .. "kept in %s and written at the next round end", state.round_id, int(#kills), path))
     return nil
+end
+
+-- Writes rounds kept by earlier VMs; those that still fail stay listed.
+local function flush_spilled()
+    local list = pending_list()
+    if #list == 0 or type(io) ~= "table" then
+        return
+    end
+    local keep = {}
+    for _, seq in ipairs(list) do
+        local path = spill_path(seq)
+        local f = io.open(path, "rb")
+        local text = f and f:read("*a")
+        if f then
+            f:close()
+        end
+        local name, data = nil, nil
+        if type(text) == "string" then
+            name, data = string.match(text, "^([^\n]+)\n(.*)$")
+        end
+        if name == nil then
+            console("error: the kept round " .. path .. " is gone or unreadable; that round is lost")
+        else
+            local failure, final = place(name, data)
+            if failure then
+                keep[#keep + 1] = seq
+            else
+                os.remove(path)
+                console(fmt("wrote %s (kept from an earlier map)", final))
+            end
+        end
+    end
+    set_pending(keep)
 end
 
 -- One attempt to write the ended round; true once the file is in place.
@@ -572,23 +685,13 @@ local function try_write()
     end
     state.write_attempts = state.write_attempts + 1
     local status = state.pending
-    local final = free_file_name()
-    local failure
-    if final == nil then
-        failure = "no free file name for round " .. state.round_id
-    else
-        local tmp = final .. ".tmp"
-        failure = write_checked(tmp, round_file_text(status))
-        if failure then
-            truncate(tmp)
-        else
-            et.trap_FS_Rename(tmp, final)
-            state.written = true
-            local retried = state.write_attempts > 1
-                and fmt(", after %s attempts", int(state.write_attempts)) or ""
-            console(fmt("wrote %s (%s, %s kills%s)", final, status, int(#kills), retried))
-            return true
-        end
+    local failure, final = place(file_name(state.seq), round_file_text(status))
+    if not failure then
+        state.written = true
+        local retried = state.write_attempts > 1
+            and fmt(", after %s attempts", int(state.write_attempts)) or ""
+        console(fmt("wrote %s (%s, %s kills%s)", final, status, int(#kills), retried))
+        return true
     end
     state.next_retry = state.level_time + RETRY_MS
     if failure ~= state.last_failure then
@@ -624,8 +727,8 @@ end)
 et_RunFrame = protect("et_RunFrame", function(level_time)
     state.level_time = tonumber(level_time) or state.level_time
     if state.ended then
-        if not state.written and state.level_time >= state.next_retry then
-            try_write()
+        if not state.written and state.level_time >= state.next_retry and try_write() then
+            flush_spilled()
         end
         return
     end
@@ -638,7 +741,9 @@ et_RunFrame = protect("et_RunFrame", function(level_time)
         state.ended = true
         state.end_unix = os.time()
         state.pending = "complete"
-        try_write()
+        if try_write() then
+            flush_spilled()
+        end
     end
 end)
 
@@ -664,12 +769,18 @@ et_ShutdownGame = protect("et_ShutdownGame", function(_restart)
             state.end_unix = os.time()
             state.pending = "incomplete"
         end
-        -- Last chance: the VM and the round in it are gone after this callback.
+        -- Last chance in this VM: it and the round in it are gone after this callback.
         if not try_write() then
-            console(fmt("error: round %s (%s kills) is LOST: %s. Free space under %s so the "
-                .. "next rounds can be written", state.round_id, int(#kills),
-                tostring(state.last_failure), state.dir))
+            local why = spill()
+            if why then
+                console(fmt("error: round %s (%s kills) is LOST: %s; and %s. Free space under "
+                    .. "%s so the next rounds can be written", state.round_id, int(#kills),
+                    tostring(state.last_failure), why, state.dir))
+            end
         end
+    end
+    if not state.playing or state.written then
+        flush_spilled()
     end
     for where, n in pairs(error_counts) do
         if n > 1 then

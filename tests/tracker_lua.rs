@@ -565,8 +565,12 @@ impl Server {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mock = EtMock::new(dir.path().join("legacy"), TRACKER_LUA);
+        let spill = dir.path().join("shm");
+        std::fs::create_dir_all(&spill).expect("spill dir");
         {
             let mut st = mock.state_mut();
+            // Rounds that outlive their VM wait here, not in the machine's /dev/shm.
+            st.set_cvar("etprox_spill_dir", spill.to_string_lossy().as_bytes());
             st.level_time = 100_000;
             st.ms_offset = 45_000;
             st.clients[0] = Some(player(b"^1Al|pha", Some(G1), Team::Axis, [0.0, 0.0, 0.0]));
@@ -1074,6 +1078,10 @@ fn a_round_the_disk_could_not_take_at_intermission_is_written_at_shutdown() {
 #[test]
 fn a_round_the_disk_never_takes_is_reported_lost_and_never_renamed() {
     let mut s = Server::new();
+    // Nowhere to keep it past its VM either.
+    s.mock
+        .state_mut()
+        .set_cvar("etprox_spill_dir", "/nonexistent/etprox-test");
     s.start_playing("0");
     s.frames(2);
     s.mock.obituary(1, 0, 8);
@@ -1094,6 +1102,53 @@ fn a_round_the_disk_never_takes_is_reported_lost_and_never_renamed() {
         .count();
     assert_eq!(renames, 0);
     assert!(console_has(&s, "is LOST"), "{:?}", s.mock.state().console);
+    assert!(s.mock.escaped_errors().is_empty());
+}
+
+fn spilled(s: &Server) -> Vec<PathBuf> {
+    let dir = s.mock.fs_root().with_file_name("shm");
+    list_files(&dir)
+}
+
+#[test]
+fn a_round_the_disk_takes_only_after_its_map_ended_is_written_at_the_next_round_end() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2);
+    for _ in 0..3 {
+        s.mock.obituary(1, 0, 8);
+    }
+    s.mock.state_mut().faults.disk_capacity = Some(300);
+    s.intermission("1");
+    s.frames(20);
+    s.mock.shutdown_vm(true);
+    assert!(final_files(&s).is_empty(), "{:?}", s.files());
+    assert_eq!(spilled(&s).len(), 1, "kept outside the VM");
+    assert!(!console_has(&s, "is LOST"));
+    assert!(console_has(&s, "written at the next round end"));
+
+    // Next round (a fresh VM): still full while it is played, space is back at its end.
+    s.start_playing("1");
+    s.frames(2);
+    s.mock.obituary(0, 1, 8);
+    s.mock.state_mut().faults.disk_capacity = None;
+    s.intermission("0");
+    let files = final_files(&s);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let mut kills: Vec<usize> = files
+        .iter()
+        .map(|p| {
+            let f = parse_file(&s.mock.fs_root().join(p));
+            assert_eq!(f.header_str("status"), "complete");
+            f.kills.len()
+        })
+        .collect();
+    kills.sort();
+    assert_eq!(kills, vec![1, 3]);
+    assert!(spilled(&s).is_empty(), "{:?}", spilled(&s));
+    assert_eq!(s.mock.state().cvar("etprox_pending"), b"");
+    s.mock.shutdown_vm(true);
+    assert_eq!(final_files(&s).len(), 2);
     assert!(s.mock.escaped_errors().is_empty());
 }
 
