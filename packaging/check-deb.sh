@@ -60,7 +60,8 @@ version=$(dpkg-deb -f "$deb" Version)
 dpkg-deb -f "$deb" Depends | grep -q libc6 || fail "Depends lacks libc6: $(dpkg-deb -f "$deb" Depends)"
 
 # ---- 2. contents ---------------------------------------------------------------------------
-dpkg-deb -c "$deb" | awk '{print $1, $2, $6}' | sed 's# \./# /#' >"$work/contents"
+# cargo-deb writes numeric owners (0/0): read them as names.
+dpkg-deb -c "$deb" | awk '{print $1, $2, $6}' | sed -e 's# \./# /#' -e 's# 0/0 # root/root #' >"$work/contents"
 # Files (not folders): "<mode> <owner> <path>".
 grep -v '^d' "$work/contents" | sort -k3 >"$work/files"
 
