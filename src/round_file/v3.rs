@@ -274,71 +274,6 @@ fn file_map(file_name: &str) -> Option<String> {
     parse_v3_file_name(file_name).map(|n| n.map)
 }
 
-#[cfg(test)]
-mod file_name_tests {
-    use super::*;
-
-    fn at(s: &str) -> chrono::NaiveDateTime {
-        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").expect("test time")
-    }
-
-    #[test]
-    fn reads_names_with_server_id_and_counter() {
-        let n = parse_v3_file_name("2025-11-18-205822-te_es__cape-round-2_etprox_eu-1_17.txt")
-            .expect("parses");
-        assert_eq!(
-            n,
-            V3FileName {
-                ended: at("2025-11-18 20:58:22"),
-                map: "te_es__cape".into(),
-                round: 2,
-                server_id: Some("eu-1".into()),
-                seq: Some(17),
-            }
-        );
-    }
-
-    #[test]
-    fn still_reads_names_of_tracker_1_0() {
-        let n =
-            parse_v3_file_name("2025-11-18-211955-goldrush-round-1_etprox.txt").expect("parses");
-        assert_eq!(n.map, "goldrush");
-        assert_eq!(n.round, 1);
-        assert_eq!(n.ended, at("2025-11-18 21:19:55"));
-        assert_eq!((n.server_id, n.seq), (None, None));
-    }
-
-    #[test]
-    fn map_names_that_look_like_the_suffix_stay_in_the_map() {
-        let n = parse_v3_file_name(
-            "2025-11-18-205822-x_etprox_a-round-3-b-round-1_etprox_my-server-27960_2.txt",
-        )
-        .expect("parses");
-        assert_eq!(n.map, "x_etprox_a-round-3-b");
-        assert_eq!(n.round, 1);
-        assert_eq!(n.server_id.as_deref(), Some("my-server-27960"));
-        assert_eq!(n.seq, Some(2));
-    }
-
-    #[test]
-    fn refuses_what_the_tracker_never_writes() {
-        for name in [
-            "2025-11-18-205822-goldrush-round-1_etprox_EU_1.txt",
-            "2025-11-18-205822-goldrush-round-1_etprox_eu-1_.txt",
-            "2025-11-18-205822-goldrush-round-1_etprox_eu-1_x.txt",
-            "2025-11-18-205822-goldrush-round-1_etprox__1.txt",
-            "2025-11-18-205822-goldrush-round-x_etprox.txt",
-            "2025-11-18-205822-goldrush-round--1_etprox.txt",
-            "2025-11-18-205822-round-1_etprox.txt",
-            "2025-13-18-205822-goldrush-round-1_etprox.txt",
-            "2025-11-18-205822-goldrush-round-1_proximity.txt",
-            "goldrush-round-1_etprox.txt",
-        ] {
-            assert_eq!(parse_v3_file_name(name), None, "{name}");
-        }
-    }
-}
-
 fn parse_kill(line: Line<'_>) -> Result<KillRecord<'_>, String> {
     let mut fields = [&b""[..]; KILL_FIELDS];
     let mut count = 0;
@@ -412,4 +347,69 @@ fn allies(field: &[u8]) -> Result<Vec<AllyRef<'_>>, String> {
             Ok(AllyRef { guid, name })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::*;
+
+    fn at(s: &str) -> chrono::NaiveDateTime {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").expect("test time")
+    }
+
+    #[test]
+    fn reads_names_with_server_id_and_counter() {
+        let n = parse_v3_file_name("2025-11-18-205822-te_es__cape-round-2_etprox_eu-1_17.txt")
+            .expect("parses");
+        assert_eq!(
+            n,
+            V3FileName {
+                ended: at("2025-11-18 20:58:22"),
+                map: "te_es__cape".into(),
+                round: 2,
+                server_id: Some("eu-1".into()),
+                seq: Some(17),
+            }
+        );
+    }
+
+    #[test]
+    fn still_reads_names_of_tracker_1_0() {
+        let n =
+            parse_v3_file_name("2025-11-18-211955-goldrush-round-1_etprox.txt").expect("parses");
+        assert_eq!(n.map, "goldrush");
+        assert_eq!(n.round, 1);
+        assert_eq!(n.ended, at("2025-11-18 21:19:55"));
+        assert_eq!((n.server_id, n.seq), (None, None));
+    }
+
+    #[test]
+    fn map_names_that_look_like_the_suffix_stay_in_the_map() {
+        let n = parse_v3_file_name(
+            "2025-11-18-205822-x_etprox_a-round-3-b-round-1_etprox_my-server-27960_2.txt",
+        )
+        .expect("parses");
+        assert_eq!(n.map, "x_etprox_a-round-3-b");
+        assert_eq!(n.round, 1);
+        assert_eq!(n.server_id.as_deref(), Some("my-server-27960"));
+        assert_eq!(n.seq, Some(2));
+    }
+
+    #[test]
+    fn refuses_what_the_tracker_never_writes() {
+        for name in [
+            "2025-11-18-205822-goldrush-round-1_etprox_EU_1.txt",
+            "2025-11-18-205822-goldrush-round-1_etprox_eu-1_.txt",
+            "2025-11-18-205822-goldrush-round-1_etprox_eu-1_x.txt",
+            "2025-11-18-205822-goldrush-round-1_etprox__1.txt",
+            "2025-11-18-205822-goldrush-round-x_etprox.txt",
+            "2025-11-18-205822-goldrush-round--1_etprox.txt",
+            "2025-11-18-205822-round-1_etprox.txt",
+            "2025-13-18-205822-goldrush-round-1_etprox.txt",
+            "2025-11-18-205822-goldrush-round-1_proximity.txt",
+            "goldrush-round-1_etprox.txt",
+        ] {
+            assert_eq!(parse_v3_file_name(name), None, "{name}");
+        }
+    }
 }
