@@ -2,6 +2,10 @@
 //! the mock ET API (the mock's Rust callbacks stand in for the engine's C ones).
 //!
 //! `cargo bench --bench tracker`
+//!
+//! `ETPROX_BENCH_OTHER_LUA=<file>` also times `et_Obituary` of another version of the module
+//! (e.g. `git show <rev>:lua/etprox_tracker.lua > old.lua`) in the same run, so a change can
+//! be compared against the same machine load.
 
 use std::time::{Duration, Instant};
 
@@ -126,6 +130,28 @@ fn bench_tracker(c: &mut Criterion) {
         })
     });
     mock.set_prelude(None);
+
+    if let Ok(path) = std::env::var("ETPROX_BENCH_OTHER_LUA") {
+        let other = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("ETPROX_BENCH_OTHER_LUA={path}: {e}"));
+        let other_dir = tempfile::tempdir().expect("tempdir");
+        let mut other_mock = EtMock::new(other_dir.path().join("legacy"), &other);
+        full_server(&other_mock);
+        group.bench_function("et_Obituary, ETPROX_BENCH_OTHER_LUA", |b| {
+            b.iter_custom(|iters| {
+                other_mock.start_vm(1, true).expect("module loads");
+                let start = Instant::now();
+                for i in 0..iters as i64 {
+                    let victim = (i * 7) % 64;
+                    let killer = (victim + 1 + 2 * (i % 31)) % 64;
+                    other_mock.obituary(victim, killer, 8);
+                }
+                let elapsed = start.elapsed();
+                other_mock.shutdown_vm(false);
+                elapsed
+            })
+        });
+    }
 
     // The mock's own price per engine call, to read the numbers above against.
     mock.start_vm(1, true).expect("module loads");

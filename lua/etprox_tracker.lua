@@ -6,18 +6,27 @@
 --   * at intermission (cvar gamestate becomes 3), status=complete, even with zero kills;
 --   * from et_ShutdownGame when the round was cut short (map change, vote, restart),
 --     status=incomplete.
--- Files are written to <name>.tmp and renamed, so a watcher never sees half a file.
+-- Files are written to <name>.tmp, read back, and renamed only when every byte is there, so
+-- a watcher never sees half a file, even on a full disk. A round whose write failed stays in
+-- memory and is retried every few seconds of intermission and at shutdown; if the map ends
+-- first, it is kept in RAM-backed storage and written at the next round end.
 --
 -- Optional cvars:
---   etprox_server_id  stable id of this server (default: derived from sv_hostname)
+--   etprox_server_id  stable id of this server, [a-z0-9-] (default: sv_hostname + net_port)
 --   etprox_dir        folder under <fs_homepath>/<fs_game>/ for round files (default proximity/)
+--   etprox_spill_dir  where a round that could not be written before its map ended waits
+--                     (default /dev/shm: RAM, not the disk that filled up)
+-- Written by the module:
+--   etprox_round_seq  rounds begun by this server process; cvars outlive the Lua VM, so two
+--                     rounds begun within one second still get different round ids
+--   etprox_pending    counters of rounds waiting in etprox_spill_dir
 --
 -- The Lua VM lives from et_InitGame to et_ShutdownGame (one map load or map_restart), so all
 -- state below is per round. Every callback runs under pcall: an error is printed once per
 -- callback and never escapes into the engine.
 
 local MODULE = "etprox_tracker"
-local VERSION = "1.0"
+local VERSION = "1.1"
 
 local ENTITYNUM_WORLD = 1022
 local ALLY_RADIUS_SQ = 300 * 300
@@ -26,6 +35,12 @@ local CON_CONNECTED = 2 -- not exported to Lua (g_local.h clientConnected_t)
 local GS_PLAYING, GS_INTERMISSION = 0, 3
 local DEFAULT_DIR = "proximity/"
 local WRITE_CHUNK = 16384
+local RETRY_MS = 5000        -- level time between write attempts during intermission
+local MAX_SERVER_ID = 40
+local DEFAULT_PORT = "27960" -- PORT_SERVER, what net_port holds unless set
+local FS_READ, FS_WRITE = et.FS_READ or 0, et.FS_WRITE or 1
+local DEFAULT_SPILL_DIR = "/dev/shm" -- tmpfs on Linux: RAM, not the disk that filled up
+local MAX_SPILLED = 20               -- keeps etprox_pending within a cvar's 256 bytes
 
 local TEAM_NAME = { [0] = "FREE", [1] = "AXIS", [2] = "ALLIES", [3] = "SPECTATOR" }
 
@@ -115,7 +130,11 @@ local state = {
     playing = false,        -- the round reached GS_PLAYING in this VM
     ended = false,          -- intermission seen
     written = false,        -- the round file has been renamed into place
+    pending = nil,          -- status of a round that ended and still waits to be written
     write_attempts = 0,
+    next_retry = 0,         -- level time of the next write attempt during intermission
+    last_failure = nil,     -- why the last write attempt failed (printed when it changes)
+    seq = 0,                -- etprox_round_seq of this round
     level_time = 0,
     round_start_level_time = 0,
     start_unix = 0,
@@ -181,18 +200,41 @@ local function sample_round()
     state.round = current + 1
 end
 
+-- Server ids go into file names, so they are limited to lower-case [a-z0-9-]: that keeps two
+-- ids that differ only in case apart on a case-insensitive disk and never needs escaping.
+local function slug(text)
+    local id = gsub(gsub(string.lower(text), "[^a-z0-9]+", "-"), "^%-*(.-)%-*$", "%1")
+    return (gsub(id:sub(1, MAX_SERVER_ID), "%-+$", ""))
+end
+
+-- Default: host name and port, so two servers on one machine (same name, other port) or two
+-- machines (other names) differ. Setting etprox_server_id keeps the id when either changes.
 local function derive_server_id(name)
-    local id = gsub(gsub(string.lower(name), "[^%w]+", "-"), "^%-*(.-)%-*$", "%1")
-    if id == "" then
-        id = "etserver"
+    local port = tointeger(tonumber(cvar("net_port")) or 0) or 0
+    port = port > 0 and tostring(port) or DEFAULT_PORT
+    local base = slug(name):sub(1, MAX_SERVER_ID - #port - 1)
+    base = gsub(base, "%-+$", "")
+    if base == "" then
+        base = "etserver"
     end
-    return id
+    return base .. "-" .. port
 end
 
 local function read_settings()
     state.server_name = strip_colours(cvar("sv_hostname"))
-    local id = cvar("etprox_server_id")
-    state.server_id = id ~= "" and id or derive_server_id(state.server_name)
+    local configured = cvar("etprox_server_id")
+    local id = slug(configured)
+    if id == "" then
+        id = derive_server_id(state.server_name)
+        state.server_id_note = "etprox_server_id is not set, so the id is derived from "
+            .. "sv_hostname and net_port; set it to keep this server's history when either changes"
+    elseif id ~= configured then
+        state.server_id_note = fmt("etprox_server_id %q is used as %q (only a-z, 0-9 and -)",
+            configured, id)
+    else
+        state.server_id_note = nil
+    end
+    state.server_id = id
 
     local dir = cvar("etprox_dir")
     if dir == "" then
@@ -215,12 +257,27 @@ local function read_settings()
     state.max_clients = maxc
 end
 
+-- Next value of the process-wide round counter. It lives in a cvar because the Lua VM (and
+-- everything in it) is rebuilt at every map_restart.
+local function next_seq()
+    local seq = (tointeger(tonumber(cvar("etprox_round_seq")) or 0) or 0) + 1
+    if seq < 1 then
+        seq = 1
+    end
+    pcall(et.trap_Cvar_Set, "etprox_round_seq", tostring(seq))
+    return seq
+end
+
 local function begin_round(level_time)
     state.playing = true
     state.round_start_level_time = level_time
     state.start_unix = os.time()
     sample_round()
-    state.round_id = fmt("%s-%s-%s-%s", state.server_id, int(state.start_unix), state.map, int(state.round))
+    state.seq = next_seq()
+    -- start_unix alone repeats when a round is restarted within its first second; the counter
+    -- does not repeat within a server process, and a new process starts in a later second.
+    state.round_id = fmt("%s-%s-%s-%s-%s", state.server_id, int(state.start_unix), int(state.seq),
+        state.map, int(state.round))
 end
 
 ---------------------------------------------------------------------------------------------
@@ -423,34 +480,227 @@ local function round_file_text(status)
     return concat(header, "\n") .. "\n" .. body .. "# END kills=" .. int(#kills) .. "\n"
 end
 
-local function write_round(status)
-    if state.written or state.write_attempts >= 2 then
-        return
+local function open_for_read(name)
+    local ok, fd, len = pcall(et.trap_FS_FOpenFile, name, FS_READ)
+    if not ok or fd == nil or fd == 0 then
+        return nil
     end
-    state.write_attempts = state.write_attempts + 1
+    return fd, tonumber(len) or -1
+end
 
-    local final = fmt("%s%s-%s-round-%s_etprox.txt", state.dir,
-        os.date("!%Y-%m-%d-%H%M%S", state.end_unix), file_map_part(state.map), int(state.round))
-    local tmp = final .. ".tmp"
-    local data = round_file_text(status)
+local function close(fd)
+    pcall(et.trap_FS_FCloseFile, fd)
+end
 
-    local fd, len = et.trap_FS_FOpenFile(tmp, et.FS_WRITE or 1)
+-- Writes `data` to `tmp` and makes sure all of it is there; returns nil, or why it is not.
+-- trap_FS_Write returns the bytes written (0 when fwrite came up short), but writes are
+-- buffered, so a full disk may only show when the file is closed, and trap_FS_FCloseFile
+-- reports nothing. Hence the file is read back after closing and compared.
+local function write_checked(tmp, data)
+    local fd, len = et.trap_FS_FOpenFile(tmp, FS_WRITE)
     if fd == nil or fd == 0 or (tonumber(len) or 0) < 0 then
-        error("cannot open " .. tmp .. " for writing")
+        return "cannot open " .. tmp .. " for writing"
     end
+    local written, failure = 0, nil
     local ok, err = pcall(function()
         for i = 1, #data, WRITE_CHUNK do
             local chunk = data:sub(i, i + WRITE_CHUNK - 1)
-            et.trap_FS_Write(chunk, #chunk, fd)
+            local n = tonumber(et.trap_FS_Write(chunk, #chunk, fd)) or 0
+            if n ~= #chunk then
+                failure = fmt("writing %s stopped after %s of %s bytes (disk full?)", tmp,
+                    int(written + math.max(n, 0)), int(#data))
+                return
+            end
+            written = written + n
         end
     end)
-    et.trap_FS_FCloseFile(fd)
+    close(fd)
     if not ok then
-        error(err, 0)
+        return tostring(err)
     end
-    et.trap_FS_Rename(tmp, final)
-    state.written = true
-    console(fmt("wrote %s (%s, %s kills)", final, status, int(#kills)))
+    if failure then
+        return failure
+    end
+    local rfd, on_disk = open_for_read(tmp)
+    if rfd == nil then
+        return "cannot read back " .. tmp
+    end
+    local same = false
+    if on_disk == #data then
+        local read_ok, back = pcall(et.trap_FS_Read, rfd, #data)
+        same = read_ok and back == data
+    end
+    close(rfd)
+    if on_disk ~= #data then
+        return fmt("%s holds %s of %s bytes after closing (disk full?)", tmp, int(on_disk), int(#data))
+    end
+    if not same then
+        return tmp .. " reads back different from what was written"
+    end
+    return nil
+end
+
+-- Empties a cut temporary file, giving its space back to the disk it filled.
+local function truncate(name)
+    local ok, fd = pcall(et.trap_FS_FOpenFile, name, FS_WRITE)
+    if ok and fd ~= nil and fd ~= 0 then
+        close(fd)
+    end
+end
+
+local function file_name(seq)
+    return fmt("%s%s-%s-round-%s_etprox_%s_%s.txt", state.dir,
+        os.date("!%Y-%m-%d-%H%M%S", state.end_unix), file_map_part(state.map), int(state.round),
+        state.server_id, int(seq))
+end
+
+-- Puts `data` in place under `name`, or under the same name with a fresh counter value when
+-- `name` is taken (two servers given the same etprox_server_id): never replaces another file.
+-- Returns nil and the name used, or why it failed.
+local function place(name, data)
+    local free = false
+    for _ = 1, 20 do
+        local fd = open_for_read(name)
+        if fd == nil then
+            free = true
+            break
+        end
+        close(fd)
+        name = gsub(name, "_%d+%.txt$", "_" .. int(next_seq()) .. ".txt")
+    end
+    if not free then
+        return "no free file name near " .. name
+    end
+    local tmp = name .. ".tmp"
+    local failure = write_checked(tmp, data)
+    if failure then
+        truncate(tmp)
+        return failure
+    end
+    et.trap_FS_Rename(tmp, name)
+    return nil, name
+end
+
+---------------------------------------------------------------------------------------------
+-- Rounds that outlive their VM. The VM ends with the map; a round the disk could not take by
+-- then is kept in RAM-backed storage (etprox_spill_dir, default /dev/shm, a tmpfs on Linux)
+-- and listed in the cvar etprox_pending, which survives the VM, until a later round end or
+-- shutdown writes it. It does not survive a server restart or a reboot.
+
+local function spill_dir()
+    local dir = cvar("etprox_spill_dir")
+    if dir == "" then
+        dir = DEFAULT_SPILL_DIR
+    end
+    return (gsub(dir, "/+$", ""))
+end
+
+local function spill_path(seq)
+    return fmt("%s/etprox-%s-%s.round", spill_dir(), state.server_id, seq)
+end
+
+local function pending_list()
+    local list = {}
+    for seq in string.gmatch(cvar("etprox_pending"), "%d+") do
+        list[#list + 1] = seq
+    end
+    return list
+end
+
+local function set_pending(list)
+    pcall(et.trap_Cvar_Set, "etprox_pending", concat(list, " "))
+end
+
+-- Keeps the current round outside the VM; returns nil, or why that failed.
+local function spill()
+    if type(io) ~= "table" or type(os) ~= "table" then
+        return "the Lua io library is not available"
+    end
+    local list = pending_list()
+    if #list >= MAX_SPILLED then
+        return fmt("%s rounds already wait in %s", int(#list), spill_dir())
+    end
+    local path = spill_path(int(state.seq))
+    local text = file_name(state.seq) .. "\n" .. round_file_text(state.pending)
+    local f, err = io.open(path, "wb")
+    if not f then
+        return "cannot keep it in " .. tostring(err)
+    end
+    local wrote = f:write(text)
+    local closed = f:close()
+    local back
+    local r = io.open(path, "rb")
+    if r then
+        back = r:read("*a")
+        r:close()
+    end
+    if not wrote or not closed or back ~= text then
+        os.remove(path)
+        return "cannot keep it in " .. path .. " (full?)"
+    end
+    list[#list + 1] = int(state.seq)
+    set_pending(list)
+    console(fmt("error: round %s (%s kills) could not be written before the map ended; it is "
+        .. "kept in %s and written at the next round end", state.round_id, int(#kills), path))
+    return nil
+end
+
+-- Writes rounds kept by earlier VMs; those that still fail stay listed.
+local function flush_spilled()
+    local list = pending_list()
+    if #list == 0 or type(io) ~= "table" then
+        return
+    end
+    local keep = {}
+    for _, seq in ipairs(list) do
+        local path = spill_path(seq)
+        local f = io.open(path, "rb")
+        local text = f and f:read("*a")
+        if f then
+            f:close()
+        end
+        local name, data = nil, nil
+        if type(text) == "string" then
+            name, data = string.match(text, "^([^\n]+)\n(.*)$")
+        end
+        if name == nil then
+            console("error: the kept round " .. path .. " is gone or unreadable; that round is lost")
+        else
+            local failure, final = place(name, data)
+            if failure then
+                keep[#keep + 1] = seq
+            else
+                os.remove(path)
+                console(fmt("wrote %s (kept from an earlier map)", final))
+            end
+        end
+    end
+    set_pending(keep)
+end
+
+-- One attempt to write the ended round; true once the file is in place.
+local function try_write()
+    if state.written then
+        return true
+    end
+    state.write_attempts = state.write_attempts + 1
+    local status = state.pending
+    local failure, final = place(file_name(state.seq), round_file_text(status))
+    if not failure then
+        state.written = true
+        local retried = state.write_attempts > 1
+            and fmt(", after %s attempts", int(state.write_attempts)) or ""
+        console(fmt("wrote %s (%s, %s kills%s)", final, status, int(#kills), retried))
+        return true
+    end
+    state.next_retry = state.level_time + RETRY_MS
+    if failure ~= state.last_failure then
+        state.last_failure = failure
+        console(fmt("error: could not write round %s (%s kills): %s; the round is kept in memory "
+            .. "and retried every %s s and at shutdown", state.round_id, int(#kills), failure,
+            int(RETRY_MS / 1000)))
+    end
+    return false
 end
 
 ---------------------------------------------------------------------------------------------
@@ -469,11 +719,17 @@ et_InitGame = protect("et_InitGame", function(level_time, _random_seed, _restart
     end
     console(fmt("v%s running: round files go to %s/%s/%s (server_id=%s)", VERSION,
         cvar("fs_homepath"), game, state.dir, state.server_id))
+    if state.server_id_note then
+        console(state.server_id_note)
+    end
 end)
 
 et_RunFrame = protect("et_RunFrame", function(level_time)
     state.level_time = tonumber(level_time) or state.level_time
     if state.ended then
+        if not state.written and state.level_time >= state.next_retry and try_write() then
+            flush_spilled()
+        end
         return
     end
     local gs = gamestate()
@@ -484,7 +740,10 @@ et_RunFrame = protect("et_RunFrame", function(level_time)
     elseif gs == GS_INTERMISSION and state.playing then
         state.ended = true
         state.end_unix = os.time()
-        write_round("complete")
+        state.pending = "complete"
+        if try_write() then
+            flush_spilled()
+        end
     end
 end)
 
@@ -506,9 +765,22 @@ end)
 et_ShutdownGame = protect("et_ShutdownGame", function(_restart)
     if state.playing and not state.written then
         if not state.ended then
+            state.ended = true
             state.end_unix = os.time()
+            state.pending = "incomplete"
         end
-        write_round(state.ended and "complete" or "incomplete")
+        -- Last chance in this VM: it and the round in it are gone after this callback.
+        if not try_write() then
+            local why = spill()
+            if why then
+                console(fmt("error: round %s (%s kills) is LOST: %s; and %s. Free space under "
+                    .. "%s so the next rounds can be written", state.round_id, int(#kills),
+                    tostring(state.last_failure), why, state.dir))
+            end
+        end
+    end
+    if not state.playing or state.written then
+        flush_spilled()
     end
     for where, n in pairs(error_counts) do
         if n > 1 then

@@ -377,17 +377,8 @@ fn check_run(run: &SimRun) -> Vec<V3File> {
             "{ctx}"
         );
         assert_eq!(file.header_str("mod_family"), "etlegacy", "{ctx}");
-        assert_eq!(
-            file.header_str("round_id"),
-            format!(
-                "{}-{}-{}-{}",
-                file.header_str("server_id"),
-                round.start_unix,
-                round.map,
-                round.round
-            ),
-            "{ctx}"
-        );
+        assert_eq!(file.header_str("server_id"), round.server_id, "{ctx}");
+        assert_eq!(file.header_str("round_id"), round.round_id(), "{ctx}");
         assert_eq!(
             file.kills.len(),
             round.obituaries.len(),
@@ -574,8 +565,12 @@ impl Server {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mock = EtMock::new(dir.path().join("legacy"), TRACKER_LUA);
+        let spill = dir.path().join("shm");
+        std::fs::create_dir_all(&spill).expect("spill dir");
         {
             let mut st = mock.state_mut();
+            // Rounds that outlive their VM wait here, not in the machine's /dev/shm.
+            st.set_cvar("etprox_spill_dir", spill.to_string_lossy().as_bytes());
             st.level_time = 100_000;
             st.ms_offset = 45_000;
             st.clients[0] = Some(player(b"^1Al|pha", Some(G1), Team::Axis, [0.0, 0.0, 0.0]));
@@ -635,7 +630,7 @@ fn init_prints_where_files_go() {
     s.start_playing("0");
     let home = s.mock.state().cvars["fs_homepath"].clone();
     let want = format!(
-        "etprox_tracker: v1.0 running: round files go to {}/legacy/proximity/",
+        "etprox_tracker: v1.1 running: round files go to {}/legacy/proximity/",
         String::from_utf8_lossy(&home)
     );
     assert!(
@@ -695,7 +690,7 @@ fn cut_short_round_is_written_once_flagged_incomplete_via_tmp_and_rename() {
     let ops = s.mock.state().fs_ops.clone();
     let opens: Vec<&FsOp> = ops
         .iter()
-        .filter(|o| matches!(o, FsOp::Open { .. }))
+        .filter(|o| matches!(o, FsOp::Open { mode: 1, .. }))
         .collect();
     let renames: Vec<&FsOp> = ops
         .iter()
@@ -707,7 +702,10 @@ fn cut_short_round_is_written_once_flagged_incomplete_via_tmp_and_rename() {
         unreachable!()
     };
     assert_eq!(*mode, 1);
-    assert!(path.ends_with("_etprox.txt.tmp"), "{path}");
+    assert!(
+        path.ends_with("-round-2_etprox_etprox-test-server-27960_1.txt.tmp"),
+        "{path}"
+    );
     assert_eq!(from, path);
     assert_eq!(format!("{to}.tmp"), *from);
     assert!(
@@ -979,4 +977,269 @@ fn the_same_seed_gives_the_same_match_and_the_same_files() {
         let bytes = std::fs::read(path).expect("v2 file");
         assert!(bytes.starts_with(b"# PROXIMITY_TRACKER_V2\n"));
     }
+}
+
+// ---- The tracker on a bad day (issue 14): full disks, shared folders, fast restarts. ----
+
+fn final_files(s: &Server) -> Vec<PathBuf> {
+    s.files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect()
+}
+
+fn write_opens(s: &Server) -> usize {
+    s.mock
+        .state()
+        .fs_ops
+        .iter()
+        .filter(|o| matches!(o, FsOp::Open { mode: 1, .. }))
+        .count()
+}
+
+fn console_has(s: &Server, needle: &str) -> bool {
+    s.mock.state().console.iter().any(|l| l.contains(needle))
+}
+
+#[test]
+fn a_full_disk_never_puts_a_cut_file_in_place_and_the_round_waits_for_space() {
+    // Both ways a full disk shows: trap_FS_Write returning 0, and a write that looks fine
+    // until fclose, which the engine does not report.
+    for loss_shows_only_at_close in [false, true] {
+        let ctx = format!("loss_shows_only_at_close={loss_shows_only_at_close}");
+        let mut s = Server::new();
+        s.start_playing("0");
+        s.frames(2);
+        for _ in 0..20 {
+            s.mock.obituary(1, 0, 8);
+        }
+        {
+            let mut st = s.mock.state_mut();
+            st.faults.disk_capacity = Some(1000);
+            st.faults.loss_shows_only_at_close = loss_shows_only_at_close;
+        }
+        s.intermission("1");
+        assert!(final_files(&s).is_empty(), "{ctx}: {:?}", s.files());
+        assert_eq!(
+            s.mock.state().disk_used(),
+            0,
+            "{ctx}: the cut temporary file gives its space back"
+        );
+        assert!(
+            !console_has(&s, "wrote "),
+            "{ctx}: nothing is logged as written"
+        );
+        let printed = s.errors_printed();
+        assert_eq!(printed.len(), 1, "{ctx}: {printed:?}");
+        assert!(printed[0].contains("disk full"), "{ctx}: {printed:?}");
+        assert!(printed[0].contains("kept in memory"), "{ctx}: {printed:?}");
+
+        // Still full for 10 s of intermission: retried, but said only once.
+        s.frames(200);
+        assert!(final_files(&s).is_empty(), "{ctx}");
+        assert!(write_opens(&s) >= 3, "{ctx}: retried during intermission");
+        assert_eq!(
+            s.errors_printed().len(),
+            1,
+            "{ctx}: {:?}",
+            s.errors_printed()
+        );
+
+        // Space comes back: the next retry (within 5 s) writes the whole round.
+        s.mock.state_mut().faults.disk_capacity = None;
+        s.frames(101);
+        let f = s.only_file();
+        assert_eq!(f.header_str("status"), "complete", "{ctx}");
+        assert_eq!(f.kills.len(), 20, "{ctx}");
+        assert!(console_has(&s, "attempts)"), "{ctx}");
+        s.mock.shutdown_vm(true);
+        assert_eq!(s.files().len(), 1, "{ctx}: written once");
+        assert!(s.mock.escaped_errors().is_empty(), "{ctx}");
+    }
+}
+
+#[test]
+fn a_round_the_disk_could_not_take_at_intermission_is_written_at_shutdown() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2);
+    s.mock.obituary(1, 0, 8);
+    s.mock.state_mut().faults.disk_capacity = Some(300);
+    s.intermission("1");
+    s.frames(10);
+    assert!(final_files(&s).is_empty());
+    s.mock.state_mut().faults.disk_capacity = None;
+    s.mock.shutdown_vm(true);
+    let f = s.only_file();
+    assert_eq!(f.header_str("status"), "complete");
+    assert_eq!(f.kills.len(), 1);
+}
+
+#[test]
+fn a_round_the_disk_never_takes_is_reported_lost_and_never_renamed() {
+    let mut s = Server::new();
+    // Nowhere to keep it past its VM either.
+    s.mock
+        .state_mut()
+        .set_cvar("etprox_spill_dir", "/nonexistent/etprox-test");
+    s.start_playing("0");
+    s.frames(2);
+    s.mock.obituary(1, 0, 8);
+    {
+        let mut st = s.mock.state_mut();
+        st.faults.disk_capacity = Some(300);
+        st.faults.loss_shows_only_at_close = true;
+    }
+    // Cut short while the disk is full: the shutdown write is the only chance.
+    s.mock.shutdown_vm(false);
+    assert!(final_files(&s).is_empty(), "{:?}", s.files());
+    let renames = s
+        .mock
+        .state()
+        .fs_ops
+        .iter()
+        .filter(|o| matches!(o, FsOp::Rename { .. }))
+        .count();
+    assert_eq!(renames, 0);
+    assert!(console_has(&s, "is LOST"), "{:?}", s.mock.state().console);
+    assert!(s.mock.escaped_errors().is_empty());
+}
+
+fn spilled(s: &Server) -> Vec<PathBuf> {
+    let dir = s.mock.fs_root().with_file_name("shm");
+    list_files(&dir)
+}
+
+#[test]
+fn a_round_the_disk_takes_only_after_its_map_ended_is_written_at_the_next_round_end() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2);
+    for _ in 0..3 {
+        s.mock.obituary(1, 0, 8);
+    }
+    s.mock.state_mut().faults.disk_capacity = Some(300);
+    s.intermission("1");
+    s.frames(20);
+    s.mock.shutdown_vm(true);
+    assert!(final_files(&s).is_empty(), "{:?}", s.files());
+    assert_eq!(spilled(&s).len(), 1, "kept outside the VM");
+    assert!(!console_has(&s, "is LOST"));
+    assert!(console_has(&s, "written at the next round end"));
+
+    // Next round (a fresh VM): still full while it is played, space is back at its end.
+    s.start_playing("1");
+    s.frames(2);
+    s.mock.obituary(0, 1, 8);
+    s.mock.state_mut().faults.disk_capacity = None;
+    s.intermission("0");
+    let files = final_files(&s);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let mut kills: Vec<usize> = files
+        .iter()
+        .map(|p| {
+            let f = parse_file(&s.mock.fs_root().join(p));
+            assert_eq!(f.header_str("status"), "complete");
+            f.kills.len()
+        })
+        .collect();
+    kills.sort();
+    assert_eq!(kills, vec![1, 3]);
+    assert!(spilled(&s).is_empty(), "{:?}", spilled(&s));
+    assert_eq!(s.mock.state().cvar("etprox_pending"), b"");
+    s.mock.shutdown_vm(true);
+    assert_eq!(final_files(&s).len(), 2);
+    assert!(s.mock.escaped_errors().is_empty());
+}
+
+/// A second game server in the same folder as `s`, with the same players and clock.
+fn second_server(s: &Server) -> EtMock {
+    let other = EtMock::new(s.mock.fs_root(), TRACKER_LUA);
+    {
+        let a = s.mock.state();
+        let mut b = other.state_mut();
+        b.level_time = a.level_time;
+        b.ms_offset = a.ms_offset;
+        b.clients = a.clients.clone();
+        b.cvars = a.cvars.clone();
+    }
+    other
+}
+
+fn play_short_round(mock: &mut EtMock) {
+    mock.state_mut().set_cvar("gamestate", "0");
+    mock.start_vm(1, true).expect("module loads");
+    for _ in 0..2 {
+        mock.state_mut().level_time += 50;
+        mock.run_frame();
+    }
+    mock.obituary(1, 0, 8);
+    mock.state_mut().set_cvar("gamestate", "3");
+    mock.state_mut().set_cvar("g_currentRound", "1");
+    mock.state_mut().level_time += 50;
+    mock.run_frame();
+    mock.shutdown_vm(true);
+}
+
+#[test]
+fn two_servers_writing_to_one_folder_keep_each_others_files() {
+    // Same host name, same map, same second; only the port differs (two servers on a box).
+    let mut s = Server::new();
+    let mut other = second_server(&s);
+    s.mock.state_mut().set_cvar("net_port", "27960");
+    other.state_mut().set_cvar("net_port", "27961");
+    play_short_round(&mut s.mock);
+    play_short_round(&mut other);
+    let files = final_files(&s);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let ids: BTreeSet<String> = files
+        .iter()
+        .map(|p| parse_file(&s.mock.fs_root().join(p)).header_str("server_id"))
+        .collect();
+    let want: BTreeSet<String> = ["etprox-test-server-27960", "etprox-test-server-27961"]
+        .map(String::from)
+        .into();
+    assert_eq!(ids, want);
+    for p in &files {
+        let name = p.file_name().and_then(|n| n.to_str()).expect("name");
+        let parsed = etprox::round_file::parse_v3_file_name(name).expect("importer reads it");
+        assert!(
+            want.contains(parsed.server_id.as_deref().unwrap_or("")),
+            "{name}"
+        );
+    }
+
+    // Even two servers given the same etprox_server_id do not replace each other's file.
+    let mut s = Server::new();
+    let mut other = second_server(&s);
+    s.mock.state_mut().set_cvar("etprox_server_id", "eu-1");
+    other.state_mut().set_cvar("etprox_server_id", "eu-1");
+    play_short_round(&mut s.mock);
+    play_short_round(&mut other);
+    assert_eq!(final_files(&s).len(), 2, "{:?}", s.files());
+    assert!(s.mock.escaped_errors().is_empty() && other.escaped_errors().is_empty());
+}
+
+#[test]
+fn a_round_restarted_within_its_first_second_gets_its_own_id_and_file() {
+    let mut s = Server::new();
+    let mut round_ids = BTreeSet::new();
+    for _ in 0..2 {
+        // 300 ms of play and a map_restart: both rounds start and end in the same second.
+        s.start_playing("0");
+        s.frames(4);
+        s.mock.obituary(1, 0, 8);
+        s.frames(2);
+        s.mock.shutdown_vm(true);
+    }
+    let files = final_files(&s);
+    assert_eq!(files.len(), 2, "{files:?}");
+    for p in &files {
+        let f = parse_file(&s.mock.fs_root().join(p));
+        assert_eq!(f.header_str("status"), "incomplete");
+        assert_eq!(f.kills.len(), 1);
+        round_ids.insert(f.header_str("round_id"));
+    }
+    assert_eq!(round_ids.len(), 2, "{round_ids:?}");
+    assert_eq!(s.mock.state().cvar("etprox_round_seq"), b"2");
 }

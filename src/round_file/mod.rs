@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use v2::parse_v2_file_name;
+pub use v3::{parse_v3_file_name, V3FileName};
 
 /// Files larger than this are refused before they are read.
 pub const MAX_ROUND_FILE_BYTES: u64 = 64 * 1024 * 1024;

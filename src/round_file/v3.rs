@@ -218,12 +218,66 @@ fn small(value: i64, bad: &impl Fn(String) -> FileRejection) -> Result<i16, File
     i16::try_from(value).map_err(|_| bad(format!("{value} is out of range")))
 }
 
-/// v3 file names end in `-<map>-round-<N>_etprox.txt`; the map part is informational.
+/// What a v3 file name says (docs/round-file-format.md, "Writing"). The header is
+/// authoritative; the name only has to be unique and readable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V3FileName {
+    /// `YYYY-MM-DD-HHMMSS`: the round's end, UTC.
+    pub ended: chrono::NaiveDateTime,
+    /// The map with bytes other than `A-Z a-z 0-9 _ -` replaced by `_`.
+    pub map: String,
+    pub round: i16,
+    /// Server id and round counter; `None` in names from tracker 1.0
+    /// (`…-round-<N>_etprox.txt`), which had neither.
+    pub server_id: Option<String>,
+    pub seq: Option<u64>,
+}
+
+/// Parses `<YYYY-MM-DD-HHMMSS>-<map>-round-<N>_etprox_<server_id>_<seq>.txt` and the older
+/// `<YYYY-MM-DD-HHMMSS>-<map>-round-<N>_etprox.txt`. The server id is `[a-z0-9-]`, so the
+/// last `_etprox_` is the one the tracker wrote even when the map name holds that text.
+pub fn parse_v3_file_name(file_name: &str) -> Option<V3FileName> {
+    let (stem, server_id, seq) = match file_name.strip_suffix("_etprox.txt") {
+        Some(stem) => (stem, None, None),
+        None => {
+            let rest = file_name.strip_suffix(".txt")?;
+            let (rest, seq) = rest.rsplit_once('_')?;
+            let (stem, server_id) = rest.rsplit_once("_etprox_")?;
+            let id_ok = !server_id.is_empty()
+                && server_id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            let seq_ok = !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit());
+            if !id_ok || !seq_ok {
+                return None;
+            }
+            (stem, Some(server_id.to_owned()), Some(seq.parse().ok()?))
+        }
+    };
+    let (before, round) = stem.rsplit_once("-round-")?;
+    let round = round
+        .parse::<i16>()
+        .ok()
+        .filter(|r| round.bytes().all(|b| b.is_ascii_digit()) && *r >= 0)?;
+    // YYYY-MM-DD-HHMMSS is 17 characters, then `-`.
+    let stamp = before.get(..17)?;
+    let map = before.get(18..).filter(|m| !m.is_empty())?;
+    if before.as_bytes().get(17) != Some(&b'-') {
+        return None;
+    }
+    let ended = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d-%H%M%S").ok()?;
+    Some(V3FileName {
+        ended,
+        map: map.to_owned(),
+        round,
+        server_id,
+        seq,
+    })
+}
+
+/// The map part of a v3 file name (informational: the header's `map` wins).
 fn file_map(file_name: &str) -> Option<String> {
-    let stem = file_name.strip_suffix("_etprox.txt")?;
-    let (before, _) = stem.rsplit_once("-round-")?;
-    // YYYY-MM-DD-HHMMSS- is 18 characters.
-    before.get(18..).map(str::to_owned)
+    parse_v3_file_name(file_name).map(|n| n.map)
 }
 
 fn parse_kill(line: Line<'_>) -> Result<KillRecord<'_>, String> {
@@ -306,4 +360,69 @@ fn allies(field: &[u8]) -> Result<Vec<AllyRef<'_>>, String> {
             Ok(AllyRef { guid, name })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::*;
+
+    fn at(s: &str) -> chrono::NaiveDateTime {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").expect("test time")
+    }
+
+    #[test]
+    fn reads_names_with_server_id_and_counter() {
+        let n = parse_v3_file_name("2025-11-18-205822-te_es__cape-round-2_etprox_eu-1_17.txt")
+            .expect("parses");
+        assert_eq!(
+            n,
+            V3FileName {
+                ended: at("2025-11-18 20:58:22"),
+                map: "te_es__cape".into(),
+                round: 2,
+                server_id: Some("eu-1".into()),
+                seq: Some(17),
+            }
+        );
+    }
+
+    #[test]
+    fn still_reads_names_of_tracker_1_0() {
+        let n =
+            parse_v3_file_name("2025-11-18-211955-goldrush-round-1_etprox.txt").expect("parses");
+        assert_eq!(n.map, "goldrush");
+        assert_eq!(n.round, 1);
+        assert_eq!(n.ended, at("2025-11-18 21:19:55"));
+        assert_eq!((n.server_id, n.seq), (None, None));
+    }
+
+    #[test]
+    fn map_names_that_look_like_the_suffix_stay_in_the_map() {
+        let n = parse_v3_file_name(
+            "2025-11-18-205822-x_etprox_a-round-3-b-round-1_etprox_my-server-27960_2.txt",
+        )
+        .expect("parses");
+        assert_eq!(n.map, "x_etprox_a-round-3-b");
+        assert_eq!(n.round, 1);
+        assert_eq!(n.server_id.as_deref(), Some("my-server-27960"));
+        assert_eq!(n.seq, Some(2));
+    }
+
+    #[test]
+    fn refuses_what_the_tracker_never_writes() {
+        for name in [
+            "2025-11-18-205822-goldrush-round-1_etprox_EU_1.txt",
+            "2025-11-18-205822-goldrush-round-1_etprox_eu-1_.txt",
+            "2025-11-18-205822-goldrush-round-1_etprox_eu-1_x.txt",
+            "2025-11-18-205822-goldrush-round-1_etprox__1.txt",
+            "2025-11-18-205822-goldrush-round-x_etprox.txt",
+            "2025-11-18-205822-goldrush-round--1_etprox.txt",
+            "2025-11-18-205822-round-1_etprox.txt",
+            "2025-13-18-205822-goldrush-round-1_etprox.txt",
+            "2025-11-18-205822-goldrush-round-1_proximity.txt",
+            "goldrush-round-1_etprox.txt",
+        ] {
+            assert_eq!(parse_v3_file_name(name), None, "{name}");
+        }
+    }
 }

@@ -110,6 +110,14 @@ pub struct Faults {
     pub gentity_get_raises: Vec<(Option<i64>, String)>,
     /// Opening a file for writing fails (fd 0, len -1), as on a full or read-only disk.
     pub fail_open_write: bool,
+    /// The disk under `fs_root` holds at most this many bytes (all files together): a write
+    /// beyond it keeps what fits and drops the rest, as on a full disk. `None`: no limit.
+    pub disk_capacity: Option<u64>,
+    /// How a write that did not fit is reported. `false`: `trap_FS_Write` returns 0, as the
+    /// engine's `FS_Write` does when `fwrite` comes up short. `true`: it returns the full
+    /// count, as when the bytes sit in stdio's buffer and are lost at `fclose`, which
+    /// `trap_FS_FCloseFile` does not report.
+    pub loss_shows_only_at_close: bool,
 }
 
 /// The engine-side state the mock API reads and writes.
@@ -196,6 +204,37 @@ impl ServerState {
         }
         info.extend_from_slice(b"\\cg_etVersion\\ET Legacy v2.83.2");
         info
+    }
+
+    /// Bytes the files under `fs_root` take.
+    pub fn disk_used(&self) -> u64 {
+        list_files(&self.fs_root)
+            .iter()
+            .filter_map(|p| fs::metadata(self.fs_root.join(p)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// `FS_Write`: writes what the simulated disk has room for; returns what the engine would.
+    fn fs_write(&mut self, fd: i64, bytes: &[u8]) -> i64 {
+        let room = match self.faults.disk_capacity {
+            Some(cap) => {
+                usize::try_from(cap.saturating_sub(self.disk_used())).unwrap_or(usize::MAX)
+            }
+            None => usize::MAX,
+        };
+        let fits = bytes.len().min(room);
+        let written = match self.open_files.get_mut(&fd) {
+            Some(f) => f.write_all(&bytes[..fits]).map(|()| fits).unwrap_or(0),
+            None => 0,
+        };
+        self.fs_ops.push(FsOp::Write { fd, bytes: written });
+        let all = written == bytes.len();
+        if all || (self.faults.loss_shows_only_at_close && self.open_files.contains_key(&fd)) {
+            bytes.len() as i64
+        } else {
+            0
+        }
     }
 
     fn os_time(&self) -> i64 {
@@ -559,15 +598,9 @@ fn install_api(lua: &Lua, state: &Rc<RefCell<ServerState>>) -> mlua::Result<()> 
     et.set(
         "trap_FS_Write",
         lua.create_function(move |_, (data, count, fd): (mlua::String, i64, i64)| {
-            let mut s = st.borrow_mut();
             let bytes = data.as_bytes();
             let n = usize::try_from(count).unwrap_or(0).min(bytes.len());
-            let written = match s.open_files.get_mut(&fd) {
-                Some(f) => f.write_all(&bytes[..n]).map(|()| n).unwrap_or(0),
-                None => 0,
-            };
-            s.fs_ops.push(FsOp::Write { fd, bytes: written });
-            Ok(written as i64)
+            Ok(st.borrow_mut().fs_write(fd, &bytes[..n]))
         })?,
     )?;
 
@@ -748,6 +781,33 @@ mod tests {
             b"hello"
         );
         assert_eq!(list_files(&root), vec![PathBuf::from("sub/a.txt")]);
+    }
+
+    #[test]
+    fn a_full_disk_cuts_writes_and_reports_them_as_the_engine_would() {
+        let script = r#"
+            function et_InitGame()
+                local fd = et.trap_FS_FOpenFile("a.txt", et.FS_WRITE)
+                assert(et.trap_FS_Write("12345", 5, fd) == 5)
+                local short = et.trap_FS_Write("6789", 4, fd)
+                et.trap_FS_FCloseFile(fd)
+                local rfd, len = et.trap_FS_FOpenFile("a.txt", et.FS_READ)
+                et.trap_FS_FCloseFile(rfd)
+                et.G_Print(short .. " " .. len)
+            end"#;
+        for (at_close, want) in [(false, "0 7"), (true, "4 7")] {
+            let (_dir, mut mock) = mock_with(script);
+            mock.state_mut().faults.disk_capacity = Some(7);
+            mock.state_mut().faults.loss_shows_only_at_close = at_close;
+            mock.start_vm(1, false).expect("vm starts");
+            assert!(
+                mock.escaped_errors().is_empty(),
+                "{:?}",
+                mock.escaped_errors()
+            );
+            assert_eq!(mock.state().console.last().map(String::as_str), Some(want));
+            assert_eq!(mock.state().disk_used(), 7);
+        }
     }
 
     #[test]

@@ -125,6 +125,11 @@ pub struct RoundTruth {
     /// Round number as players know it (1-based).
     pub round: i64,
     pub status: RoundStatus,
+    /// The server id the tracker uses ([`expected_server_id`]).
+    pub server_id: String,
+    /// The tracker's round counter (`etprox_round_seq`) for this round: 1 for the first round
+    /// the server process begins.
+    pub seq: i64,
     /// Level time passed to `et_InitGame`.
     pub init_level_time: i64,
     /// Level time at which `gamestate` was 0 first.
@@ -154,8 +159,53 @@ impl RoundTruth {
                 }
             })
             .collect();
-        format!("{stamp}-{map}-round-{}_etprox.txt", self.round)
+        format!(
+            "{stamp}-{map}-round-{}_etprox_{}_{}.txt",
+            self.round, self.server_id, self.seq
+        )
     }
+
+    /// The round id the tracker must write.
+    pub fn round_id(&self) -> String {
+        format!(
+            "{}-{}-{}-{}-{}",
+            self.server_id, self.start_unix, self.seq, self.map, self.round
+        )
+    }
+}
+
+/// The server id the tracker derives (docs/tracker.md): `etprox_server_id` reduced to
+/// lower-case `[a-z0-9-]`, or when that is empty, `sv_hostname` (colour codes removed) reduced
+/// the same way, `-`, and `net_port` (27960 when unset); at most 40 characters.
+pub fn expected_server_id(configured: &[u8], hostname: &[u8], net_port: &[u8]) -> String {
+    fn slug(text: &[u8], max: usize) -> String {
+        let mut out = String::new();
+        for &b in text {
+            let c = b.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                out.push(c as char);
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        out.truncate(max);
+        out.trim_end_matches('-').to_string()
+    }
+    let id = slug(configured, 40);
+    if !id.is_empty() {
+        return id;
+    }
+    let port = std::str::from_utf8(net_port)
+        .ok()
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .filter(|&p| p > 0)
+        .map_or_else(|| "27960".to_string(), |p| p.to_string());
+    let name = crate::round_file::name::strip_colors(hostname);
+    let mut base = slug(&name, 40);
+    base.truncate(40 - port.len() - 1);
+    let base = base.trim_end_matches('-');
+    let base = if base.is_empty() { "etserver" } else { base };
+    format!("{base}-{port}")
 }
 
 /// Everything that happened in a simulation run.
@@ -434,6 +484,8 @@ impl MatchSim {
             current_round,
             round: current_round + 1,
             status: RoundStatus::Incomplete,
+            server_id: self.server_id(),
+            seq: self.truth.rounds.len() as i64 + 1,
             init_level_time,
             start_level_time: init_level_time,
             start_unix: 0,
@@ -519,6 +571,15 @@ impl MatchSim {
         let restart = status == RoundStatus::Complete && current_round == 0;
         self.mock.shutdown_vm(restart);
         Ok(status)
+    }
+
+    fn server_id(&self) -> String {
+        let st = self.mock.state();
+        expected_server_id(
+            st.cvar("etprox_server_id"),
+            st.cvar("sv_hostname"),
+            st.cvar("net_port"),
+        )
     }
 
     fn mark_playing(&mut self) {
@@ -1027,6 +1088,8 @@ mod tests {
             current_round: 1,
             round: 2,
             status: RoundStatus::Complete,
+            server_id: "eu-1".into(),
+            seq: 7,
             init_level_time: 0,
             start_level_time: 0,
             start_unix: 0,
@@ -1036,7 +1099,20 @@ mod tests {
         };
         assert_eq!(
             round.v3_file_name(),
-            "2025-11-18-205822-te_es__cape-round-2_etprox.txt"
+            "2025-11-18-205822-te_es__cape-round-2_etprox_eu-1_7.txt"
         );
+    }
+
+    #[test]
+    fn server_id_is_the_cvar_or_host_name_and_port() {
+        assert_eq!(expected_server_id(b"EU 1", b"x", b""), "eu-1");
+        assert_eq!(
+            expected_server_id(b"", b"^1My ^7Server!", b""),
+            "my-server-27960"
+        );
+        assert_eq!(expected_server_id(b"-!-", b"", b"27961"), "etserver-27961");
+        let long = expected_server_id(b"", "a".repeat(60).as_bytes(), b"27960");
+        assert_eq!(long.len(), 40);
+        assert!(long.ends_with("a-27960"), "{long}");
     }
 }

@@ -212,6 +212,8 @@ mod tests {
             current_round: 1,
             round: 2,
             status,
+            server_id: "eu-1".into(),
+            seq: 1,
             init_level_time: 1000,
             start_level_time: 1000,
             start_unix: 1_763_498_302,
