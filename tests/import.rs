@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::*;
 use etprox::ingest::ImportOutcome;
 use etprox::round_file::synthetic::{synthetic_v2, synthetic_v3, RoundSpec};
@@ -127,9 +129,13 @@ fn count_lines(files: &[&str], pred: impl Fn(&[&str]) -> bool) -> usize {
 
 #[sqlx::test]
 async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
+    let dir = tempfile::tempdir().unwrap();
     let imp = importer(&pool);
     for seed in 0..12 {
-        let path = write_temp_v3(&RoundSpec::new(seed, 1_763_400_000 + seed as i64 * 1_800));
+        let path = write_temp_v3(
+            dir.path(),
+            &RoundSpec::new(seed, 1_763_400_000 + seed as i64 * 1_800),
+        );
         expect_imported(&import(&imp, &path).await);
     }
     import(&imp, &shared_fixture(SUPPLY)).await;
@@ -241,9 +247,8 @@ async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
     assert_eq!(kept, per_player(pool.clone()).await);
 }
 
-fn write_temp_v3(spec: &RoundSpec) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("etprox-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// Writes a synthetic v3 round into `dir` (a test's own temporary folder, removed with it).
+fn write_temp_v3(dir: &Path, spec: &RoundSpec) -> std::path::PathBuf {
     let path = dir.join(format!(
         "2025-11-18-2000{:02}-{}-round-{}_etprox.txt",
         spec.seed % 60,
@@ -294,9 +299,10 @@ async fn reimporting_the_same_content_changes_nothing(pool: PgPool) {
 
 #[sqlx::test]
 async fn a_v3_round_is_imported_once_whatever_its_bytes(pool: PgPool) {
+    let dir = tempfile::tempdir().unwrap();
     let imp = importer(&pool);
     let spec = RoundSpec::new(7, 1_763_400_000);
-    let first = write_temp_v3(&spec);
+    let first = write_temp_v3(dir.path(), &spec);
     expect_imported(&import(&imp, &first).await);
     let before = snapshot(&pool).await;
     // The same round id written again with a different server name: same round, not imported.
@@ -344,10 +350,11 @@ async fn concurrent_imports_of_one_file_store_it_once(pool: PgPool) {
 
 #[sqlx::test]
 async fn concurrent_imports_of_different_rounds_add_up(pool: PgPool) {
+    let dir = tempfile::tempdir().unwrap();
     // Many rounds with the same players at once: upserts on shared rows must not lose counts.
     let imp = importer(&pool);
     let paths: Vec<_> = (100..124)
-        .map(|s| write_temp_v3(&RoundSpec::new(s, 1_763_400_000)))
+        .map(|s| write_temp_v3(dir.path(), &RoundSpec::new(s, 1_763_400_000)))
         .collect();
     let tasks: Vec<_> = paths
         .iter()
