@@ -24,6 +24,12 @@ use etprox::ingest::{round_files_in, watcher, ImportOutcome, Importer};
 #[derive(Parser)]
 #[command(name = "etprox", version, about, long_about)]
 struct Cli {
+    /// Read the configuration from this file instead of `.env` in the working folder (the
+    /// Debian package keeps it in /etc/etprox/etprox.env). Variables already set in the
+    /// environment win over the file.
+    #[arg(long, global = true, value_name = "FILE")]
+    env_file: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -180,8 +186,19 @@ enum RetentionCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // `.env` first, so RUST_LOG written there counts (configuration reads it again; harmless).
-    let _ = dotenvy::dotenv();
+    // The configuration file first, so RUST_LOG written there counts (configuration reads
+    // `.env` again; dotenvy never overrides a variable that is already set).
+    match &cli.env_file {
+        Some(file) => {
+            if let Err(e) = dotenvy::from_path(file) {
+                eprintln!("error: --env-file {}: cannot read it: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        }
+        None => {
+            let _ = dotenvy::dotenv();
+        }
+    }
     // Long-running services log what they do; one-shot commands print their own results.
     let default_filter = match cli.command {
         Command::Watch | Command::Bot => "etprox=info,sqlx=error,warn",

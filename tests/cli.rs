@@ -125,3 +125,56 @@ fn help_explains_the_commands() {
         assert!(text.contains(word), "{text}");
     }
 }
+
+/// `--env-file` reads the configuration from a file of the admin's choice (the package keeps it
+/// in /etc/etprox/etprox.env), and a file that cannot be read is an error that names it.
+#[sqlx::test]
+async fn env_file_is_read_and_a_missing_one_is_named(pool: PgPool) {
+    let url = url_of(&pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("etprox.env");
+    std::fs::write(&env_file, format!("DATABASE_URL={url}\n")).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_etprox"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "off")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let fixtures = format!("{}/tests/fixtures/v2", env!("CARGO_MANIFEST_DIR"));
+    let (code, out) = run(&[
+        "--env-file",
+        &env_file.display().to_string(),
+        "import",
+        &fixtures,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let rounds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rounds")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        rounds, 2,
+        "the import went to the database named in the file"
+    );
+
+    let missing = dir.path().join("no-such.env");
+    let (code, out) = run(&[
+        "--env-file",
+        &missing.display().to_string(),
+        "import",
+        &fixtures,
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("no-such.env"), "{out}");
+}
