@@ -179,7 +179,7 @@ say "ExecStart as $run_user: exit $code with the missing-token message"
 
 if /usr/bin/etprox --help 2>/dev/null | grep -qE '^\s+check\b'; then
     # As the post-install message tells an admin to run it.
-    runuser -u "$run_user" -- sh -c 'cd "$1" && exec timeout 60 /usr/bin/etprox --env-file "$2" check' \
+    runuser -u "$run_user" -- sh -c 'cd "$1" && exec timeout 60 /usr/bin/etprox check --env-file "$2"' \
         sh "$run_dir" "$env_file" >"$work/check.log" 2>&1 && code=0 || code=$?
     sed 's/^/check-deb:   | /' "$work/check.log"
     [ "$code" = 1 ] || fail "etprox check with the shipped configuration exited $code, want 1 (something to fix)"
