@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod bench;
 pub mod check;
+pub mod clock;
 pub mod command_bench;
 pub mod commands;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod demo_script;
 pub mod discord;
 pub mod heatmap;
 pub mod ingest;
+pub mod period;
 pub mod remote;
 pub mod round_file;
 pub mod session;
