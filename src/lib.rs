@@ -21,6 +21,7 @@ pub mod discord;
 pub mod heatmap;
 pub mod ingest;
 pub mod period;
+pub mod players;
 pub mod remote;
 pub mod round_file;
 pub mod session;

@@ -1,24 +1,6 @@
 //! Text for Discord: player names made safe, numbers, small text charts.
 
-/// Removes ET colour codes (`^` + a printable character; `^^` leaves a literal `^`) from an
-/// already decoded name.
-pub fn strip_colours(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut chars = name.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '^' {
-            match chars.peek() {
-                Some(&next) if next != '^' && next != '\0' && !next.is_whitespace() => {
-                    chars.next();
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::players::strip_colour_codes as strip_colours;
 
 /// A player name as shown on Discord: colour codes removed, control characters replaced,
 /// markdown escaped and mentions broken (a zero-width space after `@`), so `@everyone`,
