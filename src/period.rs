@@ -43,7 +43,9 @@ impl Period {
             },
             Period::LastDays(n) => {
                 let back = u64::from(n.max(1) - 1);
-                let from = today.checked_sub_days(Days::new(back)).unwrap_or(FIRST_DAY);
+                let from = today
+                    .checked_sub_days(Days::new(back))
+                    .map_or(FIRST_DAY, |d| d.max(FIRST_DAY));
                 DateRange::new(from, LAST_DAY, self.describe())
             }
             Period::Days(a, b) => DateRange::new(a, b, self.describe()),
