@@ -164,6 +164,7 @@ pub async fn command_bench(options: &CommandBenchOptions) -> anyhow::Result<(i64
         assets_dir: crate::assets::assets_dir(),
         export_dir: None,
         cache: Default::default(),
+        clock: crate::clock::Clock::system(SessionClock::default()),
     };
     // A regular player of the synthetic pool, and a teammate.
     let (a, b): (String, String) = sqlx::query_as(

@@ -17,6 +17,7 @@ pub async fn run(pool: &PgPool, importer: &Importer, out_dir: &Path) -> anyhow::
         assets_dir: crate::assets::assets_dir(),
         export_dir: None,
         cache: Default::default(),
+        clock: crate::clock::Clock::system(importer.session()),
     };
     let caller = Caller {
         discord_user_id: None,

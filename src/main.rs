@@ -583,6 +583,7 @@ async fn ask(
         assets_dir,
         export_dir: std::env::var_os("ETPROX_EXPORT_DIR").map(PathBuf::from),
         cache: Default::default(),
+        clock: etprox::clock::Clock::system(config.session),
     };
     let caller = Caller {
         discord_user_id: as_user,

@@ -16,6 +16,7 @@ fn env(pool: &PgPool) -> Env {
         assets_dir: "assets".into(),
         export_dir: None,
         cache: Default::default(),
+        clock: Default::default(),
     }
 }
 

@@ -412,6 +412,7 @@ async fn sftp_server_stopped_and_started_again_mid_run(pool: PgPool) {
             assets_dir: "assets".into(),
             export_dir: None,
             cache: Default::default(),
+            clock: Default::default(),
         },
         &etprox::commands::Caller {
             discord_user_id: Some(1),

@@ -1,27 +1,89 @@
 //! `/duo [player] [partner] [period]`: best pairs, a player's partners, or one pair's record.
 
+use super::paging::{page_buttons, page_footer, page_of, pinned, NO_DEFAULT};
 use super::reply::colour;
+use super::slash::{period_or, Ctx, Error, Front, PeriodChoice};
 use super::text::{self, percent};
 use super::{
-    chosen_player, page_buttons, page_footer, page_of, pinned, resolve_player, Caller,
-    CommandResult, DateRange, Embed, Env, Invocation, Period, Reply, PAGE_SIZE,
+    chosen_player, resolve_player, Caller, Command, CommandError, CommandResult, Embed, Env,
+    Invocation, Reply, PAGE_SIZE,
 };
 use crate::db;
 use crate::db::players::Player;
 use crate::db::synergy::Pair;
+use crate::period::{DateRange, Period};
 
-pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
-    let range = inv.period(Period::Month)?.range(&env.pool).await?;
-    let player = chosen_player(env, caller, inv, "player").await?;
-    let partner = match inv.get("partner") {
-        Some(p) => Some(resolve_player(env, p).await?),
-        None => None,
-    };
-    match (player, partner) {
-        (Some(a), Some(b)) => pair(env, &a, &b, range).await,
-        (Some(a), None) | (None, Some(a)) => partners(env, inv, &a, range).await,
-        (None, None) => best_pairs(env, inv, range).await,
+/// The options of `/duo`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duo {
+    /// Absent: the caller's linked player, else the best pairs.
+    pub player: Option<String>,
+    /// With a player: the pair's record; alone: that partner's partners.
+    pub partner: Option<String>,
+    pub period: Period,
+    pub page: usize,
+    /// Set by page buttons: no player means the best pairs, whoever presses.
+    pub nolink: bool,
+}
+
+impl Command for Duo {
+    const NAME: &'static str = "duo";
+    const DESCRIPTION: &'static str =
+        "Teamwork: the best pairs, a player's best partners, or two players' record together.";
+
+    fn from_invocation(inv: &Invocation) -> Result<Duo, CommandError> {
+        Ok(Duo {
+            player: inv.text("player"),
+            partner: inv.text("partner"),
+            period: inv.period(Period::MONTH)?,
+            page: inv.page(),
+            nolink: inv.flag(NO_DEFAULT)?,
+        })
     }
+
+    fn to_invocation(&self) -> Invocation {
+        Invocation::new(Self::NAME)
+            .set("player", self.player.as_ref())
+            .set("partner", self.partner.as_ref())
+            .set("period", Some(self.period))
+            .set("page", (self.page > 0).then_some(self.page))
+            .set(NO_DEFAULT, self.nolink.then_some(true))
+    }
+
+    async fn run(self, env: &Env, caller: &Caller) -> CommandResult {
+        let range = super::range(env, self.period).await?;
+        let player = chosen_player(env, caller, self.player.as_deref(), self.nolink).await?;
+        let partner = match &self.partner {
+            Some(p) => Some(resolve_player(env, p).await?),
+            None => None,
+        };
+        match (player, partner) {
+            (Some(a), Some(b)) => pair(env, &a, &b, range).await,
+            (Some(a), None) | (None, Some(a)) => partners(env, &self, &a, range).await,
+            (None, None) => best_pairs(env, &self, range).await,
+        }
+    }
+}
+
+#[poise::command(slash_command)]
+pub async fn slash<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "Player; default: you, if linked"]
+    #[autocomplete = "super::slash::players"]
+    player: Option<String>,
+    #[description = "Partner, for the pair's record"]
+    #[autocomplete = "super::slash::players"]
+    partner: Option<String>,
+    #[description = "Time window (default 30d)"] period: Option<PeriodChoice>,
+) -> Result<(), Error> {
+    let duo = Duo {
+        player,
+        partner,
+        period: period_or(period, Period::MONTH),
+        page: 0,
+        nolink: false,
+    };
+    D::answer(ctx, Ok(duo)).await
 }
 
 fn pair_row(rank: usize, first: &str, second: &str, p: &Pair) -> Vec<String> {
@@ -40,7 +102,7 @@ fn pair_row(rank: usize, first: &str, second: &str, p: &Pair) -> Vec<String> {
 
 const HEADER: [&str; 5] = ["pair", "in range", "together", "trades", "rounds"];
 
-async fn best_pairs(env: &Env, inv: &Invocation, range: DateRange) -> CommandResult {
+async fn best_pairs(env: &Env, duo: &Duo, range: DateRange) -> CommandResult {
     let pairs = env
         .cache
         .best_pairs(&env.pool, range.from, range.to)
@@ -51,7 +113,7 @@ async fn best_pairs(env: &Env, inv: &Invocation, range: DateRange) -> CommandRes
             range.label
         )));
     }
-    let (page, shown) = page_of(&pairs, inv.page());
+    let (page, shown) = page_of(&pairs, duo.page);
     let rows: Vec<Vec<String>> = shown
         .iter()
         .enumerate()
@@ -63,11 +125,11 @@ async fn best_pairs(env: &Env, inv: &Invocation, range: DateRange) -> CommandRes
             "{} · in range: kills with the other close by; together: kills within 3 s of each other; trades: deaths avenged within 3 s",
             page_footer(page, pairs.len(), &range)
         ));
-    let buttons = page_buttons(&pinned(inv, None), page, pairs.len());
+    let buttons = page_buttons(&pinned(&duo.to_invocation(), None), page, pairs.len());
     Ok(Reply::embed(embed).with_buttons(buttons))
 }
 
-async fn partners(env: &Env, inv: &Invocation, player: &Player, range: DateRange) -> CommandResult {
+async fn partners(env: &Env, duo: &Duo, player: &Player, range: DateRange) -> CommandResult {
     let pairs = db::synergy::partners(&env.pool, &player.guid, range.from, range.to).await?;
     if pairs.is_empty() {
         return Ok(Reply::text(format!(
@@ -76,7 +138,7 @@ async fn partners(env: &Env, inv: &Invocation, player: &Player, range: DateRange
             range.label
         )));
     }
-    let (page, shown) = page_of(&pairs, inv.page());
+    let (page, shown) = page_of(&pairs, duo.page);
     let rows: Vec<Vec<String>> = shown
         .iter()
         .enumerate()
@@ -103,7 +165,11 @@ async fn partners(env: &Env, inv: &Invocation, player: &Player, range: DateRange
     )
     .description(text::table(&header, &rows))
     .footer(page_footer(page, pairs.len(), &range));
-    let buttons = page_buttons(&pinned(inv, Some(player)), page, pairs.len());
+    let buttons = page_buttons(
+        &pinned(&duo.to_invocation(), Some(player)),
+        page,
+        pairs.len(),
+    );
     Ok(Reply::embed(embed).with_buttons(buttons))
 }
 

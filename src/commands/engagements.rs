@@ -1,16 +1,63 @@
 //! `/engagements [map] [period]`: the mix of 1v1, 2v1, 1v2 … fights, with a text chart.
 
 use super::reply::colour;
+use super::slash::{period_or, Ctx, Error, Front, PeriodChoice};
 use super::text::{self, percent};
-use super::{CommandResult, Embed, Env, Invocation, Period, Reply};
+use super::{Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply};
 use crate::db;
+use crate::period::Period;
 
 /// Rows shown in the chart; the rest are summed as "other".
 const SHOWN: usize = 12;
 
-pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
-    let range = inv.period(Period::Session)?.range(&env.pool).await?;
-    let map = inv.get("map").map(|m| m.trim().to_ascii_lowercase());
+/// The options of `/engagements`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Engagements {
+    /// Only this map (any case).
+    pub map: Option<String>,
+    pub period: Period,
+}
+
+impl Command for Engagements {
+    const NAME: &'static str = "engagements";
+    const DESCRIPTION: &'static str = "Engagement breakdown (1v1, 2v1, 1v2 …) with a chart.";
+
+    fn from_invocation(inv: &Invocation) -> Result<Engagements, CommandError> {
+        Ok(Engagements {
+            map: inv.text("map"),
+            period: inv.period(Period::Session)?,
+        })
+    }
+
+    fn to_invocation(&self) -> Invocation {
+        Invocation::new(Self::NAME)
+            .set("map", self.map.as_ref())
+            .set("period", Some(self.period))
+    }
+
+    async fn run(self, env: &Env, _caller: &Caller) -> CommandResult {
+        chart(env, self).await
+    }
+}
+
+#[poise::command(slash_command)]
+pub async fn slash<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "Only this map"]
+    #[autocomplete = "super::slash::maps"]
+    map: Option<String>,
+    #[description = "Time window (default: latest session)"] period: Option<PeriodChoice>,
+) -> Result<(), Error> {
+    let engagements = Engagements {
+        map,
+        period: period_or(period, Period::Session),
+    };
+    D::answer(ctx, Ok(engagements)).await
+}
+
+async fn chart(env: &Env, options: Engagements) -> CommandResult {
+    let range = super::range(env, options.period).await?;
+    let map = options.map.map(|m| m.trim().to_ascii_lowercase());
     let rows = db::stats::engagements(&env.pool, range.from, range.to, map.as_deref()).await?;
     let on_map = map
         .as_deref()

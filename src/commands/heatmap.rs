@@ -1,54 +1,163 @@
 //! `/heatmap <map> [player] [team] [kind] [weapon] [period] [size]`: the PNG of
 //! `etprox::heatmap`, with the options of its CLI.
 
-use super::{resolve_player, user_error, Attachment, CommandResult, Env, Invocation, Reply};
+use super::invocation::Spelled;
+use super::slash::{Ctx, Error, Front};
+use super::{
+    resolve_player, user_error, Attachment, Caller, Command, CommandError, CommandResult, Env,
+    Invocation, Reply,
+};
 use crate::heatmap::calibration::MapAssets;
-use crate::heatmap::{render_heatmap_png, HeatmapError, HeatmapFilter, HeatmapOptions};
+use crate::heatmap::{
+    render_heatmap_png, HeatmapError, HeatmapFilter, HeatmapOptions, PositionKind, Team,
+    WeaponFilter,
+};
+use crate::period::Period;
 
-fn parse<T: std::str::FromStr<Err = String>>(
-    inv: &Invocation,
-    key: &str,
-) -> Result<Option<T>, super::CommandError> {
-    match inv.get(key) {
-        Some(text) => text
-            .trim()
-            .parse::<T>()
-            .map(Some)
-            .or_else(|e| user_error(format!("{key}: {e}"))),
-        None => Ok(None),
+/// Pixels a side; Discord offers the same bounds.
+const SIZES: std::ops::RangeInclusive<u32> = 256..=2048;
+const DEFAULT_SIZE: u32 = 1024;
+
+/// The options of `/heatmap`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    pub map: String,
+    /// Only this player (name, alias or key).
+    pub player: Option<String>,
+    pub team: Option<Spelled<Team>>,
+    /// Kills (where killers stood) or deaths (where victims fell, the default).
+    pub kind: Option<Spelled<PositionKind>>,
+    pub weapon: Option<Spelled<WeaponFilter>>,
+    /// Absent: all time.
+    pub period: Option<Period>,
+    pub size: u32,
+}
+
+impl Command for Heatmap {
+    const NAME: &'static str = "heatmap";
+    const DESCRIPTION: &'static str =
+        "Kill heatmap of a map (PNG): where killers stood or victims fell.";
+
+    fn from_invocation(inv: &Invocation) -> Result<Heatmap, CommandError> {
+        let Some(map) = inv.text("map") else {
+            return user_error("name a map, e.g. /heatmap map:goldrush");
+        };
+        Ok(Heatmap {
+            map,
+            player: inv.text("player"),
+            team: Spelled::option(inv, "team")?,
+            kind: Spelled::option(inv, "kind")?,
+            weapon: Spelled::option(inv, "weapon")?,
+            period: inv.get("period").map(parse_period).transpose()?,
+            size: inv.number(
+                "size",
+                SIZES,
+                DEFAULT_SIZE,
+                "a number of pixels from 256 to 2048",
+            )?,
+        })
+    }
+
+    fn to_invocation(&self) -> Invocation {
+        Invocation::new(Self::NAME)
+            .set("map", Some(&self.map))
+            .set("player", self.player.as_ref())
+            .set("team", self.team.as_ref())
+            .set("kind", self.kind.as_ref())
+            .set("weapon", self.weapon.as_ref())
+            .set("period", self.period)
+            .set("size", Some(self.size))
+    }
+
+    async fn run(self, env: &Env, _caller: &Caller) -> CommandResult {
+        let options = self.options(env).await?;
+        render(env, options).await
     }
 }
 
-pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
-    let Some(map) = inv.get("map") else {
-        return user_error("name a map, e.g. /heatmap map:goldrush");
+fn parse_period(text: &str) -> Result<Period, CommandError> {
+    text.parse()
+        .map_err(|e| CommandError::User(format!("period: {e}")))
+}
+
+/// An optional text option of the Discord handler, read like the console's.
+fn spelled<T: std::str::FromStr<Err = String>>(
+    key: &str,
+    text: Option<String>,
+) -> Result<Option<Spelled<T>>, CommandError> {
+    text.filter(|t| !t.trim().is_empty())
+        .map(|t| Spelled::parse(key, &t))
+        .transpose()
+}
+
+#[poise::command(slash_command)]
+#[allow(clippy::too_many_arguments)]
+pub async fn slash<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "Map"]
+    #[autocomplete = "super::slash::maps"]
+    map: String,
+    #[description = "Only this player"]
+    #[autocomplete = "super::slash::players"]
+    player: Option<String>,
+    #[description = "axis or allies"] team: Option<String>,
+    #[description = "kills (where killers stood) or deaths (where victims fell, default)"]
+    kind: Option<String>,
+    #[description = "Weapon class (bullet, explosive, melee, fire) or weapon (mp40, panzerfaust)"]
+    weapon: Option<String>,
+    #[description = "all (default), session, 7d, a day 2026-11-20 or a range 2026-11-01..2026-11-20"]
+    period: Option<String>,
+    #[description = "Width and height in pixels (256 to 2048, default 1024)"]
+    #[min = 256]
+    #[max = 2048]
+    size: Option<u32>,
+) -> Result<(), Error> {
+    let read = || -> Result<Heatmap, CommandError> {
+        Ok(Heatmap {
+            map,
+            player: player.filter(|p| !p.trim().is_empty()),
+            team: spelled("team", team)?,
+            kind: spelled("kind", kind)?,
+            weapon: spelled("weapon", weapon)?,
+            period: period
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| parse_period(&p))
+                .transpose()?,
+            size: size
+                .unwrap_or(DEFAULT_SIZE)
+                .clamp(*SIZES.start(), *SIZES.end()),
+        })
     };
-    let player = match inv.get("player") {
-        Some(p) => Some(resolve_player(env, p).await?.guid),
-        None => None,
-    };
-    let mut filter = HeatmapFilter::new(map.trim().to_ascii_lowercase());
-    filter.player = player;
-    filter.team = parse(inv, "team")?;
-    if let Some(kind) = parse(inv, "kind")? {
-        filter.kind = kind;
+    D::answer(ctx, read()).await
+}
+
+impl Heatmap {
+    /// The heatmap module's options for these.
+    async fn options(&self, env: &Env) -> Result<HeatmapOptions, CommandError> {
+        let player = match &self.player {
+            Some(p) => Some(resolve_player(env, p).await?.guid),
+            None => None,
+        };
+        let mut filter = HeatmapFilter::new(self.map.trim().to_ascii_lowercase());
+        filter.player = player;
+        filter.team = self.team.as_ref().map(|t| t.value);
+        if let Some(kind) = &self.kind {
+            filter.kind = kind.value;
+        }
+        filter.weapon = self.weapon.as_ref().map(|w| w.value.clone());
+        if let Some(period) = self.period {
+            filter.period = period
+                .to_string()
+                .parse()
+                .map_err(|e| CommandError::User(format!("period: {e}")))?;
+        }
+        let mut options = HeatmapOptions::new(filter);
+        options.size = self.size;
+        Ok(options)
     }
-    filter.weapon = parse(inv, "weapon")?;
-    if let Some(period) = parse(inv, "period")? {
-        filter.period = period;
-    }
-    let mut options = HeatmapOptions::new(filter);
-    options.size = match inv.get("size") {
-        Some(s) => match s.trim().parse::<u32>() {
-            Ok(n) if (256..=2048).contains(&n) => n,
-            _ => {
-                return user_error(format!(
-                    "size: {s:?} is not a number of pixels from 256 to 2048"
-                ))
-            }
-        },
-        None => 1024,
-    };
+}
+
+async fn render(env: &Env, mut options: HeatmapOptions) -> CommandResult {
     options.assets = MapAssets::in_dir(&env.assets_dir);
     let (png, summary) = match render_heatmap_png(&env.pool, &options).await {
         Ok(done) => done,

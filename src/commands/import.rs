@@ -2,17 +2,74 @@
 //! whatever the watched folders hold that is not in the database yet.
 
 use super::reply::colour;
+use super::slash::{Ctx, Error, Front};
 use super::text;
-use super::{user_error, CommandResult, Embed, Env, Invocation, Reply};
+use super::{
+    user_error, Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply,
+};
 use crate::db;
 use crate::ingest::{round_files_in, ImportOutcome};
 
-pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
-    match inv.subcommand.as_deref() {
-        Some("status") => status(env).await,
-        Some("rescan") => rescan(env).await,
-        _ => user_error("use /import status or /import rescan"),
+/// The options of `/import`: which subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Import {
+    Status,
+    Rescan,
+}
+
+impl Command for Import {
+    const NAME: &'static str = "import";
+    const DESCRIPTION: &'static str = "Imports: status and rescan (admins).";
+    const ADMIN: bool = true;
+    const PRIVATE: bool = true;
+    const SUBCOMMANDS: &'static [&'static str] = &["status", "rescan"];
+
+    fn from_invocation(inv: &Invocation) -> Result<Import, CommandError> {
+        match inv.subcommand.as_deref() {
+            Some("status") => Ok(Import::Status),
+            Some("rescan") => Ok(Import::Rescan),
+            _ => user_error("use /import status or /import rescan"),
+        }
     }
+
+    fn to_invocation(&self) -> Invocation {
+        let sub = match self {
+            Import::Status => "status",
+            Import::Rescan => "rescan",
+        };
+        Invocation {
+            subcommand: Some(sub.into()),
+            ..Invocation::new(Self::NAME)
+        }
+    }
+
+    async fn run(self, env: &Env, _caller: &Caller) -> CommandResult {
+        match self {
+            Import::Status => status(env).await,
+            Import::Rescan => rescan(env).await,
+        }
+    }
+}
+
+#[poise::command(
+    slash_command,
+    subcommands("slash_status", "slash_rescan"),
+    subcommand_required
+)]
+pub async fn slash<D: Front>(_ctx: Ctx<'_, D>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Last imports, rejected files and lines.
+#[poise::command(slash_command, rename = "status")]
+pub async fn slash_status<D: Front>(ctx: Ctx<'_, D>) -> Result<(), Error> {
+    D::answer(ctx, Ok(Import::Status)).await
+}
+
+/// Import what the round folders hold and the database does not.
+#[poise::command(slash_command, rename = "rescan")]
+pub async fn slash_rescan<D: Front>(ctx: Ctx<'_, D>) -> Result<(), Error> {
+    D::answer(ctx, Ok(Import::Rescan)).await
 }
 
 fn file_name(path: &str) -> String {

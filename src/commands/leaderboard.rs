@@ -1,12 +1,14 @@
 //! `/leaderboard <stat> [period]`: players ranked by one stat.
 
+use super::paging::{page_buttons, page_footer, page_of};
 use super::reply::colour;
+use super::slash::{period_or, Ctx, Error, Front, PeriodChoice};
 use super::text::{self, percent, ratio};
 use super::{
-    page_buttons, page_footer, page_of, user_error, CommandResult, Embed, Env, Invocation, Period,
-    Reply,
+    user_error, Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply,
 };
 use crate::db::stats::PlayerTotals;
+use crate::period::Period;
 
 /// Rounds a player needs for the ratio stats.
 pub const MIN_ROUNDS: i64 = 3;
@@ -115,9 +117,55 @@ impl Stat {
     }
 }
 
-pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
-    let stat = Stat::parse(inv.get("stat").unwrap_or("kills"))?;
-    let range = inv.period(Period::Month)?.range(&env.pool).await?;
+/// The options of `/leaderboard`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaderboard {
+    pub stat: Stat,
+    pub period: Period,
+    pub page: usize,
+}
+
+impl Command for Leaderboard {
+    const NAME: &'static str = "leaderboard";
+    const DESCRIPTION: &'static str = "Players ranked by one stat.";
+
+    fn from_invocation(inv: &Invocation) -> Result<Leaderboard, CommandError> {
+        Ok(Leaderboard {
+            stat: Stat::parse(inv.get("stat").unwrap_or("kills"))?,
+            period: inv.period(Period::MONTH)?,
+            page: inv.page(),
+        })
+    }
+
+    fn to_invocation(&self) -> Invocation {
+        Invocation::new(Self::NAME)
+            .set("stat", Some(self.stat.key()))
+            .set("period", Some(self.period))
+            .set("page", (self.page > 0).then_some(self.page))
+    }
+
+    async fn run(self, env: &Env, _caller: &Caller) -> CommandResult {
+        ranking(env, &self).await
+    }
+}
+
+#[poise::command(slash_command)]
+pub async fn slash<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "What to rank by"] stat: Stat,
+    #[description = "Time window (default 30d)"] period: Option<PeriodChoice>,
+) -> Result<(), Error> {
+    let leaderboard = Leaderboard {
+        stat,
+        period: period_or(period, Period::MONTH),
+        page: 0,
+    };
+    D::answer(ctx, Ok(leaderboard)).await
+}
+
+async fn ranking(env: &Env, options: &Leaderboard) -> CommandResult {
+    let stat = options.stat;
+    let range = super::range(env, options.period).await?;
     let all = env.cache.totals(&env.pool, range.from, range.to).await?;
     let mut ranked: Vec<(f64, &PlayerTotals)> = all
         .iter()
@@ -133,7 +181,7 @@ pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
             range.label
         )));
     }
-    let (page, shown) = page_of(&ranked, inv.page());
+    let (page, shown) = page_of(&ranked, options.page);
     let rows: Vec<Vec<String>> = shown
         .iter()
         .enumerate()
@@ -152,5 +200,11 @@ pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
     let embed = Embed::new(stat.title(), colour::INFO)
         .description(text::table(&["player", stat.key(), "rounds"], &rows))
         .footer(page_footer(page, ranked.len(), &range));
-    Ok(Reply::embed(embed).with_buttons(page_buttons(inv, page, ranked.len())))
+    Ok(
+        Reply::embed(embed).with_buttons(page_buttons(
+            &options.to_invocation(),
+            page,
+            ranked.len(),
+        )),
+    )
 }

@@ -1,25 +1,99 @@
 //! `/link <player> [user]`: ties a Discord user to a player so `[player]` defaults to them.
 //! One player per user; admins may link someone else.
 
+use poise::serenity_prelude as serenity;
+
 use super::reply::colour;
+use super::slash::{Ctx, Error, Front};
 use super::text;
-use super::{resolve_player, user_error, Caller, CommandResult, Embed, Env, Invocation, Reply};
+use super::{
+    resolve_player, user_error, Caller, Command, CommandError, CommandResult, Embed, Env,
+    Invocation, Reply,
+};
 use crate::db;
 
-/// The user a link command acts on: the caller, or (admins only) the `user` option.
-pub(super) fn target_user(caller: &Caller, inv: &Invocation) -> Result<i64, super::CommandError> {
+/// The options of `/link`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// Name, alias or key of the player.
+    pub player: String,
+    /// Admins: the Discord user to link instead of oneself.
+    pub user: Option<i64>,
+}
+
+impl Command for Link {
+    const NAME: &'static str = "link";
+    const DESCRIPTION: &'static str =
+        "Tie your Discord account to a player, so commands default to you.";
+    const PRIVATE: bool = true;
+
+    fn from_invocation(inv: &Invocation) -> Result<Link, CommandError> {
+        let Some(player) = inv.text("player") else {
+            return user_error("name the player to link (start typing to get choices)");
+        };
+        Ok(Link {
+            player,
+            user: user_option(inv)?,
+        })
+    }
+
+    fn to_invocation(&self) -> Invocation {
+        Invocation::new(Self::NAME)
+            .set("player", Some(&self.player))
+            .set("user", self.user)
+    }
+
+    async fn run(self, env: &Env, caller: &Caller) -> CommandResult {
+        let user = target_user(caller, self.user)?;
+        let player = resolve_player(env, &self.player).await?;
+        let by = caller.discord_user_id.unwrap_or(user);
+        let before = db::links::link(&env.pool, user, &player.guid, by).await?;
+        let note = match before {
+            Some(old) if old != player.guid => " (replacing the previous link)",
+            _ => "",
+        };
+        let embed = Embed::new("Linked", colour::GOOD).description(format!(
+            "<@{user}> is now {}{note}. Commands default to this player when none is given.",
+            text::name(&player.name)
+        ));
+        Ok(Reply::embed(embed).ephemeral())
+    }
+}
+
+#[poise::command(slash_command)]
+pub async fn slash<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "Your player (name, alias or GUID)"]
+    #[autocomplete = "super::slash::players"]
+    player: String,
+    #[description = "Admins: link this user instead"] user: Option<serenity::User>,
+) -> Result<(), Error> {
+    let link = discord_user(user).map(|user| Link { player, user });
+    D::answer(ctx, link).await
+}
+
+/// A Discord user option as the id links store.
+pub(super) fn discord_user(user: Option<serenity::User>) -> Result<Option<i64>, CommandError> {
+    user.map(|u| parse_user(&u.id.get().to_string()))
+        .transpose()
+}
+
+/// The `user` option of a typed line: an id or a mention `<@id>`.
+pub(super) fn user_option(inv: &Invocation) -> Result<Option<i64>, CommandError> {
+    inv.get("user").map(parse_user).transpose()
+}
+
+/// The user a link command acts on: the caller, or (admins only) `user`.
+pub(super) fn target_user(caller: &Caller, user: Option<i64>) -> Result<i64, CommandError> {
     let Some(me) = caller.discord_user_id else {
-        return user_error("linking needs a Discord user (give user:ID on the console)").or_else(
-            |e| match inv.get("user") {
-                Some(u) if caller.is_admin => parse_user(u),
-                _ => Err(e),
-            },
-        );
+        return match user {
+            Some(id) if caller.is_admin => Ok(id),
+            _ => user_error("linking needs a Discord user (give user:ID on the console)"),
+        };
     };
-    match inv.get("user") {
+    match user {
         None => Ok(me),
-        Some(u) => {
-            let id = parse_user(u)?;
+        Some(id) => {
             if id != me && !caller.is_admin {
                 tracing::warn!(
                     user_id = me,
@@ -33,30 +107,11 @@ pub(super) fn target_user(caller: &Caller, inv: &Invocation) -> Result<i64, supe
     }
 }
 
-fn parse_user(text: &str) -> Result<i64, super::CommandError> {
+fn parse_user(text: &str) -> Result<i64, CommandError> {
     text.trim()
         .trim_start_matches("<@")
         .trim_start_matches('!')
         .trim_end_matches('>')
         .parse::<i64>()
         .or_else(|_| user_error(format!("{text:?} is not a Discord user id")))
-}
-
-pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
-    let Some(wanted) = inv.get("player") else {
-        return user_error("name the player to link (start typing to get choices)");
-    };
-    let user = target_user(caller, inv)?;
-    let player = resolve_player(env, wanted).await?;
-    let by = caller.discord_user_id.unwrap_or(user);
-    let before = db::links::link(&env.pool, user, &player.guid, by).await?;
-    let note = match before {
-        Some(old) if old != player.guid => " (replacing the previous link)",
-        _ => "",
-    };
-    let embed = Embed::new("Linked", colour::GOOD).description(format!(
-        "<@{user}> is now {}{note}. Commands default to this player when none is given.",
-        text::name(&player.name)
-    ));
-    Ok(Reply::embed(embed).ephemeral())
 }

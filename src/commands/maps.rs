@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::reply::colour;
+use super::slash::{Ctx, Error, Front};
 use super::text;
-use super::{CommandResult, Embed, Env, Reply};
+use super::{Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply};
 use crate::db;
 
 /// What `maps.csv` (map,mins_x,mins_y,maxs_x,maxs_y,image,…) and `maps/<map>.png` say per
@@ -31,7 +32,34 @@ pub fn read_assets(dir: &Path) -> HashMap<String, (bool, bool)> {
         .collect()
 }
 
-pub async fn run(env: &Env) -> CommandResult {
+/// `/maps` has no options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Maps;
+
+impl Command for Maps {
+    const NAME: &'static str = "maps";
+    const DESCRIPTION: &'static str =
+        "Known maps, and whether each has an image and a calibration for heatmaps.";
+
+    fn from_invocation(_inv: &Invocation) -> Result<Maps, CommandError> {
+        Ok(Maps)
+    }
+
+    fn to_invocation(&self) -> Invocation {
+        Invocation::new(Self::NAME)
+    }
+
+    async fn run(self, env: &Env, _caller: &Caller) -> CommandResult {
+        list(env).await
+    }
+}
+
+#[poise::command(slash_command)]
+pub async fn slash<D: Front>(ctx: Ctx<'_, D>) -> Result<(), Error> {
+    D::answer(ctx, Ok(Maps)).await
+}
+
+async fn list(env: &Env) -> CommandResult {
     let maps = db::players::known_maps(&env.pool).await?;
     if maps.is_empty() {
         return Ok(Reply::text("No rounds imported yet, so no maps are known."));

@@ -1,17 +1,57 @@
 //! `/player <player>`: profile card: aliases, totals, favourite weapons, best partner, nemesis.
 
 use super::reply::colour;
+use super::slash::{Ctx, Error, Front};
 use super::text::{self, percent, ratio};
 use super::{
-    player_option, user_error, Caller, CommandResult, Embed, Env, Invocation, Period, Reply,
+    player_option, user_error, Caller, Command, CommandError, CommandResult, Embed, Env,
+    Invocation, Reply,
 };
 use crate::db;
+use crate::period::Period;
 
-pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
-    let Some(player) = player_option(env, caller, inv.get("player")).await? else {
-        return user_error("name a player (or /link yourself to a player first)");
-    };
-    let range = Period::All.range(&env.pool).await?;
+/// The options of `/player`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Player {
+    /// Absent: the caller's linked player.
+    pub player: Option<String>,
+}
+
+impl Command for Player {
+    const NAME: &'static str = "player";
+    const DESCRIPTION: &'static str =
+        "Profile card: aliases, totals, favourite weapons, best partner, nemesis.";
+
+    fn from_invocation(inv: &Invocation) -> Result<Player, CommandError> {
+        Ok(Player {
+            player: inv.text("player"),
+        })
+    }
+
+    fn to_invocation(&self) -> Invocation {
+        Invocation::new(Self::NAME).set("player", self.player.as_ref())
+    }
+
+    async fn run(self, env: &Env, caller: &Caller) -> CommandResult {
+        let Some(player) = player_option(env, caller, self.player.as_deref()).await? else {
+            return user_error("name a player (or /link yourself to a player first)");
+        };
+        profile(env, &player).await
+    }
+}
+
+#[poise::command(slash_command)]
+pub async fn slash<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "Player (name, alias or GUID); default: you, if linked"]
+    #[autocomplete = "super::slash::players"]
+    player: Option<String>,
+) -> Result<(), Error> {
+    D::answer(ctx, Ok(Player { player })).await
+}
+
+async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
+    let range = super::range(env, Period::All).await?;
     let pool = &env.pool;
     let (aliases, totals, weapons, nemesis, victims, partners) = tokio::try_join!(
         db::players::aliases(pool, &player.guid, 8),

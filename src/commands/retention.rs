@@ -2,18 +2,117 @@
 //! tables hold, and deleting raw kills past a number of days after a confirmation.
 
 use super::reply::colour;
+use super::slash::{Ctx, Error, Front};
 use super::text;
-use super::{user_error, Button, ButtonStyle, CommandResult, Embed, Env, Invocation, Reply};
+use super::{
+    user_error, Button, ButtonStyle, Caller, Command, CommandError, CommandResult, Embed, Env,
+    Invocation, Reply,
+};
 use crate::db;
 
 pub const DEFAULT_DAYS: i32 = 30;
 
-pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
-    match inv.subcommand.as_deref() {
-        Some("stats") => stats(env).await,
-        Some("archive") => archive(env, inv).await,
-        _ => user_error("use /retention stats or /retention archive [days] [dry_run]"),
+/// The options of `/retention`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    Stats,
+    Archive(Archive),
+}
+
+/// The options of `/retention archive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Archive {
+    /// Raw kills older than this many session days go.
+    pub days: i32,
+    pub dry_run: bool,
+    /// Write the rows to CSV in ETPROX_EXPORT_DIR first.
+    pub export: bool,
+    /// Set by the confirmation button: delete without asking again.
+    pub confirmed: bool,
+}
+
+impl Command for Retention {
+    const NAME: &'static str = "retention";
+    const DESCRIPTION: &'static str = "Stored raw data and archiving (admins).";
+    const ADMIN: bool = true;
+    const PRIVATE: bool = true;
+    const SUBCOMMANDS: &'static [&'static str] = &["stats", "archive"];
+
+    fn from_invocation(inv: &Invocation) -> Result<Retention, CommandError> {
+        match inv.subcommand.as_deref() {
+            Some("stats") => Ok(Retention::Stats),
+            Some("archive") => Ok(Retention::Archive(Archive {
+                days: inv.number(
+                    "days",
+                    1..=36_500,
+                    DEFAULT_DAYS,
+                    "a number of days from 1 to 36500",
+                )?,
+                dry_run: inv.flag("dry_run")?,
+                export: inv.flag("export")?,
+                confirmed: inv.flag("confirmed")?,
+            })),
+            _ => user_error("use /retention stats or /retention archive [days] [dry_run]"),
+        }
     }
+
+    fn to_invocation(&self) -> Invocation {
+        let Retention::Archive(a) = self else {
+            return Invocation {
+                subcommand: Some("stats".into()),
+                ..Invocation::new(Self::NAME)
+            };
+        };
+        let inv = Invocation {
+            subcommand: Some("archive".into()),
+            ..Invocation::new(Self::NAME)
+        };
+        inv.set("days", Some(a.days))
+            .set("dry_run", a.dry_run.then_some(true))
+            .set("export", a.export.then_some(true))
+            .set("confirmed", a.confirmed.then_some(true))
+    }
+
+    async fn run(self, env: &Env, _caller: &Caller) -> CommandResult {
+        match self {
+            Retention::Stats => stats(env).await,
+            Retention::Archive(options) => archive(env, options).await,
+        }
+    }
+}
+
+#[poise::command(
+    slash_command,
+    subcommands("slash_stats", "slash_archive"),
+    subcommand_required
+)]
+pub async fn slash<D: Front>(_ctx: Ctx<'_, D>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Rows, sizes, oldest and newest day per table.
+#[poise::command(slash_command, rename = "stats")]
+pub async fn slash_stats<D: Front>(ctx: Ctx<'_, D>) -> Result<(), Error> {
+    D::answer(ctx, Ok(Retention::Stats)).await
+}
+
+/// Delete raw kills older than some days (asks for confirmation); aggregates are kept.
+#[poise::command(slash_command, rename = "archive")]
+pub async fn slash_archive<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "Older than this many days (default 30)"]
+    #[min = 1]
+    days: Option<u32>,
+    #[description = "Only show what would go"] dry_run: Option<bool>,
+    #[description = "Export the rows to CSV first (ETPROX_EXPORT_DIR)"] export: Option<bool>,
+) -> Result<(), Error> {
+    let archive = Archive {
+        days: days.map_or(DEFAULT_DAYS, |d| d.min(36_500) as i32),
+        dry_run: dry_run.unwrap_or(false),
+        export: export.unwrap_or(false),
+        confirmed: false,
+    };
+    D::answer(ctx, Ok(Retention::Archive(archive))).await
 }
 
 async fn stats(env: &Env) -> CommandResult {
@@ -42,19 +141,13 @@ async fn stats(env: &Env) -> CommandResult {
     .ephemeral())
 }
 
-async fn archive(env: &Env, inv: &Invocation) -> CommandResult {
-    let days = match inv.get("days") {
-        Some(d) => match d.trim().parse::<i32>() {
-            Ok(n) if (1..=36_500).contains(&n) => n,
-            _ => {
-                return user_error(format!(
-                    "days: {d:?} is not a number of days from 1 to 36500"
-                ))
-            }
-        },
-        None => DEFAULT_DAYS,
-    };
-    let export = inv.flag("export")?;
+async fn archive(env: &Env, options: Archive) -> CommandResult {
+    let Archive {
+        days,
+        dry_run,
+        export,
+        confirmed,
+    } = options;
     let (rows, oldest, newest) = db::retention::archive_preview(&env.pool, days).await?;
     let range = match (oldest, newest) {
         (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
@@ -66,22 +159,20 @@ async fn archive(env: &Env, inv: &Invocation) -> CommandResult {
         ))
         .ephemeral());
     }
-    if inv.flag("dry_run")? {
+    if dry_run {
         return Ok(Reply::text(format!(
             "Dry run: {rows} raw kill rows older than {days} days would be archived{range}; aggregates are kept."
         ))
         .ephemeral());
     }
-    if !inv.flag("confirmed")? {
-        let mut confirm = Invocation {
-            name: "retention".into(),
-            subcommand: Some("archive".into()),
-            ..Invocation::default()
-        };
-        confirm.options.insert("days".into(), days.to_string());
-        if export {
-            confirm.options.insert("export".into(), "true".into());
-        }
+    if !confirmed {
+        let confirm = Retention::Archive(Archive {
+            days,
+            dry_run: false,
+            export,
+            confirmed: false,
+        })
+        .to_invocation();
         return Ok(Reply::embed(
             Embed::new("Archive raw kills?", colour::WARN).description(format!(
                 "{rows} raw kill rows older than {days} days{range} will be deleted{}. Aggregates (stats, pairs, heatmaps) are kept.",

@@ -1,28 +1,73 @@
 //! `/round [latest|id]`: summary of a round; the same embed is the automatic summary post.
 
 use super::reply::colour;
+use super::slash::{Ctx, Error, Front};
 use super::text::{self, percent};
-use super::{user_error, CommandResult, Embed, Env, Invocation, Reply};
+use super::{
+    user_error, Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply,
+};
 use crate::db;
 use crate::db::round_summary::RoundInfo;
 
-pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
-    let which = inv.get("round").unwrap_or("latest").trim();
-    let round = if which.eq_ignore_ascii_case("latest") {
-        db::round_summary::latest_round(&env.pool).await?
-    } else {
-        let Ok(id) = which.trim_start_matches('#').parse::<i64>() else {
-            return user_error(format!(
+/// The options of `/round`: which round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    Latest,
+    Id(i64),
+}
+
+impl Round {
+    /// `latest` (default) or a round id, `#` allowed.
+    pub fn parse(which: Option<&str>) -> Result<Round, CommandError> {
+        let which = which.unwrap_or("latest").trim();
+        if which.eq_ignore_ascii_case("latest") {
+            return Ok(Round::Latest);
+        }
+        match which.trim_start_matches('#').parse::<i64>() {
+            Ok(id) => Ok(Round::Id(id)),
+            Err(_) => user_error(format!(
                 "{which:?} is not a round id: give a number or latest"
-            ));
-        };
-        db::round_summary::round(&env.pool, id).await?
-    };
-    match round {
-        Some(round) => Ok(Reply::embed(summary(&env.pool, &round).await?)),
-        None if which.eq_ignore_ascii_case("latest") => Ok(Reply::text("No round imported yet.")),
-        None => user_error(format!("no round with id {which}")),
+            )),
+        }
     }
+}
+
+impl Command for Round {
+    const NAME: &'static str = "round";
+    const DESCRIPTION: &'static str =
+        "Summary of a round: kills, top fraggers, best duo, most outnumbered win.";
+
+    fn from_invocation(inv: &Invocation) -> Result<Round, CommandError> {
+        Round::parse(inv.get("round"))
+    }
+
+    fn to_invocation(&self) -> Invocation {
+        let id = match self {
+            Round::Latest => None,
+            Round::Id(id) => Some(id),
+        };
+        Invocation::new(Self::NAME).set("round", id)
+    }
+
+    async fn run(self, env: &Env, _caller: &Caller) -> CommandResult {
+        let round = match self {
+            Round::Latest => db::round_summary::latest_round(&env.pool).await?,
+            Round::Id(id) => db::round_summary::round(&env.pool, id).await?,
+        };
+        match (round, self) {
+            (Some(round), _) => Ok(Reply::embed(summary(&env.pool, &round).await?)),
+            (None, Round::Latest) => Ok(Reply::text("No round imported yet.")),
+            (None, Round::Id(id)) => user_error(format!("no round with id {id}")),
+        }
+    }
+}
+
+#[poise::command(slash_command)]
+pub async fn slash<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "latest (default) or a round id"] round: Option<String>,
+) -> Result<(), Error> {
+    D::answer(ctx, Round::parse(round.as_deref())).await
 }
 
 /// The summary embed of one round.

@@ -1,22 +1,79 @@
 //! `/solo [player] [period]`: lone-wolf stats, or the best 1v1 players.
 
+use super::paging::{page_buttons, page_footer, page_of, pinned, NO_DEFAULT};
 use super::reply::colour;
+use super::slash::{period_or, Ctx, Error, Front, PeriodChoice};
 use super::text::{self, percent};
 use super::{
-    chosen_player, page_buttons, page_footer, page_of, pinned, Caller, CommandResult, Embed, Env,
-    Invocation, Period, Reply,
+    chosen_player, Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply,
 };
 use crate::db;
+use crate::period::{DateRange, Period};
 
 /// Duels (1v1 kills + 1v1 deaths) a player needs to be ranked.
 pub const MIN_DUELS: i64 = 10;
 
-pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
-    let period = inv.period(Period::Month)?;
-    let range = period.range(&env.pool).await?;
-    let Some(player) = chosen_player(env, caller, inv, "player").await? else {
-        return leaderboard(env, inv, range).await;
+/// The options of `/solo`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Solo {
+    /// Name, alias or key; absent: the caller's linked player, else the 1v1 ranking.
+    pub player: Option<String>,
+    pub period: Period,
+    /// Page of the ranking.
+    pub page: usize,
+    /// Set by page buttons: no player means the ranking, whoever presses.
+    pub nolink: bool,
+}
+
+impl Command for Solo {
+    const NAME: &'static str = "solo";
+    const DESCRIPTION: &'static str = "Lone-wolf stats: 1v1 record, outgunned kills, ganked deaths; without a player, the best 1v1 players.";
+
+    fn from_invocation(inv: &Invocation) -> Result<Solo, CommandError> {
+        Ok(Solo {
+            player: inv.text("player"),
+            period: inv.period(Period::MONTH)?,
+            page: inv.page(),
+            nolink: inv.flag(NO_DEFAULT)?,
+        })
+    }
+
+    fn to_invocation(&self) -> Invocation {
+        Invocation::new(Self::NAME)
+            .set("player", self.player.as_ref())
+            .set("period", Some(self.period))
+            .set("page", (self.page > 0).then_some(self.page))
+            .set(NO_DEFAULT, self.nolink.then_some(true))
+    }
+
+    async fn run(self, env: &Env, caller: &Caller) -> CommandResult {
+        let range = super::range(env, self.period).await?;
+        let player = chosen_player(env, caller, self.player.as_deref(), self.nolink).await?;
+        match player {
+            Some(player) => lone_wolf(env, &player, &range).await,
+            None => leaderboard(env, &self, range).await,
+        }
+    }
+}
+
+#[poise::command(slash_command)]
+pub async fn slash<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "Player (name, alias or GUID); default: you, if linked"]
+    #[autocomplete = "super::slash::players"]
+    player: Option<String>,
+    #[description = "Time window (default 30d)"] period: Option<PeriodChoice>,
+) -> Result<(), Error> {
+    let solo = Solo {
+        player,
+        period: period_or(period, Period::MONTH),
+        page: 0,
+        nolink: false,
     };
+    D::answer(ctx, Ok(solo)).await
+}
+
+async fn lone_wolf(env: &Env, player: &db::players::Player, range: &DateRange) -> CommandResult {
     let Some(t) = db::stats::player_totals(&env.pool, &player.guid, range.from, range.to).await?
     else {
         return Ok(Reply::text(format!(
@@ -65,7 +122,7 @@ pub async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult 
     Ok(Reply::embed(embed))
 }
 
-async fn leaderboard(env: &Env, inv: &Invocation, range: super::DateRange) -> CommandResult {
+async fn leaderboard(env: &Env, solo: &Solo, range: DateRange) -> CommandResult {
     let all = env.cache.totals(&env.pool, range.from, range.to).await?;
     let mut rows: Vec<_> = all
         .iter()
@@ -85,7 +142,7 @@ async fn leaderboard(env: &Env, inv: &Invocation, range: super::DateRange) -> Co
             range.label
         )));
     }
-    let (page, shown) = page_of(&rows, inv.page());
+    let (page, shown) = page_of(&rows, solo.page);
     let table_rows: Vec<Vec<String>> = shown
         .iter()
         .enumerate()
@@ -111,6 +168,6 @@ async fn leaderboard(env: &Env, inv: &Invocation, range: super::DateRange) -> Co
             "{} · at least {MIN_DUELS} duels",
             page_footer(page, rows.len(), &range)
         ));
-    let buttons = page_buttons(&pinned(inv, None), page, rows.len());
+    let buttons = page_buttons(&pinned(&solo.to_invocation(), None), page, rows.len());
     Ok(Reply::embed(embed).with_buttons(buttons))
 }

@@ -14,9 +14,10 @@ use poise::serenity_prelude as serenity;
 use sqlx::PgPool;
 use tracing::{info, warn};
 
-use crate::commands::{self, Caller, Env, Invocation, Reply};
+use crate::commands::{self, Caller, Command, CommandError, Env, Reply};
 use crate::config::{BotConfig, Config};
 use crate::ingest::{watcher, Importer};
+use crate::period::Period;
 
 pub type Error = anyhow::Error;
 pub type Ctx<'a> = poise::Context<'a, Data, Error>;
@@ -118,19 +119,17 @@ async fn refuse(ctx: Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs a command and sends its reply, deferring first when it takes a while.
-async fn answer(ctx: Ctx<'_>, invocation: Invocation) -> Result<(), Error> {
+/// Runs a command and sends its reply (privately when the command says so), deferring first
+/// when it takes a while.
+async fn answer<C: Command>(ctx: Ctx<'_>, command: Result<C, CommandError>) -> Result<(), Error> {
     let data = ctx.data();
     let member = match ctx {
         poise::Context::Application(app) => app.interaction.member.as_deref(),
         poise::Context::Prefix(_) => None,
     };
     let caller = caller(ctx.author(), ctx.guild_id(), member, data);
-    let private = matches!(
-        invocation.name.as_str(),
-        "retention" | "import" | "link" | "unlink"
-    );
-    let work = commands::dispatch(&data.env, &caller, &invocation);
+    let private = C::PRIVATE;
+    let work = commands::run(&data.env, &caller, command);
     tokio::pin!(work);
     let reply = tokio::select! {
         reply = &mut work => reply,
@@ -346,8 +345,8 @@ async fn warm_cache(
                 Err(TryRecvError::Closed) => return,
             }
         }
-        for period in [commands::Period::All, commands::Period::Month] {
-            let Ok(range) = period.range(&env.pool).await else {
+        for period in [Period::All, Period::MONTH] {
+            let Ok(range) = commands::range(&env, period).await else {
                 continue;
             };
             let totals = env.cache.totals(&env.pool, range.from, range.to).await;
@@ -493,6 +492,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         assets_dir: bot.assets_dir.clone(),
         export_dir: bot.export_dir.clone(),
         cache: Default::default(),
+        clock: crate::clock::Clock::system(config.session),
     };
     // Subscribe before the watcher starts, so no round is missed; a restarted task
     // subscribes again.

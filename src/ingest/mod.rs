@@ -449,6 +449,11 @@ impl Importer {
         }
     }
 
+    /// The session clock rounds are dated by (front ends count "today" with the same).
+    pub fn session(&self) -> SessionClock {
+        self.session
+    }
+
     /// How many times a round file was opened (to read or to peek at) through this importer.
     pub fn files_opened(&self) -> u64 {
         self.opened.load(Ordering::Relaxed)

@@ -1,0 +1,182 @@
+//! The one list of commands. Each command is a type implementing [`Command`] (its options, its
+//! name, description, whether it is admin-only and answered privately) in a file of its own;
+//! one line below registers it. Dispatch of a typed line, the names in help and "unknown
+//! command", admin checks, private answers and the Discord slash commands all come from here.
+
+use std::future::Future;
+
+use super::slash::Front;
+use super::{Caller, CommandError, CommandResult, Env, Invocation, Reply};
+
+/// A command with typed options. The console and buttons build it from an [`Invocation`]; the
+/// Discord handler in the same file builds it from its typed arguments.
+pub trait Command: Sized + Send + 'static {
+    /// The name typed after `/`.
+    const NAME: &'static str;
+    /// What Discord shows under the name (and help lists).
+    const DESCRIPTION: &'static str;
+    /// Refused unless the front end says the caller is an admin; on Discord, offered only to
+    /// members with Manage Server and only in guilds.
+    const ADMIN: bool = false;
+    /// Answered so that only the caller sees it (also while the answer is deferred).
+    const PRIVATE: bool = false;
+    /// Subcommand words (`/retention archive`); empty for commands without.
+    const SUBCOMMANDS: &'static [&'static str] = &[];
+
+    /// Reads the options of a typed line or a button id.
+    fn from_invocation(inv: &Invocation) -> Result<Self, CommandError>;
+    /// The line that reads back into the same command (page and confirm buttons).
+    fn to_invocation(&self) -> Invocation;
+    fn run(self, env: &Env, caller: &Caller) -> impl Future<Output = CommandResult> + Send;
+}
+
+/// What the registry says about a command without its options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub admin: bool,
+    pub private: bool,
+    pub subcommands: &'static [&'static str],
+}
+
+impl Spec {
+    pub const fn of<C: Command>() -> Spec {
+        Spec {
+            name: C::NAME,
+            description: C::DESCRIPTION,
+            admin: C::ADMIN,
+            private: C::PRIVATE,
+            subcommands: C::SUBCOMMANDS,
+        }
+    }
+}
+
+/// Builds [`ALL`], the name dispatch and the slash command list from one list of
+/// `module::Type` (the module also holds the Discord handler `slash`).
+macro_rules! registry {
+    ($($module:ident :: $ty:ident),* $(,)?) => {
+        /// Every command, in the order help lists them.
+        pub const ALL: &[Spec] = &[$(Spec::of::<super::$module::$ty>()),*];
+
+        /// Reads and runs the command `inv` names; `None` when no command has that name.
+        async fn run_named(env: &Env, caller: &Caller, inv: &Invocation) -> Option<CommandResult> {
+            $(
+                if inv.name == <super::$module::$ty as Command>::NAME {
+                    return Some(run_line::<super::$module::$ty>(env, caller, inv).await);
+                }
+            )*
+            None
+        }
+
+        /// The slash commands of a Discord front end `D`.
+        pub fn slash<D: Front>() -> Vec<poise::Command<D, anyhow::Error>> {
+            vec![$(
+                super::slash::declare::<super::$module::$ty, D>(super::$module::slash::<D>())
+            ),*]
+        }
+    };
+}
+
+registry! {
+    solo::Solo,
+    duo::Duo,
+    heatmap::Heatmap,
+    engagements::Engagements,
+    player::Player,
+    leaderboard::Leaderboard,
+    round::Round,
+    maps::Maps,
+    link::Link,
+    unlink::Unlink,
+    retention::Retention,
+    import::Import,
+}
+
+/// The registered command called `name`.
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    ALL.iter().find(|s| s.name == name)
+}
+
+/// Whether a word after `/name` is a subcommand rather than a stray word.
+pub fn has_subcommands(name: &str) -> bool {
+    spec(name).is_some_and(|s| !s.subcommands.is_empty())
+}
+
+/// "/solo, /duo, …": every command, for help and the unknown-command message.
+pub fn names() -> String {
+    ALL.iter()
+        .map(|s| format!("/{}", s.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs the command a line names, or says which commands exist.
+pub(super) async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
+    match run_named(env, caller, inv).await {
+        Some(result) => result,
+        None => Err(CommandError::User(format!(
+            "unknown command /{}: try {}",
+            inv.name,
+            names()
+        ))),
+    }
+}
+
+/// Admin check first (a refused member learns nothing about the options), then the options.
+async fn run_line<C: Command>(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
+    if let Some(refusal) = refuse::<C>(caller, inv) {
+        return Ok(refusal);
+    }
+    C::from_invocation(inv)?.run(env, caller).await
+}
+
+/// Runs a command its front end built directly from typed arguments.
+pub(super) async fn run_typed<C: Command>(env: &Env, caller: &Caller, command: C) -> CommandResult {
+    if let Some(refusal) = refuse::<C>(caller, &command.to_invocation()) {
+        return Ok(refusal);
+    }
+    command.run(env, caller).await
+}
+
+/// Admin commands are refused (and the refusal logged) unless the front end said the caller
+/// is an admin.
+fn refuse<C: Command>(caller: &Caller, inv: &Invocation) -> Option<Reply> {
+    if !C::ADMIN || caller.is_admin {
+        return None;
+    }
+    tracing::warn!(
+        user_id = caller.discord_user_id,
+        user = %caller.display_name,
+        command = %inv.to_line(),
+        "refused admin command to a member without Manage Server or the admin role"
+    );
+    Some(Reply::error(
+        "This command is for server admins (Manage Server permission or the admin role).",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_is_listed_once_with_a_description() {
+        let mut names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), 12);
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len(), "duplicate command names");
+        assert!(ALL.iter().all(|s| !s.description.is_empty()));
+        assert!(super::names().starts_with("/solo, /duo, /heatmap"));
+    }
+
+    #[test]
+    fn admin_and_private_commands_are_declared_with_them() {
+        let admin: Vec<&str> = ALL.iter().filter(|s| s.admin).map(|s| s.name).collect();
+        assert_eq!(admin, ["retention", "import"]);
+        let private: Vec<&str> = ALL.iter().filter(|s| s.private).map(|s| s.name).collect();
+        assert_eq!(private, ["link", "unlink", "retention", "import"]);
+        assert!(has_subcommands("retention") && !has_subcommands("solo"));
+    }
+}
