@@ -1,0 +1,145 @@
+//! What players see, under review: every command's console rendering (`etprox ask`) on the
+//! two fixture rounds, with the clock fixed so 7d and 30d windows never move. A change in any
+//! reply shows up as a changed `.snap` file in `tests/snapshots/`; a mismatch fails `cargo
+//! test` (insta writes a `.snap.new` beside it to review; CI never writes).
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use etprox::clock::Clock;
+use etprox::commands::{dispatch, press, Caller, Env, Invocation, Reply};
+use etprox::config::SessionClock;
+use sqlx::PgPool;
+
+/// An evening two days after the fixture rounds (2025-11-18): 7d and 30d include them.
+fn clock() -> Clock {
+    let now = Utc.with_ymd_and_hms(2025, 11, 20, 21, 0, 0).unwrap();
+    Clock::fixed(SessionClock::default(), now)
+}
+
+fn env(pool: &PgPool) -> Env {
+    Env {
+        pool: pool.clone(),
+        importer: Some(common::importer(pool)),
+        round_dirs: Vec::new(),
+        assets_dir: "assets".into(),
+        export_dir: None,
+        cache: Default::default(),
+        clock: clock(),
+    }
+}
+
+fn console() -> Caller {
+    Caller {
+        discord_user_id: Some(42),
+        display_name: "console".into(),
+        is_admin: true,
+    }
+}
+
+async fn seed(pool: &PgPool) {
+    let importer = common::importer(pool);
+    for f in [common::SUPPLY, common::GOLDRUSH] {
+        common::expect_imported(&common::import(&importer, &common::shared_fixture(f)).await);
+    }
+}
+
+/// What changes from run to run: import times (only `/import status` shows them), table sizes
+/// (and the column widths they set), PNG sizes.
+fn check(name: &str, reply: &Reply) {
+    let text = etprox::console::render(reply);
+    let mut filters = vec![
+        (r" +\d+(\.\d)? (B|KiB|MiB|GiB) +", " [size] "),
+        (r"rows +size +oldest", "rows [size] oldest"),
+        (r"\(\d+ bytes\)", "([n] bytes)"),
+    ];
+    if name.starts_with("import") {
+        filters.push((r"\d\d-\d\d \d\d:\d\d", "[MM-DD hh:mm]"));
+    }
+    insta::with_settings!({
+        prepend_module_to_snapshot => false,
+        filters => filters,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+/// Each command (and each form a command answers in), by snapshot name.
+const LINES: [(&str, &str); 22] = [
+    ("solo_ranking", "/solo period:all"),
+    ("solo_player", "/solo player:SlomiX period:all"),
+    ("solo_week", "/solo player:SlomiX period:7d"),
+    (
+        "solo_day_range",
+        "/solo player:carniee period:2025-11-17..2025-11-18",
+    ),
+    ("duo_best_pairs", "/duo period:all"),
+    ("duo_partners", "/duo player:SlomiX period:all"),
+    ("duo_pair", "/duo player:SlomiX partner:carniee period:30d"),
+    ("engagements_session", "/engagements"),
+    ("engagements_map", "/engagements map:goldrush period:all"),
+    ("player", "/player player:SlomiX"),
+    ("leaderboard_kills", "/leaderboard stat:kills period:all"),
+    ("leaderboard_week", "/leaderboard stat:rounds period:7d"),
+    ("round_latest", "/round"),
+    ("round_first", "/round round:1"),
+    ("maps", "/maps"),
+    ("heatmap", "/heatmap map:goldrush kind:kills size:256"),
+    ("retention_stats", "/retention stats"),
+    (
+        "retention_dry_run",
+        "/retention archive days:30 dry_run:true",
+    ),
+    ("retention_prompt", "/retention archive days:30 export:true"),
+    ("import_status", "/import status"),
+    ("link", "/link player:SlomiX"),
+    ("unlink", "/unlink"),
+];
+
+#[sqlx::test]
+async fn every_command_renders_as_in_its_snapshot(pool: PgPool) {
+    seed(&pool).await;
+    let env = env(&pool);
+    for (name, line) in LINES {
+        let reply = dispatch(&env, &console(), &Invocation::parse(line).unwrap()).await;
+        check(name, &reply);
+    }
+    // A page button repeats the command with the next page.
+    let first = dispatch(
+        &env,
+        &console(),
+        &Invocation::parse("/duo period:all").unwrap(),
+    )
+    .await;
+    let next = press(&env, &console(), &first.buttons[1].id).await;
+    check("duo_best_pairs_page_2", &next);
+}
+
+#[sqlx::test]
+async fn mistakes_are_answered_as_in_their_snapshots(pool: PgPool) {
+    seed(&pool).await;
+    let env = env(&pool);
+    let member = Caller {
+        is_admin: false,
+        ..console()
+    };
+    for (name, caller, line) in [
+        (
+            "error_ambiguous_player",
+            console(),
+            "/solo player:e period:all",
+        ),
+        ("error_unknown_player", console(), "/player player:zzzz"),
+        ("error_unknown_command", console(), "/nosuch"),
+        ("error_period", console(), "/duo period:year"),
+        (
+            "error_heatmap_size",
+            console(),
+            "/heatmap map:goldrush size:9",
+        ),
+        ("error_admin_only", member, "/retention stats"),
+    ] {
+        let reply = dispatch(&env, &caller, &Invocation::parse(line).unwrap()).await;
+        check(name, &reply);
+    }
+}
