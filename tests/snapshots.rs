@@ -143,3 +143,62 @@ async fn mistakes_are_answered_as_in_their_snapshots(pool: PgPool) {
         check(name, &reply);
     }
 }
+
+/// A Discord front end that answers nothing: enough to list the slash commands.
+struct NoFront(Env);
+
+impl etprox::commands::slash::Front for NoFront {
+    fn env(&self) -> &Env {
+        &self.0
+    }
+
+    async fn answer<C: etprox::commands::Command>(
+        _ctx: etprox::commands::slash::Ctx<'_, Self>,
+        _command: Result<C, etprox::commands::CommandError>,
+    ) -> Result<(), anyhow::Error> {
+        Ok(())
+    }
+}
+
+fn check_json(name: &str, value: &impl serde::Serialize) {
+    let json = serde_json::to_string_pretty(value).unwrap();
+    insta::with_settings!({ prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, json);
+    });
+}
+
+/// The JSON Discord receives for the first answer to a slash command.
+fn slash_answer(reply: &Reply) -> serenity::CreateInteractionResponse {
+    use etprox::discord::render;
+    let message = render::poise_reply(reply)
+        .to_slash_initial_response(serenity::CreateInteractionResponseMessage::new());
+    serenity::CreateInteractionResponse::Message(message)
+}
+
+use poise::serenity_prelude as serenity;
+
+#[test]
+fn the_slash_commands_register_as_in_their_snapshot() {
+    // What `register_in_guild` sends: names, descriptions, options, choices, bounds, permissions.
+    let commands = etprox::commands::registry::slash::<NoFront>();
+    check_json(
+        "discord_registration",
+        &poise::builtins::create_application_commands(&commands),
+    );
+}
+
+#[sqlx::test]
+async fn discord_payloads_are_as_in_their_snapshots(pool: PgPool) {
+    seed(&pool).await;
+    let env = env(&pool);
+    for (name, line) in [
+        ("discord_page_buttons", "/duo period:all"),
+        ("discord_error", "/player player:@everyone"),
+        ("discord_heatmap", "/heatmap map:goldrush size:256"),
+        ("discord_private", "/retention archive days:30"),
+    ] {
+        let reply = dispatch(&env, &console(), &Invocation::parse(line).unwrap()).await;
+        let reply = reply.fit(etprox::commands::reply::limits::UPLOAD);
+        check_json(name, &slash_answer(&reply));
+    }
+}

@@ -1,7 +1,7 @@
 //! The Discord front end: the poise framework with the slash commands, button clicks, round
 //! summary posts, and the daily retention run. `etprox bot` calls [`run`].
 
-mod render;
+pub mod render;
 mod slash;
 pub mod summaries;
 pub mod supervise;
