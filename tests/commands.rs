@@ -607,3 +607,45 @@ async fn an_archive_that_conflicts_with_a_concurrent_change_starts_over(pool: Pg
     assert_eq!(report.archived, before);
     assert_eq!(kill_rows(&pool).await, 0);
 }
+
+/// The fixture rounds were played on session day 2025-11-18.
+#[sqlx::test]
+async fn seven_days_count_back_from_the_session_day_of_the_clock(pool: PgPool) {
+    use chrono::{NaiveTime, TimeZone, Utc};
+    use etprox::clock::Clock;
+    use etprox::config::SessionClock;
+    seed(&pool).await;
+    let at = |session: SessionClock, y, m, d, h| {
+        let mut env = env(&pool);
+        env.clock = Clock::fixed(session, Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap());
+        env
+    };
+    let utc = SessionClock::default();
+    let line = "/leaderboard stat:rounds period:7d";
+    let shows = |reply: Reply| reply.embeds.first().map(|e| e.title.clone());
+    // Six days later the week still holds the fixture day; seven days later it does not.
+    let last_day = at(utc, 2025, 11, 24, 21);
+    assert_eq!(
+        shows(ask(&last_day, &console(), line).await).as_deref(),
+        Some("Most rounds played")
+    );
+    let day_after = at(utc, 2025, 11, 25, 21);
+    let reply = ask(&day_after, &console(), line).await;
+    assert_eq!(shows(reply.clone()), None, "{reply:?}");
+    assert!(all_text(&reply).contains("No one to rank by rounds in last 7 days"));
+    // 10:00 UTC on the 25th is 02:00 in Los Angeles, still the session day of the 24th (day start
+    // 06:00): its week holds the fixture day, though the UTC date's week would not.
+    let los_angeles = SessionClock {
+        timezone: "America/Los_Angeles".parse().unwrap(),
+        day_start: NaiveTime::from_hms_opt(6, 0, 0).unwrap(),
+    };
+    let morning = at(los_angeles, 2025, 11, 25, 10);
+    assert_eq!(
+        shows(ask(&morning, &console(), line).await).as_deref(),
+        Some("Most rounds played")
+    );
+    assert_eq!(
+        shows(ask(&at(utc, 2025, 11, 25, 10), &console(), line).await),
+        None
+    );
+}

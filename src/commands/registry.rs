@@ -179,4 +179,80 @@ mod tests {
         assert_eq!(private, ["link", "unlink", "retention", "import"]);
         assert!(has_subcommands("retention") && !has_subcommands("solo"));
     }
+
+    /// Reads `line`, writes it back and reads that again: the same command both times.
+    fn round_trip<C: Command + PartialEq + std::fmt::Debug>(line: &str) -> C {
+        let first = C::from_invocation(&Invocation::parse(line).unwrap()).unwrap();
+        let again = Invocation::parse(&first.to_invocation().to_line()).unwrap();
+        assert_eq!(C::from_invocation(&again).unwrap(), first, "{line}");
+        first
+    }
+
+    #[test]
+    fn every_command_writes_back_what_it_read() {
+        use super::super::*;
+        use crate::period::Period;
+        // Button ids written before typed commands still read.
+        let solo: solo::Solo = round_trip("/solo page:1 period:all");
+        assert_eq!(
+            (solo.page, solo.period, solo.nolink),
+            (1, Period::All, false)
+        );
+        let solo: solo::Solo = round_trip("/solo nolink:true page:2");
+        assert_eq!((solo.period, solo.nolink), (Period::MONTH, true));
+        round_trip::<duo::Duo>(r#"/duo player:"big boss" partner:x period:2026-11-01..2026-11-20"#);
+        round_trip::<heatmap::Heatmap>(
+            "/heatmap map:goldrush player:x team:axis kind:kills weapon:mp40 period:3d size:512",
+        );
+        round_trip::<engagements::Engagements>("/engagements map:supply");
+        round_trip::<player::Player>("/player player:SlomiX");
+        let board: leaderboard::Leaderboard = round_trip("/leaderboard stat:kd page:3");
+        assert_eq!(board.stat, leaderboard::Stat::KillDeath);
+        assert_eq!(
+            round_trip::<round::Round>("/round round:#7"),
+            round::Round::Id(7)
+        );
+        round_trip::<maps::Maps>("/maps");
+        let link: link::Link = round_trip("/link player:SlomiX user:<@42>");
+        assert_eq!(link.user, Some(42));
+        round_trip::<unlink::Unlink>("/unlink");
+        let archive: retention::Retention =
+            round_trip("/retention archive export:true confirmed:true");
+        assert_eq!(
+            archive,
+            retention::Retention::Archive(retention::Archive {
+                days: retention::DEFAULT_DAYS,
+                dry_run: false,
+                export: true,
+                confirmed: true,
+            })
+        );
+        round_trip::<import::Import>("/import rescan");
+    }
+
+    #[test]
+    fn options_are_checked_when_read() {
+        let bad = |line: &str| spec_error(line).unwrap_or_default();
+        assert!(bad("/heatmap").contains("name a map"));
+        assert!(bad("/heatmap map:x team:blue").starts_with("team:"));
+        assert!(bad("/round round:abc").contains("is not a round id"));
+        assert!(bad("/retention").contains("use /retention stats"));
+        assert!(bad("/link").contains("name the player"));
+        assert!(bad("/solo period:fortnight").contains("unknown period"));
+    }
+
+    /// The message a command's reader gives for `line`, if it refuses it.
+    fn spec_error(line: &str) -> Option<String> {
+        use super::super::*;
+        let inv = Invocation::parse(line).unwrap();
+        let err = match inv.name.as_str() {
+            "heatmap" => heatmap::Heatmap::from_invocation(&inv).err(),
+            "round" => round::Round::from_invocation(&inv).err(),
+            "retention" => retention::Retention::from_invocation(&inv).err(),
+            "link" => link::Link::from_invocation(&inv).err(),
+            "solo" => solo::Solo::from_invocation(&inv).err(),
+            _ => None,
+        };
+        err.map(|e| e.to_string())
+    }
 }
