@@ -180,7 +180,7 @@ use poise::serenity_prelude as serenity;
 #[test]
 fn the_slash_commands_register_as_in_their_snapshot() {
     // What `register_in_guild` sends: names, descriptions, options, choices, bounds, permissions.
-    let commands = etprox::commands::registry::slash::<NoFront>();
+    let commands = etprox::commands::slash_commands::<NoFront>();
     check_json(
         "discord_registration",
         &poise::builtins::create_application_commands(&commands),

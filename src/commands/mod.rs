@@ -9,24 +9,29 @@
 //! restart and is checked like a fresh command.
 
 pub mod cache;
-pub mod duo;
-pub mod engagements;
-pub mod heatmap;
-pub mod import;
 pub mod invocation;
-pub mod leaderboard;
-pub mod link;
-pub mod maps;
 pub mod paging;
-pub mod player;
 pub mod registry;
 pub mod reply;
-pub mod retention;
-pub mod round;
 pub mod slash;
-pub mod solo;
 pub mod text;
-pub mod unlink;
+
+// The commands, one line each: `module::Type` (the file `commands/module.rs` holds the type,
+// its `Command` impl and its Discord handler). The order is the order of help and Discord.
+registry::commands! {
+    solo::Solo,
+    duo::Duo,
+    heatmap::Heatmap,
+    engagements::Engagements,
+    player::Player,
+    leaderboard::Leaderboard,
+    round::Round,
+    maps::Maps,
+    link::Link,
+    unlink::Unlink,
+    retention::Retention,
+    import::Import,
+}
 
 use std::path::PathBuf;
 

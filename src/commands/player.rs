@@ -71,30 +71,7 @@ async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
     if !other_names.is_empty() {
         embed = embed.description(format!("Also known as {}", other_names.join(", ")));
     }
-    embed = embed
-        .field(
-            "Kills / deaths",
-            format!(
-                "{} / {} (K/D {})",
-                t.kills,
-                t.deaths,
-                ratio(t.kills, t.deaths)
-            ),
-            true,
-        )
-        .field("Rounds", t.rounds.to_string(), true)
-        .field("1v1 win rate", percent(t.solo_kills, t.duels()), true)
-        .field("Outgunned kills", t.outgunned_kills.to_string(), true)
-        .field("Ganked deaths", t.ganked_deaths.to_string(), true)
-        .field(
-            "Avg kill distance",
-            if t.kills > 0 {
-                format!("{:.0}", t.sum_distance / t.kills as f64)
-            } else {
-                "-".into()
-            },
-            true,
-        );
+    embed = totals_fields(embed, &t);
     let weapons = weapons
         .iter()
         .map(|(w, n)| format!("{} ({n})", text::weapon(*w)))
@@ -138,4 +115,32 @@ async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
         player.last_seen.format("%Y-%m-%d")
     ));
     Ok(Reply::embed(embed))
+}
+
+/// Kills, deaths, rounds and the proximity totals of all time.
+fn totals_fields(embed: Embed, t: &db::stats::PlayerTotals) -> Embed {
+    embed
+        .field(
+            "Kills / deaths",
+            format!(
+                "{} / {} (K/D {})",
+                t.kills,
+                t.deaths,
+                ratio(t.kills, t.deaths)
+            ),
+            true,
+        )
+        .field("Rounds", t.rounds.to_string(), true)
+        .field("1v1 win rate", percent(t.solo_kills, t.duels()), true)
+        .field("Outgunned kills", t.outgunned_kills.to_string(), true)
+        .field("Ganked deaths", t.ganked_deaths.to_string(), true)
+        .field(
+            "Avg kill distance",
+            if t.kills > 0 {
+                format!("{:.0}", t.sum_distance / t.kills as f64)
+            } else {
+                "-".into()
+            },
+            true,
+        )
 }

@@ -1,12 +1,15 @@
-//! The one list of commands. Each command is a type implementing [`Command`] (its options, its
+//! The one list of commands. Each command is a type implementing [`Command`] (its options,
 //! name, description, whether it is admin-only and answered privately) in a file of its own;
-//! one line below registers it. Dispatch of a typed line, the names in help and "unknown
-//! command", admin checks, private answers and the Discord slash commands all come from here.
+//! one line in the `commands!` list of `commands/mod.rs` registers it. Dispatch of a typed
+//! line, the names in help and "unknown command", admin checks, private answers and the
+//! Discord slash commands all come from that list.
+//!
+//! Adding a command: write `commands/NAME.rs` (the options type, `impl Command`, and the poise
+//! handler `slash`, generic over [`super::slash::Front`]), then add `NAME::Type,` to the list.
 
 use std::future::Future;
 
-use super::slash::Front;
-use super::{Caller, CommandError, CommandResult, Env, Invocation, Reply};
+use super::{Caller, CommandError, CommandResult, Env, Invocation, Reply, ALL};
 
 /// A command with typed options. The console and buttons build it from an [`Invocation`]; the
 /// Discord handler in the same file builds it from its typed arguments.
@@ -52,46 +55,37 @@ impl Spec {
     }
 }
 
-/// Builds [`ALL`], the name dispatch and the slash command list from one list of
-/// `module::Type` (the module also holds the Discord handler `slash`).
-macro_rules! registry {
+/// Declares the command modules and builds [`ALL`](super::ALL), the name dispatch and the
+/// slash command list from one list of `module::Type` (the module also holds the Discord
+/// handler `slash`). Used once, in `commands/mod.rs`.
+macro_rules! commands {
     ($($module:ident :: $ty:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
         /// Every command, in the order help lists them.
-        pub const ALL: &[Spec] = &[$(Spec::of::<super::$module::$ty>()),*];
+        pub const ALL: &[$crate::commands::registry::Spec] =
+            &[$($crate::commands::registry::Spec::of::<$module::$ty>()),*];
 
         /// Reads and runs the command `inv` names; `None` when no command has that name.
         async fn run_named(env: &Env, caller: &Caller, inv: &Invocation) -> Option<CommandResult> {
+            use $crate::commands::registry::{run_line, Command as _};
             $(
-                if inv.name == <super::$module::$ty as Command>::NAME {
-                    return Some(run_line::<super::$module::$ty>(env, caller, inv).await);
+                if inv.name == <$module::$ty>::NAME {
+                    return Some(run_line::<$module::$ty>(env, caller, inv).await);
                 }
             )*
             None
         }
 
         /// The slash commands of a Discord front end `D`.
-        pub fn slash<D: Front>() -> Vec<poise::Command<D, anyhow::Error>> {
+        pub fn slash_commands<D: $crate::commands::slash::Front>() -> Vec<poise::Command<D, anyhow::Error>> {
             vec![$(
-                super::slash::declare::<super::$module::$ty, D>(super::$module::slash::<D>())
+                $crate::commands::slash::declare::<$module::$ty, D>($module::slash::<D>())
             ),*]
         }
     };
 }
-
-registry! {
-    solo::Solo,
-    duo::Duo,
-    heatmap::Heatmap,
-    engagements::Engagements,
-    player::Player,
-    leaderboard::Leaderboard,
-    round::Round,
-    maps::Maps,
-    link::Link,
-    unlink::Unlink,
-    retention::Retention,
-    import::Import,
-}
+pub(super) use commands;
 
 /// The registered command called `name`.
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -113,7 +107,7 @@ pub fn names() -> String {
 
 /// Runs the command a line names, or says which commands exist.
 pub(super) async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
-    match run_named(env, caller, inv).await {
+    match super::run_named(env, caller, inv).await {
         Some(result) => result,
         None => Err(CommandError::User(format!(
             "unknown command /{}: try {}",
@@ -124,7 +118,11 @@ pub(super) async fn run(env: &Env, caller: &Caller, inv: &Invocation) -> Command
 }
 
 /// Admin check first (a refused member learns nothing about the options), then the options.
-async fn run_line<C: Command>(env: &Env, caller: &Caller, inv: &Invocation) -> CommandResult {
+pub(super) async fn run_line<C: Command>(
+    env: &Env,
+    caller: &Caller,
+    inv: &Invocation,
+) -> CommandResult {
     if let Some(refusal) = refuse::<C>(caller, inv) {
         return Ok(refusal);
     }

@@ -509,66 +509,11 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
             }
         }));
     }
-    for source in &config.remote.sources {
-        let (importer, source) = (importer.clone(), source.clone());
-        let options =
-            crate::remote::PollerOptions::new(config.remote.poll, config.remote.spool_dir.clone());
-        tasks.spawn(supervise::supervise("remote source", policy, move || {
-            let (importer, source, options) = (importer.clone(), source.clone(), options.clone());
-            async move {
-                crate::remote::run_source(importer, source, options).await;
-                Ok(())
-            }
-        }));
-    }
-    if config.round_dirs.is_empty() {
-        if config.remote.sources.is_empty() {
-            warn!("neither ETPROX_ROUND_DIRS nor ETPROX_ROUND_SOURCES is set: the bot imports nothing by itself");
-        }
-    } else {
-        let options = watcher::WatchOptions::from_config(&config);
-        let importer = importer.clone();
-        tasks.spawn(supervise::supervise("watcher", policy, move || {
-            let (importer, options, faults) = (importer.clone(), options.clone(), faults.clone());
-            async move {
-                faults.watcher_start();
-                watcher::run(importer, options).await
-            }
-        }));
-    }
+    spawn_imports(&mut tasks, &config, &importer, faults, policy);
 
     let http = http_client(&bot);
 
-    let home: Vec<serenity::GuildId> = bot
-        .guild_ids
-        .iter()
-        .map(|g| serenity::GuildId::new(*g))
-        .collect();
-    let admin_role = bot.admin_role_id.map(serenity::RoleId::new);
-    let data_env = env.clone();
-    let probe = DatabaseProbe::new(&pool);
-    let framework = poise::Framework::builder()
-        .options(poise::FrameworkOptions {
-            commands: slash::all(),
-            on_error: |e| Box::pin(on_error(e)),
-            command_check: Some(|ctx| Box::pin(home_only(ctx))),
-            event_handler: |ctx, event, _framework, data| Box::pin(on_event(ctx, event, data)),
-            initialize_owners: false,
-            ..Default::default()
-        })
-        .setup(move |ctx, ready, framework| {
-            Box::pin(async move {
-                let community = register(ctx, ready, &framework.options().commands, &home).await?;
-                Ok(Data {
-                    env: data_env,
-                    admin_role,
-                    home,
-                    community,
-                    probe,
-                })
-            })
-        })
-        .build();
+    let framework = framework(&bot, env.clone(), DatabaseProbe::new(&pool));
     let intents = serenity::GatewayIntents::GUILDS;
     let mut client = serenity::ClientBuilder::new_with_http(http, intents)
         .framework(framework)
@@ -597,16 +542,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         drop(rounds);
     }
     if bot.retention_days > 0 {
-        let pool = pool.clone();
-        let (days, hour) = (bot.retention_days, bot.retention_hour);
-        let export_dir = bot.export_dir.clone();
-        tasks.spawn(supervise::supervise("retention", policy, move || {
-            let (pool, export_dir) = (pool.clone(), export_dir.clone());
-            async move {
-                summaries::daily_retention(pool, days, hour, export_dir).await;
-                Ok(())
-            }
-        }));
+        spawn_retention(&mut tasks, &bot, &pool, policy);
     }
     tokio::select! {
         result = client.start() => {
@@ -618,6 +554,96 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
             Err(e) => Err(anyhow::anyhow!("a task supervisor ended: {e}")),
         },
     }
+}
+
+type Tasks = tokio::task::JoinSet<anyhow::Error>;
+
+/// The importing tasks: one poller per remote source, the watcher of the round folders.
+fn spawn_imports(
+    tasks: &mut Tasks,
+    config: &Config,
+    importer: &Importer,
+    faults: supervise::Faults,
+    policy: supervise::RestartPolicy,
+) {
+    for source in &config.remote.sources {
+        let (importer, source) = (importer.clone(), source.clone());
+        let options =
+            crate::remote::PollerOptions::new(config.remote.poll, config.remote.spool_dir.clone());
+        tasks.spawn(supervise::supervise("remote source", policy, move || {
+            let (importer, source, options) = (importer.clone(), source.clone(), options.clone());
+            async move {
+                crate::remote::run_source(importer, source, options).await;
+                Ok(())
+            }
+        }));
+    }
+    if config.round_dirs.is_empty() {
+        if config.remote.sources.is_empty() {
+            warn!("neither ETPROX_ROUND_DIRS nor ETPROX_ROUND_SOURCES is set: the bot imports nothing by itself");
+        }
+    } else {
+        let options = watcher::WatchOptions::from_config(config);
+        let importer = importer.clone();
+        tasks.spawn(supervise::supervise("watcher", policy, move || {
+            let (importer, options, faults) = (importer.clone(), options.clone(), faults.clone());
+            async move {
+                faults.watcher_start();
+                watcher::run(importer, options).await
+            }
+        }));
+    }
+}
+
+/// The poise framework with the registry's slash commands; registers them when connected.
+fn framework(bot: &BotConfig, env: Env, probe: DatabaseProbe) -> poise::Framework<Data, Error> {
+    let home: Vec<serenity::GuildId> = bot
+        .guild_ids
+        .iter()
+        .map(|g| serenity::GuildId::new(*g))
+        .collect();
+    let admin_role = bot.admin_role_id.map(serenity::RoleId::new);
+    poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: slash::all(),
+            on_error: |e| Box::pin(on_error(e)),
+            command_check: Some(|ctx| Box::pin(home_only(ctx))),
+            event_handler: |ctx, event, _framework, data| Box::pin(on_event(ctx, event, data)),
+            initialize_owners: false,
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                let community = register(ctx, ready, &framework.options().commands, &home).await?;
+                Ok(Data {
+                    env,
+                    admin_role,
+                    home,
+                    community,
+                    probe,
+                })
+            })
+        })
+        .build()
+}
+
+/// The daily archive of raw kills past the retention days.
+fn spawn_retention(
+    tasks: &mut Tasks,
+    bot: &BotConfig,
+    pool: &PgPool,
+    policy: supervise::RestartPolicy,
+) {
+    let pool = pool.clone();
+    let (days, hour) = (bot.retention_days, bot.retention_hour);
+    let export_dir = bot.export_dir.clone();
+    tasks.spawn(supervise::supervise("retention", policy, move || {
+        let (pool, export_dir) = (pool.clone(), export_dir.clone());
+        async move {
+            summaries::daily_retention(pool, days, hour, export_dir).await;
+            Ok(())
+        }
+    }));
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::{answer, Ctx, Data, Error};
 use crate::commands::slash::Front;
-use crate::commands::{registry, Command, CommandError, Env};
+use crate::commands::{Command, CommandError, Env};
 
 impl Front for Data {
     fn env(&self) -> &Env {
@@ -19,5 +19,5 @@ impl Front for Data {
 }
 
 pub fn all() -> Vec<poise::Command<Data, Error>> {
-    registry::slash::<Data>()
+    crate::commands::slash_commands::<Data>()
 }
