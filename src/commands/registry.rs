@@ -123,7 +123,7 @@ pub(super) async fn run_line<C: Command>(
     caller: &Caller,
     inv: &Invocation,
 ) -> CommandResult {
-    if let Some(refusal) = refuse::<C>(caller, inv) {
+    if let Some(refusal) = refuse::<C>(caller, || inv.to_line()) {
         return Ok(refusal);
     }
     C::from_invocation(inv)?.run(env, caller).await
@@ -131,7 +131,7 @@ pub(super) async fn run_line<C: Command>(
 
 /// Runs a command its front end built directly from typed arguments.
 pub(super) async fn run_typed<C: Command>(env: &Env, caller: &Caller, command: C) -> CommandResult {
-    if let Some(refusal) = refuse::<C>(caller, &command.to_invocation()) {
+    if let Some(refusal) = refuse::<C>(caller, || command.to_invocation().to_line()) {
         return Ok(refusal);
     }
     command.run(env, caller).await
@@ -139,14 +139,14 @@ pub(super) async fn run_typed<C: Command>(env: &Env, caller: &Caller, command: C
 
 /// Admin commands are refused (and the refusal logged) unless the front end said the caller
 /// is an admin.
-fn refuse<C: Command>(caller: &Caller, inv: &Invocation) -> Option<Reply> {
+fn refuse<C: Command>(caller: &Caller, line: impl FnOnce() -> String) -> Option<Reply> {
     if !C::ADMIN || caller.is_admin {
         return None;
     }
     tracing::warn!(
         user_id = caller.discord_user_id,
         user = %caller.display_name,
-        command = %inv.to_line(),
+        command = %line(),
         "refused admin command to a member without Manage Server or the admin role"
     );
     Some(Reply::error(
