@@ -2,7 +2,7 @@
 
 use super::paging::{page_buttons, page_footer, page_of, pinned, NO_DEFAULT};
 use super::reply::colour;
-use super::slash::{period_or, Ctx, Error, Front, PeriodChoice};
+use super::slash::{given, period_or, Ctx, Error, Front, PeriodChoice};
 use super::text::{self, percent};
 use super::{
     chosen_player, resolve_player, Caller, Command, CommandError, CommandResult, Embed, Env,
@@ -77,8 +77,8 @@ pub async fn slash<D: Front>(
     #[description = "Time window (default 30d)"] period: Option<PeriodChoice>,
 ) -> Result<(), Error> {
     let duo = Duo {
-        player,
-        partner,
+        player: given(player),
+        partner: given(partner),
         period: period_or(period, Period::MONTH),
         page: 0,
         nolink: false,

@@ -1,7 +1,7 @@
 //! `/engagements [map] [period]`: the mix of 1v1, 2v1, 1v2 … fights, with a text chart.
 
 use super::reply::colour;
-use super::slash::{period_or, Ctx, Error, Front, PeriodChoice};
+use super::slash::{given, period_or, Ctx, Error, Front, PeriodChoice};
 use super::text::{self, percent};
 use super::{Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply};
 use crate::db;
@@ -49,7 +49,7 @@ pub async fn slash<D: Front>(
     #[description = "Time window (default: latest session)"] period: Option<PeriodChoice>,
 ) -> Result<(), Error> {
     let engagements = Engagements {
-        map,
+        map: given(map),
         period: period_or(period, Period::Session),
     };
     D::answer(ctx, Ok(engagements)).await

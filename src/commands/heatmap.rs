@@ -2,7 +2,7 @@
 //! `etprox::heatmap`, with the options of its CLI.
 
 use super::invocation::Spelled;
-use super::slash::{Ctx, Error, Front};
+use super::slash::{given, Ctx, Error, Front};
 use super::{
     resolve_player, user_error, Attachment, Caller, Command, CommandError, CommandResult, Env,
     Invocation, Reply,
@@ -17,6 +17,7 @@ use crate::period::Period;
 /// Pixels a side; Discord offers the same bounds.
 const SIZES: std::ops::RangeInclusive<u32> = 256..=2048;
 const DEFAULT_SIZE: u32 = 1024;
+const NO_MAP: &str = "name a map, e.g. /heatmap map:goldrush";
 
 /// The options of `/heatmap`.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +41,7 @@ impl Command for Heatmap {
 
     fn from_invocation(inv: &Invocation) -> Result<Heatmap, CommandError> {
         let Some(map) = inv.text("map") else {
-            return user_error("name a map, e.g. /heatmap map:goldrush");
+            return user_error(NO_MAP);
         };
         Ok(Heatmap {
             map,
@@ -85,8 +86,7 @@ fn spelled<T: std::str::FromStr<Err = String>>(
     key: &str,
     text: Option<String>,
 ) -> Result<Option<Spelled<T>>, CommandError> {
-    text.filter(|t| !t.trim().is_empty())
-        .map(|t| Spelled::parse(key, &t))
+    given(text).map(|t| Spelled::parse(key, &t))
         .transpose()
 }
 
@@ -113,14 +113,16 @@ pub async fn slash<D: Front>(
     size: Option<u32>,
 ) -> Result<(), Error> {
     let read = || -> Result<Heatmap, CommandError> {
+        let Some(map) = given(Some(map)) else {
+            return user_error(NO_MAP);
+        };
         Ok(Heatmap {
             map,
-            player: player.filter(|p| !p.trim().is_empty()),
+            player: given(player),
             team: spelled("team", team)?,
             kind: spelled("kind", kind)?,
             weapon: spelled("weapon", weapon)?,
-            period: period
-                .filter(|p| !p.trim().is_empty())
+            period: given(period)
                 .map(|p| parse_period(&p))
                 .transpose()?,
             size: size

@@ -4,7 +4,7 @@
 use poise::serenity_prelude as serenity;
 
 use super::reply::colour;
-use super::slash::{Ctx, Error, Front};
+use super::slash::{given, Ctx, Error, Front};
 use super::text;
 use super::{
     resolve_player, user_error, Caller, Command, CommandError, CommandResult, Embed, Env,
@@ -21,6 +21,15 @@ pub struct Link {
     pub user: Option<i64>,
 }
 
+impl Link {
+    fn new(player: Option<String>, user: Option<i64>) -> Result<Link, CommandError> {
+        match given(player) {
+            Some(player) => Ok(Link { player, user }),
+            None => user_error("name the player to link (start typing to get choices)"),
+        }
+    }
+}
+
 impl Command for Link {
     const NAME: &'static str = "link";
     const DESCRIPTION: &'static str =
@@ -28,12 +37,11 @@ impl Command for Link {
     const PRIVATE: bool = true;
 
     fn from_invocation(inv: &Invocation) -> Result<Link, CommandError> {
-        let Some(player) = inv.text("player") else {
-            return user_error("name the player to link (start typing to get choices)");
-        };
+        // A missing player is reported before a malformed user, as the form reads.
+        let link = Link::new(inv.text("player"), None)?;
         Ok(Link {
-            player,
             user: user_option(inv)?,
+            ..link
         })
     }
 
@@ -68,7 +76,7 @@ pub async fn slash<D: Front>(
     player: String,
     #[description = "Admins: link this user instead"] user: Option<serenity::User>,
 ) -> Result<(), Error> {
-    let link = discord_user(user).map(|user| Link { player, user });
+    let link = discord_user(user).and_then(|user| Link::new(Some(player), user));
     D::answer(ctx, link).await
 }
 

@@ -1,7 +1,7 @@
 //! `/player <player>`: profile card: aliases, totals, favourite weapons, best partner, nemesis.
 
 use super::reply::colour;
-use super::slash::{Ctx, Error, Front};
+use super::slash::{given, Ctx, Error, Front};
 use super::text::{self, percent, ratio};
 use super::{
     player_option, user_error, Caller, Command, CommandError, CommandResult, Embed, Env,
@@ -47,6 +47,7 @@ pub async fn slash<D: Front>(
     #[autocomplete = "super::slash::players"]
     player: Option<String>,
 ) -> Result<(), Error> {
+    let player = given(player);
     D::answer(ctx, Ok(Player { player })).await
 }
 

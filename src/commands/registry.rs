@@ -237,6 +237,12 @@ mod tests {
         assert!(bad("/retention").contains("use /retention stats"));
         assert!(bad("/link").contains("name the player"));
         assert!(bad("/solo period:fortnight").contains("unknown period"));
+        // Blank options are absent, whichever front end sends them.
+        assert_eq!(
+            super::super::round::Round::parse(Some("  ")).unwrap(),
+            super::super::round::Round::Latest
+        );
+        assert_eq!(super::super::slash::given(Some(" ".into())), None);
     }
 
     /// The message a command's reader gives for `line`, if it refuses it.

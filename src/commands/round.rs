@@ -19,7 +19,8 @@ pub enum Round {
 impl Round {
     /// `latest` (default) or a round id, `#` allowed.
     pub fn parse(which: Option<&str>) -> Result<Round, CommandError> {
-        let which = which.unwrap_or("latest").trim();
+        let which = which.map(str::trim).filter(|w| !w.is_empty());
+        let which = which.unwrap_or("latest");
         if which.eq_ignore_ascii_case("latest") {
             return Ok(Round::Latest);
         }

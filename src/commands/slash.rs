@@ -70,6 +70,11 @@ impl From<PeriodChoice> for Period {
     }
 }
 
+/// A text option as the console reads it: blank is absent.
+pub fn given(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty())
+}
+
 /// The period chosen, or `default`.
 pub fn period_or(choice: Option<PeriodChoice>, default: Period) -> Period {
     choice.map_or(default, Period::from)
