@@ -2,10 +2,10 @@
 //! nothing of Discord: the Discord adapter (`crate::discord`) and the console (`etprox ask`)
 //! render the same value.
 //!
-//! Each command is a type with its options ([`registry::Command`]), registered once in
-//! [`registry`]. The console reaches it through an [`Invocation`] (`/duo player:Slomix
-//! period:7d`), Discord through the handler in the command's file; buttons carry the
-//! invocation they repeat (a page, a confirmation) in their id, so a click works after a
+//! Each command is a type with its options ([`registry::Command`]), registered by one line of
+//! the `commands!` list below. The console reaches it through an [`Invocation`] (`/duo
+//! player:Slomix period:7d`), Discord through the handler in the command's file; buttons carry
+//! the invocation they repeat (a page, a confirmation) in their id, so a click works after a
 //! restart and is checked like a fresh command.
 
 pub mod cache;
