@@ -25,6 +25,9 @@ pub struct Config {
     pub rescan: Duration,
     /// Remote round-file sources (ETPROX_ROUND_SOURCES) and their polling.
     pub remote: crate::remote::RemoteConfig,
+    /// Map images and calibration (ETPROX_ASSETS_DIR; default: see [`crate::assets::resolve`]),
+    /// for the bot, `etprox heatmap`, `etprox maps`, `etprox ask` and `etprox check` alike.
+    pub assets: crate::assets::Assets,
 }
 
 /// How instants map to session days.
@@ -210,6 +213,9 @@ impl Config {
             settle: seconds("ETPROX_SETTLE_SECS", 0.5)?,
             rescan: seconds("ETPROX_RESCAN_SECS", 10.0)?,
             remote: crate::remote::RemoteConfig::from_lookup(&get)?,
+            assets: crate::assets::Assets::from_setting(
+                get(crate::assets::ASSETS_DIR_VAR).as_deref(),
+            ),
         })
     }
 }
@@ -235,8 +241,6 @@ pub struct BotConfig {
     /// Only rounds that ended at most this long ago get a summary post, so backfills do not
     /// flood the channel (ETPROX_SUMMARY_MAX_AGE_MINS, default 30).
     pub summary_max_age: Duration,
-    /// Map images and calibration (ETPROX_ASSETS_DIR; default: see [`crate::assets::resolve`]).
-    pub assets_dir: PathBuf,
     /// Where `/retention archive export:true` and the daily retention run write CSV files of
     /// the raw kills they archive (ETPROX_EXPORT_DIR).
     pub export_dir: Option<PathBuf>,
@@ -349,9 +353,6 @@ impl BotConfig {
             proxy_url,
             summary_max_age: Duration::from_secs(
                 u64::from(number("ETPROX_SUMMARY_MAX_AGE_MINS", 30, 100_000)?) * 60,
-            ),
-            assets_dir: crate::assets::assets_dir_from(
-                get(crate::assets::ASSETS_DIR_VAR).as_deref(),
             ),
             export_dir: get("ETPROX_EXPORT_DIR").map(PathBuf::from),
         })

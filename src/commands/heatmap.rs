@@ -2,10 +2,10 @@
 //! `etprox::heatmap`, with the options of its CLI.
 
 use super::{resolve_player, user_error, Attachment, CommandResult, Env, Invocation, Reply};
-use crate::heatmap::calibration::MapAssets;
+use crate::assets::Assets;
 use crate::heatmap::{render_heatmap_png, HeatmapError, HeatmapFilter, HeatmapOptions};
 
-fn parse<T: std::str::FromStr<Err = String>>(
+fn parse<T: std::str::FromStr<Err: std::fmt::Display>>(
     inv: &Invocation,
     key: &str,
 ) -> Result<Option<T>, super::CommandError> {
@@ -24,7 +24,7 @@ pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
         return user_error("name a map, e.g. /heatmap map:goldrush");
     };
     let player = match inv.get("player") {
-        Some(p) => Some(resolve_player(env, p).await?.guid),
+        Some(p) => Some(resolve_player(env, p).await?.into()),
         None => None,
     };
     let mut filter = HeatmapFilter::new(map.trim().to_ascii_lowercase());
@@ -49,11 +49,12 @@ pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
         },
         None => 1024,
     };
-    options.assets = MapAssets::in_dir(&env.assets_dir);
-    let (png, summary) = match render_heatmap_png(&env.pool, &options).await {
+    options.assets = Assets::in_dir(&env.assets_dir);
+    let clock = crate::clock::Clock::default();
+    let (png, summary) = match render_heatmap_png(&env.pool, &clock, &options).await {
         Ok(done) => done,
         Err(HeatmapError::Db(e)) => return Err(e.into()),
-        Err(e @ (HeatmapError::UnknownPlayer(_) | HeatmapError::InvalidOption(_))) => {
+        Err(e @ (HeatmapError::Player(_) | HeatmapError::InvalidOption(_))) => {
             return user_error(e.to_string())
         }
         Err(e) => return Err(anyhow::anyhow!("rendering the heatmap: {e}").into()),
