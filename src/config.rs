@@ -384,6 +384,19 @@ mod tests {
     }
 
     #[test]
+    fn one_assets_setting_for_every_front_end() {
+        // Read with the rest of the configuration, so `--env-file` sets it for the CLI too.
+        let c = config(&[("ETPROX_ASSETS_DIR", "/srv/et/assets")]).unwrap();
+        assert_eq!(c.assets, crate::assets::Assets::in_dir("/srv/et/assets"));
+        assert_eq!(
+            c.assets.table_path(),
+            PathBuf::from("/srv/et/assets/maps.csv")
+        );
+        let unset = config(&[]).unwrap();
+        assert_eq!(unset.assets, crate::assets::Assets::from_setting(None));
+    }
+
+    #[test]
     fn errors_name_the_variable() {
         let e = config(&[("ETPROX_TIMEZONE", "Mars/Olympus")]).unwrap_err();
         assert_eq!(e.variable, "ETPROX_TIMEZONE");

@@ -729,3 +729,42 @@ async fn an_ambiguous_name_is_reported_not_guessed(pool: PgPool) {
         "{message}"
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn last_days_count_back_from_the_clocks_session_day(pool: PgPool) {
+    use chrono::{NaiveTime, TimeZone, Utc};
+    let old = round(&pool, "goldrush", "2026-11-20", "old").await;
+    insert(
+        &pool,
+        old,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 50.0, 50.0)],
+    )
+    .await;
+    let new = round(&pool, "goldrush", "2026-11-24", "new").await;
+    insert(
+        &pool,
+        new,
+        "goldrush",
+        "2026-11-24",
+        &[kill(0.0, 0.0, 60.0, 60.0); 2],
+    )
+    .await;
+    let mut o = opts(HeatmapFilter::new("goldrush"), 256);
+    o.filter.period = Period::LastDays(3);
+    // 03:00 UTC on 27 November is the evening of the 26th in Los Angeles: that session day,
+    // so the window is the 24th to the 26th (the UTC date would start it on the 25th).
+    let la = etprox::config::SessionClock {
+        timezone: "America/Los_Angeles".parse().expect("zone"),
+        day_start: NaiveTime::from_hms_opt(6, 0, 0).expect("time"),
+    };
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 3, 0, 0).unwrap();
+    let clock = Clock::fixed(la, now);
+    let (_, s) = etprox::heatmap::render_heatmap_png(&pool, &clock, &o)
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 2, "the 24th's kills, not the 20th's");
+    assert_eq!(s.from, Some(d("2026-11-24")));
+    assert_eq!(s.filters[1], "last 3 days (since 2026-11-24)");
+}

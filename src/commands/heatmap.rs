@@ -50,7 +50,12 @@ pub async fn run(env: &Env, inv: &Invocation) -> CommandResult {
         None => 1024,
     };
     options.assets = Assets::in_dir(&env.assets_dir);
-    let clock = crate::clock::Clock::default();
+    // The UTC date as before, until Env carries the configured clock (commands helper).
+    let utc_days = crate::config::SessionClock {
+        timezone: chrono_tz::Tz::UTC,
+        day_start: chrono::NaiveTime::MIN,
+    };
+    let clock = crate::clock::Clock::system(utc_days);
     let (png, summary) = match render_heatmap_png(&env.pool, &clock, &options).await {
         Ok(done) => done,
         Err(HeatmapError::Db(e)) => return Err(e.into()),
