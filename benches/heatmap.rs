@@ -21,9 +21,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use etprox::heatmap::calibration::{CalibrationTable, WorldBox};
 use etprox::heatmap::density::{GridSpec, Scale};
 use etprox::heatmap::render::Frame;
-use etprox::heatmap::{
-    render_bins, render_heatmap_png, Binned, HeatmapFilter, HeatmapOptions, Period,
-};
+use etprox::heatmap::{render_bins, render_heatmap_png, Binned, HeatmapFilter, HeatmapOptions};
+use etprox::period::Period;
 
 const SIZE: u32 = 1024;
 
@@ -266,7 +265,7 @@ async fn bench_pool(url: &str) -> Option<sqlx::PgPool> {
             .await;
         ok(filled, "fill kills")?;
         ok(
-            etprox::heatmap::query::rebuild_fine_rollup(&pool).await,
+            etprox::db::heatmap::rebuild_fine_rollup(&pool).await,
             "fill the 64-unit rollup",
         )?;
         for table in ["kill_context", "kill_heatmap_fine"] {
@@ -321,12 +320,13 @@ fn query_benches(c: &mut Criterion) {
         eprintln!("cannot prepare etprox_heatmap_bench on {url}: skipping query_render benches");
         return;
     };
+    let clock = etprox::clock::Clock::default();
     let mut group = c.benchmark_group("heatmap");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
     for (map, n) in [("supply", 10_000u64), ("goldrush", 1_000_000)] {
-        let week = Period::Range(day("2026-10-25"), day("2026-10-31"));
+        let week = Period::Days(day("2026-10-25"), day("2026-10-31"));
         for (name, raw_only, period) in [
             ("query_render", false, Period::All),
             ("query_render_raw", true, Period::All),
@@ -335,10 +335,10 @@ fn query_benches(c: &mut Criterion) {
             let mut opts = HeatmapOptions::new(HeatmapFilter::new(map));
             opts.filter.period = period;
             opts.table = Some(CalibrationTable::builtin());
-            opts.assets.maps_dir = "/nonexistent".into();
+            opts.assets = etprox::assets::Assets::in_dir("/nonexistent");
             opts.raw_only = raw_only;
             let (_, summary) = rt
-                .block_on(render_heatmap_png(&pool, &opts))
+                .block_on(render_heatmap_png(&pool, &clock, &opts))
                 .expect("render");
             let seen = summary.kills + summary.kills_outside;
             if period == Period::All {
@@ -350,7 +350,7 @@ fn query_benches(c: &mut Criterion) {
             );
             group.bench_with_input(BenchmarkId::new(name, n), &opts, |b, opts| {
                 b.iter(|| {
-                    rt.block_on(render_heatmap_png(&pool, opts))
+                    rt.block_on(render_heatmap_png(&pool, &clock, opts))
                         .expect("render")
                 })
             });

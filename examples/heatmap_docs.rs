@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use etprox::db::heatmap::CellCount;
 use etprox::heatmap::calibration::CalibrationTable;
 use etprox::heatmap::density::{GridSpec, Scale};
-use etprox::heatmap::query::CellCount;
 use etprox::heatmap::render::Frame;
 use etprox::heatmap::{render_bins, Binned};
 

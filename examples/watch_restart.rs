@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     }
     // A running watcher rolls the heatmap up after each import; do it here, so the restart
     // below does not pay for the whole history's roll-up.
-    etprox::heatmap::query::roll_up_pending(&pool).await?;
+    etprox::db::heatmap::roll_up_pending(&pool).await?;
     println!(
         "imported {files} files in {:.1} s (heatmap rolled up)",
         started.elapsed().as_secs_f64()

@@ -137,7 +137,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         );
         ours.push(elapsed);
         let started = Instant::now();
-        let rolled = crate::heatmap::query::roll_up_pending(&pool).await?;
+        let rolled = crate::db::heatmap::roll_up_pending(&pool).await?;
         anyhow::ensure!(
             rolled as usize == options.rounds,
             "rolled up {rolled} rounds"

@@ -111,7 +111,11 @@ pub async fn run(
             }
             emit(summary_channel(&http, bot, me.id).await, &mut lines);
         }
-        emit(maps(&bot.assets_dir, pool.as_ref()).await, &mut lines);
+        let assets = config
+            .as_ref()
+            .map(|c| c.assets.clone())
+            .unwrap_or_default();
+        emit(maps(assets.dir(), pool.as_ref()).await, &mut lines);
     }
     if let Some(pool) = pool {
         pool.close().await;

@@ -25,6 +25,9 @@ pub struct Config {
     pub rescan: Duration,
     /// Remote round-file sources (ETPROX_ROUND_SOURCES) and their polling.
     pub remote: crate::remote::RemoteConfig,
+    /// Map images and calibration (ETPROX_ASSETS_DIR; default: see [`crate::assets::resolve`]),
+    /// for the bot, `etprox heatmap`, `etprox maps`, `etprox ask` and `etprox check` alike.
+    pub assets: crate::assets::Assets,
 }
 
 /// How instants map to session days.
@@ -210,6 +213,9 @@ impl Config {
             settle: seconds("ETPROX_SETTLE_SECS", 0.5)?,
             rescan: seconds("ETPROX_RESCAN_SECS", 10.0)?,
             remote: crate::remote::RemoteConfig::from_lookup(&get)?,
+            assets: crate::assets::Assets::from_setting(
+                get(crate::assets::ASSETS_DIR_VAR).as_deref(),
+            ),
         })
     }
 }
@@ -235,8 +241,6 @@ pub struct BotConfig {
     /// Only rounds that ended at most this long ago get a summary post, so backfills do not
     /// flood the channel (ETPROX_SUMMARY_MAX_AGE_MINS, default 30).
     pub summary_max_age: Duration,
-    /// Map images and calibration (ETPROX_ASSETS_DIR; default: see [`crate::assets::resolve`]).
-    pub assets_dir: PathBuf,
     /// Where `/retention archive export:true` and the daily retention run write CSV files of
     /// the raw kills they archive (ETPROX_EXPORT_DIR).
     pub export_dir: Option<PathBuf>,
@@ -350,9 +354,6 @@ impl BotConfig {
             summary_max_age: Duration::from_secs(
                 u64::from(number("ETPROX_SUMMARY_MAX_AGE_MINS", 30, 100_000)?) * 60,
             ),
-            assets_dir: crate::assets::assets_dir_from(
-                get(crate::assets::ASSETS_DIR_VAR).as_deref(),
-            ),
             export_dir: get("ETPROX_EXPORT_DIR").map(PathBuf::from),
         })
     }
@@ -380,6 +381,19 @@ mod tests {
             NaiveTime::from_hms_opt(6, 0, 0).unwrap()
         );
         assert!(c.round_dirs.is_empty());
+    }
+
+    #[test]
+    fn one_assets_setting_for_every_front_end() {
+        // Read with the rest of the configuration, so `--env-file` sets it for the CLI too.
+        let c = config(&[("ETPROX_ASSETS_DIR", "/srv/et/assets")]).unwrap();
+        assert_eq!(c.assets, crate::assets::Assets::in_dir("/srv/et/assets"));
+        assert_eq!(
+            c.assets.table_path(),
+            PathBuf::from("/srv/et/assets/maps.csv")
+        );
+        let unset = config(&[]).unwrap();
+        assert_eq!(unset.assets, crate::assets::Assets::from_setting(None));
     }
 
     #[test]

@@ -329,11 +329,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Heatmap(args) => {
             let pool = db::connect_and_migrate(&config.database_url, 2).await?;
-            etprox::heatmap::cli::run(&args, &pool).await?;
+            println!(
+                "{}",
+                etprox::heatmap::cli::run(&args, &pool, &config).await?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Maps(args) => {
-            etprox::heatmap::cli::run_maps(&args)?;
+            println!("{}", etprox::heatmap::cli::run_maps(&args, &config.assets)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Generate {
@@ -544,7 +547,7 @@ async fn import(
     }
     if imported > 0 {
         let started = std::time::Instant::now();
-        let rounds = etprox::heatmap::query::roll_up_pending(importer.pool()).await?;
+        let rounds = etprox::db::heatmap::roll_up_pending(importer.pool()).await?;
         if !quiet {
             println!(
                 "heatmap rollups: {rounds} rounds added in {} ms",
@@ -571,7 +574,6 @@ async fn ask(
 ) -> anyhow::Result<ExitCode> {
     use etprox::commands::{self, Caller, Env, Invocation};
     let pool = db::connect_and_migrate(&config.database_url, 4).await?;
-    let assets_dir = etprox::assets::assets_dir();
     let env = Env {
         importer: Some(Importer::new(
             pool.clone(),
@@ -580,7 +582,7 @@ async fn ask(
         )),
         pool,
         round_dirs: config.round_dirs.clone(),
-        assets_dir,
+        assets_dir: config.assets.dir().to_path_buf(),
         export_dir: std::env::var_os("ETPROX_EXPORT_DIR").map(PathBuf::from),
         cache: Default::default(),
         clock: etprox::clock::Clock::system(config.session),

@@ -4,13 +4,56 @@
 mod common;
 
 use chrono::NaiveDate;
-use etprox::heatmap::calibration::{CalibrationTable, MapAssets};
-use etprox::heatmap::query::{self, WeaponFilter};
+use etprox::assets::Assets;
+use etprox::clock::Clock;
+use etprox::db::heatmap as query;
+use etprox::heatmap::calibration::CalibrationTable;
+use etprox::heatmap::filter::parse_engagement;
 use etprox::heatmap::{
-    render_heatmap_png, BinSource, Calibration, HeatmapError, HeatmapFilter, HeatmapOptions,
-    Period, PositionKind, Team,
+    resolve_player, BinSource, Calibration, HeatmapError, HeatmapFilter, HeatmapOptions,
+    HeatmapSummary, PlayerFilter, PositionKind, Team, WeaponFilter,
 };
+use etprox::period::Period;
+use etprox::players::{LookupError, PlayerKey};
 use sqlx::PgPool;
+
+/// Renders with the system clock of the default session clock (the periods these tests use
+/// do not depend on today).
+async fn render_heatmap_png(
+    pool: &PgPool,
+    opts: &HeatmapOptions,
+) -> Result<(Vec<u8>, HeatmapSummary), HeatmapError> {
+    etprox::heatmap::render_heatmap_png(pool, &Clock::default(), opts).await
+}
+
+/// A stored player, as the importer writes one (current name and one alias).
+async fn player(pool: &PgPool, key: &str, name: &str, seen: &str) {
+    sqlx::query(
+        "INSERT INTO players (player_guid, last_name, is_bot, first_seen, last_seen)
+         VALUES ($1, $2, false, $3::timestamptz, $3::timestamptz)",
+    )
+    .bind(key)
+    .bind(name)
+    .bind(seen)
+    .execute(pool)
+    .await
+    .expect("player");
+    sqlx::query(
+        "INSERT INTO player_aliases (player_guid, raw_name, name, display_name, first_seen, last_seen)
+         VALUES ($1, convert_to($2, 'UTF8'), regexp_replace($2, '\\^.', '', 'g'), $2,
+                 $3::timestamptz, $3::timestamptz)",
+    )
+    .bind(key)
+    .bind(name)
+    .bind(seen)
+    .execute(pool)
+    .await
+    .expect("alias");
+}
+
+fn key(k: &str) -> Option<PlayerFilter> {
+    Some(PlayerFilter::new(PlayerKey::from_stored(k), k))
+}
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
@@ -91,10 +134,7 @@ fn opts(filter: HeatmapFilter, size: u32) -> HeatmapOptions {
     let mut o = HeatmapOptions::new(filter);
     o.size = size;
     // Tests never read the repository's assets folder.
-    o.assets = MapAssets {
-        table_path: "/nonexistent/maps.csv".into(),
-        maps_dir: "/nonexistent/maps".into(),
-    };
+    o.assets = Assets::in_dir("/nonexistent");
     o.table = Some(CalibrationTable::builtin());
     o
 }
@@ -172,7 +212,7 @@ trait EmptyPeriod {
 impl EmptyPeriod for HeatmapOptions {
     /// The same map with a period that has no kills: the background alone.
     fn with_period_none(mut self) -> Self {
-        self.filter.period = Period::Range(d("1999-01-01"), d("1999-01-01"));
+        self.filter.period = Period::Days(d("1999-01-01"), d("1999-01-01"));
         self
     }
 }
@@ -219,16 +259,19 @@ async fn filters_select_the_right_kills(pool: PgPool) {
     let all = HeatmapFilter::new("goldrush");
     assert_eq!(count(all.clone()).await, 4, "team kills do not count");
     let mut f = all.clone();
-    f.player = Some(ALICE.into());
+    f.player = key(ALICE);
     f.kind = PositionKind::Kills;
     assert_eq!(count(f.clone()).await, 3, "Alice as killer");
     f.kind = PositionKind::Deaths;
     assert_eq!(count(f.clone()).await, 1, "Alice as victim");
-    f.player = Some("alice".into());
+    player(&pool, ALICE, "^1Ali^7ce", "2026-11-20 21:00:00+00").await;
+    player(&pool, BOB, "Bob", "2026-11-20 21:00:00+00").await;
+    f.player = Some(resolve_player(&pool, "alice").await.expect("alice"));
+    assert_eq!(f.player.as_ref().map(|p| p.label.as_str()), Some("Alice"));
     assert_eq!(
         count(f).await,
         1,
-        "name lookup falls back to names in kills"
+        "a name resolves through the one player lookup, colour codes ignored"
     );
     let mut f = all.clone();
     f.team = Some(Team::Allies);
@@ -239,13 +282,13 @@ async fn filters_select_the_right_kills(pool: PgPool) {
     f.weapon = Some("panzerfaust".parse::<WeaponFilter>().expect("weapon"));
     assert_eq!(count(f).await, 1);
     let mut f = all.clone();
-    f.engagement = Some(query::parse_engagement("assisted").expect("class"));
+    f.engagement = Some(parse_engagement("assisted").expect("class"));
     assert_eq!(count(f).await, 1);
     let mut f = all.clone();
-    f.period = Period::LatestSession;
+    f.period = Period::Session;
     assert_eq!(count(f).await, 2, "latest session is 2026-11-20");
     let mut f = all;
-    f.period = Period::Range(d("2026-11-19"), d("2026-11-19"));
+    f.period = Period::Days(d("2026-11-19"), d("2026-11-19"));
     assert_eq!(count(f).await, 2);
 }
 
@@ -339,7 +382,7 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     assert_eq!(s.kills, 7, "both days, from the rollup");
     assert_eq!(s.sources, vec![BinSource::Fine64AllTime]);
     let mut o = opts(HeatmapFilter::new("goldrush"), 256);
-    o.filter.period = Period::Range(d("2026-01-01"), d("2026-01-31"));
+    o.filter.period = Period::Days(d("2026-01-01"), d("2026-01-31"));
     let (_, s) = render_heatmap_png(&pool, &o).await.expect("render");
     assert_eq!((s.kills, s.sources.clone()), (4, vec![BinSource::Fine64]));
     // The same through raw rows sees only the day that was not archived.
@@ -349,7 +392,7 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     assert_eq!((s.kills, s.sources.clone()), (3, vec![BinSource::Raw]));
     // A player filter needs raw rows, and says what it cannot show.
     let mut f = HeatmapFilter::new("goldrush");
-    f.player = Some(BOB.into());
+    f.player = key(BOB);
     let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
         .await
         .expect("render");
@@ -439,7 +482,7 @@ async fn empty_result_says_so(pool: PgPool) {
     );
     assert!(image::load_from_memory(&png).is_ok());
     let mut f = HeatmapFilter::new("goldrush");
-    f.period = Period::LatestSession;
+    f.period = Period::Session;
     let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
         .await
         .expect("render");
@@ -452,12 +495,11 @@ async fn empty_result_says_so(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn unknown_player_is_an_error_a_person_can_act_on(pool: PgPool) {
-    let mut f = HeatmapFilter::new("goldrush");
-    f.player = Some("nobody".into());
-    let err = render_heatmap_png(&pool, &opts(f, 256))
-        .await
-        .expect_err("unknown");
-    assert!(matches!(err, HeatmapError::UnknownPlayer(_)));
+    let err = resolve_player(&pool, "nobody").await.expect_err("unknown");
+    assert!(matches!(
+        err,
+        HeatmapError::Player(LookupError::NotFound { .. })
+    ));
     assert!(err.to_string().contains("nobody"));
 }
 
@@ -484,12 +526,9 @@ async fn kills_outside_the_box_are_counted_not_drawn(pool: PgPool) {
 }
 
 /// A pk3 with a command-map image for goldrush, imported into a scratch assets folder.
-fn import_goldrush_image(dir: &std::path::Path) -> MapAssets {
+fn import_goldrush_image(dir: &std::path::Path) -> Assets {
     use std::io::Write;
-    let assets = MapAssets {
-        table_path: dir.join("maps.csv"),
-        maps_dir: dir.join("maps"),
-    };
+    let assets = Assets::in_dir(dir);
     // 256×256 TGA: a mid-grey image with a white square in the top-left quarter.
     let mut tga = vec![0u8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     tga.extend_from_slice(&256u16.to_le_bytes());
@@ -592,4 +631,140 @@ async fn unrolling_a_round_takes_its_kills_out_of_the_rollups(pool: PgPool) {
         .await
         .expect("render");
     assert_eq!(s.kills, 3);
+}
+
+/// `etprox heatmap ...` as the binary parses it, run against `pool` (nothing printed).
+async fn cli_heatmap(
+    pool: &PgPool,
+    args: &[&str],
+) -> anyhow::Result<etprox::heatmap::cli::HeatmapReport> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        heatmap: etprox::heatmap::cli::HeatmapArgs,
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let png = out.path().join("out.png");
+    let mut argv = vec!["etprox", "goldrush", "--size", "256", "-o"];
+    argv.push(png.to_str().expect("utf-8 path"));
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(argv).expect("arguments");
+    let mut config = etprox::config::Config::from_lookup(|_| None).expect("default config");
+    config.assets = Assets::in_dir("/nonexistent");
+    let report = etprox::heatmap::cli::run(&cli.heatmap, pool, &config).await?;
+    assert!(png.is_file(), "the PNG is written");
+    Ok(report)
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_player_without_a_guid_gets_their_own_kills(pool: PgPool) {
+    const CARL: &str = "NOGUID:Carl";
+    let r = round(&pool, "goldrush", "2026-11-20", "r1").await;
+    let mut by_carl = kill(500.0, 500.0, 600.0, 600.0);
+    by_carl.killer = (CARL, "Carl", "AXIS", 500.0, 500.0);
+    insert(
+        &pool,
+        r,
+        "goldrush",
+        "2026-11-20",
+        &[by_carl, by_carl, kill(0.0, 0.0, 50.0, 50.0)],
+    )
+    .await;
+    player(&pool, CARL, "Carl", "2026-11-20 21:00:00+00").await;
+    player(&pool, ALICE, "^1Ali^7ce", "2026-11-20 21:00:00+00").await;
+
+    // The library takes the key as resolved, whatever its form.
+    let mut f = HeatmapFilter::new("goldrush");
+    f.kind = PositionKind::Kills;
+    f.player = Some(resolve_player(&pool, "carl").await.expect("carl"));
+    assert_eq!(
+        f.player.as_ref().map(|p| p.key.as_str()),
+        Some(CARL),
+        "the stored key, not a name looked up again"
+    );
+    let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 2, "Carl's kills");
+    assert!(s.filters[1].contains("player Carl"), "{:?}", s.filters);
+
+    // The CLI resolves a name or the key itself the same way.
+    for typed in ["Carl", CARL] {
+        let report = cli_heatmap(&pool, &["--player", typed, "--kind", "kills"])
+            .await
+            .expect("cli");
+        assert_eq!(report.summary.kills, 2, "--player {typed}");
+        assert!(report.to_string().contains("2 kills"), "{report}");
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_ambiguous_name_is_reported_not_guessed(pool: PgPool) {
+    let r = round(&pool, "goldrush", "2026-11-20", "r1").await;
+    insert(
+        &pool,
+        r,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 50.0, 50.0)],
+    )
+    .await;
+    // Two players who both went by Alice; the newer one used to win silently.
+    player(&pool, ALICE, "Alice", "2026-11-20 21:00:00+00").await;
+    player(&pool, BOB, "alice", "2026-11-21 21:00:00+00").await;
+    let err = cli_heatmap(&pool, &["--player", "Alice", "--kind", "kills"])
+        .await
+        .expect_err("ambiguous");
+    let Some(HeatmapError::Player(LookupError::Ambiguous { candidates, .. })) =
+        err.downcast_ref::<HeatmapError>()
+    else {
+        panic!("expected an ambiguous player, got {err:#}");
+    };
+    assert_eq!(candidates.len(), 2);
+    let message = format!("{err:#}");
+    assert!(message.contains("2 players match `Alice`"), "{message}");
+    assert!(
+        message.contains(ALICE) && message.contains(BOB),
+        "{message}"
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn last_days_count_back_from_the_clocks_session_day(pool: PgPool) {
+    use chrono::{NaiveTime, TimeZone, Utc};
+    let old = round(&pool, "goldrush", "2026-11-20", "old").await;
+    insert(
+        &pool,
+        old,
+        "goldrush",
+        "2026-11-20",
+        &[kill(0.0, 0.0, 50.0, 50.0)],
+    )
+    .await;
+    let new = round(&pool, "goldrush", "2026-11-24", "new").await;
+    insert(
+        &pool,
+        new,
+        "goldrush",
+        "2026-11-24",
+        &[kill(0.0, 0.0, 60.0, 60.0); 2],
+    )
+    .await;
+    let mut o = opts(HeatmapFilter::new("goldrush"), 256);
+    o.filter.period = Period::LastDays(3);
+    // 03:00 UTC on 27 November is the evening of the 26th in Los Angeles: that session day,
+    // so the window is the 24th to the 26th (the UTC date would start it on the 25th).
+    let la = etprox::config::SessionClock {
+        timezone: "America/Los_Angeles".parse().expect("zone"),
+        day_start: NaiveTime::from_hms_opt(6, 0, 0).expect("time"),
+    };
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 3, 0, 0).unwrap();
+    let clock = Clock::fixed(la, now);
+    let (_, s) = etprox::heatmap::render_heatmap_png(&pool, &clock, &o)
+        .await
+        .expect("render");
+    assert_eq!(s.kills, 2, "the 24th's kills, not the 20th's");
+    assert_eq!(s.from, Some(d("2026-11-24")));
+    assert_eq!(s.filters[1], "last 3 days (since 2026-11-24)");
 }

@@ -1,9 +1,9 @@
 //! Rendering without a database: kills at known world positions must show up at the
 //! right pixels of the decoded PNG.
 
+use etprox::db::heatmap::CellCount;
 use etprox::heatmap::calibration::{CalibrationTable, WorldBox};
 use etprox::heatmap::density::{GridSpec, Scale};
-use etprox::heatmap::query::CellCount;
 use etprox::heatmap::render::{Frame, MAX_PNG_BYTES};
 use etprox::heatmap::{render_bins, Binned};
 

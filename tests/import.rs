@@ -179,14 +179,10 @@ async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
     .unwrap();
     assert_eq!(heat_mismatch, 0);
     // The renderer's all-time 64-unit rollup, rolled up after the imports, equals a recount.
-    let rolled: i32 = etprox::heatmap::query::roll_up_pending(&pool)
-        .await
-        .unwrap();
+    let rolled: i32 = etprox::db::heatmap::roll_up_pending(&pool).await.unwrap();
     assert_eq!(rolled, 13, "every imported round is rolled up once");
     assert_eq!(
-        etprox::heatmap::query::roll_up_pending(&pool)
-            .await
-            .unwrap(),
+        etprox::db::heatmap::roll_up_pending(&pool).await.unwrap(),
         0
     );
     let fine_mismatch: i64 = sqlx::query_scalar(
@@ -810,11 +806,7 @@ async fn a_growing_v2_file_is_one_round_and_the_complete_version_wins(pool: PgPo
     let second_cut = full.len() * 2 / 3;
     assert_ne!(full[second_cut - 1], b'\n');
     // The heatmap roll-up (after each commit) has taken each version in before the next arrives.
-    let roll_up = || async {
-        etprox::heatmap::query::roll_up_pending(&pool)
-            .await
-            .unwrap()
-    };
+    let roll_up = || async { etprox::db::heatmap::roll_up_pending(&pool).await.unwrap() };
     std::fs::write(&growing, &full[..first_cut]).unwrap();
     let id = expect_imported(&import(&imp, &growing).await);
     assert_eq!(roll_up().await, 2);

@@ -7,7 +7,7 @@ use super::{
     resolve_player, user_error, Attachment, Caller, Command, CommandError, CommandResult, Env,
     Invocation, Reply,
 };
-use crate::heatmap::calibration::MapAssets;
+use crate::assets::Assets;
 use crate::heatmap::{
     render_heatmap_png, HeatmapError, HeatmapFilter, HeatmapOptions, PositionKind, Team,
     WeaponFilter,
@@ -137,7 +137,7 @@ impl Heatmap {
     /// The heatmap module's options for these.
     async fn options(&self, env: &Env) -> Result<HeatmapOptions, CommandError> {
         let player = match &self.player {
-            Some(p) => Some(resolve_player(env, p).await?.guid),
+            Some(p) => Some(resolve_player(env, p).await?.into()),
             None => None,
         };
         let mut filter = HeatmapFilter::new(self.map.trim().to_ascii_lowercase());
@@ -148,10 +148,7 @@ impl Heatmap {
         }
         filter.weapon = self.weapon.as_ref().map(|w| w.value.clone());
         if let Some(period) = self.period {
-            filter.period = period
-                .to_string()
-                .parse()
-                .map_err(|e| CommandError::User(format!("period: {e}")))?;
+            filter.period = period;
         }
         let mut options = HeatmapOptions::new(filter);
         options.size = self.size;
@@ -160,11 +157,11 @@ impl Heatmap {
 }
 
 async fn render(env: &Env, mut options: HeatmapOptions) -> CommandResult {
-    options.assets = MapAssets::in_dir(&env.assets_dir);
-    let (png, summary) = match render_heatmap_png(&env.pool, &options).await {
+    options.assets = Assets::in_dir(&env.assets_dir);
+    let (png, summary) = match render_heatmap_png(&env.pool, &env.clock, &options).await {
         Ok(done) => done,
         Err(HeatmapError::Db(e)) => return Err(e.into()),
-        Err(e @ (HeatmapError::UnknownPlayer(_) | HeatmapError::InvalidOption(_))) => {
+        Err(e @ (HeatmapError::Player(_) | HeatmapError::InvalidOption(_))) => {
             return user_error(e.to_string())
         }
         Err(e) => return Err(anyhow::anyhow!("rendering the heatmap: {e}").into()),

@@ -9,26 +9,14 @@ use super::text;
 use super::{Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply};
 use crate::db;
 
-/// What `maps.csv` (map,mins_x,mins_y,maxs_x,maxs_y,image,…) and `maps/<map>.png` say per
-/// map: (calibrated, has an image).
+/// What the assets folder says per map: (calibrated, has an image). Read by the one reader
+/// of `maps.csv` ([`crate::assets::Assets::map_status`]); an unreadable table says nothing.
 pub fn read_assets(dir: &Path) -> HashMap<String, (bool, bool)> {
-    let Ok(csv) = std::fs::read_to_string(dir.join("maps.csv")) else {
-        return HashMap::new();
-    };
-    csv.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let cells: Vec<&str> = line.split(',').collect();
-            let name = cells.first()?.trim().to_ascii_lowercase();
-            let calibrated =
-                cells.len() >= 5 && cells[1..5].iter().all(|c| c.trim().parse::<f64>().is_ok());
-            // The image named in the table, or the converted command map `maps/<map>.png`.
-            let image = cells
-                .get(5)
-                .is_some_and(|i| !i.trim().is_empty() && dir.join(i.trim()).is_file())
-                || dir.join("maps").join(format!("{name}.png")).is_file();
-            (!name.is_empty()).then_some((name, (calibrated, image)))
-        })
+    let status = crate::assets::Assets::in_dir(dir).map_status();
+    status
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(map, s)| (map, (s.calibrated, s.has_image)))
         .collect()
 }
 

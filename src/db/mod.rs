@@ -1,6 +1,7 @@
 //! Database access: pool, migrations, and one file per domain.
 
 pub mod copy_text;
+pub mod heatmap;
 pub mod links;
 pub mod players;
 pub mod remote_fetches;

@@ -8,9 +8,9 @@
 //! with (0, 0) the top-left of the image.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The calibration table shipped with the crate (seeded from the reference maps list).
 pub const BUILTIN_TABLE: &str = include_str!("../../assets/maps.csv");
@@ -24,6 +24,12 @@ pub enum CalibrationError {
         path: String,
         #[source]
         source: csv::Error,
+    },
+    #[error("calibration table {path}, map {map:?}: {reason}")]
+    BadRow {
+        path: String,
+        map: String,
+        reason: String,
     },
     #[error("calibration table {path}: {source}")]
     Io {
@@ -110,7 +116,7 @@ impl WorldBox {
 }
 
 /// One row of the calibration table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MapEntry {
     pub map: String,
     pub mapcoordsmins_x: f64,
@@ -118,14 +124,36 @@ pub struct MapEntry {
     pub mapcoordsmaxs_x: f64,
     pub mapcoordsmaxs_y: f64,
     /// Image file name, relative to the maps folder; empty when the map has none yet.
-    #[serde(default)]
     pub image: String,
     /// Where the numbers came from (a BSP path, a pk3, a reference list).
-    #[serde(default)]
     pub source: String,
 }
 
 impl MapEntry {
+    /// One row of the table, columns by position.
+    fn from_record(record: &csv::StringRecord, origin: &str) -> Result<MapEntry, CalibrationError> {
+        let field = |i: usize| record.get(i).unwrap_or("").to_string();
+        let map = field(0);
+        let number = |i: usize| {
+            field(i)
+                .parse::<f64>()
+                .map_err(|_| CalibrationError::BadRow {
+                    path: origin.to_string(),
+                    map: map.clone(),
+                    reason: format!("column {} {:?} is not a number", i + 1, field(i)),
+                })
+        };
+        Ok(MapEntry {
+            mapcoordsmins_x: number(1)?,
+            mapcoordsmins_y: number(2)?,
+            mapcoordsmaxs_x: number(3)?,
+            mapcoordsmaxs_y: number(4)?,
+            image: field(5),
+            source: field(6),
+            map,
+        })
+    }
+
     pub fn world_box(&self) -> Result<WorldBox, CalibrationError> {
         WorldBox::new(
             [self.mapcoordsmins_x, self.mapcoordsmins_y],
@@ -164,16 +192,21 @@ impl CalibrationTable {
         }
     }
 
+    /// Reads a table: a header line, then `map, mins x, mins y, maxs x, maxs y[, image[,
+    /// source]]` by position (hand-written tables name the columns differently). A row
+    /// without a valid box refuses the whole table, so a typo is not a silent miss.
     pub fn parse(text: &str, origin: &str) -> Result<Self, CalibrationError> {
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
+            .flexible(true)
             .from_reader(text.as_bytes());
         let mut table = Self::default();
-        for row in reader.deserialize::<MapEntry>() {
-            let entry = row.map_err(|source| CalibrationError::Csv {
+        for row in reader.records() {
+            let record = row.map_err(|source| CalibrationError::Csv {
                 path: origin.to_string(),
                 source,
             })?;
+            let entry = MapEntry::from_record(&record, origin)?;
             entry.world_box()?;
             table.upsert(entry);
         }
@@ -231,41 +264,6 @@ impl CalibrationTable {
 
     pub fn iter(&self) -> impl Iterator<Item = &MapEntry> {
         self.entries.values()
-    }
-}
-
-/// Where the calibration table and the converted command-map images live.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MapAssets {
-    /// The calibration CSV (`<assets>/maps.csv`).
-    pub table_path: PathBuf,
-    /// Folder of `<map>.png` command-map images (`<assets>/maps`).
-    pub maps_dir: PathBuf,
-}
-
-impl Default for MapAssets {
-    /// The files in the assets folder of [`crate::assets::assets_dir`].
-    fn default() -> Self {
-        Self::in_dir(&crate::assets::assets_dir())
-    }
-}
-
-impl MapAssets {
-    /// The table and images of one assets folder.
-    pub fn in_dir(dir: &std::path::Path) -> MapAssets {
-        MapAssets {
-            table_path: dir.join("maps.csv"),
-            maps_dir: dir.join("maps"),
-        }
-    }
-
-    /// The image file of `entry`, when the table names one and it exists on disk.
-    pub fn image_path(&self, entry: &MapEntry) -> Option<PathBuf> {
-        if entry.image.is_empty() {
-            return None;
-        }
-        let path = self.maps_dir.join(&entry.image);
-        path.is_file().then_some(path)
     }
 }
 
@@ -337,6 +335,17 @@ mod tests {
             back.get("mymap").map(|e| e.image.as_str()),
             Some("mymap.png")
         );
+    }
+
+    #[test]
+    fn rows_are_read_by_position_and_bad_numbers_name_the_map() {
+        let text = "name,a,b,c,d\nMyMap,-10,10,10,-10\n";
+        let table = CalibrationTable::parse(text, "t").expect("short rows and any header");
+        let entry = table.get("mymap").expect("mymap");
+        assert_eq!((entry.mapcoordsmins_x, entry.image.as_str()), (-10.0, ""));
+        let err = CalibrationTable::parse("map,a,b,c,d\nbroken,x,1,2,3\n", "t")
+            .expect_err("not a number");
+        assert!(err.to_string().contains("broken"), "{err}");
     }
 
     #[test]

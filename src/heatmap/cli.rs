@@ -1,39 +1,44 @@
 //! Command-line front ends: `etprox heatmap <map> ... -o FILE.png` and
-//! `etprox maps import <path>...`. `main.rs` flattens these argument structs into its
-//! own subcommand enum and calls [`run`] / [`run_maps`].
+//! `etprox maps import|list`. The binary flattens these argument structs into its own
+//! subcommand enum, calls [`run`] / [`run_maps`] and prints what they return: nothing here
+//! prints.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use sqlx::PgPool;
 
-use super::calibration::{CalibrationTable, MapAssets};
+use super::calibration::CalibrationTable;
 use super::density::Scale;
+use super::filter::{
+    parse_engagement, resolve_player, HeatmapFilter, PlayerFilter, PositionKind, Team, WeaponFilter,
+};
 use super::map_import::import_maps;
-use super::query::{parse_engagement, HeatmapFilter, Period, PositionKind, Team, WeaponFilter};
 use super::{render_heatmap_png, HeatmapOptions, HeatmapSummary};
+use crate::assets::Assets;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::period::Period;
 
-/// Where the calibration table and map images live.
+/// Where the calibration table and map images live, when not the configured folder.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AssetArgs {
     /// Folder of the calibration table (maps.csv; the built-in table while it does not exist)
-    /// and the command-map images (maps/<map>.png). Default: <prefix>/share/etprox/assets when
-    /// installed (/usr/share/etprox/assets), else the assets/ folder of the source tree.
-    #[arg(long, env = crate::assets::ASSETS_DIR_VAR, value_name = "DIR")]
+    /// and the command-map images (maps/<map>.png). Default: ETPROX_ASSETS_DIR, else
+    /// <prefix>/share/etprox/assets when installed (/usr/share/etprox/assets), else the
+    /// assets/ folder of the source tree.
+    #[arg(long, value_name = "DIR")]
     pub assets_dir: Option<PathBuf>,
 }
 
 impl AssetArgs {
-    /// The assets folder: the option or setting, else the rule of [`crate::assets::resolve`].
-    pub fn dir(&self) -> PathBuf {
+    /// The option's folder, else the configured one.
+    pub fn assets(&self, configured: &Assets) -> Assets {
         match &self.assets_dir {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.clone(),
-            _ => crate::assets::assets_dir_from(None),
+            Some(dir) if !dir.as_os_str().is_empty() => Assets::in_dir(dir),
+            _ => configured.clone(),
         }
-    }
-
-    pub fn assets(&self) -> MapAssets {
-        MapAssets::in_dir(&self.dir())
     }
 }
 
@@ -42,7 +47,8 @@ impl AssetArgs {
 pub struct HeatmapArgs {
     /// Map name, e.g. goldrush.
     pub map: String,
-    /// Only this player (GUID or name): as killer with --kind kills, as victim with --kind deaths.
+    /// Only this player (GUID, name or alias): as killer with --kind kills, as victim with
+    /// --kind deaths. A name several players share is refused with the candidates.
     #[arg(long)]
     pub player: Option<String>,
     /// Only players of this team (axis or allies).
@@ -51,7 +57,7 @@ pub struct HeatmapArgs {
     /// kills: where killers stood; deaths: where victims fell.
     #[arg(long, default_value = "deaths")]
     pub kind: PositionKind,
-    /// all, session (latest), 7d, 2026-11-20, or 2026-11-01..2026-11-20.
+    /// all, session (latest on this map), 7d, 2026-11-20, or 2026-11-01..2026-11-20.
     #[arg(long, default_value = "all")]
     pub period: Period,
     /// Weapon class (bullet, explosive, melee, fire) or means of death (mp40, panzerfaust).
@@ -86,10 +92,11 @@ fn parse_smoothing(s: &str) -> Result<f64, String> {
 }
 
 impl HeatmapArgs {
-    pub fn options(&self) -> HeatmapOptions {
+    /// The options, with `player` already resolved (see [`resolve_player`]).
+    pub fn options(&self, player: Option<PlayerFilter>, configured: &Assets) -> HeatmapOptions {
         let mut opts = HeatmapOptions::new(HeatmapFilter {
             map: self.map.clone(),
-            player: self.player.clone(),
+            player,
             team: self.team,
             kind: self.kind,
             weapon: self.weapon.clone(),
@@ -99,27 +106,54 @@ impl HeatmapArgs {
         opts.size = self.size;
         opts.scale = if self.log { Scale::Log } else { Scale::Linear };
         opts.smoothing = self.smoothing;
-        opts.assets = self.assets.assets();
+        opts.assets = self.assets.assets(configured);
         opts
     }
 }
 
-/// `etprox heatmap`: renders, writes the file, prints the reply text.
-pub async fn run(args: &HeatmapArgs, pool: &PgPool) -> anyhow::Result<HeatmapSummary> {
-    let (png, summary) = render_heatmap_png(pool, &args.options())
+/// What `etprox heatmap` did: the reply text, the file written and the timings.
+#[derive(Debug, Clone)]
+pub struct HeatmapReport {
+    pub summary: HeatmapSummary,
+    pub output: PathBuf,
+}
+
+impl fmt::Display for HeatmapReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.summary;
+        writeln!(f, "{}", s.message())?;
+        write!(
+            f,
+            "wrote {} ({} bytes; query {:.0} ms, render {:.0} ms)",
+            self.output.display(),
+            s.png_bytes,
+            s.query_ms,
+            s.render_ms
+        )
+    }
+}
+
+/// `etprox heatmap`: resolves the player, renders with the configured session clock and
+/// assets, writes the file; returns what to print.
+pub async fn run(
+    args: &HeatmapArgs,
+    pool: &PgPool,
+    config: &Config,
+) -> anyhow::Result<HeatmapReport> {
+    let player = match &args.player {
+        Some(text) => Some(resolve_player(pool, text).await?),
+        None => None,
+    };
+    let clock = Clock::system(config.session);
+    let (png, summary) = render_heatmap_png(pool, &clock, &args.options(player, &config.assets))
         .await
         .with_context(|| format!("while rendering the heatmap of {}", args.map))?;
     std::fs::write(&args.output, &png)
         .with_context(|| format!("while writing {}", args.output.display()))?;
-    println!("{}", summary.message());
-    println!(
-        "wrote {} ({} bytes; query {:.0} ms, render {:.0} ms)",
-        args.output.display(),
-        png.len(),
-        summary.query_ms,
-        summary.render_ms
-    );
-    Ok(summary)
+    Ok(HeatmapReport {
+        summary,
+        output: args.output.clone(),
+    })
 }
 
 /// Manage map calibration and command-map images.
@@ -146,33 +180,37 @@ pub enum MapsCommand {
     },
 }
 
-/// `etprox maps ...`: needs no database.
-pub fn run_maps(args: &MapsArgs) -> anyhow::Result<()> {
+/// `etprox maps ...`: needs no database. Returns what to print.
+pub fn run_maps(args: &MapsArgs, configured: &Assets) -> anyhow::Result<String> {
     match &args.command {
         MapsCommand::Import { paths, assets } => {
-            let report = import_maps(paths, &assets.assets()).context("while importing maps")?;
-            println!("{report}");
+            let report =
+                import_maps(paths, &assets.assets(configured)).context("while importing maps")?;
+            Ok(report.to_string())
         }
         MapsCommand::List { assets } => {
-            let assets = assets.assets();
-            let table = CalibrationTable::load_or_builtin(&assets.table_path)?;
-            for e in table.iter() {
-                let image = match assets.image_path(e) {
-                    Some(p) => p.display().to_string(),
-                    None => "no image".to_string(),
-                };
-                println!(
-                    "{:<20} {} {} / {} {}  {image}",
-                    e.map,
-                    e.mapcoordsmins_x,
-                    e.mapcoordsmins_y,
-                    e.mapcoordsmaxs_x,
-                    e.mapcoordsmaxs_y
-                );
-            }
+            let assets = assets.assets(configured);
+            Ok(list_maps(&assets.load_table()?, &assets))
         }
     }
-    Ok(())
+}
+
+/// One line per calibrated map: its box and its image (or "no image").
+fn list_maps(table: &CalibrationTable, assets: &Assets) -> String {
+    let lines: Vec<String> = table
+        .iter()
+        .map(|e| {
+            let image = match assets.image_path(e) {
+                Some(p) => p.display().to_string(),
+                None => "no image".to_string(),
+            };
+            format!(
+                "{:<20} {} {} / {} {}  {image}",
+                e.map, e.mapcoordsmins_x, e.mapcoordsmins_y, e.mapcoordsmaxs_x, e.mapcoordsmaxs_y
+            )
+        })
+        .collect();
+    lines.join("\n")
 }
 
 #[cfg(test)]
@@ -220,11 +258,17 @@ mod tests {
         let Command::Heatmap(args) = cli.command else {
             panic!("heatmap expected");
         };
-        let opts = args.options();
+        let opts = args.options(None, &Assets::in_dir("configured"));
         assert_eq!(opts.filter.map, "goldrush");
         assert_eq!(opts.filter.team, Some(Team::Axis));
         assert_eq!(opts.filter.kind, PositionKind::Kills);
         assert_eq!(opts.filter.period, Period::LastDays(7));
+        assert_eq!(opts.assets, Assets::in_dir("configured"), "no --assets-dir");
+        assert_eq!(
+            args.player.as_deref(),
+            Some("Alice"),
+            "resolved by run, not here"
+        );
         assert_eq!(opts.filter.weapon.map(|w| w.mods), Some(vec![8]));
         assert_eq!(opts.filter.engagement.as_deref(), Some("outnumbering"));
         assert_eq!(opts.size, 512);
@@ -279,7 +323,8 @@ mod tests {
             panic!("maps import expected");
         };
         assert_eq!(paths.len(), 2);
-        assert_eq!(assets.assets().maps_dir, PathBuf::from("m/maps"));
-        assert_eq!(assets.assets().table_path, PathBuf::from("m/maps.csv"));
+        let chosen = assets.assets(&Assets::in_dir("configured"));
+        assert_eq!(chosen.maps_dir(), PathBuf::from("m/maps"));
+        assert_eq!(chosen.table_path(), PathBuf::from("m/maps.csv"));
     }
 }

@@ -6,187 +6,21 @@
 //! Everything read is untrusted: archive entry names are checked before use, reads are
 //! bounded, and image dimensions are checked before an image is decoded.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
-use std::fs::File;
-use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use super::calibration::{CalibrationTable, MapAssets, MapEntry, WorldBox};
+use super::bsp::{worldspawn_box, MAX_ENTITY_BYTES};
+use super::calibration::{CalibrationTable, MapEntry, WorldBox};
+pub use super::game_files::is_safe_entry_name;
+use super::game_files::{read_bounded, read_entities, GameFiles, IMAGE_EXTS};
+use crate::assets::Assets;
 
-/// BSP header: "IBSP", version 47, 17 lumps of {offset, length}.
-pub const BSP_HEADER_LEN: usize = 8 + 17 * 8;
-pub const BSP_VERSION: i32 = 47;
-/// The engine's MAX_MAP_ENTSTRING is 0x40000; allow some slack for odd compilers.
-pub const MAX_ENTITY_BYTES: u64 = 4 * 0x40000;
 /// Largest image file read from an archive or disk.
 pub const MAX_IMAGE_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest command-map image decoded (the game uses 256–1024 px).
 pub const MAX_IMAGE_SIDE: u32 = 4096;
-/// How deep a folder is searched for `maps/`, `levelshots/` and pk3 files.
-const MAX_FOLDER_DEPTH: usize = 6;
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum BspError {
-    #[error("file is shorter than the 144-byte BSP header")]
-    TooShort,
-    #[error("not a Quake 3 BSP (ident {0:?}, expected \"IBSP\")")]
-    BadIdent([u8; 4]),
-    #[error("BSP version {0}, expected 47")]
-    BadVersion(i32),
-    #[error("entity lump at offset {offset}, length {length} is outside the file or too large")]
-    BadLump { offset: i64, length: u64 },
-    #[error("read error: {0}")]
-    Io(String),
-}
-
-/// Reads the entity text (lump 0) from a BSP stream, reading only the header and the lump.
-pub fn read_bsp_entities<R: Read>(
-    mut reader: R,
-    file_len: Option<u64>,
-) -> Result<String, BspError> {
-    let mut header = [0u8; BSP_HEADER_LEN];
-    reader.read_exact(&mut header).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => BspError::TooShort,
-        _ => BspError::Io(e.to_string()),
-    })?;
-    let ident = [header[0], header[1], header[2], header[3]];
-    if &ident != b"IBSP" {
-        return Err(BspError::BadIdent(ident));
-    }
-    let word = |at: usize| [header[at], header[at + 1], header[at + 2], header[at + 3]];
-    let version = i32::from_le_bytes(word(4));
-    if version != BSP_VERSION {
-        return Err(BspError::BadVersion(version));
-    }
-    let offset = i64::from(i32::from_le_bytes(word(8)));
-    let length = u64::from(u32::from_le_bytes(word(12)));
-    let bad = BspError::BadLump { offset, length };
-    if offset < BSP_HEADER_LEN as i64 || length > MAX_ENTITY_BYTES {
-        return Err(bad);
-    }
-    let offset = offset as u64;
-    if file_len.is_some_and(|len| offset + length > len) {
-        return Err(bad);
-    }
-    // Skip to the lump without buffering what lies between.
-    let skip = offset - BSP_HEADER_LEN as u64;
-    let skipped = std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())
-        .map_err(|e| BspError::Io(e.to_string()))?;
-    if skipped != skip {
-        return Err(bad);
-    }
-    let mut text = Vec::with_capacity(length as usize);
-    (&mut reader)
-        .take(length)
-        .read_to_end(&mut text)
-        .map_err(|e| BspError::Io(e.to_string()))?;
-    if text.len() as u64 != length {
-        return Err(bad);
-    }
-    if let Some(nul) = text.iter().position(|&b| b == 0) {
-        text.truncate(nul);
-    }
-    Ok(String::from_utf8_lossy(&text).into_owned())
-}
-
-/// Entity blocks `{ "key" "value" ... }` as key/value lists, in file order. Tolerant:
-/// an unterminated block or string ends the parse with what was read.
-pub fn parse_entities(text: &str) -> Vec<Vec<(String, String)>> {
-    let mut blocks = Vec::new();
-    let mut current: Option<Vec<(String, String)>> = None;
-    let mut pending_key: Option<String> = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '{' => {
-                current = Some(Vec::new());
-                pending_key = None;
-            }
-            '}' => {
-                if let Some(block) = current.take() {
-                    blocks.push(block);
-                }
-                pending_key = None;
-            }
-            '/' if text[i..].starts_with("//") => {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '"' => {
-                let start = i + 1;
-                let mut end = None;
-                for (j, c) in chars.by_ref() {
-                    if c == '"' {
-                        end = Some(j);
-                        break;
-                    }
-                }
-                let Some(end) = end else { break };
-                let token = text[start..end].to_string();
-                if let Some(block) = current.as_mut() {
-                    match pending_key.take() {
-                        None => pending_key = Some(token),
-                        Some(key) => block.push((key, token)),
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    blocks
-}
-
-/// `mapcoordsmins` / `mapcoordsmaxs` of the worldspawn (or first) entity.
-pub fn worldspawn_box(entities: &str) -> Result<WorldBox, String> {
-    let blocks = parse_entities(entities);
-    let world = blocks
-        .iter()
-        .find(|b| {
-            b.iter().any(|(k, v)| {
-                k.eq_ignore_ascii_case("classname") && v.eq_ignore_ascii_case("worldspawn")
-            })
-        })
-        .or_else(|| blocks.first())
-        .ok_or("no entities")?;
-    let pair = |key: &str| -> Result<[f64; 2], String> {
-        let value = world
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
-            .ok_or_else(|| format!("worldspawn has no {key}"))?;
-        let nums: Vec<f64> = value
-            .split_whitespace()
-            .map(str::parse::<f64>)
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("{key} \"{value}\" is not two numbers"))?;
-        match nums.as_slice() {
-            [x, y, ..] => Ok([*x, *y]),
-            _ => Err(format!("{key} \"{value}\" is not two numbers")),
-        }
-    };
-    WorldBox::new(pair("mapcoordsmins")?, pair("mapcoordsmaxs")?)
-}
-
-/// Where one logical game file (`maps/goldrush.bsp`) is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Source {
-    Loose(PathBuf),
-    Pk3 { archive: PathBuf, entry: String },
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Loose(p) => write!(f, "{}", p.display()),
-            Source::Pk3 { archive, entry } => write!(f, "{}:{entry}", archive.display()),
-        }
-    }
-}
-
 /// One map's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedMap {
@@ -247,145 +81,6 @@ pub enum MapImportError {
     Output { path: String, message: String },
 }
 
-/// The logical files found in the inputs; later inputs override earlier ones.
-#[derive(Debug, Default)]
-struct GameFiles {
-    files: BTreeMap<String, Source>,
-    problems: Vec<String>,
-}
-
-impl GameFiles {
-    fn add(&mut self, logical: &str, source: Source) {
-        let logical = logical.to_ascii_lowercase();
-        if is_interesting(&logical) {
-            self.files.insert(logical, source);
-        }
-    }
-
-    fn scan_input(&mut self, path: &Path) -> Result<(), MapImportError> {
-        let meta = std::fs::metadata(path).map_err(|e| MapImportError::Input {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        if meta.is_dir() {
-            self.scan_dir(path, 0);
-        } else if has_ext(path, "pk3") {
-            self.scan_pk3(path);
-        } else {
-            self.add_loose(path);
-        }
-        Ok(())
-    }
-
-    fn scan_dir(&mut self, dir: &Path, depth: usize) {
-        if depth > MAX_FOLDER_DEPTH {
-            return;
-        }
-        let Ok(read) = std::fs::read_dir(dir) else {
-            self.problems
-                .push(format!("{}: cannot list folder", dir.display()));
-            return;
-        };
-        let mut entries: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        // The game loads pk3 files in name order, later ones winning; loose files win over pk3s.
-        entries.sort();
-        let (pk3s, rest): (Vec<_>, Vec<_>) = entries.into_iter().partition(|p| has_ext(p, "pk3"));
-        for p in pk3s {
-            if p.is_file() {
-                self.scan_pk3(&p);
-            }
-        }
-        for p in rest {
-            if p.is_dir() {
-                self.scan_dir(&p, depth + 1);
-            } else if p.is_file() {
-                self.add_loose(&p);
-            }
-        }
-    }
-
-    /// A loose file: its logical path starts at its `maps/` or `levelshots/` folder; a
-    /// file outside such folders is placed by its extension.
-    fn add_loose(&mut self, path: &Path) {
-        let comps: Vec<String> = path
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase())
-            .collect();
-        if let Some(at) = comps.iter().rposition(|c| c == "maps" || c == "levelshots") {
-            if at + 2 == comps.len() {
-                self.add(&comps[at..].join("/"), Source::Loose(path.to_path_buf()));
-                return;
-            }
-        }
-        let Some(name) = comps.last() else { return };
-        let logical = if name.ends_with(".bsp") || name.ends_with(".ent") {
-            format!("maps/{name}")
-        } else {
-            format!("levelshots/{name}")
-        };
-        self.add(&logical, Source::Loose(path.to_path_buf()));
-    }
-
-    fn scan_pk3(&mut self, path: &Path) {
-        let archive = match File::open(path)
-            .map_err(|e| e.to_string())
-            .and_then(|f| zip::ZipArchive::new(f).map_err(|e| e.to_string()))
-        {
-            Ok(a) => a,
-            Err(e) => {
-                self.problems
-                    .push(format!("{}: not a readable pk3 ({e})", path.display()));
-                return;
-            }
-        };
-        for name in archive.file_names() {
-            if !is_safe_entry_name(name) {
-                self.problems.push(format!(
-                    "{}: refused entry `{name}` (absolute or `..` path)",
-                    path.display()
-                ));
-                continue;
-            }
-            self.add(
-                name,
-                Source::Pk3 {
-                    archive: path.to_path_buf(),
-                    entry: name.to_string(),
-                },
-            );
-        }
-    }
-}
-
-/// Archive entry names must be relative and free of `..`, in either slash style.
-pub fn is_safe_entry_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('/')
-        && !name.starts_with('\\')
-        && !name.contains(':')
-        && !name.split(['/', '\\']).any(|part| part == "..")
-}
-
-fn has_ext(path: &Path, ext: &str) -> bool {
-    path.extension()
-        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(ext))
-}
-
-const IMAGE_EXTS: [&str; 4] = ["png", "tga", "jpg", "jpeg"];
-
-fn is_interesting(logical: &str) -> bool {
-    if let Some(rest) = logical.strip_prefix("maps/") {
-        return !rest.contains('/') && (rest.ends_with(".bsp") || rest.ends_with(".ent"));
-    }
-    if let Some(rest) = logical.strip_prefix("levelshots/") {
-        return !rest.contains('/')
-            && rest
-                .rsplit_once('.')
-                .is_some_and(|(stem, ext)| stem.ends_with("_cc") && IMAGE_EXTS.contains(&ext));
-    }
-    false
-}
-
 /// Map names become file names: keep them to what real map names use.
 pub fn is_valid_map_name(name: &str) -> bool {
     !name.is_empty()
@@ -394,56 +89,6 @@ pub fn is_valid_map_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-/// Reads at most `limit` bytes of a logical file; longer files are an error.
-fn read_bounded(source: &Source, limit: u64) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    match source {
-        Source::Loose(p) => {
-            let f = File::open(p).map_err(|e| e.to_string())?;
-            f.take(limit + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| e.to_string())?;
-        }
-        Source::Pk3 { archive, entry } => {
-            let f = File::open(archive).map_err(|e| e.to_string())?;
-            let mut zip = zip::ZipArchive::new(f).map_err(|e| e.to_string())?;
-            let file = zip.by_name(entry).map_err(|e| e.to_string())?;
-            if file.size() > limit {
-                return Err(format!(
-                    "{} bytes, more than the {limit}-byte limit",
-                    file.size()
-                ));
-            }
-            file.take(limit + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    if out.len() as u64 > limit {
-        return Err(format!("more than the {limit}-byte limit"));
-    }
-    Ok(out)
-}
-
-/// Entity text of a BSP, reading only its header and lump 0.
-fn read_entities(source: &Source) -> Result<String, String> {
-    match source {
-        Source::Loose(p) => {
-            let mut f = File::open(p).map_err(|e| e.to_string())?;
-            let len = f.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
-            f.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-            read_bsp_entities(std::io::BufReader::new(f), Some(len)).map_err(|e| e.to_string())
-        }
-        Source::Pk3 { archive, entry } => {
-            let f = File::open(archive).map_err(|e| e.to_string())?;
-            let mut zip = zip::ZipArchive::new(f).map_err(|e| e.to_string())?;
-            let file = zip.by_name(entry).map_err(|e| e.to_string())?;
-            let len = file.size();
-            read_bsp_entities(file, Some(len)).map_err(|e| e.to_string())
-        }
-    }
 }
 
 /// Decodes a command-map image after checking its dimensions, and writes it as PNG.
@@ -489,11 +134,8 @@ fn layer_base(name: &str) -> Option<&str> {
 }
 
 /// Imports calibration and command-map images from `paths` into `assets`.
-#[tracing::instrument(skip(assets), fields(table = %assets.table_path.display()))]
-pub fn import_maps(
-    paths: &[PathBuf],
-    assets: &MapAssets,
-) -> Result<MapImportReport, MapImportError> {
+#[tracing::instrument(skip(assets), fields(table = %assets.table_path().display()))]
+pub fn import_maps(paths: &[PathBuf], assets: &Assets) -> Result<MapImportReport, MapImportError> {
     let mut files = GameFiles::default();
     for p in paths {
         files.scan_input(p)?;
@@ -521,9 +163,9 @@ pub fn import_maps(
     for n in layer_names {
         names.remove(&n);
     }
-    let mut table = CalibrationTable::load_or_builtin(&assets.table_path)?;
+    let mut table = CalibrationTable::load_or_builtin(&assets.table_path())?;
     let mut report = MapImportReport {
-        table_path: assets.table_path.clone(),
+        table_path: assets.table_path(),
         ..MapImportReport::default()
     };
     report.problems.append(&mut files.problems);
@@ -537,14 +179,14 @@ pub fn import_maps(
         let result = import_one(&map, &files, assets, &mut table);
         report.maps.push(result);
     }
-    table.save(&assets.table_path)?;
+    table.save(&assets.table_path())?;
     Ok(report)
 }
 
 fn import_one(
     map: &str,
     files: &GameFiles,
-    assets: &MapAssets,
+    assets: &Assets,
     table: &mut CalibrationTable,
 ) -> ImportedMap {
     let mut result = ImportedMap {
@@ -553,29 +195,50 @@ fn import_one(
         image: None,
         missing: Vec::new(),
     };
-    // A .ent file replaces the BSP's entity lump, as in the engine.
-    let ent = files.files.get(&format!("maps/{map}.ent"));
-    let bsp = files.files.get(&format!("maps/{map}.bsp"));
-    let entities = match (ent, bsp) {
-        (Some(src), _) => Some((
-            read_bounded(src, MAX_ENTITY_BYTES).map(|b| String::from_utf8_lossy(&b).into_owned()),
-            src,
-        )),
-        (None, Some(src)) => Some((read_entities(src), src)),
-        (None, None) => None,
-    };
-    match entities {
-        None => result.missing.push(if table.get(map).is_some() {
+    match read_world_box(map, files) {
+        Ok(world) => result.world = world,
+        Err(missing) => result.missing.push(missing),
+    }
+    if result.world.is_none() && result.missing.is_empty() {
+        result.missing.push(if table.get(map).is_some() {
             format!("maps/{map}.bsp (kept the box already in the table)")
         } else {
             format!("maps/{map}.bsp (no world box)")
-        }),
-        Some((Err(e), src)) => result.missing.push(format!("world box: {src}: {e}")),
-        Some((Ok(text), src)) => match worldspawn_box(&text) {
-            Ok(world) => result.world = Some((world, src.to_string())),
-            Err(e) => result.missing.push(format!("world box: {src}: {e}")),
-        },
+        });
     }
+    match import_image(map, files, assets) {
+        Ok(image) => result.image = Some(image),
+        Err(missing) => result.missing.push(missing),
+    }
+    update_table(table, &result);
+    result
+}
+
+/// The map's world box and where it was read from (`Ok(None)`: no BSP or .ent file at all).
+fn read_world_box(map: &str, files: &GameFiles) -> Result<Option<(WorldBox, String)>, String> {
+    // A .ent file replaces the BSP's entity lump, as in the engine.
+    let ent = files.files.get(&format!("maps/{map}.ent"));
+    let bsp = files.files.get(&format!("maps/{map}.bsp"));
+    let (text, src) = match (ent, bsp) {
+        (Some(src), _) => (
+            read_bounded(src, MAX_ENTITY_BYTES).map(|b| String::from_utf8_lossy(&b).into_owned()),
+            src,
+        ),
+        (None, Some(src)) => (read_entities(src), src),
+        (None, None) => return Ok(None),
+    };
+    let world = text
+        .and_then(|text| worldspawn_box(&text))
+        .map_err(|e| format!("world box: {src}: {e}"))?;
+    Ok(Some((world, src.to_string())))
+}
+
+/// Converts the map's command-map image to `<maps>/<map>.png`: the PNG and its source file.
+fn import_image(
+    map: &str,
+    files: &GameFiles,
+    assets: &Assets,
+) -> Result<(PathBuf, String), String> {
     // Maps with `cclayers` have one image per floor: take the ground floor (layer 0).
     let image = ["", "_0"].iter().find_map(|layer| {
         IMAGE_EXTS.iter().find_map(|ext| {
@@ -585,18 +248,21 @@ fn import_one(
                 .map(|src| (*ext, src))
         })
     });
-    let out = assets.maps_dir.join(format!("{map}.png"));
-    match image {
-        None => result.missing.push(format!(
+    let Some((ext, src)) = image else {
+        return Err(format!(
             "levelshots/{map}_cc.tga (or .jpg/.png): no command-map image"
-        )),
-        Some((ext, src)) => match read_bounded(src, MAX_IMAGE_FILE_BYTES)
-            .and_then(|bytes| convert_image(&bytes, ext, &out))
-        {
-            Ok(_) => result.image = Some((out.clone(), src.to_string())),
-            Err(e) => result.missing.push(format!("image {src}: {e}")),
-        },
-    }
+        ));
+    };
+    let out = assets.maps_dir().join(format!("{map}.png"));
+    read_bounded(src, MAX_IMAGE_FILE_BYTES)
+        .and_then(|bytes| convert_image(&bytes, ext, &out))
+        .map(|_| (out, src.to_string()))
+        .map_err(|e| format!("image {src}: {e}"))
+}
+
+/// Writes what was found into the table; a map without a new box keeps its old one.
+fn update_table(table: &mut CalibrationTable, result: &ImportedMap) {
+    let map = &result.map;
     let existing = table.get(map).cloned();
     let image_name = if result.image.is_some() {
         format!("{map}.png")
@@ -622,37 +288,14 @@ fn import_one(
         }
         (None, None) => {}
     }
-    result
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::bsp::tests::{synthetic_bsp, worldspawn};
     use super::*;
-    use proptest::prelude::*;
+    use std::fs::File;
     use std::io::Write;
-
-    /// A minimal BSP: header with lump 0 = entity text right after it, other lumps empty.
-    pub(crate) fn synthetic_bsp(entities: &str) -> Vec<u8> {
-        let mut text = entities.as_bytes().to_vec();
-        text.push(0);
-        let mut out = Vec::new();
-        out.extend_from_slice(b"IBSP");
-        out.extend_from_slice(&BSP_VERSION.to_le_bytes());
-        out.extend_from_slice(&(BSP_HEADER_LEN as i32).to_le_bytes());
-        out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-        for _ in 1..17 {
-            out.extend_from_slice(&[0u8; 8]);
-        }
-        out.extend_from_slice(&text);
-        out
-    }
-
-    fn worldspawn(mins: &str, maxs: &str) -> String {
-        format!(
-            "{{\n\"classname\" \"worldspawn\"\n\"message\" \"Test\"\n\"mapcoordsmins\" \"{mins}\"\n\"mapcoordsmaxs\" \"{maxs}\"\n}}\n\
-             {{\n\"classname\" \"info_player_deathmatch\"\n\"origin\" \"0 0 0\"\n}}\n"
-        )
-    }
 
     fn tga(w: u16, h: u16) -> Vec<u8> {
         let mut out = vec![0u8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -677,74 +320,8 @@ mod tests {
         zip.finish().expect("finish");
     }
 
-    fn assets(dir: &Path) -> MapAssets {
-        MapAssets {
-            table_path: dir.join("maps.csv"),
-            maps_dir: dir.join("maps"),
-        }
-    }
-
-    #[test]
-    fn bsp_entities_are_read_from_lump_zero() {
-        let bsp = synthetic_bsp(&worldspawn("-4224 4352", "3712 -3584"));
-        let text = read_bsp_entities(Cursor::new(&bsp), Some(bsp.len() as u64)).expect("read");
-        let world = worldspawn_box(&text).expect("box");
-        assert_eq!(world.mins, [-4224.0, 4352.0]);
-        assert_eq!(world.maxs, [3712.0, -3584.0]);
-    }
-
-    #[test]
-    fn malformed_bsps_are_refused() {
-        let good = synthetic_bsp(&worldspawn("0 10", "10 0"));
-        assert_eq!(
-            read_bsp_entities(Cursor::new(&good[..100]), None),
-            Err(BspError::TooShort)
-        );
-        let mut bad = good.clone();
-        bad[0..4].copy_from_slice(b"VBSP");
-        assert!(matches!(
-            read_bsp_entities(Cursor::new(&bad), None),
-            Err(BspError::BadIdent(_))
-        ));
-        let mut v46 = good.clone();
-        v46[4..8].copy_from_slice(&46i32.to_le_bytes());
-        assert_eq!(
-            read_bsp_entities(Cursor::new(&v46), None),
-            Err(BspError::BadVersion(46))
-        );
-        let mut long = good.clone();
-        long[12..16].copy_from_slice(&1_000_000u32.to_le_bytes());
-        assert!(matches!(
-            read_bsp_entities(Cursor::new(&long), Some(good.len() as u64)),
-            Err(BspError::BadLump { .. })
-        ));
-        let mut neg = good;
-        neg[8..12].copy_from_slice(&(-5i32).to_le_bytes());
-        assert!(matches!(
-            read_bsp_entities(Cursor::new(&neg), None),
-            Err(BspError::BadLump { .. })
-        ));
-    }
-
-    #[test]
-    fn worldspawn_without_coords_says_which_key() {
-        let err = worldspawn_box("{ \"classname\" \"worldspawn\" \"mapcoordsmins\" \"0 0\" }")
-            .expect_err("no maxs");
-        assert!(err.contains("mapcoordsmaxs"), "{err}");
-        let err = worldspawn_box(
-            "{ \"classname\" \"worldspawn\" \"mapcoordsmins\" \"a b\" \"mapcoordsmaxs\" \"1 1\" }",
-        )
-        .expect_err("not numbers");
-        assert!(err.contains("not two numbers"), "{err}");
-    }
-
-    #[test]
-    fn entity_parser_handles_comments_and_braces_in_strings() {
-        let blocks = parse_entities(
-            "// comment { \"x\" \"y\" }\n{ \"classname\" \"worldspawn\" \"message\" \"a { b }\" }",
-        );
-        assert_eq!(blocks.len(), 1);
-        assert_eq!(blocks[0][1], ("message".to_string(), "a { b }".to_string()));
+    fn assets(dir: &Path) -> Assets {
+        Assets::in_dir(dir)
     }
 
     #[test]
@@ -768,10 +345,10 @@ mod tests {
         let m = &report.maps[0];
         assert_eq!(m.map, "testmap");
         assert!(m.missing.is_empty(), "{report}");
-        let png = assets.maps_dir.join("testmap.png");
+        let png = assets.maps_dir().join("testmap.png");
         let decoded = image::open(&png).expect("png written");
         assert_eq!((decoded.width(), decoded.height()), (64, 64));
-        let table = CalibrationTable::load_or_builtin(&assets.table_path).expect("table");
+        let table = CalibrationTable::load_or_builtin(&assets.table_path()).expect("table");
         let entry = table.get("testmap").expect("calibrated");
         assert_eq!(entry.image, "testmap.png");
         assert_eq!(
@@ -867,7 +444,7 @@ mod tests {
             m.missing.iter().any(|s| s.contains("60000×60000")),
             "{report}"
         );
-        assert!(!assets.maps_dir.join("big.png").exists());
+        assert!(!assets.maps_dir().join("big.png").exists());
     }
 
     #[test]
@@ -887,7 +464,7 @@ mod tests {
             report.maps[0].missing[0].contains("kept the box"),
             "{report}"
         );
-        let table = CalibrationTable::load_or_builtin(&assets.table_path).expect("table");
+        let table = CalibrationTable::load_or_builtin(&assets.table_path()).expect("table");
         let entry = table.get("goldrush").expect("kept");
         assert_eq!(entry.image, "goldrush.png");
         assert_eq!(entry.mapcoordsmins_x, -4224.0, "box unchanged");
@@ -926,37 +503,5 @@ mod tests {
         assert!(is_valid_map_name("sw_goldrush_te"));
         assert!(!is_valid_map_name(".hidden"));
         assert!(!is_valid_map_name("a/b"));
-    }
-
-    proptest! {
-        #[test]
-        fn bsp_reader_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let _ = read_bsp_entities(Cursor::new(&bytes), Some(bytes.len() as u64));
-        }
-
-        #[test]
-        fn bsp_reader_never_panics_on_valid_header(ofs in any::<i32>(), len in any::<u32>(), tail in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let mut bytes = synthetic_bsp("");
-            bytes[8..12].copy_from_slice(&ofs.to_le_bytes());
-            bytes[12..16].copy_from_slice(&len.to_le_bytes());
-            bytes.extend_from_slice(&tail);
-            let _ = read_bsp_entities(Cursor::new(&bytes), Some(bytes.len() as u64));
-        }
-
-        #[test]
-        fn entity_parser_never_panics(text in "\\PC{0,300}") {
-            let _ = parse_entities(&text);
-            let _ = worldspawn_box(&text);
-        }
-
-        #[test]
-        fn worldspawn_round_trips(a in -30000i32..30000, b in -30000i32..30000, w in 1i32..20000, h in 1i32..20000) {
-            let text = worldspawn(&format!("{a} {b}"), &format!("{} {}", a + w, b - h));
-            let bsp = synthetic_bsp(&text);
-            let read = read_bsp_entities(Cursor::new(&bsp), Some(bsp.len() as u64)).expect("read");
-            let world = worldspawn_box(&read).expect("box");
-            prop_assert_eq!(world.mins, [f64::from(a), f64::from(b)]);
-            prop_assert_eq!(world.maxs, [f64::from(a + w), f64::from(b - h)]);
-        }
     }
 }

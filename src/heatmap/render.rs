@@ -9,16 +9,12 @@ use std::time::SystemTime;
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ImageEncoder, RgbImage};
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::calibration::WorldBox;
 use super::density::Scale;
 use super::ramp::{blend, ColourRamp};
-
-/// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/DejaVu-LICENSE.txt`).
-const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FONT_FAMILY: &str = "etprox-sans";
+use super::text;
+pub use super::text::kill_count_text;
 
 /// Discord's upload limit leaves room, but the issue asks for under 1 MiB.
 pub const MAX_PNG_BYTES: usize = 1024 * 1024;
@@ -70,17 +66,6 @@ pub struct HeatLayer<'a> {
     pub intensity: &'a [f32],
 }
 
-fn register_font() {
-    static ONCE: OnceLock<bool> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        register_font_inner(FontStyle::Normal) && register_font_inner(FontStyle::Bold)
-    });
-}
-
-fn register_font_inner(style: FontStyle) -> bool {
-    plotters::style::register_font(FONT_FAMILY, style, FONT).is_ok()
-}
-
 /// Renders the heatmap to PNG bytes.
 pub fn render_png(frame: &Frame, heat: HeatLayer<'_>) -> Result<Vec<u8>, RenderError> {
     let rgb = render_rgb(frame, heat)?;
@@ -100,7 +85,7 @@ pub fn render_rgb(frame: &Frame, heat: HeatLayer<'_>) -> Result<Vec<u8>, RenderE
             rows: heat.rows,
         });
     }
-    register_font();
+    text::register_font();
     let side = size as usize;
     let mut buf = match &frame.background {
         Some(img) if img.width() == size && img.height() == size => img.as_raw().clone(),
@@ -114,7 +99,7 @@ pub fn render_rgb(frame: &Frame, heat: HeatLayer<'_>) -> Result<Vec<u8>, RenderE
         draw_grid_background(&mut buf, size, &frame.world);
     }
     draw_heat(&mut buf, size, heat);
-    draw_text(&mut buf, frame, has_image)?;
+    text::draw_text(&mut buf, frame, has_image)?;
     Ok(buf)
 }
 
@@ -138,7 +123,7 @@ pub fn encode_png(rgb: &[u8], size: u32) -> Result<Vec<u8>, RenderError> {
     encode(CompressionType::Best)
 }
 
-const BG: [u8; 3] = [22, 25, 31];
+pub(super) const BG: [u8; 3] = [22, 25, 31];
 const GRID_MINOR: [u8; 3] = [38, 43, 52];
 const GRID_AXIS: [u8; 3] = [70, 78, 92];
 
@@ -243,182 +228,6 @@ fn sample_axis(p: usize, scale: f32, cells: usize) -> (usize, usize, f32) {
     let i0 = (g.floor() as usize).min(cells - 1);
     let i1 = (i0 + 1).min(cells - 1);
     (i0, i1, g - i0 as f32)
-}
-
-fn draw_error<E: std::fmt::Debug>(e: E) -> RenderError {
-    RenderError::Draw(format!("{e:?}"))
-}
-
-fn draw_text(buf: &mut [u8], frame: &Frame, has_image: bool) -> Result<(), RenderError> {
-    let size = frame.size;
-    // Text shrinks slower than the image so small renders stay legible.
-    let k = (f64::from(size) / 1024.0).sqrt();
-    let px = |v: f64| (v * k).round().max(1.0) as i32;
-    let root = BitMapBackend::with_buffer(buf, (size, size)).into_drawing_area();
-    let white = RGBColor(240, 240, 240);
-    let grey = RGBColor(190, 196, 205);
-    let title_font = (FONT_FAMILY, 30.0 * k, FontStyle::Bold)
-        .into_font()
-        .color(&white);
-    let body_font = (FONT_FAMILY, 18.0 * k).into_font().color(&grey);
-    let note_font = (FONT_FAMILY, 17.0 * k)
-        .into_font()
-        .color(&RGBColor(255, 214, 120));
-    let panel = RGBAColor(0, 0, 0, 0.62).filled();
-
-    // Title block, top-left.
-    let mut lines: Vec<(String, &TextStyle)> = vec![(frame.title.clone(), &title_font)];
-    for f in &frame.filters {
-        lines.push((f.clone(), &body_font));
-    }
-    lines.push((kill_count_text(frame.kill_count), &body_font));
-    let margin = px(14.0);
-    let mut width = 0i32;
-    let mut height = 0i32;
-    for (text, style) in &lines {
-        let (w, h) = root.estimate_text_size(text, style).map_err(draw_error)?;
-        width = width.max(w as i32);
-        height += h as i32 + px(6.0);
-    }
-    root.draw(&Rectangle::new(
-        [(0, 0), (width + 2 * margin, height + 2 * margin)],
-        panel,
-    ))
-    .map_err(draw_error)?;
-    let mut y = margin;
-    for (text, style) in &lines {
-        root.draw(&Text::new(text.clone(), (margin, y), (*style).clone()))
-            .map_err(draw_error)?;
-        let (_, h) = root.estimate_text_size(text, style).map_err(draw_error)?;
-        y += h as i32 + px(6.0);
-    }
-
-    // Legend, bottom-right: the colour ramp and what its ends mean, laid out upwards
-    // from the bottom edge so nothing is clipped.
-    let ramp = ColourRamp::new();
-    let small = (FONT_FAMILY, 15.0 * k).into_font().color(&grey);
-    let legend_label = match frame.scale {
-        Scale::Linear => "kill density (linear)",
-        Scale::Log => "kill density (log)",
-    };
-    let (_, small_h) = root
-        .estimate_text_size("≥ 99th pct", &small)
-        .map_err(draw_error)?;
-    let (_, body_h) = root
-        .estimate_text_size(legend_label, &body_font)
-        .map_err(draw_error)?;
-    let bar_w = px(240.0);
-    let bar_h = px(16.0);
-    let x1 = size as i32 - margin;
-    let x0 = x1 - bar_w;
-    let labels_top = size as i32 - margin - small_h as i32;
-    let y1 = labels_top - px(4.0);
-    let y0 = y1 - bar_h;
-    let title_top = y0 - px(6.0) - body_h as i32;
-    let legend_left = x0 - margin;
-    root.draw(&Rectangle::new(
-        [
-            (legend_left, title_top - px(8.0)),
-            (size as i32, size as i32),
-        ],
-        panel,
-    ))
-    .map_err(draw_error)?;
-    root.draw(&Text::new(legend_label, (x0, title_top), body_font.clone()))
-        .map_err(draw_error)?;
-    let bar_bg = if has_image { [60u8, 60, 60] } else { BG };
-    for i in 0..bar_w {
-        let t = (i as f32 + 0.5) / bar_w as f32;
-        let mut px_rgb = bar_bg;
-        blend(&mut px_rgb, ramp.colour(t));
-        root.draw(&Rectangle::new(
-            [(x0 + i, y0), (x0 + i + 1, y1)],
-            RGBColor(px_rgb[0], px_rgb[1], px_rgb[2]).filled(),
-        ))
-        .map_err(draw_error)?;
-    }
-    root.draw(&Text::new("low", (x0, labels_top), small.clone()))
-        .map_err(draw_error)?;
-    root.draw(&Text::new(
-        "≥ 99th pct",
-        (x1, labels_top),
-        small.pos(Pos::new(HPos::Right, VPos::Top)),
-    ))
-    .map_err(draw_error)?;
-
-    // Notes, bottom-left, wrapped to the space left of the legend.
-    let max_w = (legend_left - 3 * margin).max(px(120.0));
-    let mut wrapped: Vec<String> = Vec::new();
-    for note in &frame.notes {
-        let mut line = String::new();
-        for word in note.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_string()
-            } else {
-                format!("{line} {word}")
-            };
-            let (w, _) = root
-                .estimate_text_size(&candidate, &note_font)
-                .map_err(draw_error)?;
-            if w as i32 > max_w && !line.is_empty() {
-                wrapped.push(std::mem::replace(&mut line, word.to_string()));
-            } else {
-                line = candidate;
-            }
-        }
-        if !line.is_empty() {
-            wrapped.push(line);
-        }
-    }
-    if !wrapped.is_empty() {
-        let (_, line_h) = root
-            .estimate_text_size("Ag", &note_font)
-            .map_err(draw_error)?;
-        let step = line_h as i32 + px(4.0);
-        let mut widest = 0;
-        for line in &wrapped {
-            let (w, _) = root
-                .estimate_text_size(line, &note_font)
-                .map_err(draw_error)?;
-            widest = widest.max(w as i32);
-        }
-        let top = size as i32 - margin - step * wrapped.len() as i32;
-        root.draw(&Rectangle::new(
-            [(0, top - px(8.0)), (widest + 2 * margin, size as i32)],
-            panel,
-        ))
-        .map_err(draw_error)?;
-        for (i, line) in wrapped.iter().enumerate() {
-            root.draw(&Text::new(
-                line.clone(),
-                (margin, top + step * i as i32),
-                note_font.clone(),
-            ))
-            .map_err(draw_error)?;
-        }
-    }
-    root.present().map_err(draw_error)?;
-    Ok(())
-}
-
-pub fn kill_count_text(n: u64) -> String {
-    match n {
-        0 => "no kills".to_string(),
-        1 => "1 kill".to_string(),
-        n => format!("{} kills", group_thousands(n)),
-    }
-}
-
-fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 type BackgroundKey = (PathBuf, u32, Option<SystemTime>);
@@ -546,14 +355,6 @@ mod tests {
             render_png(&frame(10), heat),
             Err(RenderError::BadSize(10))
         ));
-    }
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(kill_count_text(1_000_000), "1,000,000 kills");
-        assert_eq!(kill_count_text(999), "999 kills");
-        assert_eq!(kill_count_text(1), "1 kill");
-        assert_eq!(kill_count_text(0), "no kills");
     }
 
     #[test]

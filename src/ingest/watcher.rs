@@ -156,7 +156,7 @@ pub async fn run(importer: Importer, options: WatchOptions) -> anyhow::Result<()
         }
         if watch.work().await {
             // Keep the heatmap rollups current; if this fails, the next reader catches up.
-            if let Err(e) = crate::heatmap::query::roll_up_pending(watch.importer.pool()).await {
+            if let Err(e) = crate::db::heatmap::roll_up_pending(watch.importer.pool()).await {
                 warn!(error = %e, "heatmap roll-up failed; it is retried later");
             }
         }

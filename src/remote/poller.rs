@@ -468,7 +468,7 @@ impl Poller {
         }
         if imported_any {
             // Keep the heatmap rollups current; if this fails, the next reader catches up.
-            if let Err(e) = crate::heatmap::query::roll_up_pending(self.importer.pool()).await {
+            if let Err(e) = crate::db::heatmap::roll_up_pending(self.importer.pool()).await {
                 warn!(error = %e, "heatmap roll-up failed; it is retried later");
             }
         }

@@ -93,7 +93,7 @@ pub async fn snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
     // same imports compare equal whoever rolled up when.
     // A killed process's backend may still hold some rounds for a moment (SKIP LOCKED): wait.
     for _ in 0..100 {
-        etprox::heatmap::query::roll_up_pending(pool).await.unwrap();
+        etprox::db::heatmap::roll_up_pending(pool).await.unwrap();
         let pending: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM rounds WHERE NOT heatmap_rolled_up")
                 .fetch_one(pool)

@@ -1,0 +1,420 @@
+//! Heatmap SQL: kill counts binned in PostgreSQL on the output grid (so the bot never loads
+//! individual kills), the rollups that answer archived and all-time days (`kill_heatmap_fine`,
+//! 64 units, migration 0002; `kill_heatmap`, 512 units) and their upkeep. Every statement is
+//! checked at build time; optional filters are binds (`$n IS NULL OR …`), so each statement
+//! stays one static text with one plan shape.
+
+use chrono::NaiveDate;
+use sqlx::PgPool;
+
+/// World size of a `kill_heatmap_fine` cell (migration 0002).
+pub const FINE_CELL: f64 = 64.0;
+/// World size of a `kill_heatmap` cell (migration 0001).
+pub const COARSE_CELL: f64 = 512.0;
+
+/// Whose position a kill is counted at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Side {
+    Killer,
+    #[default]
+    Victim,
+}
+
+impl Side {
+    /// The `position` value in `kill_heatmap_fine`.
+    pub fn rollup_position(self) -> &'static str {
+        match self {
+            Side::Killer => "killer",
+            Side::Victim => "victim",
+        }
+    }
+}
+
+/// Which raw kills count: `kind = 'kill'` rows of one map, each filter optional.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KillFilter {
+    pub map: String,
+    /// The plotted side: its position, GUID and team are the ones filtered.
+    pub side: Side,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// A stored player key (`players.player_guid`).
+    pub player: Option<String>,
+    /// `AXIS` or `ALLIES`.
+    pub team: Option<&'static str>,
+    /// Means of death.
+    pub mods: Option<Vec<i16>>,
+    /// `kill_context.engagement_class`.
+    pub engagement: Option<String>,
+}
+
+/// The output grid in world units: column = floor((x − x0) / cell_x), likewise rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GridOrigin {
+    pub x0: f64,
+    pub cell_x: f64,
+    pub y0: f64,
+    pub cell_y: f64,
+}
+
+/// Kills counted in one grid cell (`col`, `row` of the grid; may lie outside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellCount {
+    pub col: i32,
+    pub row: i32,
+    pub kills: i64,
+}
+
+/// Kills in a rollup cell of `cell` world units at (`cell_x`, `cell_y`) = floor(pos / cell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollupCount {
+    pub cell_x: i32,
+    pub cell_y: i32,
+    pub kills: i64,
+}
+
+/// Bounding box of raw kill positions; all `None` when no kill matches.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RawBounds {
+    pub min_x: Option<f64>,
+    pub max_x: Option<f64>,
+    pub min_y: Option<f64>,
+    pub max_y: Option<f64>,
+}
+
+/// Raw output-grid bins for `filter` on `grid`. The position columns differ per side, so
+/// there is one statement per side.
+pub async fn raw_bins(
+    pool: &PgPool,
+    filter: &KillFilter,
+    grid: GridOrigin,
+) -> sqlx::Result<Vec<CellCount>> {
+    let f = filter;
+    let GridOrigin {
+        x0,
+        cell_x,
+        y0,
+        cell_y,
+    } = grid;
+    match f.side {
+        Side::Victim => {
+            sqlx::query_as!(
+                CellCount,
+                r#"SELECT floor(greatest(-1e6, least(1e6, (victim_x - $2::float8) / $3::float8)))::int AS "col!",
+                          floor(greatest(-1e6, least(1e6, (victim_y - $4::float8) / $5::float8)))::int AS "row!",
+                          count(*) AS "kills!"
+                   FROM kill_context
+                   WHERE map_name = $1 AND kind = 'kill'
+                     AND ($6::date IS NULL OR session_date >= $6)
+                     AND ($7::date IS NULL OR session_date <= $7)
+                     AND ($8::text IS NULL OR victim_guid = $8)
+                     AND ($9::text IS NULL OR victim_team = $9)
+                     AND ($10::smallint[] IS NULL OR means_of_death = ANY($10))
+                     AND ($11::text IS NULL OR engagement_class = $11)
+                   GROUP BY 1, 2"#,
+                f.map, x0, cell_x, y0, cell_y, f.from, f.to, f.player, f.team,
+                f.mods.as_deref(), f.engagement,
+            )
+            .fetch_all(pool)
+            .await
+        }
+        Side::Killer => {
+            sqlx::query_as!(
+                CellCount,
+                r#"SELECT floor(greatest(-1e6, least(1e6, (killer_x - $2::float8) / $3::float8)))::int AS "col!",
+                          floor(greatest(-1e6, least(1e6, (killer_y - $4::float8) / $5::float8)))::int AS "row!",
+                          count(*) AS "kills!"
+                   FROM kill_context
+                   WHERE map_name = $1 AND kind = 'kill'
+                     AND ($6::date IS NULL OR session_date >= $6)
+                     AND ($7::date IS NULL OR session_date <= $7)
+                     AND ($8::text IS NULL OR killer_guid = $8)
+                     AND ($9::text IS NULL OR killer_team = $9)
+                     AND ($10::smallint[] IS NULL OR means_of_death = ANY($10))
+                     AND ($11::text IS NULL OR engagement_class = $11)
+                   GROUP BY 1, 2"#,
+                f.map, x0, cell_x, y0, cell_y, f.from, f.to, f.player, f.team,
+                f.mods.as_deref(), f.engagement,
+            )
+            .fetch_all(pool)
+            .await
+        }
+    }
+}
+
+/// Bounding box of the raw positions, for maps without calibration.
+pub async fn raw_bounds(pool: &PgPool, filter: &KillFilter) -> sqlx::Result<RawBounds> {
+    let f = filter;
+    match f.side {
+        Side::Victim => {
+            sqlx::query_as!(
+                RawBounds,
+                r#"SELECT min(victim_x)::float8 AS min_x, max(victim_x)::float8 AS max_x,
+                          min(victim_y)::float8 AS min_y, max(victim_y)::float8 AS max_y
+                   FROM kill_context
+                   WHERE map_name = $1 AND kind = 'kill'
+                     AND ($2::date IS NULL OR session_date >= $2)
+                     AND ($3::date IS NULL OR session_date <= $3)
+                     AND ($4::text IS NULL OR victim_guid = $4)
+                     AND ($5::text IS NULL OR victim_team = $5)
+                     AND ($6::smallint[] IS NULL OR means_of_death = ANY($6))
+                     AND ($7::text IS NULL OR engagement_class = $7)
+                     AND victim_x = victim_x AND victim_y = victim_y"#,
+                f.map,
+                f.from,
+                f.to,
+                f.player,
+                f.team,
+                f.mods.as_deref(),
+                f.engagement,
+            )
+            .fetch_one(pool)
+            .await
+        }
+        Side::Killer => {
+            sqlx::query_as!(
+                RawBounds,
+                r#"SELECT min(killer_x)::float8 AS min_x, max(killer_x)::float8 AS max_x,
+                          min(killer_y)::float8 AS min_y, max(killer_y)::float8 AS max_y
+                   FROM kill_context
+                   WHERE map_name = $1 AND kind = 'kill'
+                     AND ($2::date IS NULL OR session_date >= $2)
+                     AND ($3::date IS NULL OR session_date <= $3)
+                     AND ($4::text IS NULL OR killer_guid = $4)
+                     AND ($5::text IS NULL OR killer_team = $5)
+                     AND ($6::smallint[] IS NULL OR means_of_death = ANY($6))
+                     AND ($7::text IS NULL OR engagement_class = $7)
+                     AND killer_x = killer_x AND killer_y = killer_y"#,
+                f.map,
+                f.from,
+                f.to,
+                f.player,
+                f.team,
+                f.mods.as_deref(),
+                f.engagement,
+            )
+            .fetch_one(pool)
+            .await
+        }
+    }
+}
+
+/// 64-unit rollup cells of `side` (and `team`, when given) between `from` and `to`.
+pub async fn fine_bins(
+    pool: &PgPool,
+    map: &str,
+    side: Side,
+    team: Option<&str>,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+) -> sqlx::Result<Vec<RollupCount>> {
+    sqlx::query_as!(
+        RollupCount,
+        r#"SELECT cell_x, cell_y, sum(kills)::int8 AS "kills!"
+           FROM kill_heatmap_fine
+           WHERE map_name = $1 AND position = $2
+             AND ($3::text IS NULL OR team = $3)
+             AND ($4::date IS NULL OR session_date >= $4)
+             AND ($5::date IS NULL OR session_date <= $5)
+           GROUP BY 1, 2"#,
+        map,
+        side.rollup_position(),
+        team,
+        from,
+        to,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// 64-unit all-time rollup cells: every day `kill_heatmap_fine` holds, summed.
+pub async fn fine_total_bins(
+    pool: &PgPool,
+    map: &str,
+    side: Side,
+    team: Option<&str>,
+) -> sqlx::Result<Vec<RollupCount>> {
+    sqlx::query_as!(
+        RollupCount,
+        r#"SELECT cell_x, cell_y, sum(kills)::int8 AS "kills!"
+           FROM kill_heatmap_fine_total
+           WHERE map_name = $1 AND position = $2
+             AND ($3::text IS NULL OR team = $3)
+           GROUP BY 1, 2"#,
+        map,
+        side.rollup_position(),
+        team,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// 512-unit `kill_heatmap` cells between `from` and `to`: victim positions of kills made by
+/// `killer_team` (all kills when `None`). `axis_kills` / `allies_kills` are kills made by
+/// that team, so deaths of team T are the opponent's kills.
+pub async fn coarse_bins(
+    pool: &PgPool,
+    map: &str,
+    killer_team: Option<&str>,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+) -> sqlx::Result<Vec<RollupCount>> {
+    sqlx::query_as!(
+        RollupCount,
+        r#"SELECT grid_x AS cell_x, grid_y AS cell_y,
+                  sum(CASE WHEN $2::text IS NULL THEN total_kills
+                           WHEN $2 = 'AXIS' THEN axis_kills
+                           ELSE allies_kills END)::int8 AS "kills!"
+           FROM kill_heatmap
+           WHERE map_name = $1
+             AND ($3::date IS NULL OR session_date >= $3)
+             AND ($4::date IS NULL OR session_date <= $4)
+           GROUP BY 1, 2"#,
+        map,
+        killer_team,
+        from,
+        to,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// First session day that still has raw kills on the map (earlier days are archived).
+pub async fn first_raw_day(pool: &PgPool, map: &str) -> sqlx::Result<Option<NaiveDate>> {
+    // Rounds stay when their raw kills are archived, and archived days are exactly the days in
+    // kill_heatmap_fine: the first raw day is the first round after them (index, no scan).
+    sqlx::query_scalar!(
+        "SELECT min(session_date) FROM rounds WHERE map_name = $1
+           AND session_date > COALESCE((SELECT max(session_date) FROM kill_heatmap_fine
+                                        WHERE map_name = $1), '-infinity'::date)",
+        map,
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Whether the all-time 64-unit rollup has cells for the map.
+pub async fn has_fine_total(pool: &PgPool, map: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM kill_heatmap_fine_total WHERE map_name = $1) AS "exists!""#,
+        map,
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// First and last session day in `kill_heatmap_fine` for the map.
+pub async fn fine_rollup_span(
+    pool: &PgPool,
+    map: &str,
+) -> sqlx::Result<Option<(NaiveDate, NaiveDate)>> {
+    let span = sqlx::query!(
+        "SELECT min(session_date) AS first, max(session_date) AS last
+         FROM kill_heatmap_fine WHERE map_name = $1",
+        map,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(span.first.zip(span.last))
+}
+
+/// Latest session day with kills on one map, in raw rows or either rollup. Unlike
+/// [`super::stats::latest_session`] (the latest day of any round), this is per map and sees
+/// days whose rounds are gone but whose rollups remain.
+pub async fn latest_session_on_map(pool: &PgPool, map: &str) -> sqlx::Result<Option<NaiveDate>> {
+    sqlx::query_scalar!(
+        "SELECT GREATEST(
+            (SELECT max(session_date) FROM rounds WHERE map_name = $1),
+            (SELECT max(session_date) FROM kill_heatmap_fine WHERE map_name = $1),
+            (SELECT max(session_date) FROM kill_heatmap WHERE map_name = $1))",
+        map,
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Brings `kill_heatmap_fine` and `kill_heatmap_fine_total` up to date with every committed
+/// round (SQL function `roll_up_heatmap`, migration 0003): each round is added exactly once,
+/// after its import commits. Cheap when nothing is pending. Returns the rounds rolled up.
+pub async fn roll_up_pending<'c, E>(executor: E) -> sqlx::Result<i32>
+where
+    E: sqlx::PgExecutor<'c>,
+{
+    sqlx::query_scalar!(r#"SELECT roll_up_heatmap(NULL) AS "rolled!""#)
+        .fetch_one(executor)
+        .await
+}
+
+/// Takes a round's counted kills back out of both rollups. Call it before deleting the
+/// round (its `kill_context` rows must still be there), in the same transaction.
+pub async fn unroll_round<'c, E>(executor: E, round_id: i64) -> sqlx::Result<u64>
+where
+    E: sqlx::PgExecutor<'c>,
+{
+    let done = sqlx::query!(
+        r#"
+WITH was_rolled_up AS (
+    UPDATE rounds SET heatmap_rolled_up = false WHERE id = $1 AND heatmap_rolled_up RETURNING id
+), k AS (
+    SELECT session_date, map_name, 'victim'::text AS position, victim_team AS team,
+           floor(greatest(-1e6, least(1e6, victim_x / 64)))::int AS cell_x,
+           floor(greatest(-1e6, least(1e6, victim_y / 64)))::int AS cell_y,
+           count(*)::int AS kills
+    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
+    GROUP BY 1, 2, 3, 4, 5, 6
+    UNION ALL
+    SELECT session_date, map_name, 'killer'::text, killer_team,
+           floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
+           floor(greatest(-1e6, least(1e6, killer_y / 64)))::int,
+           count(*)::int
+    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
+    GROUP BY 1, 2, 3, 4, 5, 6
+), k_rolled AS (
+    SELECT k.* FROM k WHERE EXISTS (SELECT 1 FROM was_rolled_up)
+)
+UPDATE kill_heatmap_fine_total t SET kills = t.kills - s.kills
+FROM (SELECT map_name, position, team, cell_x, cell_y, sum(kills) AS kills
+      FROM k_rolled GROUP BY 1, 2, 3, 4, 5) s
+WHERE t.map_name = s.map_name AND t.position = s.position AND t.team = s.team
+  AND t.cell_x = s.cell_x AND t.cell_y = s.cell_y
+"#,
+        round_id,
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Recomputes `kill_heatmap_fine_total` from the archived days (`kill_heatmap_fine`) and the
+/// raw kills, and marks every round rolled up.
+pub async fn rebuild_fine_rollup(pool: &PgPool) -> sqlx::Result<u64> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("DELETE FROM kill_heatmap_fine_total")
+        .execute(&mut *tx)
+        .await?;
+    let done = sqlx::query!(
+        r#"
+INSERT INTO kill_heatmap_fine_total (map_name, position, team, cell_x, cell_y, kills)
+SELECT map_name, position, team, cell_x, cell_y, sum(kills)
+FROM (
+    SELECT map_name, position, team, cell_x, cell_y, kills FROM kill_heatmap_fine
+    UNION ALL
+    SELECT map_name, 'victim', victim_team,
+           floor(greatest(-1e6, least(1e6, victim_x / 64)))::int,
+           floor(greatest(-1e6, least(1e6, victim_y / 64)))::int, 1
+    FROM kill_context WHERE kind = 'kill'
+    UNION ALL
+    SELECT map_name, 'killer', killer_team,
+           floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
+           floor(greatest(-1e6, least(1e6, killer_y / 64)))::int, 1
+    FROM kill_context WHERE kind = 'kill'
+) c
+GROUP BY 1, 2, 3, 4, 5
+"#
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("UPDATE rounds SET heatmap_rolled_up = true WHERE NOT heatmap_rolled_up")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
