@@ -436,7 +436,7 @@ pub async fn maps(assets_dir: &Path, pool: Option<&PgPool>) -> CheckLine {
         if let Ok(played) = crate::db::players::known_maps(pool).await {
             let lacking: Vec<String> = played
                 .into_iter()
-                .map(|(m, _, _)| m)
+                .map(|m| m.map_name)
                 .filter(|m| !ready.contains(&m.to_ascii_lowercase().as_str()))
                 .collect();
             if !lacking.is_empty() {

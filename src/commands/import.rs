@@ -86,10 +86,21 @@ async fn status(env: &Env) -> CommandResult {
         db::round_summary::recent_rounds(&env.pool, 5),
         db::round_summary::import_log(&env.pool, 8),
     )?;
-    let (total_rounds, total_kills, last_day) = counts;
+    let db::round_summary::ImportCounts {
+        rounds: total_rounds,
+        kills: total_kills,
+        rounds_last_day: last_day,
+    } = counts;
     let recent = rounds
         .iter()
-        .map(|(id, map, n, kills, at)| {
+        .map(|r| {
+            let (id, map, n, kills, at) = (
+                r.id,
+                &r.map_name,
+                r.round_number,
+                r.kill_count,
+                r.imported_at,
+            );
             vec![
                 format!("#{id}"),
                 text::clip(&text::name_in_code(map), 16),

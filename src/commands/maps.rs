@@ -56,7 +56,8 @@ async fn list(env: &Env) -> CommandResult {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let rows: Vec<Vec<String>> = maps
         .iter()
-        .map(|(name, rounds, last)| {
+        .map(|m| {
+            let (name, rounds, last) = (&m.map_name, m.rounds, m.last_played);
             let (calibrated, image) = assets
                 .get(&name.to_ascii_lowercase())
                 .copied()

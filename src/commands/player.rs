@@ -66,8 +66,8 @@ async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
     let mut embed = Embed::new(text::name(&player.name), colour::INFO);
     let other_names: Vec<String> = aliases
         .iter()
-        .filter(|(n, _)| text::strip_colours(n) != text::strip_colours(&player.name))
-        .map(|(n, _)| text::name(n))
+        .filter(|a| text::strip_colours(&a.display_name) != text::strip_colours(&player.name))
+        .map(|a| text::name(&a.display_name))
         .collect();
     if !other_names.is_empty() {
         embed = embed.description(format!("Also known as {}", other_names.join(", ")));
@@ -75,7 +75,7 @@ async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
     embed = totals_fields(embed, &t);
     let weapons = weapons
         .iter()
-        .map(|(w, n)| format!("{} ({n})", text::weapon(*w)))
+        .map(|w| format!("{} ({})", text::weapon(w.weapon), w.kills))
         .collect::<Vec<_>>()
         .join(", ");
     embed = embed.field("Favourite weapons", weapons, false);
@@ -96,14 +96,14 @@ async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
             true,
         );
     }
-    if let Some((_, name, n)) = nemesis.first() {
+    if let Some(db::stats::Opponent { name, kills: n, .. }) = nemesis.first() {
         embed = embed.field(
             "Nemesis",
             format!("{} (killed them {n}×)", text::name(name)),
             true,
         );
     }
-    if let Some((_, name, n)) = victims.first() {
+    if let Some(db::stats::Opponent { name, kills: n, .. }) = victims.first() {
         embed = embed.field(
             "Favourite victim",
             format!("{} ({n}×)", text::name(name)),

@@ -148,7 +148,11 @@ async fn archive(env: &Env, options: Archive) -> CommandResult {
         export,
         confirmed,
     } = options;
-    let (rows, oldest, newest) = db::retention::archive_preview(&env.pool, days).await?;
+    let db::retention::RawKills {
+        rows,
+        oldest,
+        newest,
+    } = db::retention::archive_preview(&env.pool, days).await?;
     let range = match (oldest, newest) {
         (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
         _ => String::new(),

@@ -93,11 +93,24 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
         .fraggers
         .iter()
         .take(5)
-        .map(|(name, team, k, dth)| format!("{} ({team}) {k}/{dth}", text::name(name)))
+        .map(|f| {
+            format!(
+                "{} ({}) {}/{}",
+                text::name(&f.name),
+                f.team,
+                f.kills,
+                f.deaths
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n");
     embed = embed.field("Top fraggers (kills/deaths)", fraggers, false);
-    if let Some((a, b, n)) = &d.best_duo {
+    if let Some(db::round_summary::Duo {
+        name1: a,
+        name2: b,
+        kills: n,
+    }) = &d.best_duo
+    {
         embed = embed.field(
             "Best duo",
             format!(
@@ -108,7 +121,14 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
             true,
         );
     }
-    if let Some((killer, victim, mine, theirs, weapon)) = &d.outnumbered_win {
+    if let Some(db::round_summary::OutnumberedWin {
+        killer_name: killer,
+        victim_name: victim,
+        killer_side: mine,
+        victim_side: theirs,
+        weapon,
+    }) = &d.outnumbered_win
+    {
         embed = embed.field(
             "Most outnumbered win",
             format!(
@@ -123,7 +143,7 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
     let split = d
         .classes
         .iter()
-        .map(|(c, n)| format!("{c} {}", percent(*n, d.kills)))
+        .map(|c| format!("{} {}", c.class, percent(c.kills, d.kills)))
         .collect::<Vec<_>>()
         .join(" · ");
     embed = embed.field("Engagements", split, false);

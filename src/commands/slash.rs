@@ -100,8 +100,8 @@ pub async fn players<D: Front>(
     };
     found
         .into_iter()
-        .filter(|(p, _)| p.guid.chars().count() <= 100)
-        .map(|(p, alias)| {
+        .filter(|f| f.player.guid.chars().count() <= 100)
+        .map(|db::players::Found { player: p, alias }| {
             let current = text::strip_colours(&p.name);
             let label = match alias {
                 Some(a) => format!("{current} (alias {})", text::strip_colours(&a)),
@@ -128,11 +128,23 @@ pub async fn maps<D: Front>(
     .and_then(Result::ok)
     .unwrap_or_default();
     maps.into_iter()
-        .filter(|(m, _, _)| m.to_ascii_lowercase().contains(&wanted) && m.chars().count() <= 100)
-        .take(25)
-        .map(|(m, rounds, _)| {
-            serenity::AutocompleteChoice::new(text::clip(&format!("{m} ({rounds} rounds)"), 100), m)
+        .filter(|m| {
+            let m = &m.map_name;
+            m.to_ascii_lowercase().contains(&wanted) && m.chars().count() <= 100
         })
+        .take(25)
+        .map(
+            |db::players::KnownMap {
+                 map_name: m,
+                 rounds,
+                 ..
+             }| {
+                serenity::AutocompleteChoice::new(
+                    text::clip(&format!("{m} ({rounds} rounds)"), 100),
+                    m,
+                )
+            },
+        )
         .collect::<Vec<_>>()
         .into_iter()
 }

@@ -1,7 +1,30 @@
-//! Database access: pool, migrations, and one file per domain.
+//! Database access: pool, migrations, and one file per domain. Every static statement is a
+//! `sqlx::query!`-family macro, checked against the schema when it compiles (offline from the
+//! committed `.sqlx/`; docs/contributing.md says how to regenerate it).
 
+/// Declares a struct holding one `Vec` per column and a constructor that fills each from the
+/// rows, for `unnest($1::type[], ...)` statements: a column's name, type and source are written
+/// once, on one line, and the statement binds `&columns.name` in the order it names them.
+macro_rules! columns {
+    ($name:ident<$lt:lifetime> from $row:ty {
+        $($col:ident: $ty:ty = |$r:ident| $value:expr),+ $(,)?
+    }) => {
+        struct $name<$lt> {
+            $($col: Vec<$ty>,)+
+        }
+        impl<$lt> $name<$lt> {
+            fn new(rows: &$lt [$row]) -> Self {
+                Self { $($col: rows.iter().map(|$r| $value).collect(),)+ }
+            }
+        }
+    };
+}
+
+pub mod admin;
+pub mod aggregates;
 pub mod copy_text;
 pub mod heatmap;
+pub mod import_log;
 pub mod links;
 pub mod players;
 pub mod remote_fetches;
@@ -9,6 +32,7 @@ pub mod retention;
 pub mod round_summary;
 pub mod rounds;
 pub mod stats;
+pub mod stored;
 pub mod synergy;
 
 use anyhow::Context;
@@ -104,17 +128,15 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
             Ok(())
         }
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
-            let mut admin = options
+            let mut conn = options
                 .clone()
                 .database("postgres")
                 .connect()
                 .await
                 .context("connecting to the 'postgres' database to create the etprox database")?;
-            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-            sqlx::raw_sql(&format!("CREATE DATABASE {quoted}"))
-                .execute(&mut admin)
+            admin::create_database(&mut conn, &name)
                 .await
-                .with_context(|| format!("creating database {quoted}"))?;
+                .with_context(|| format!("creating database {}", admin::quote_identifier(&name)))?;
             tracing::info!(database = %name, "created database");
             Ok(())
         }

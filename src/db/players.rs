@@ -1,6 +1,6 @@
 //! Players and their names: lookup by key, name or alias, and autocomplete.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -29,66 +29,56 @@ fn contains_pattern(text: &str) -> String {
 /// Players whose key, current name or an alias equals `text` (case-insensitive); when none
 /// does, those whose name or alias contains it.
 pub async fn resolve(pool: &PgPool, text: &str) -> sqlx::Result<Vec<Player>> {
-    let rows: Vec<(String, String, bool, DateTime<Utc>, bool)> = sqlx::query_as(
-        "SELECT p.player_guid, p.last_name, p.is_bot, p.last_seen,
+    let rows = sqlx::query!(
+        r#"SELECT p.player_guid, p.last_name, p.is_bot, p.last_seen,
                 (p.player_guid = $1 OR lower(p.last_name) = lower($1)
                  OR EXISTS (SELECT 1 FROM player_aliases a WHERE a.player_guid = p.player_guid
-                            AND (lower(a.display_name) = lower($1) OR lower(a.name) = lower($1)))) AS exact
+                            AND (lower(a.display_name) = lower($1) OR lower(a.name) = lower($1)))) AS "exact!"
          FROM players p
          WHERE p.player_guid = $1 OR p.last_name ILIKE $2
             OR EXISTS (SELECT 1 FROM player_aliases a WHERE a.player_guid = p.player_guid
                        AND (a.display_name ILIKE $2 OR a.name ILIKE $2))
          ORDER BY p.last_seen DESC
-         LIMIT 50",
+         LIMIT 50"#,
+        text,
+        contains_pattern(text),
     )
-    .bind(text)
-    .bind(contains_pattern(text))
     .fetch_all(pool)
     .await?;
-    let exact: Vec<Player> = rows
-        .iter()
-        .filter(|r| r.4)
-        .map(|r| Player {
-            guid: r.0.clone(),
-            name: r.1.clone(),
-            is_bot: r.2,
-            last_seen: r.3,
-        })
-        .collect();
-    if !exact.is_empty() {
-        return Ok(exact);
-    }
+    let any_exact = rows.iter().any(|r| r.exact);
     Ok(rows
         .into_iter()
-        .map(|(guid, name, is_bot, last_seen, _)| Player {
-            guid,
-            name,
-            is_bot,
-            last_seen,
+        .filter(|r| r.exact || !any_exact)
+        .map(|r| Player {
+            guid: r.player_guid,
+            name: r.last_name,
+            is_bot: r.is_bot,
+            last_seen: r.last_seen,
         })
         .collect())
 }
 
 pub async fn by_key(pool: &PgPool, guid: &str) -> sqlx::Result<Option<Player>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Player,
         "SELECT player_guid AS guid, last_name AS name, is_bot, last_seen FROM players WHERE player_guid = $1",
+        guid
     )
-    .bind(guid)
     .fetch_optional(pool)
     .await
 }
 
-/// A player row with the alias that matched a search.
-type SearchRow = (String, String, bool, DateTime<Utc>, Option<String>);
+/// A player found by a search, with the alias that matched when it is not the current name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub player: Player,
+    pub alias: Option<String>,
+}
 
 /// Autocomplete: up to `limit` players whose name or an alias contains `text`, most recently
-/// seen first, with the alias that matched when it is not the current name.
-pub async fn search(
-    pool: &PgPool,
-    text: &str,
-    limit: i64,
-) -> sqlx::Result<Vec<(Player, Option<String>)>> {
-    let rows: Vec<SearchRow> = sqlx::query_as(
+/// seen first.
+pub async fn search(pool: &PgPool, text: &str, limit: i64) -> sqlx::Result<Vec<Found>> {
+    let rows = sqlx::query!(
         "SELECT p.player_guid, p.last_name, p.is_bot, p.last_seen,
                 (SELECT a.display_name FROM player_aliases a
                  WHERE a.player_guid = p.player_guid AND a.display_name ILIKE $1
@@ -100,43 +90,59 @@ pub async fn search(
                        AND a.display_name ILIKE $1)
          ORDER BY p.is_bot, p.last_seen DESC
          LIMIT $2",
+        contains_pattern(text),
+        limit,
     )
-    .bind(contains_pattern(text))
-    .bind(limit)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(guid, name, is_bot, last_seen, alias)| {
-            (
-                Player {
-                    guid,
-                    name,
-                    is_bot,
-                    last_seen,
-                },
-                alias,
-            )
+        .map(|r| Found {
+            player: Player {
+                guid: r.player_guid,
+                name: r.last_name,
+                is_bot: r.is_bot,
+                last_seen: r.last_seen,
+            },
+            alias: r.alias,
         })
         .collect())
 }
 
+/// A name a player used, and how many rounds it was seen in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    pub display_name: String,
+    pub times_seen: i32,
+}
+
 /// Names a player used, most recent first.
-pub async fn aliases(pool: &PgPool, guid: &str, limit: i64) -> sqlx::Result<Vec<(String, i32)>> {
-    sqlx::query_as(
+pub async fn aliases(pool: &PgPool, guid: &str, limit: i64) -> sqlx::Result<Vec<Alias>> {
+    sqlx::query_as!(
+        Alias,
         "SELECT display_name, times_seen FROM player_aliases WHERE player_guid = $1
          ORDER BY last_seen DESC LIMIT $2",
+        guid,
+        limit,
     )
-    .bind(guid)
-    .bind(limit)
     .fetch_all(pool)
     .await
 }
 
-/// Map names seen in rounds, with round counts and the last day played.
-pub async fn known_maps(pool: &PgPool) -> sqlx::Result<Vec<(String, i64, chrono::NaiveDate)>> {
-    sqlx::query_as(
-        "SELECT map_name, COUNT(*), MAX(session_date) FROM rounds GROUP BY map_name ORDER BY COUNT(*) DESC, map_name",
+/// A map seen in rounds: how many, and the last day it was played.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownMap {
+    pub map_name: String,
+    pub rounds: i64,
+    pub last_played: NaiveDate,
+}
+
+/// Map names seen in rounds, most played first.
+pub async fn known_maps(pool: &PgPool) -> sqlx::Result<Vec<KnownMap>> {
+    sqlx::query_as!(
+        KnownMap,
+        r#"SELECT map_name, COUNT(*) AS "rounds!", MAX(session_date) AS "last_played!"
+         FROM rounds GROUP BY map_name ORDER BY COUNT(*) DESC, map_name"#
     )
     .fetch_all(pool)
     .await

@@ -14,11 +14,12 @@ pub struct Fetched {
 }
 
 pub async fn fetched(pool: &PgPool, source_id: &str) -> sqlx::Result<Vec<Fetched>> {
-    sqlx::query_as(
-        "SELECT remote_path, size, mtime, spool_path, imported_at IS NOT NULL AS imported
-         FROM remote_fetches WHERE source_id = $1",
+    sqlx::query_as!(
+        Fetched,
+        r#"SELECT remote_path, size, mtime, spool_path, imported_at IS NOT NULL AS "imported!"
+         FROM remote_fetches WHERE source_id = $1"#,
+        source_id,
     )
-    .bind(source_id)
     .fetch_all(pool)
     .await
 }
@@ -32,18 +33,18 @@ pub async fn record_fetch(
     mtime: Option<i64>,
     spool_path: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO remote_fetches (source_id, remote_path, size, mtime, spool_path)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (source_id, remote_path) DO UPDATE
            SET size = EXCLUDED.size, mtime = EXCLUDED.mtime, spool_path = EXCLUDED.spool_path,
                fetched_at = now(), imported_at = NULL",
+        source_id,
+        remote_path,
+        size,
+        mtime,
+        spool_path,
     )
-    .bind(source_id)
-    .bind(remote_path)
-    .bind(size)
-    .bind(mtime)
-    .bind(spool_path)
     .execute(pool)
     .await?;
     Ok(())
@@ -57,12 +58,12 @@ pub async fn mark_imported(
     if remote_paths.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE remote_fetches SET imported_at = now()
          WHERE source_id = $1 AND remote_path = ANY($2)",
+        source_id,
+        remote_paths,
     )
-    .bind(source_id)
-    .bind(remote_paths)
     .execute(pool)
     .await?;
     Ok(())
@@ -89,7 +90,7 @@ pub async fn set_state(
     up: bool,
     error: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO remote_sources (source_id, display, up, last_error, last_poll_at)
          VALUES ($1, $2, $3, $4, CASE WHEN $3 THEN now() END)
          ON CONFLICT (source_id) DO UPDATE
@@ -97,11 +98,11 @@ pub async fn set_state(
                since = CASE WHEN remote_sources.up = EXCLUDED.up THEN remote_sources.since
                             ELSE now() END,
                last_poll_at = COALESCE(EXCLUDED.last_poll_at, remote_sources.last_poll_at)",
+        source_id,
+        display,
+        up,
+        error,
     )
-    .bind(source_id)
-    .bind(display)
-    .bind(up)
-    .bind(error)
     .execute(pool)
     .await?;
     Ok(())
@@ -113,20 +114,21 @@ pub async fn add_transfer(
     files: i64,
     bytes: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE remote_sources SET files_fetched = files_fetched + $2,
                 bytes_fetched = bytes_fetched + $3 WHERE source_id = $1",
+        source_id,
+        files,
+        bytes,
     )
-    .bind(source_id)
-    .bind(files)
-    .bind(bytes)
     .execute(pool)
     .await?;
     Ok(())
 }
 
 pub async fn states(pool: &PgPool) -> sqlx::Result<Vec<SourceState>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        SourceState,
         "SELECT source_id, display, up, since, last_error, last_poll_at, files_fetched,
                 bytes_fetched FROM remote_sources ORDER BY display",
     )

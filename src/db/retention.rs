@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct TableStats {
     pub table_name: String,
     pub row_count: i64,
@@ -16,21 +16,32 @@ pub struct TableStats {
 
 /// `proximity_data_stats()`: rows, size and date range per table.
 pub async fn data_stats(pool: &PgPool) -> sqlx::Result<Vec<TableStats>> {
-    sqlx::query_as("SELECT * FROM proximity_data_stats()")
-        .fetch_all(pool)
-        .await
+    sqlx::query_as!(
+        TableStats,
+        r#"SELECT table_name AS "table_name!", row_count AS "row_count!",
+                total_bytes AS "total_bytes!", oldest_date, newest_date
+         FROM proximity_data_stats()"#
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Raw kill rows before a cutoff, and their date range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawKills {
+    pub rows: i64,
+    pub oldest: Option<NaiveDate>,
+    pub newest: Option<NaiveDate>,
 }
 
 /// How many raw kill rows an archive with this cutoff would remove, and their date range.
-pub async fn archive_preview(
-    pool: &PgPool,
-    days: i32,
-) -> sqlx::Result<(i64, Option<NaiveDate>, Option<NaiveDate>)> {
-    sqlx::query_as(
-        "SELECT COUNT(*), MIN(session_date), MAX(session_date) FROM kill_context
-         WHERE session_date < CURRENT_DATE - $1::int",
+pub async fn archive_preview(pool: &PgPool, days: i32) -> sqlx::Result<RawKills> {
+    sqlx::query_as!(
+        RawKills,
+        r#"SELECT COUNT(*) AS "rows!", MIN(session_date) AS oldest, MAX(session_date) AS newest
+         FROM kill_context WHERE session_date < CURRENT_DATE - $1::int"#,
+        days,
     )
-    .bind(days)
     .fetch_one(pool)
     .await
 }
@@ -183,8 +194,8 @@ pub async fn archive_older_than(
 ) -> Result<ArchiveReport, ArchiveError> {
     // Rounds still waiting for the heatmap roll-up are rolled up first (the archive does it too,
     // inside its snapshot; a reader rolling one up meanwhile would be a serialization conflict).
-    sqlx::query("SELECT roll_up_heatmap(NULL)")
-        .execute(pool)
+    sqlx::query_scalar!("SELECT roll_up_heatmap(NULL)")
+        .fetch_one(pool)
         .await?;
     let mut attempt = 0;
     loop {
@@ -208,19 +219,18 @@ async fn archive_once<'s>(
     mut export: Option<&mut (dyn ExportSink + 's)>,
 ) -> Result<ArchiveReport, ArchiveError> {
     use futures_util::TryStreamExt;
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        .execute(&mut *tx)
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
         .await?;
-    let cutoff: NaiveDate = sqlx::query_scalar("SELECT CURRENT_DATE - $1::int")
-        .bind(days)
+    let cutoff = sqlx::query_scalar!(r#"SELECT CURRENT_DATE - $1::int AS "cutoff!""#, days)
         .fetch_one(&mut *tx)
         .await?;
-    let (rows, oldest, newest): (i64, Option<NaiveDate>, Option<NaiveDate>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(session_date), MAX(session_date) FROM kill_context
-         WHERE session_date < $1",
+    let before = sqlx::query_as!(
+        RawKills,
+        r#"SELECT COUNT(*) AS "rows!", MIN(session_date) AS oldest, MAX(session_date) AS newest
+         FROM kill_context WHERE session_date < $1"#,
+        cutoff,
     )
-    .bind(cutoff)
     .fetch_one(&mut *tx)
     .await?;
     let mut exported = None;
@@ -247,16 +257,19 @@ async fn archive_once<'s>(
         sink.persist()?;
         exported = Some((records.records - 1).max(0));
     }
-    let deleted: i64 =
-        sqlx::query_as::<_, (String, i64)>("SELECT * FROM archive_proximity_data_before($1)")
-            .bind(cutoff)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|(_, n)| n)
-            .sum();
+    let deleted: i64 = sqlx::query_as!(
+        ArchivedTable,
+        r#"SELECT table_name AS "table_name!", rows_archived AS "rows_archived!"
+         FROM archive_proximity_data_before($1)"#,
+        cutoff,
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|t| t.rows_archived)
+    .sum();
     if let Some(written) = exported {
-        if written != deleted || deleted != rows {
+        if written != deleted || deleted != before.rows {
             return Err(ArchiveError::Mismatch {
                 exported: written,
                 deleted,
@@ -269,15 +282,26 @@ async fn archive_once<'s>(
         archived: deleted,
         exported,
         exported_bytes,
-        oldest,
-        newest,
+        oldest: before.oldest,
+        newest: before.newest,
     })
 }
 
 /// `archive_old_proximity_data(days)`: deletes raw kills older than `days`; aggregates stay.
-pub async fn archive(pool: &PgPool, days: i32) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT * FROM archive_old_proximity_data($1)")
-        .bind(days)
-        .fetch_all(pool)
-        .await
+pub async fn archive(pool: &PgPool, days: i32) -> sqlx::Result<Vec<ArchivedTable>> {
+    sqlx::query_as!(
+        ArchivedTable,
+        r#"SELECT table_name AS "table_name!", rows_archived AS "rows_archived!"
+         FROM archive_old_proximity_data($1)"#,
+        days,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Rows an archive removed from one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedTable {
+    pub table_name: String,
+    pub rows_archived: i64,
 }

@@ -34,20 +34,8 @@ impl PlayerTotals {
     }
 }
 
-const TOTALS: &str =
-    "SELECT s.player_guid AS guid, COALESCE(p.last_name, MAX(s.player_name)) AS name,
-        COALESCE(p.is_bot, bool_or(s.is_bot)) AS is_bot,
-        SUM(s.total_kills)::bigint AS kills, SUM(s.total_deaths)::bigint AS deaths,
-        SUM(s.solo_kills)::bigint AS solo_kills, SUM(s.assisted_kills)::bigint AS assisted_kills,
-        SUM(s.even_kills)::bigint AS even_kills, SUM(s.outgunned_kills)::bigint AS outgunned_kills,
-        SUM(s.solo_deaths)::bigint AS solo_deaths, SUM(s.ganked_deaths)::bigint AS ganked_deaths,
-        SUM(s.even_deaths)::bigint AS even_deaths,
-        SUM(s.outnumbering_deaths)::bigint AS outnumbering_deaths,
-        SUM(s.team_kills)::bigint AS team_kills, SUM(s.suicides)::bigint AS suicides,
-        SUM(s.crossfire_participations)::bigint AS crossfire,
-        SUM(s.sum_kill_distance)::float8 AS sum_distance,
-        SUM(s.rounds_played)::bigint AS rounds, COUNT(*)::bigint AS days
-    FROM player_proximity_stats s LEFT JOIN players p ON p.player_guid = s.player_guid";
+// The two totals statements differ only in their WHERE clause; each is written out in full so
+// both are checked (a macro takes one literal, not a composed string).
 
 /// Totals of every player (bots included; callers filter) over the days.
 pub async fn all_totals(
@@ -55,11 +43,28 @@ pub async fn all_totals(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<PlayerTotals>> {
-    sqlx::query_as(&format!(
-        "{TOTALS} WHERE s.session_date BETWEEN $1 AND $2 GROUP BY s.player_guid, p.last_name, p.is_bot"
-    ))
-    .bind(from)
-    .bind(to)
+    sqlx::query_as!(
+        PlayerTotals,
+        r#"SELECT s.player_guid AS guid, COALESCE(p.last_name, MAX(s.player_name)) AS "name!",
+            COALESCE(p.is_bot, bool_or(s.is_bot)) AS "is_bot!",
+            SUM(s.total_kills)::bigint AS "kills!", SUM(s.total_deaths)::bigint AS "deaths!",
+            SUM(s.solo_kills)::bigint AS "solo_kills!",
+            SUM(s.assisted_kills)::bigint AS "assisted_kills!",
+            SUM(s.even_kills)::bigint AS "even_kills!",
+            SUM(s.outgunned_kills)::bigint AS "outgunned_kills!",
+            SUM(s.solo_deaths)::bigint AS "solo_deaths!",
+            SUM(s.ganked_deaths)::bigint AS "ganked_deaths!",
+            SUM(s.even_deaths)::bigint AS "even_deaths!",
+            SUM(s.outnumbering_deaths)::bigint AS "outnumbering_deaths!",
+            SUM(s.team_kills)::bigint AS "team_kills!", SUM(s.suicides)::bigint AS "suicides!",
+            SUM(s.crossfire_participations)::bigint AS "crossfire!",
+            SUM(s.sum_kill_distance)::float8 AS "sum_distance!",
+            SUM(s.rounds_played)::bigint AS "rounds!", COUNT(*)::bigint AS "days!"
+        FROM player_proximity_stats s LEFT JOIN players p ON p.player_guid = s.player_guid
+        WHERE s.session_date BETWEEN $1 AND $2 GROUP BY s.player_guid, p.last_name, p.is_bot"#,
+        from,
+        to,
+    )
     .fetch_all(pool)
     .await
 }
@@ -71,63 +76,109 @@ pub async fn player_totals(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Option<PlayerTotals>> {
-    sqlx::query_as(&format!(
-        "{TOTALS} WHERE s.player_guid = $3 AND s.session_date BETWEEN $1 AND $2
-         GROUP BY s.player_guid, p.last_name, p.is_bot"
-    ))
-    .bind(from)
-    .bind(to)
-    .bind(guid)
+    sqlx::query_as!(
+        PlayerTotals,
+        r#"SELECT s.player_guid AS guid, COALESCE(p.last_name, MAX(s.player_name)) AS "name!",
+            COALESCE(p.is_bot, bool_or(s.is_bot)) AS "is_bot!",
+            SUM(s.total_kills)::bigint AS "kills!", SUM(s.total_deaths)::bigint AS "deaths!",
+            SUM(s.solo_kills)::bigint AS "solo_kills!",
+            SUM(s.assisted_kills)::bigint AS "assisted_kills!",
+            SUM(s.even_kills)::bigint AS "even_kills!",
+            SUM(s.outgunned_kills)::bigint AS "outgunned_kills!",
+            SUM(s.solo_deaths)::bigint AS "solo_deaths!",
+            SUM(s.ganked_deaths)::bigint AS "ganked_deaths!",
+            SUM(s.even_deaths)::bigint AS "even_deaths!",
+            SUM(s.outnumbering_deaths)::bigint AS "outnumbering_deaths!",
+            SUM(s.team_kills)::bigint AS "team_kills!", SUM(s.suicides)::bigint AS "suicides!",
+            SUM(s.crossfire_participations)::bigint AS "crossfire!",
+            SUM(s.sum_kill_distance)::float8 AS "sum_distance!",
+            SUM(s.rounds_played)::bigint AS "rounds!", COUNT(*)::bigint AS "days!"
+        FROM player_proximity_stats s LEFT JOIN players p ON p.player_guid = s.player_guid
+        WHERE s.player_guid = $3 AND s.session_date BETWEEN $1 AND $2
+        GROUP BY s.player_guid, p.last_name, p.is_bot"#,
+        from,
+        to,
+        guid,
+    )
     .fetch_optional(pool)
     .await
 }
 
+/// The last session day with a round, if any.
 pub async fn latest_session(pool: &PgPool) -> sqlx::Result<Option<NaiveDate>> {
-    sqlx::query_scalar("SELECT MAX(session_date) FROM rounds")
+    sqlx::query_scalar!("SELECT MAX(session_date) FROM rounds")
         .fetch_one(pool)
         .await
 }
 
-/// (weapon, kills) most used first, all time (`player_weapon_daily`, kept forever; migration
+/// A weapon and the kills a player made with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeaponKills {
+    pub weapon: i16,
+    pub kills: i64,
+}
+
+/// A player's most used weapons, all time (`player_weapon_daily`, kept forever; migration
 /// 0005 filled it for rounds imported before 0004).
 pub async fn favourite_weapons(
     pool: &PgPool,
     guid: &str,
     limit: i64,
-) -> sqlx::Result<Vec<(i16, i64)>> {
-    sqlx::query_as(
-        "SELECT weapon, SUM(kills)::bigint AS k FROM player_weapon_daily WHERE player_guid = $1
-         GROUP BY weapon HAVING SUM(kills) > 0 ORDER BY k DESC, weapon LIMIT $2",
+) -> sqlx::Result<Vec<WeaponKills>> {
+    sqlx::query_as!(
+        WeaponKills,
+        r#"SELECT weapon, SUM(kills)::bigint AS "kills!" FROM player_weapon_daily
+         WHERE player_guid = $1
+         GROUP BY weapon HAVING SUM(kills) > 0 ORDER BY 2 DESC, weapon LIMIT $2"#,
+        guid,
+        limit,
     )
-    .bind(guid)
-    .bind(limit)
     .fetch_all(pool)
     .await
 }
 
-/// Who killed the player most (nemesis) or whom the player killed most (`victims`), all time:
-/// (key, current name, kills), from `player_versus_daily`.
+/// The other player of a `versus` row, and the kills between the two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opponent {
+    pub guid: String,
+    /// The current name (the key when the player is unknown).
+    pub name: String,
+    pub kills: i64,
+}
+
+/// Who killed the player most (nemesis) or whom the player killed most (`victims`), all time,
+/// from `player_versus_daily`. Two statements: the columns swap roles, and each keeps its index.
 pub async fn versus(
     pool: &PgPool,
     guid: &str,
     victims: bool,
     limit: i64,
-) -> sqlx::Result<Vec<(String, String, i64)>> {
-    let (me, other) = if victims {
-        ("killer_guid", "victim_guid")
+) -> sqlx::Result<Vec<Opponent>> {
+    if victims {
+        sqlx::query_as!(
+            Opponent,
+            r#"SELECT v.other AS "guid!", COALESCE(p.last_name, v.other) AS "name!", v.n AS "kills!"
+             FROM (SELECT victim_guid AS other, SUM(kills)::bigint AS n FROM player_versus_daily
+                   WHERE killer_guid = $1 AND victim_guid <> $1 GROUP BY victim_guid) v
+             LEFT JOIN players p ON p.player_guid = v.other ORDER BY v.n DESC, v.other LIMIT $2"#,
+            guid,
+            limit,
+        )
+        .fetch_all(pool)
+        .await
     } else {
-        ("victim_guid", "killer_guid")
-    };
-    sqlx::query_as(&format!(
-        "SELECT v.other, COALESCE(p.last_name, v.other), v.n FROM (
-             SELECT {other} AS other, SUM(kills)::bigint AS n FROM player_versus_daily
-             WHERE {me} = $1 AND {other} <> $1 GROUP BY {other}) v
-         LEFT JOIN players p ON p.player_guid = v.other ORDER BY v.n DESC, v.other LIMIT $2"
-    ))
-    .bind(guid)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+        sqlx::query_as!(
+            Opponent,
+            r#"SELECT v.other AS "guid!", COALESCE(p.last_name, v.other) AS "name!", v.n AS "kills!"
+             FROM (SELECT killer_guid AS other, SUM(kills)::bigint AS n FROM player_versus_daily
+                   WHERE victim_guid = $1 AND killer_guid <> $1 GROUP BY killer_guid) v
+             LEFT JOIN players p ON p.player_guid = v.other ORDER BY v.n DESC, v.other LIMIT $2"#,
+            guid,
+            limit,
+        )
+        .fetch_all(pool)
+        .await
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -145,15 +196,17 @@ pub async fn engagements(
     to: NaiveDate,
     map: Option<&str>,
 ) -> sqlx::Result<Vec<EngagementRow>> {
-    sqlx::query_as(
-        "SELECT engagement_type, engagement_class, COUNT(*) AS kills, AVG(distance)::float8 AS avg_distance
+    sqlx::query_as!(
+        EngagementRow,
+        r#"SELECT engagement_type, engagement_class, COUNT(*) AS "kills!",
+                AVG(distance)::float8 AS avg_distance
          FROM kill_context
          WHERE kind = 'kill' AND session_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR map_name = $3)
-         GROUP BY engagement_type, engagement_class ORDER BY kills DESC, engagement_type",
+         GROUP BY engagement_type, engagement_class ORDER BY 3 DESC, engagement_type"#,
+        from,
+        to,
+        map,
     )
-    .bind(from)
-    .bind(to)
-    .bind(map)
     .fetch_all(pool)
     .await
 }

@@ -21,35 +21,38 @@ impl Pair {
     }
 }
 
-/// Both directions of a pair are merged: counters added; rounds together is the larger of
-/// the two directions' counts (each direction counts the rounds it saw teamwork in).
-const PAIRS: &str = "WITH d AS (
-        SELECT LEAST(player1_guid, player2_guid) AS a, GREATEST(player1_guid, player2_guid) AS b,
-               SUM(kills_within_range)::bigint AS kwr, SUM(simultaneous_kills)::bigint AS sim,
-               SUM(trade_kills)::bigint AS tr,
-               GREATEST(SUM(rounds_together) FILTER (WHERE player1_guid < player2_guid),
-                        SUM(rounds_together) FILTER (WHERE player1_guid > player2_guid))::bigint AS rt
-        FROM teammate_synergy_daily
-        WHERE session_date BETWEEN $1 AND $2 AND player1_guid <> player2_guid AND {pair_filter}
-        GROUP BY 1, 2
-        ORDER BY SUM(kills_within_range) + SUM(simultaneous_kills) + SUM(trade_kills) DESC, 1, 2
-        LIMIT 600)
-    SELECT d.a AS a_guid, COALESCE(pa.last_name, d.a) AS a_name,
-           d.b AS b_guid, COALESCE(pb.last_name, d.b) AS b_name,
-           d.kwr AS kills_within_range, d.sim AS simultaneous_kills,
-           d.tr AS trade_kills, COALESCE(d.rt, 0) AS rounds_together
-    FROM d LEFT JOIN players pa ON pa.player_guid = d.a LEFT JOIN players pb ON pb.player_guid = d.b
-    WHERE NOT COALESCE(pa.is_bot, false) AND NOT COALESCE(pb.is_bot, false)
-    ORDER BY d.kwr + d.sim + d.tr DESC, d.a, d.b
-    LIMIT 500";
+// Both directions of a pair are merged: counters added; rounds together is the larger of
+// the two directions' counts (each direction counts the rounds it saw teamwork in). The two
+// statements differ only in the player filter; each is written out so both are checked.
 
 /// The best pairs of the server.
 pub async fn best_pairs(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> sqlx::Result<Vec<Pair>> {
-    sqlx::query_as(&PAIRS.replace("{pair_filter}", "true"))
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await
+    sqlx::query_as!(
+        Pair,
+        r#"WITH d AS (
+            SELECT LEAST(player1_guid, player2_guid) AS a, GREATEST(player1_guid, player2_guid) AS b,
+                   SUM(kills_within_range)::bigint AS kwr, SUM(simultaneous_kills)::bigint AS sim,
+                   SUM(trade_kills)::bigint AS tr,
+                   GREATEST(SUM(rounds_together) FILTER (WHERE player1_guid < player2_guid),
+                            SUM(rounds_together) FILTER (WHERE player1_guid > player2_guid))::bigint AS rt
+            FROM teammate_synergy_daily
+            WHERE session_date BETWEEN $1 AND $2 AND player1_guid <> player2_guid
+            GROUP BY 1, 2
+            ORDER BY SUM(kills_within_range) + SUM(simultaneous_kills) + SUM(trade_kills) DESC, 1, 2
+            LIMIT 600)
+        SELECT d.a AS "a_guid!", COALESCE(pa.last_name, d.a) AS "a_name!",
+               d.b AS "b_guid!", COALESCE(pb.last_name, d.b) AS "b_name!",
+               d.kwr AS "kills_within_range!", d.sim AS "simultaneous_kills!",
+               d.tr AS "trade_kills!", COALESCE(d.rt, 0) AS "rounds_together!"
+        FROM d LEFT JOIN players pa ON pa.player_guid = d.a LEFT JOIN players pb ON pb.player_guid = d.b
+        WHERE NOT COALESCE(pa.is_bot, false) AND NOT COALESCE(pb.is_bot, false)
+        ORDER BY d.kwr + d.sim + d.tr DESC, d.a, d.b
+        LIMIT 500"#,
+        from,
+        to,
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Pairs that include `guid` (the player may be `a` or `b`).
@@ -59,12 +62,34 @@ pub async fn partners(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<Pair>> {
-    sqlx::query_as(&PAIRS.replace("{pair_filter}", "(player1_guid = $3 OR player2_guid = $3)"))
-        .bind(from)
-        .bind(to)
-        .bind(guid)
-        .fetch_all(pool)
-        .await
+    sqlx::query_as!(
+        Pair,
+        r#"WITH d AS (
+            SELECT LEAST(player1_guid, player2_guid) AS a, GREATEST(player1_guid, player2_guid) AS b,
+                   SUM(kills_within_range)::bigint AS kwr, SUM(simultaneous_kills)::bigint AS sim,
+                   SUM(trade_kills)::bigint AS tr,
+                   GREATEST(SUM(rounds_together) FILTER (WHERE player1_guid < player2_guid),
+                            SUM(rounds_together) FILTER (WHERE player1_guid > player2_guid))::bigint AS rt
+            FROM teammate_synergy_daily
+            WHERE session_date BETWEEN $1 AND $2 AND player1_guid <> player2_guid
+              AND (player1_guid = $3 OR player2_guid = $3)
+            GROUP BY 1, 2
+            ORDER BY SUM(kills_within_range) + SUM(simultaneous_kills) + SUM(trade_kills) DESC, 1, 2
+            LIMIT 600)
+        SELECT d.a AS "a_guid!", COALESCE(pa.last_name, d.a) AS "a_name!",
+               d.b AS "b_guid!", COALESCE(pb.last_name, d.b) AS "b_name!",
+               d.kwr AS "kills_within_range!", d.sim AS "simultaneous_kills!",
+               d.tr AS "trade_kills!", COALESCE(d.rt, 0) AS "rounds_together!"
+        FROM d LEFT JOIN players pa ON pa.player_guid = d.a LEFT JOIN players pb ON pb.player_guid = d.b
+        WHERE NOT COALESCE(pa.is_bot, false) AND NOT COALESCE(pb.is_bot, false)
+        ORDER BY d.kwr + d.sim + d.tr DESC, d.a, d.b
+        LIMIT 500"#,
+        from,
+        to,
+        guid,
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Kills and deaths of two players in rounds where both played on the same team, and in
@@ -79,11 +104,9 @@ pub struct TogetherApart {
     pub apart_deaths: i64,
 }
 
-/// Per player and round (team, kills, deaths) of the two players (`player_rounds`, kept
-/// forever; migration 0005 filled it for rounds imported before 0004).
-const ROUNDS: &str = "SELECT player_guid, round_id, team, kills, deaths FROM player_rounds
-    WHERE player_guid IN ($1, $2) AND session_date BETWEEN $3 AND $4";
-
+/// From `player_rounds` (kept forever; migration 0005 filled it for rounds imported before
+/// 0004): per round of either player, whether both played on one team, with their kills and
+/// deaths added up.
 pub async fn together_apart(
     pool: &PgPool,
     a: &str,
@@ -91,29 +114,29 @@ pub async fn together_apart(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<TogetherApart> {
-    let source = ROUNDS;
-    let rows: Vec<(bool, i64, i64, i64)> = sqlx::query_as(&format!(
-        "WITH r AS ({source}),
+    let rows = sqlx::query!(
+        r#"WITH r AS (SELECT player_guid, round_id, team, kills, deaths FROM player_rounds
+                     WHERE player_guid IN ($1, $2) AND session_date BETWEEN $3 AND $4),
          a AS (SELECT * FROM r WHERE player_guid = $1),
          b AS (SELECT * FROM r WHERE player_guid = $2)
-         SELECT COALESCE(a.team = b.team, false) AS together, COUNT(*)::bigint,
-                SUM(COALESCE(a.kills, 0) + COALESCE(b.kills, 0))::bigint,
-                SUM(COALESCE(a.deaths, 0) + COALESCE(b.deaths, 0))::bigint
-         FROM a FULL JOIN b USING (round_id) GROUP BY 1"
-    ))
-    .bind(a)
-    .bind(b)
-    .bind(from)
-    .bind(to)
+         SELECT COALESCE(a.team = b.team, false) AS "together!", COUNT(*)::bigint AS "rounds!",
+                SUM(COALESCE(a.kills, 0) + COALESCE(b.kills, 0))::bigint AS "kills!",
+                SUM(COALESCE(a.deaths, 0) + COALESCE(b.deaths, 0))::bigint AS "deaths!"
+         FROM a FULL JOIN b USING (round_id) GROUP BY 1"#,
+        a,
+        b,
+        from,
+        to,
+    )
     .fetch_all(pool)
     .await?;
     let mut out = TogetherApart::default();
-    for (together, rounds, kills, deaths) in rows {
-        if together {
+    for r in rows {
+        if r.together {
             (out.together_rounds, out.together_kills, out.together_deaths) =
-                (rounds, kills, deaths);
+                (r.rounds, r.kills, r.deaths);
         } else {
-            (out.apart_rounds, out.apart_kills, out.apart_deaths) = (rounds, kills, deaths);
+            (out.apart_rounds, out.apart_kills, out.apart_deaths) = (r.rounds, r.kills, r.deaths);
         }
     }
     Ok(out)

@@ -75,7 +75,11 @@ async fn post_one(
     if round.round_number == 2 {
         let window = chrono::Duration::minutes(STOPWATCH_WINDOW_MINUTES);
         if let Some(first) = db::round_summary::first_half(pool, &round, window).await? {
-            if let Some((ch, msg)) = db::round_summary::posted(pool, first.id).await? {
+            if let Some(db::round_summary::Posted {
+                channel_id: ch,
+                message_id: msg,
+            }) = db::round_summary::posted(pool, first.id).await?
+            {
                 let first_embed = commands::round::summary(pool, &first).await?;
                 let reply = Reply {
                     embeds: vec![first_embed, embed.clone()],

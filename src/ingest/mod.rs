@@ -1,6 +1,7 @@
 //! Importing round files: each file once, in one transaction, with every rejected line logged.
 
 pub mod identity;
+mod store;
 pub mod watcher;
 
 use std::path::{Path, PathBuf};
@@ -16,15 +17,14 @@ use tokio::sync::broadcast;
 use tracing::{debug, instrument, warn};
 
 use crate::config::SessionClock;
-use crate::db::rounds::{
-    self as db_rounds, copy_kills, find_existing, insert_player_rounds, insert_rounds, log_imports,
-    upsert_aggregates, ImportLogEntry, KillsOfRound, RoundRow, StoredRound,
-};
+use crate::db::import_log::{self, FileVersion, KnownVersion, NotImported};
+use crate::db::rounds::RoundRow;
+use crate::db::stored::StoredRound;
 use crate::round_file::{
     parse_round_file, FileRejection, FormatVersion, LineIssue, ParsedRound, RoundFlag,
     MAX_ROUND_FILE_BYTES,
 };
-use crate::stats::batch::{merge_rounds, RoundContext};
+use crate::stats::batch::RoundContext;
 use crate::stats::{aggregate_round, RoundStats};
 
 /// Sent after a round has been committed (the Discord side posts summaries from it).
@@ -561,7 +561,7 @@ impl Importer {
         shas: &[Option<String>],
         results: &[Option<Result<ImportOutcome, ImportError>>],
     ) {
-        let mut rows: Vec<(String, i64, i64, Option<&str>, &str)> = Vec::new();
+        let mut rows: Vec<FileVersion<'_>> = Vec::new();
         for (i, result) in results.iter().enumerate() {
             let (Some(Ok(outcome)), Some((size, mtime))) = (result, versions[i]) else {
                 continue;
@@ -572,38 +572,26 @@ impl Importer {
                 ImportOutcome::Empty => "empty",
                 ImportOutcome::Rejected { .. } => "rejected",
             };
-            let path = paths[i].display().to_string();
-            rows.push((path, size, mtime, shas[i].as_deref(), outcome));
+            rows.push(FileVersion {
+                source_path: paths[i].display().to_string(),
+                file_size: size,
+                file_mtime_ns: mtime,
+                content_sha256: shas[i].as_deref(),
+                outcome,
+            });
         }
         if rows.is_empty() {
             return;
         }
-        let result = sqlx::query(
-            "INSERT INTO import_file_state (source_path, file_size, file_mtime_ns, content_sha256, outcome)
-             SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[])
-             ON CONFLICT (source_path) DO UPDATE SET
-                 file_size = EXCLUDED.file_size, file_mtime_ns = EXCLUDED.file_mtime_ns,
-                 content_sha256 = EXCLUDED.content_sha256, outcome = EXCLUDED.outcome,
-                 recorded_at = now()",
-        )
-        .bind(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.3).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.4).collect::<Vec<_>>())
-        .execute(&self.pool)
-        .await;
-        if let Err(e) = result {
+        if let Err(e) = import_log::remember_versions(&self.pool, &rows).await {
             debug!(error = %e, "could not remember file versions; they are read again later");
         }
     }
 
     /// Paths with the version (size, mtime ns) whose outcome is final: what a restarted watcher
     /// need not open again.
-    pub async fn known_versions(&self) -> sqlx::Result<Vec<(String, i64, i64)>> {
-        sqlx::query_as("SELECT source_path, file_size, file_mtime_ns FROM import_file_state")
-            .fetch_all(&self.pool)
-            .await
+    pub async fn known_versions(&self) -> sqlx::Result<Vec<KnownVersion>> {
+        import_log::known_versions(&self.pool).await
     }
 
     /// Stores a batch in one transaction; if that fails in the database, each round alone.
@@ -676,354 +664,6 @@ impl Importer {
                 other => return other,
             }
         }
-    }
-
-    /// One transaction: round rows, kills (COPY), merged aggregates, import log; earlier versions
-    /// of the rounds taken out; the other tracker's copies reported.
-    async fn store(
-        &self,
-        batch: &[&Prepared<'_>],
-    ) -> sqlx::Result<Vec<(usize, Result<ImportOutcome, ImportError>)>> {
-        // Inside the batch: the same content, or versions of one round (the longest that extends
-        // the others wins), are stored once.
-        let mut unique: Vec<&Prepared<'_>> = Vec::new();
-        let mut twins: Vec<(&Prepared<'_>, usize)> = Vec::new();
-        for p in batch {
-            let same = unique.iter().position(|u| {
-                u.row.content_sha256 == p.row.content_sha256 || u.identity() == p.identity()
-            });
-            match same {
-                Some(at)
-                    if unique[at].row.content_sha256 != p.row.content_sha256
-                        && identity::grown_from(
-                            p.bytes,
-                            &unique[at].row.content_sha256,
-                            Some(unique[at].row.content_bytes),
-                        )
-                        .is_some() =>
-                {
-                    twins.push((unique[at], at));
-                    unique[at] = p;
-                }
-                Some(at) => twins.push((p, at)),
-                None => unique.push(p),
-            }
-        }
-
-        let mut tx = self.pool.begin().await?;
-        let keys: Vec<String> = unique.iter().flat_map(|p| p.lock_keys()).collect();
-        db_rounds::lock_round_keys(&mut tx, &keys).await?;
-
-        // Decide, file by file in batch order, against the database and the earlier files.
-        let shas: Vec<&str> = unique
-            .iter()
-            .map(|p| p.row.content_sha256.as_str())
-            .collect();
-        let by_content = find_existing(&mut tx, &shas, &[]).await?;
-        let rows: Vec<&RoundRow> = unique.iter().map(|p| &p.row).collect();
-        let mut versions = db_rounds::stored_versions(&mut tx, &rows).await?;
-        let candidates = db_rounds::other_tracker_candidates(&mut tx, &rows).await?;
-        let mut plans: Vec<Result<Plan, NotStored>> = Vec::with_capacity(unique.len());
-        let mut signatures: Vec<Option<Vec<(String, String, i16)>>> = vec![None; unique.len()];
-        for (i, p) in unique.iter().enumerate() {
-            if let Some((_, _, id, path)) = by_content
-                .iter()
-                .find(|(sha, _, _, _)| *sha == p.row.content_sha256)
-            {
-                plans.push(Err(NotStored::Stored(*id, path.clone())));
-                continue;
-            }
-            let stored: Vec<StoredRound> = versions
-                .iter_mut()
-                .filter(|(at, _)| *at == i)
-                .map(|(_, r)| r.clone())
-                .collect();
-            if !stored.is_empty() {
-                let grown = stored.iter().all(|old| {
-                    identity::grown_from(p.bytes, &old.content_sha256, old.content_bytes).is_some()
-                });
-                let mut archived = false;
-                for old in stored.iter().filter(|_| grown) {
-                    archived |= db_rounds::stored_kill_rows(&mut tx, old.id).await?
-                        != i64::from(old.kill_count);
-                }
-                let (id, path) = (stored[0].id, stored[0].source_path.clone());
-                plans.push(match (grown, archived) {
-                    (true, false) => Ok(Plan::Replace(stored)),
-                    (true, true) => Err(NotStored::Archived(id, path)),
-                    (false, _) => Err(NotStored::Stored(id, path)),
-                });
-                continue;
-            }
-            // The other tracker's copy: of an earlier file of the batch, or of a stored round.
-            // Kills are compared only when map, round and time agree.
-            let mut mine: Option<Vec<(String, String, i16)>> = None;
-            let mut plan = Ok(Plan::New);
-            for (j, earlier) in unique[..i].iter().enumerate() {
-                if plans[j].is_ok() && p.may_match(earlier) {
-                    let mine = mine
-                        .get_or_insert_with(|| identity::kill_signatures(&p.round.kills, &p.stats));
-                    let theirs = signatures[j].get_or_insert_with(|| {
-                        identity::kill_signatures(&earlier.round.kills, &earlier.stats)
-                    });
-                    if identity::same_kills(mine, theirs) {
-                        plan = Err(NotStored::OtherTrackerTwin(j));
-                        break;
-                    }
-                }
-            }
-            for (_, candidate) in candidates.iter().filter(|(at, _)| *at == i) {
-                if plan.is_err() {
-                    break;
-                }
-                let theirs = db_rounds::kill_signatures(&mut tx, candidate.id).await?;
-                let mine =
-                    mine.get_or_insert_with(|| identity::kill_signatures(&p.round.kills, &p.stats));
-                if identity::same_kills(mine, &theirs) {
-                    plan = Err(NotStored::OtherTracker(
-                        candidate.id,
-                        candidate.source_path.clone(),
-                    ));
-                }
-            }
-            signatures[i] = mine;
-            plans.push(plan);
-        }
-
-        // Earlier versions out: their counters (from the stored bytes, read again from the new
-        // file), kills and heatmap roll-up; the first keeps its id for the new version.
-        let mut round_ids: Vec<Option<i64>> = vec![None; unique.len()];
-        let mut replaced: Vec<(usize, StoredRound, RoundStats)> = Vec::new();
-        for (i, (p, plan)) in unique.iter().zip(&plans).enumerate() {
-            let Ok(Plan::Replace(stored)) = plan else {
-                continue;
-            };
-            for (n, old) in stored.iter().enumerate() {
-                let Some(len) =
-                    identity::grown_from(p.bytes, &old.content_sha256, old.content_bytes)
-                else {
-                    continue;
-                };
-                let name = old.source_name.clone().unwrap_or_default();
-                let Ok(old_round) = parse_round_file(&p.bytes[..len], &name) else {
-                    continue;
-                };
-                let old_stats = aggregate_round(&old_round);
-                let context = RoundContext {
-                    session_date: old.session_date,
-                    map_name: old.map_name.clone(),
-                    seen: old.started_at.or(old.ended_at).unwrap_or(old.imported_at),
-                };
-                let negated = merge_rounds([(&context, &old_stats)]).negated();
-                db_rounds::remove_round_contribution(&mut tx, old, &negated).await?;
-                if n == 0 {
-                    db_rounds::update_round(&mut tx, old.id, &p.row).await?;
-                    round_ids[i] = Some(old.id);
-                } else {
-                    db_rounds::delete_round(&mut tx, old.id).await?;
-                }
-                replaced.push((i, old.clone(), old_stats));
-            }
-        }
-        let new_rows: Vec<(usize, &RoundRow)> = unique
-            .iter()
-            .zip(&plans)
-            .enumerate()
-            .filter(|(_, (_, plan))| matches!(plan, Ok(Plan::New)))
-            .map(|(i, (p, _))| (i, &p.row))
-            .collect();
-        let rows: Vec<&RoundRow> = new_rows.iter().map(|(_, r)| *r).collect();
-        for (at, id) in insert_rounds(&mut tx, &rows).await? {
-            round_ids[new_rows[at].0] = Some(id);
-        }
-        let new: Vec<(i64, &Prepared<'_>)> = unique
-            .iter()
-            .zip(&round_ids)
-            .filter_map(|(p, id)| id.map(|id| (id, *p)))
-            .collect();
-        if !new.is_empty() {
-            let kills: Vec<KillsOfRound<'_, '_>> = new
-                .iter()
-                .map(|(id, p)| KillsOfRound {
-                    round_id: *id,
-                    row: &p.row,
-                    kills: &p.round.kills,
-                    stats: &p.stats,
-                })
-                .collect();
-            copy_kills(&mut tx, &kills).await?;
-            insert_player_rounds(&mut tx, &kills).await?;
-            let contexts: Vec<RoundContext> = new.iter().map(|(_, p)| p.context()).collect();
-            let merged = merge_rounds(contexts.iter().zip(new.iter().map(|(_, p)| &p.stats)));
-            upsert_aggregates(&mut tx, &merged).await?;
-            let log: Vec<ImportLogEntry<'_>> = new
-                .iter()
-                .map(|(id, p)| ImportLogEntry {
-                    source_path: &p.row.source_path,
-                    content_sha256: &p.row.content_sha256,
-                    round_id: *id,
-                    rejected: &p.round.rejected,
-                    message: replaced
-                        .iter()
-                        .filter(|(i, _, _)| round_ids[*i] == Some(*id))
-                        .map(|(_, old, _)| {
-                            format!(
-                                "replaces the earlier, shorter version of this round ({} kills, {} bytes, from {})",
-                                old.kill_count,
-                                old.content_bytes.map_or("?".into(), |b| b.to_string()),
-                                old.source_path
-                            )
-                        })
-                        .reduce(|a, b| format!("{a}; {b}")),
-                })
-                .collect();
-            log_imports(&mut tx, &log).await?;
-        }
-        // Rows only the replaced versions had, and names only they gave, go.
-        for (i, old, old_stats) in &replaced {
-            let keys: Vec<&str> = old_stats.players.iter().map(|p| p.key.as_str()).collect();
-            db_rounds::delete_emptied_rows(&mut tx, old.session_date, &old.map_name, &keys).await?;
-            let new_stats = &unique[*i].stats;
-            let renames: Vec<(&str, &str, &str)> = old_stats
-                .players
-                .iter()
-                .filter_map(|o| {
-                    let n = new_stats.players.iter().find(|n| n.key == o.key)?;
-                    (n.name != o.name && !n.name.is_empty()).then_some((
-                        o.key.as_str(),
-                        o.name.as_str(),
-                        n.name.as_str(),
-                    ))
-                })
-                .collect();
-            let seen = old.started_at.or(old.ended_at).unwrap_or(old.imported_at);
-            db_rounds::rename_from_replaced(&mut tx, old.session_date, seen, &renames).await?;
-        }
-        // New rounds another import stored first (a race with a version without the locks).
-        let lost: Vec<&str> = unique
-            .iter()
-            .zip(&plans)
-            .zip(&round_ids)
-            .filter(|((_, plan), id)| matches!(plan, Ok(Plan::New)) && id.is_none())
-            .map(|((p, _), _)| p.row.round_key.as_str())
-            .collect();
-        let raced = if lost.is_empty() {
-            Vec::new()
-        } else {
-            find_existing(&mut tx, &shas, &lost).await?
-        };
-        // The other tracker's copies, in the import log with the round they duplicate; longer
-        // versions that could not replace an archived round, too.
-        for (p, plan) in unique.iter().zip(&plans) {
-            if let Err(NotStored::Archived(id, first_path)) = plan {
-                let message = format!(
-                    "a longer version of round {id} (from {first_path}), whose raw kills were archived: the stored version is kept"
-                );
-                warn!(path = %p.row.source_path, %message, "round not replaced");
-                db_rounds::log_not_imported(
-                    &mut tx,
-                    &p.row.source_path,
-                    &p.row.content_sha256,
-                    "not_replaced",
-                    Some(*id),
-                    &message,
-                )
-                .await?;
-                continue;
-            }
-            let (id, first_path) = match plan {
-                Err(NotStored::OtherTracker(id, path)) => (Some(*id), path.as_str()),
-                Err(NotStored::OtherTrackerTwin(j)) => {
-                    (round_ids[*j], unique[*j].row.source_path.as_str())
-                }
-                _ => continue,
-            };
-            let message = format!(
-                "the same round as {first_path}{}, written by the other tracker (same map, round and time, the same kills); not imported again",
-                id.map_or(String::new(), |id| format!(" (round {id})"))
-            );
-            warn!(path = %p.row.source_path, %message, "duplicate round");
-            db_rounds::log_not_imported(
-                &mut tx,
-                &p.row.source_path,
-                &p.row.content_sha256,
-                "duplicate",
-                id,
-                &message,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-
-        let mut outcomes: Vec<(usize, Result<ImportOutcome, ImportError>)> =
-            Vec::with_capacity(batch.len());
-        let mut first_outcome: Vec<(i64, String)> = Vec::with_capacity(unique.len());
-        for ((p, plan), id) in unique.iter().zip(&plans).zip(&round_ids) {
-            let outcome = match (plan, id) {
-                (_, Some(round_id)) => {
-                    debug!(round_id, map = %p.row.map_name, kills = p.round.kills.len(), "imported round");
-                    let _ = self.events.send(p.event(*round_id));
-                    first_outcome.push((*round_id, p.row.source_path.clone()));
-                    ImportOutcome::Imported {
-                        round_id: *round_id,
-                        map_name: p.row.map_name.clone(),
-                        round_number: p.row.round_number,
-                        kills: p.round.kills.len(),
-                        flags: p.round.flags.clone(),
-                        rejected_lines: p.round.rejected.clone(),
-                    }
-                }
-                (
-                    Err(
-                        NotStored::Stored(id, path)
-                        | NotStored::OtherTracker(id, path)
-                        | NotStored::Archived(id, path),
-                    ),
-                    None,
-                ) => {
-                    first_outcome.push((*id, path.clone()));
-                    ImportOutcome::AlreadyImported {
-                        round_id: *id,
-                        first_path: path.clone(),
-                    }
-                }
-                (Err(NotStored::OtherTrackerTwin(j)), None) => {
-                    let (round_id, first_path) = first_outcome
-                        .get(*j)
-                        .cloned()
-                        .unwrap_or((0, unique[*j].row.source_path.clone()));
-                    first_outcome.push((round_id, first_path.clone()));
-                    ImportOutcome::AlreadyImported {
-                        round_id,
-                        first_path,
-                    }
-                }
-                (Ok(_), None) => {
-                    let found = raced.iter().find(|(sha, key, _, _)| {
-                        *sha == p.row.content_sha256 || *key == p.row.round_key
-                    });
-                    let (round_id, first_path) =
-                        found.map_or((0, String::new()), |(_, _, id, path)| (*id, path.clone()));
-                    first_outcome.push((round_id, first_path.clone()));
-                    ImportOutcome::AlreadyImported {
-                        round_id,
-                        first_path,
-                    }
-                }
-            };
-            outcomes.push((p.index, Ok(outcome)));
-        }
-        for (p, first) in twins {
-            let (round_id, first_path) = first_outcome[first].clone();
-            outcomes.push((
-                p.index,
-                Ok(ImportOutcome::AlreadyImported {
-                    round_id,
-                    first_path,
-                }),
-            ));
-        }
-        Ok(outcomes)
     }
 
     /// Everything the importer would write for one file's bytes, without touching the
@@ -1171,22 +811,20 @@ impl Importer {
         outcome: &str,
         message: &str,
     ) -> Result<(), ImportError> {
-        sqlx::query(
-            "INSERT INTO import_log (source_path, content_sha256, outcome, message)
-             SELECT $1, $2, $3, $4
-             WHERE NOT EXISTS (SELECT 1 FROM import_log WHERE source_path = $1
-                               AND content_sha256 IS NOT DISTINCT FROM $2 AND outcome = $3)",
-        )
-        .bind(path.display().to_string())
-        .bind(sha)
-        .bind(outcome)
-        .bind(message)
-        .execute(&self.pool)
-        .await
-        .map_err(|source| ImportError::Database {
-            path: path.to_owned(),
-            source,
-        })?;
+        let source_path = path.display().to_string();
+        let file = NotImported {
+            source_path: &source_path,
+            content_sha256: sha,
+            outcome,
+            round_id: None,
+            message,
+        };
+        import_log::log_not_imported(&self.pool, &file)
+            .await
+            .map_err(|source| ImportError::Database {
+                path: path.to_owned(),
+                source,
+            })?;
         Ok(())
     }
 }

@@ -171,7 +171,7 @@ async fn load_known(importer: &Importer) -> HashMap<PathBuf, (i64, i64)> {
             Ok(rows) => {
                 return rows
                     .into_iter()
-                    .map(|(path, size, mtime)| (PathBuf::from(path), (size, mtime)))
+                    .map(|v| (PathBuf::from(v.source_path), (v.file_size, v.file_mtime_ns)))
                     .collect()
             }
             Err(e) => {
