@@ -60,9 +60,7 @@ async fn main() -> anyhow::Result<()> {
     let db = std::env::var("ETPROX_BENCH_DB").unwrap_or_else(|_| "etprox_bench_watch".into());
     let url = format!("{server}/{db}");
     let admin = sqlx::PgPool::connect(&format!("{server}/postgres")).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-        .execute(&admin)
-        .await?;
+    etprox::db::admin::drop_database(&admin, &db).await?;
     let pool = etprox::db::connect_and_migrate(&url, 4).await?;
     let importer = Importer::new(pool.clone(), SessionClock::default(), "bench");
 
@@ -153,8 +151,6 @@ async fn main() -> anyhow::Result<()> {
         show(newest_at.zip(oldest_at).map(|(a, b)| a.max(b)))
     );
     pool.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-        .execute(&admin)
-        .await?;
+    etprox::db::admin::drop_database(&admin, &db).await?;
     Ok(())
 }

@@ -51,12 +51,7 @@ const BENCH_DB: &str = "etprox_bench";
 
 async fn fresh_database(server: &PgConnectOptions) -> anyhow::Result<PgPool> {
     let mut admin = server.clone().database("postgres").connect().await?;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    sqlx::raw_sql(&format!("CREATE DATABASE {BENCH_DB}"))
-        .execute(&mut admin)
-        .await?;
+    crate::db::admin::recreate_database(&mut admin, BENCH_DB).await?;
     if std::env::var("XX_EXPLAIN").is_ok() {
         sqlx::raw_sql(&format!("ALTER DATABASE {BENCH_DB} SET session_preload_libraries = 'auto_explain'; ALTER DATABASE {BENCH_DB} SET auto_explain.log_min_duration = 0; ALTER DATABASE {BENCH_DB} SET auto_explain.log_analyze = on")).execute(&mut admin).await?;
     }
@@ -178,9 +173,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         pool.close().await;
     }
     let mut admin = server.clone().database("postgres").connect().await?;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
+    crate::db::admin::drop_database(&mut admin, BENCH_DB).await?;
     ours.sort();
     copy.sort();
     roll_up.sort();

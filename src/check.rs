@@ -187,10 +187,7 @@ pub async fn database(config: &Config) -> (CheckLine, Option<PgPool>) {
             None,
         ),
     };
-    let applied: Result<Vec<i64>, sqlx::Error> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(&pool)
-            .await;
+    let applied = crate::db::admin::applied_migrations(&pool).await;
     let applied = match applied {
         Ok(v) => v,
         // No migrations table: a database nobody has set up yet.

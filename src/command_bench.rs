@@ -11,6 +11,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::commands::{dispatch, Caller, Env, Invocation};
 use crate::config::SessionClock;
+use crate::db;
 use crate::ingest::Importer;
 use crate::round_file::synthetic::{synthetic_v3, RoundSpec};
 
@@ -40,19 +41,10 @@ async fn database(options: &CommandBenchOptions) -> anyhow::Result<(PgPool, bool
     let server = PgConnectOptions::from_str(&options.database_url)
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
     let mut admin = server.clone().database("postgres").connect().await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(BENCH_DB)
-            .fetch_one(&mut admin)
-            .await?;
+    let exists = db::admin::database_exists(&mut admin, BENCH_DB).await?;
     let fresh = !(options.reuse && exists);
     if fresh {
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await?;
-        sqlx::raw_sql(&format!("CREATE DATABASE {BENCH_DB}"))
-            .execute(&mut admin)
-            .await?;
+        db::admin::recreate_database(&mut admin, BENCH_DB).await?;
     }
     let _ = admin.close().await;
     let pool = PgPoolOptions::new()
@@ -96,18 +88,13 @@ async fn seed(pool: &PgPool, options: &CommandBenchOptions) -> anyhow::Result<()
             );
         }
     }
-    sqlx::query("ANALYZE").execute(pool).await?;
+    db::admin::analyze(pool).await?;
     Ok(())
 }
 
 /// Fills the per-player aggregates of migration 0004 from raw kills, as the importer will.
 pub async fn fill_player_aggregates(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::raw_sql(
-        "SELECT backfill_player_aggregates();
-         ANALYZE player_weapon_daily; ANALYZE player_versus_daily; ANALYZE player_rounds;",
-    )
-    .execute(pool)
-    .await?;
+    db::demo::backfill_player_aggregates(pool).await?;
     Ok(())
 }
 
@@ -154,9 +141,7 @@ pub async fn command_bench(options: &CommandBenchOptions) -> anyhow::Result<(i64
     if fresh {
         seed(&pool, options).await?;
     }
-    let kills: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kill_context WHERE kind = 'kill'")
-        .fetch_one(&pool)
-        .await?;
+    let kills = db::demo::raw_kills(&pool).await?;
     let env = Env {
         pool: pool.clone(),
         importer: None,
@@ -167,16 +152,11 @@ pub async fn command_bench(options: &CommandBenchOptions) -> anyhow::Result<(i64
         clock: crate::clock::Clock::system(SessionClock::default()),
     };
     // A regular player of the synthetic pool, and a teammate.
-    let (a, b): (String, String) = sqlx::query_as(
-        "SELECT player1_guid, player2_guid FROM teammate_synergy_daily
-         GROUP BY 1, 2 ORDER BY SUM(kills_within_range) DESC LIMIT 1",
-    )
-    .fetch_one(&pool)
-    .await
-    .context("the bench database has no teammate pairs")?;
-    sqlx::raw_sql("TRUNCATE player_weapon_daily, player_versus_daily, player_rounds")
-        .execute(&pool)
-        .await?;
+    let pair = db::demo::strongest_pair(&pool)
+        .await?
+        .context("the bench database has no teammate pairs")?;
+    let (a, b) = (pair.player1_guid, pair.player2_guid);
+    db::demo::clear_player_aggregates(&pool).await?;
     let mut timings = Vec::new();
     let lines = [
         "/solo period:all".to_owned(),

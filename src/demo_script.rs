@@ -25,12 +25,7 @@ pub async fn run(pool: &PgPool, importer: &Importer, out_dir: &Path) -> anyhow::
         is_admin: true,
     };
     // Ask about the evening's best fragger by name, as a player would.
-    let star: Option<String> = sqlx::query_scalar(
-        "SELECT player_name FROM player_proximity_stats WHERE NOT is_bot
-         GROUP BY player_guid, player_name ORDER BY SUM(total_kills) DESC LIMIT 1",
-    )
-    .fetch_optional(pool)
-    .await?;
+    let star = crate::db::demo::top_fragger_name(pool).await?;
     let mut script = vec![
         "/solo period:all".to_owned(),
         "/duo period:all".to_owned(),

@@ -642,7 +642,11 @@ async fn retention(config: &Config, command: RetentionCommand) -> anyhow::Result
             export,
         } => {
             let days = older_than_days as i32;
-            let (rows, oldest, newest) = db::retention::archive_preview(&pool, days).await?;
+            let db::retention::RawKills {
+                rows,
+                oldest,
+                newest,
+            } = db::retention::archive_preview(&pool, days).await?;
             let range = match (oldest, newest) {
                 (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
                 _ => String::new(),

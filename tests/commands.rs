@@ -192,12 +192,10 @@ async fn sibling_database(pool: &PgPool, suffix: &str) -> (PgPool, String) {
         .unwrap();
     // Identifiers are cut at 63 bytes: keep the distinctive end of the test database's name.
     let sibling = format!("{suffix}_{}", &name[name.len().saturating_sub(40)..]);
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{sibling}\""))
-        .execute(pool)
+    etprox::db::admin::drop_database(pool, &sibling)
         .await
         .unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE \"{sibling}\""))
-        .execute(pool)
+    etprox::db::admin::create_database(pool, &sibling)
         .await
         .unwrap();
     let (server, _) = url.rsplit_once('/').unwrap();
@@ -319,8 +317,7 @@ async fn an_upgrade_keeps_the_history_that_player_and_duo_show(pool: PgPool) {
         assert_eq!(&got, want, "{q} after the upgrade");
     }
     fresh.close().await;
-    sqlx::raw_sql(&format!("DROP DATABASE \"{fresh_name}\""))
-        .execute(&pool)
+    etprox::db::admin::drop_database(&pool, &fresh_name)
         .await
         .unwrap();
 }

@@ -37,10 +37,7 @@ async fn clean_reference(pool: &PgPool, files: &[PathBuf]) -> Vec<(String, Vec<S
     // Identifiers stop at 63 bytes, so derive a short name rather than append to a long one.
     let name = format!("ref_{}", &db[db.len().saturating_sub(40)..]);
     let reference_url = format!("{server}/{name}");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .execute(pool)
-        .await
-        .unwrap();
+    etprox::db::admin::drop_database(pool, &name).await.unwrap();
     let reference = etprox::db::connect_and_migrate(&reference_url, 2)
         .await
         .unwrap();
@@ -56,10 +53,7 @@ async fn clean_reference(pool: &PgPool, files: &[PathBuf]) -> Vec<(String, Vec<S
     }
     let snap = snapshot(&reference).await;
     reference.close().await;
-    sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
-        .execute(pool)
-        .await
-        .unwrap();
+    etprox::db::admin::drop_database(pool, &name).await.unwrap();
     snap
 }
 

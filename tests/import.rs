@@ -593,7 +593,13 @@ async fn archiving_keeps_aggregates_and_later_imports_add_up(pool: PgPool) {
         .await
         .unwrap();
     let archived = etprox::db::retention::archive(&pool, 30).await.unwrap();
-    assert_eq!(archived, [("kill_context".to_owned(), 208)]);
+    assert_eq!(
+        archived,
+        [etprox::db::retention::ArchivedTable {
+            table_name: "kill_context".to_owned(),
+            rows_archived: 208
+        }]
+    );
     let kept: i64 = sqlx::query_scalar("SELECT SUM(kills)::int8 FROM kill_heatmap_fine")
         .fetch_one(&pool)
         .await

@@ -25,9 +25,8 @@ pub struct Cache {
 }
 
 async fn version(pool: &PgPool) -> sqlx::Result<Version> {
-    sqlx::query_as("SELECT COALESCE(MAX(id), 0), COUNT(*) FROM rounds")
-        .fetch_one(pool)
-        .await
+    let v = db::rounds::version(pool).await?;
+    Ok((v.max_id, v.count))
 }
 
 fn get<T>(slot: &Slot<T>, key: (NaiveDate, NaiveDate), v: Version) -> Option<Arc<Vec<T>>> {

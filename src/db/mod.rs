@@ -23,6 +23,7 @@ macro_rules! columns {
 pub mod admin;
 pub mod aggregates;
 pub mod copy_text;
+pub mod demo;
 pub mod heatmap;
 pub mod import_log;
 pub mod links;

@@ -305,3 +305,35 @@ pub struct ArchivedTable {
     pub table_name: String,
     pub rows_archived: i64,
 }
+
+/// Claims today's daily retention run (with 0 rows archived so far); false when it was
+/// claimed already today.
+pub async fn claim_daily_run(pool: &PgPool, days: i32) -> sqlx::Result<bool> {
+    let claimed = sqlx::query!(
+        "INSERT INTO retention_runs (ran_on, days, rows_archived) VALUES (CURRENT_DATE, $1, 0)
+         ON CONFLICT (ran_on) DO NOTHING",
+        days
+    )
+    .execute(pool)
+    .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+/// Gives today's claimed run back (it failed), so a restart may try again.
+pub async fn release_daily_run(pool: &PgPool) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM retention_runs WHERE ran_on = CURRENT_DATE")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records what today's run archived.
+pub async fn finish_daily_run(pool: &PgPool, rows_archived: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE retention_runs SET rows_archived = $1 WHERE ran_on = CURRENT_DATE",
+        rows_archived
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

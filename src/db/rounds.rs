@@ -3,7 +3,7 @@
 //! COPY has no bind parameters, so it is not a checked macro).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use super::copy_text::CopyText;
 use super::stored::StoredRound;
@@ -420,4 +420,21 @@ pub async fn delete_round(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> 
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// What changes whenever a round is stored: the rounds table's largest id and row count (a
+/// round committed out of id order still changes the count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundsVersion {
+    pub max_id: i64,
+    pub count: i64,
+}
+
+pub async fn version(pool: &PgPool) -> sqlx::Result<RoundsVersion> {
+    sqlx::query_as!(
+        RoundsVersion,
+        r#"SELECT COALESCE(MAX(id), 0) AS "max_id!", COUNT(*) AS "count!" FROM rounds"#
+    )
+    .fetch_one(pool)
+    .await
 }

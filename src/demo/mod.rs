@@ -128,46 +128,22 @@ fn watched_dirs(work_dir: &Path) -> Vec<PathBuf> {
 }
 
 async fn rounds_from(pool: &PgPool, work_dir: &Path) -> anyhow::Result<i64> {
-    let prefix = format!("{}%", work_dir.display());
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM rounds WHERE source_path LIKE $1")
-            .bind(prefix)
-            .fetch_one(pool)
-            .await?,
-    )
+    let prefix = work_dir.display().to_string();
+    Ok(crate::db::demo::rounds_under(pool, &prefix).await?)
 }
 
 /// A few lines about an imported round, as the Discord summary would read.
 pub async fn round_summary(pool: &PgPool, round_id: i64) -> anyhow::Result<String> {
-    type RoundFacts = (
-        String,
-        i16,
-        String,
-        i32,
-        Option<chrono::DateTime<Utc>>,
-        Option<chrono::DateTime<Utc>>,
-    );
-    let (map, round, server, kills, started, ended): RoundFacts =
-        sqlx::query_as(
-            "SELECT map_name, round_number, server_id, kill_count, started_at, ended_at FROM rounds WHERE id = $1",
-        )
-        .bind(round_id)
-        .fetch_one(pool)
-        .await?;
-    let top: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT killer_name, COUNT(*) FROM kill_context WHERE round_id = $1 AND kind = 'kill'
-         GROUP BY killer_guid, killer_name ORDER BY 2 DESC, 1 LIMIT 3",
-    )
-    .bind(round_id)
-    .fetch_all(pool)
-    .await?;
-    let outnumbered: Option<(String, String)> = sqlx::query_as(
-        "SELECT killer_name, engagement_type FROM kill_context WHERE round_id = $1 AND kind = 'kill'
-         AND engagement_class = 'outnumbered' ORDER BY victim_allies - killer_allies DESC, kill_index LIMIT 1",
-    )
-    .bind(round_id)
-    .fetch_optional(pool)
-    .await?;
+    let crate::db::demo::RoundFacts {
+        map_name: map,
+        round_number: round,
+        server_id: server,
+        kill_count: kills,
+        started_at: started,
+        ended_at: ended,
+    } = crate::db::demo::round_facts(pool, round_id).await?;
+    let top = crate::db::demo::top_killers(pool, round_id).await?;
+    let outnumbered = crate::db::demo::most_outnumbered_kill(pool, round_id).await?;
     let minutes = match (started, ended) {
         (Some(a), Some(b)) => format!("{} min", (b - a).num_minutes()),
         _ => "length unknown (v2)".into(),
@@ -175,11 +151,15 @@ pub async fn round_summary(pool: &PgPool, round_id: i64) -> anyhow::Result<Strin
     let name = |n: &str| crate::round_file::name::display_name(n.as_bytes());
     let top = top
         .iter()
-        .map(|(n, k)| format!("{} {k}", name(n)))
+        .map(|t| format!("{} {}", name(&t.killer_name), t.kills))
         .collect::<Vec<_>>()
         .join(", ");
     let mut text = format!("{server}: {map} round {round}, {minutes}, {kills} kills; top: {top}");
-    if let Some((who, what)) = outnumbered {
+    if let Some(crate::db::demo::OutnumberedKill {
+        killer_name: who,
+        engagement_type: what,
+    }) = outnumbered
+    {
         text.push_str(&format!("; won {what} outnumbered: {}", name(&who)));
     }
     Ok(text)
@@ -317,10 +297,8 @@ async fn play(
     if already > 0 {
         println!("{already} of the evening's {expected} rounds were already in the demo database (imported by an earlier run: nothing doubled); {new_rounds} new. Use --fresh to start over.");
     }
-    let (rounds, kills): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(kill_count), 0)::int8 FROM rounds")
-            .fetch_one(&pool)
-            .await?;
+    let crate::db::round_summary::ImportCounts { rounds, kills, .. } =
+        crate::db::round_summary::import_counts(&pool).await?;
     println!(
         "imported: {rounds} rounds, {kills} kills in the demo database ({expected} round files)"
     );
@@ -351,12 +329,7 @@ async fn drop_database(url: &str) -> anyhow::Result<()> {
     use std::str::FromStr;
     let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
     let mut admin = options.clone().database("postgres").connect().await?;
-    sqlx::raw_sql(&format!(
-        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-        database::DEMO_DATABASE
-    ))
-    .execute(&mut admin)
-    .await?;
+    crate::db::admin::drop_database(&mut admin, database::DEMO_DATABASE).await?;
     let _ = admin.close().await;
     Ok(())
 }

@@ -166,14 +166,7 @@ pub async fn run_retention_exporting(
     export_dir: Option<&Path>,
 ) -> anyhow::Result<Option<i64>> {
     let days = i32::try_from(days)?;
-    let claimed = sqlx::query(
-        "INSERT INTO retention_runs (ran_on, days, rows_archived) VALUES (CURRENT_DATE, $1, 0)
-         ON CONFLICT (ran_on) DO NOTHING",
-    )
-    .bind(days)
-    .execute(pool)
-    .await?;
-    if claimed.rows_affected() == 0 {
+    if !db::retention::claim_daily_run(pool, days).await? {
         return Ok(None);
     }
     let archived = archive_now(pool, days, export_dir).await;
@@ -181,16 +174,11 @@ pub async fn run_retention_exporting(
         Ok(n) => n,
         Err(e) => {
             // Not done today after all: a restart may try again.
-            let _ = sqlx::query("DELETE FROM retention_runs WHERE ran_on = CURRENT_DATE")
-                .execute(pool)
-                .await;
+            let _ = db::retention::release_daily_run(pool).await;
             return Err(e);
         }
     };
-    sqlx::query("UPDATE retention_runs SET rows_archived = $1 WHERE ran_on = CURRENT_DATE")
-        .bind(archived)
-        .execute(pool)
-        .await?;
+    db::retention::finish_daily_run(pool, archived).await?;
     Ok(Some(archived))
 }
 
