@@ -209,23 +209,29 @@ pub async fn other_tracker_candidates(
         .collect())
 }
 
-/// (killer, victim, means of death) of a stored round's kills and team kills by a player,
-/// sorted: compared with `ingest::identity::kill_signatures` of a new file.
+/// What identifies a kill across the two trackers' files of one round (ordered by killer,
+/// victim, means of death).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KillSignature {
+    pub killer: String,
+    pub victim: String,
+    pub means_of_death: i16,
+}
+
+/// The signatures of a stored round's kills and team kills by a player, sorted: compared with
+/// `ingest::identity::kill_signatures` of a new file.
 pub async fn kill_signatures(
     conn: &mut PgConnection,
     round_id: i64,
-) -> sqlx::Result<Vec<(String, String, i16)>> {
-    let rows = sqlx::query!(
-        "SELECT killer_guid, victim_guid, means_of_death FROM kill_context
+) -> sqlx::Result<Vec<KillSignature>> {
+    let mut signatures = sqlx::query_as!(
+        KillSignature,
+        "SELECT killer_guid AS killer, victim_guid AS victim, means_of_death FROM kill_context
          WHERE round_id = $1 AND kind IN ('kill', 'teamkill') AND killer_guid <> ''",
         round_id,
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut signatures: Vec<(String, String, i16)> = rows
-        .into_iter()
-        .map(|r| (r.killer_guid, r.victim_guid, r.means_of_death))
-        .collect();
     signatures.sort();
     Ok(signatures)
 }

@@ -17,6 +17,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::db::stored::KillSignature;
 use crate::round_file::{KillKind, KillRecord};
 use crate::stats::RoundStats;
 
@@ -60,18 +61,18 @@ pub fn grown_from(bytes: &[u8], sha: &str, stored_len: Option<i64>) -> Option<us
 }
 
 /// (killer, victim, means of death) of the kills and team kills by a player, sorted.
-pub fn kill_signatures(kills: &[KillRecord<'_>], stats: &RoundStats) -> Vec<(String, String, i16)> {
-    let mut out: Vec<(String, String, i16)> = kills
+pub fn kill_signatures(kills: &[KillRecord<'_>], stats: &RoundStats) -> Vec<KillSignature> {
+    let mut out: Vec<KillSignature> = kills
         .iter()
         .zip(&stats.kills)
         .filter(|(k, _)| matches!(k.kind, KillKind::Kill | KillKind::TeamKill))
         .filter_map(|(k, r)| {
             let killer = r.killer?;
-            Some((
-                stats.key(killer).to_owned(),
-                stats.key(r.victim).to_owned(),
-                k.means_of_death,
-            ))
+            Some(KillSignature {
+                killer: stats.key(killer).to_owned(),
+                victim: stats.key(r.victim).to_owned(),
+                means_of_death: k.means_of_death,
+            })
         })
         .collect();
     out.sort();
@@ -79,7 +80,7 @@ pub fn kill_signatures(kills: &[KillRecord<'_>], stats: &RoundStats) -> Vec<(Str
 }
 
 /// Whether two rounds' kills say they are the same round (both lists sorted).
-pub fn same_kills(a: &[(String, String, i16)], b: &[(String, String, i16)]) -> bool {
+pub fn same_kills(a: &[KillSignature], b: &[KillSignature]) -> bool {
     let smaller = a.len().min(b.len());
     if smaller == 0 {
         return false;
@@ -125,7 +126,11 @@ mod tests {
 
     #[test]
     fn kills_match_when_nine_in_ten_of_the_smaller_side_agree() {
-        let k = |n: i16| ("A".to_owned(), "B".to_owned(), n);
+        let k = |n: i16| KillSignature {
+            killer: "A".to_owned(),
+            victim: "B".to_owned(),
+            means_of_death: n,
+        };
         let ten: Vec<_> = (0..10).map(k).collect();
         let nine: Vec<_> = (0..9).map(k).chain([k(99)]).collect();
         let eight: Vec<_> = (0..8).map(k).chain([k(98), k(99)]).collect();

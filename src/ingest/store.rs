@@ -10,7 +10,7 @@ use super::{identity, ImportError, ImportOutcome, Importer, NotStored, Plan, Pre
 use crate::db::aggregates::upsert_aggregates;
 use crate::db::import_log::{self, ImportLogEntry, NotImported};
 use crate::db::rounds::{self as db_rounds, KillsOfRound, Rename, RoundRow};
-use crate::db::stored::{self, ExistingRound, StoredFor, StoredRound};
+use crate::db::stored::{self, ExistingRound, KillSignature, StoredFor, StoredRound};
 use crate::round_file::parse_round_file;
 use crate::stats::batch::{merge_rounds, RoundContext};
 use crate::stats::{aggregate_round, RoundStats};
@@ -18,8 +18,8 @@ use crate::stats::{aggregate_round, RoundStats};
 /// What a batch's files came to: for each, `(index of the file, outcome)`.
 pub(super) type Outcomes = Vec<(usize, Result<ImportOutcome, ImportError>)>;
 
-/// (killer, victim, means of death) of a round's kills, as `identity` compares them.
-type Signatures = Vec<(String, String, i16)>;
+/// A round's kills as `identity` compares them.
+type Signatures = Vec<KillSignature>;
 
 /// A stored round taken out for a longer version: which file replaced it, and its counters.
 struct Replaced {
