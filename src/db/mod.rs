@@ -5,6 +5,9 @@
 /// Declares a struct holding one `Vec` per column and a constructor that fills each from the
 /// rows, for `unnest($1::type[], ...)` statements: a column's name, type and source are written
 /// once, on one line, and the statement binds `&columns.name` in the order it names them.
+/// Borrowed text columns are bound `as &[&str]` (and nullable ones `as &[Option<_>]`): the
+/// macros expect owned `Vec<String>` for `text[]`, and the override spares copying every string
+/// of a batch; the statement's `$n::text[]` cast states the SQL side.
 macro_rules! columns {
     ($name:ident<$lt:lifetime> from $row:ty {
         $($col:ident: $ty:ty = |$r:ident| $value:expr),+ $(,)?

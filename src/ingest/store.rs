@@ -117,13 +117,13 @@ fn already(round_id: i64, first_path: String) -> ImportOutcome {
     }
 }
 
+/// The files of a batch to store, and the others, each with the index (into the first list)
+/// of the file it is folded into.
+type Folded<'b, 'a> = (Vec<&'b Prepared<'a>>, Vec<(&'b Prepared<'a>, usize)>);
+
 /// Inside the batch: the same content, or versions of one round (the longest that extends the
-/// others wins), are stored once. Returns the files to store and the others, each with the
-/// index (into the first list) of the file it is folded into.
-#[allow(clippy::type_complexity)]
-fn fold_batch<'b, 'a>(
-    batch: &[&'b Prepared<'a>],
-) -> (Vec<&'b Prepared<'a>>, Vec<(&'b Prepared<'a>, usize)>) {
+/// others wins), are stored once.
+fn fold_batch<'b, 'a>(batch: &[&'b Prepared<'a>]) -> Folded<'b, 'a> {
     let mut unique: Vec<&Prepared<'_>> = Vec::new();
     let mut twins: Vec<(&Prepared<'_>, usize)> = Vec::new();
     for p in batch {
