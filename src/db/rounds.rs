@@ -185,6 +185,8 @@ pub async fn copy_kills(
             out.end_row();
         }
     }
+    // COPY is not a preparable statement, so no macro checks it: the column list is the
+    // order the values are written in above.
     let mut sink = conn
         .copy_in_raw(
             "COPY kill_context (round_id, kill_index, session_date, map_name, round_number,
