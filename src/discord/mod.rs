@@ -1,10 +1,8 @@
 //! The Discord front end: the poise framework with the slash commands, button clicks, round
 //! summary posts, and the daily retention run. `etprox bot` calls [`run`].
 
-mod render;
+pub(crate) mod render;
 mod slash;
-pub mod summaries;
-pub mod supervise;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +15,7 @@ use tracing::{info, warn};
 use crate::commands::{self, Caller, Env, Invocation, Reply};
 use crate::config::{BotConfig, Config};
 use crate::ingest::{watcher, Importer};
+use crate::jobs::{self, supervise};
 
 pub type Error = anyhow::Error;
 pub type Ctx<'a> = poise::Context<'a, Data, Error>;
@@ -326,39 +325,6 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     }
 }
 
-/// Recomputes the cached all-time and 30-day totals and pairs after imports (batched: waits
-/// for a quiet second), so the first /solo, /duo or /leaderboard after a round is fast too.
-async fn warm_cache(
-    env: Env,
-    mut rounds: tokio::sync::broadcast::Receiver<crate::ingest::ImportedRound>,
-) {
-    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-    loop {
-        match rounds.recv().await {
-            Ok(_) | Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => return,
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        loop {
-            match rounds.try_recv() {
-                Ok(_) | Err(TryRecvError::Lagged(_)) => continue,
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => return,
-            }
-        }
-        for period in [commands::Period::All, commands::Period::Month] {
-            let Ok(range) = period.range(&env.pool).await else {
-                continue;
-            };
-            let totals = env.cache.totals(&env.pool, range.from, range.to).await;
-            let pairs = env.cache.best_pairs(&env.pool, range.from, range.to).await;
-            if let Err(e) = totals.and(pairs) {
-                warn!(error = %e, "could not refresh cached totals");
-            }
-        }
-    }
-}
-
 /// Discord's REST client, through ETPROX_DISCORD_PROXY_URL when set (`etprox check` too).
 pub fn http_client(bot: &BotConfig) -> serenity::Http {
     let mut http = serenity::HttpBuilder::new(&bot.discord_token);
@@ -504,7 +470,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
             let rx = cache_rounds.take().unwrap_or_else(|| importer.subscribe());
             let env = env.clone();
             async move {
-                warm_cache(env, rx).await;
+                jobs::cache_warm::warm_cache(env, rx).await;
                 Ok(())
             }
         }));
@@ -582,7 +548,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
             let rx = rounds.take().unwrap_or_else(|| importer.subscribe());
             let (http, pool) = (Arc::clone(&http), pool.clone());
             async move {
-                summaries::post_summaries(
+                jobs::summaries::post_summaries(
                     http,
                     pool,
                     rx,
@@ -603,7 +569,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         tasks.spawn(supervise::supervise("retention", policy, move || {
             let (pool, export_dir) = (pool.clone(), export_dir.clone());
             async move {
-                summaries::daily_retention(pool, days, hour, export_dir).await;
+                jobs::retention::daily_retention(pool, days, hour, export_dir).await;
                 Ok(())
             }
         }));

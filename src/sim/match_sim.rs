@@ -8,7 +8,7 @@
 use super::et_mock::{
     Client, EtMock, MockError, Team, CON_CONNECTED, CON_CONNECTING, ENTITYNUM_WORLD, MAX_CLIENTS,
 };
-use super::prng::SplitMix64;
+use crate::prng::SplitMix64;
 
 /// Server frame length at `sv_fps 20`.
 pub const FRAME_MS: i64 = 50;
