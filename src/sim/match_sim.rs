@@ -467,11 +467,48 @@ impl MatchSim {
     }
 
     fn play_round(&mut self, map: &str, current_round: i64) -> Result<RoundStatus, MockError> {
+        let late_start = self.begin_round(map, current_round)?;
+        let zero_kills = self.rng.chance(self.config.p_zero_kill_round);
+        let cut_short = self.rng.chance(self.config.p_cut_short);
+        let seconds = if zero_kills {
+            self.rng.range_i64(20, 90)
+        } else {
+            self.rng
+                .range_i64(self.config.round_seconds.0, self.config.round_seconds.1)
+        };
+        let mut frames = seconds * 1000 / FRAME_MS;
+        if cut_short {
+            frames = self.rng.range_i64(1, frames.max(2));
+        }
+        for frame in 0..frames {
+            if late_start && frame == 5 {
+                self.set_gamestate("0");
+            }
+            self.advance_frame();
+            if late_start && frame == 5 {
+                self.mark_playing();
+            }
+            self.move_players();
+            if zero_kills || !self.gamestate_playing {
+                continue;
+            }
+            self.frame_events();
+        }
+        let status = if cut_short {
+            RoundStatus::Incomplete
+        } else {
+            RoundStatus::Complete
+        };
+        self.end_round(status, current_round);
+        Ok(status)
+    }
+
+    /// Starts a round's VM with everyone respawned and its truth record open; returns whether
+    /// play begins a few frames late (the VM started while the countdown still showed).
+    fn begin_round(&mut self, map: &str, current_round: i64) -> Result<bool, MockError> {
         self.mock
             .state_mut()
             .set_cvar("g_currentRound", current_round.to_string());
-        // Sometimes the VM starts while the countdown still shows, and play begins a few
-        // frames later.
         let late_start = self.rng.chance(0.25);
         self.set_gamestate(if late_start { "1" } else { "0" });
         for slot in 0..MAX_CLIENTS {
@@ -498,55 +535,33 @@ impl MatchSim {
         if !late_start {
             self.mark_playing();
         }
+        Ok(late_start)
+    }
 
-        let zero_kills = self.rng.chance(self.config.p_zero_kill_round);
-        let cut_short = self.rng.chance(self.config.p_cut_short);
-        let seconds = if zero_kills {
-            self.rng.range_i64(20, 90)
-        } else {
-            self.rng
-                .range_i64(self.config.round_seconds.0, self.config.round_seconds.1)
-        };
-        let mut frames = seconds * 1000 / FRAME_MS;
-        if cut_short {
-            frames = self.rng.range_i64(1, frames.max(2));
-        }
+    /// What may happen in one frame of play: a kill, a team switch, a join, a leave, a rename.
+    fn frame_events(&mut self) {
         let p_kill = self.config.kills_per_minute / (60_000.0 / FRAME_MS as f64);
         let per_frame = |p_per_s: f64| p_per_s * FRAME_MS as f64 / 1000.0;
-        for frame in 0..frames {
-            if late_start && frame == 5 {
-                self.set_gamestate("0");
-            }
-            self.advance_frame();
-            if late_start && frame == 5 {
-                self.mark_playing();
-            }
-            self.move_players();
-            if zero_kills || !self.gamestate_playing {
-                continue;
-            }
-            if self.rng.chance(p_kill) {
-                self.random_obituary();
-            }
-            if self.rng.chance(per_frame(self.config.p_switch_per_s)) {
-                self.switch_team_of_random_player();
-            }
-            if self.rng.chance(per_frame(self.config.p_join_per_s)) {
-                self.connect_new(false);
-            }
-            if self.rng.chance(per_frame(self.config.p_leave_per_s)) {
-                self.disconnect_random();
-            }
-            if self.rng.chance(per_frame(self.config.p_rename_per_s)) {
-                self.rename_random();
-            }
+        if self.rng.chance(p_kill) {
+            self.random_obituary();
         }
+        if self.rng.chance(per_frame(self.config.p_switch_per_s)) {
+            self.switch_team_of_random_player();
+        }
+        if self.rng.chance(per_frame(self.config.p_join_per_s)) {
+            self.connect_new(false);
+        }
+        if self.rng.chance(per_frame(self.config.p_leave_per_s)) {
+            self.disconnect_random();
+        }
+        if self.rng.chance(per_frame(self.config.p_rename_per_s)) {
+            self.rename_random();
+        }
+    }
 
-        let status = if cut_short {
-            RoundStatus::Incomplete
-        } else {
-            RoundStatus::Complete
-        };
+    /// Intermission (a complete round) or a cut (an incomplete one), the truth record closed,
+    /// and the VM shut down; a complete first half restarts the map for the second.
+    fn end_round(&mut self, status: RoundStatus, current_round: i64) {
         self.gamestate_playing = false;
         if status == RoundStatus::Complete {
             // G_LogExit: intermission starts and g_currentRound flips at once; the tracker
@@ -570,7 +585,6 @@ impl MatchSim {
         }
         let restart = status == RoundStatus::Complete && current_round == 0;
         self.mock.shutdown_vm(restart);
-        Ok(status)
     }
 
     fn server_id(&self) -> String {
