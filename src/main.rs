@@ -96,23 +96,28 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
-    if let Command::Check = command {
-        // Before the configuration is loaded: a bad setting is one of the things it reports.
-        return Ok(cli::check::run().await);
-    }
-    let config = Config::from_env().context("invalid configuration")?;
     match command {
-        Command::Demo(args) => cli::demo::run(&config, args).await,
-        Command::Db(command) => cli::db::run(&config, command).await,
-        Command::Import(args) => cli::import::run(&config, args).await,
-        Command::Watch => cli::watch::run(&config).await,
-        Command::Bot => cli::bot::run(config).await,
-        // Handled before the configuration is loaded (see above); kept for completeness.
+        // Before the configuration is loaded: a bad setting is one of the things it reports.
         Command::Check => Ok(cli::check::run().await),
-        Command::Ask(args) => cli::ask::run(&config, args).await,
-        Command::Retention(command) => cli::retention::run(&config, command).await,
-        Command::Heatmap(args) => cli::maps::heatmap(&config, &args).await,
-        Command::Maps(args) => cli::maps::maps(&args),
-        Command::Bench(command) => cli::bench::run(&config, command).await,
+        // Loads the configuration itself, when the build has the demo.
+        Command::Demo(args) => cli::demo::run(args).await,
+        Command::Db(command) => cli::db::run(&config()?, command).await,
+        Command::Import(args) => cli::import::run(&config()?, args).await,
+        Command::Watch => cli::watch::run(&config()?).await,
+        Command::Bot => cli::bot::run(config()?).await,
+        Command::Ask(args) => cli::ask::run(&config()?, args).await,
+        Command::Retention(command) => cli::retention::run(&config()?, command).await,
+        Command::Heatmap(args) => cli::maps::heatmap(&config()?, &args).await,
+        Command::Maps(args) => {
+            // Needs no setting, but refuses an invalid configuration like every command.
+            config()?;
+            cli::maps::maps(&args)
+        }
+        Command::Bench(command) => cli::bench::run(&config()?, command).await,
     }
+}
+
+/// The configuration from the environment (and the file read before).
+fn config() -> anyhow::Result<Config> {
+    Config::from_env().context("invalid configuration")
 }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use etprox::config::Config;
 
 #[derive(Args)]
 #[cfg_attr(not(feature = "demo"), allow(dead_code))]
@@ -23,15 +22,19 @@ pub struct DemoArgs {
 }
 
 #[cfg(feature = "demo")]
-pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use etprox::config::Config;
     use etprox::demo::{DemoOptions, Finished};
+    // The session clock; the database is the demo's own (see etprox::demo::run).
+    let config = Config::from_env().context("invalid configuration")?;
     let options = DemoOptions {
         fresh: args.fresh,
         keep: args.keep,
         work_dir: std::env::temp_dir().join("etprox-demo"),
         out_dir: args.out,
     };
-    match etprox::demo::run(config, &options).await? {
+    match etprox::demo::run(&config, &options).await? {
         Finished::Completed => Ok(ExitCode::SUCCESS),
         Finished::Interrupted => {
             eprintln!(
@@ -46,7 +49,7 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// Exit status 2, like any other command that cannot run, with the way to get the demo.
 #[cfg(not(feature = "demo"))]
-pub async fn run(_config: &Config, _args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(_args: DemoArgs) -> anyhow::Result<ExitCode> {
     anyhow::bail!(
         "etprox demo is not in this build: it was built without the `demo` feature (the \
          simulated game servers and Lua), as deployments are. Run the demo from the source \
