@@ -462,19 +462,8 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
     };
     // Subscribe before the watcher starts, so no round is missed; a restarted task
     // subscribes again.
-    let mut rounds = Some(importer.subscribe());
-    let mut cache_rounds = Some(importer.subscribe());
-    {
-        let (env, importer) = (env.clone(), importer.clone());
-        tasks.spawn(supervise::supervise("cache warming", policy, move || {
-            let rx = cache_rounds.take().unwrap_or_else(|| importer.subscribe());
-            let env = env.clone();
-            async move {
-                jobs::cache_warm::warm_cache(env, rx).await;
-                Ok(())
-            }
-        }));
-    }
+    let rounds = importer.subscribe();
+    jobs::spawn_cache_warming(&mut tasks, policy, &env, &importer);
     for source in &config.remote.sources {
         let (importer, source) = (importer.clone(), source.clone());
         let options =
@@ -542,37 +531,24 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         .context("building the Discord client")?;
 
     if let Some(channel) = bot.summary_channel_id {
-        let (http, pool, importer) = (Arc::clone(&client.http), pool.clone(), importer.clone());
-        let max_age = bot.summary_max_age;
-        tasks.spawn(supervise::supervise("summaries", policy, move || {
-            let rx = rounds.take().unwrap_or_else(|| importer.subscribe());
-            let (http, pool) = (Arc::clone(&http), pool.clone());
-            async move {
-                jobs::summaries::post_summaries(
-                    http,
-                    pool,
-                    rx,
-                    serenity::ChannelId::new(channel),
-                    max_age,
-                )
-                .await;
-                Ok(())
-            }
-        }));
+        let summaries = jobs::Summaries {
+            http: Arc::clone(&client.http),
+            pool: pool.clone(),
+            channel: serenity::ChannelId::new(channel),
+            max_age: bot.summary_max_age,
+        };
+        jobs::spawn_summaries(&mut tasks, policy, summaries, &importer, rounds);
     } else {
         drop(rounds);
     }
     if bot.retention_days > 0 {
-        let pool = pool.clone();
-        let (days, hour) = (bot.retention_days, bot.retention_hour);
-        let export_dir = bot.export_dir.clone();
-        tasks.spawn(supervise::supervise("retention", policy, move || {
-            let (pool, export_dir) = (pool.clone(), export_dir.clone());
-            async move {
-                jobs::retention::daily_retention(pool, days, hour, export_dir).await;
-                Ok(())
-            }
-        }));
+        let retention = jobs::DailyRetention {
+            pool: pool.clone(),
+            days: bot.retention_days,
+            hour: bot.retention_hour,
+            export_dir: bot.export_dir.clone(),
+        };
+        jobs::spawn_daily_retention(&mut tasks, policy, retention);
     }
     tokio::select! {
         result = client.start() => {
