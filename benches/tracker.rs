@@ -10,8 +10,8 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use etprox::prng::SplitMix64;
 use etprox::sim::et_mock::{Client, EtMock, Team, CON_CONNECTED};
-use etprox::sim::prng::SplitMix64;
 use etprox::sim::TRACKER_LUA;
 
 /// 32 v 32 around four hotspots, so most kills have allies within 300 units on both sides;

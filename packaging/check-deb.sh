@@ -3,7 +3,7 @@
 #   1. the file list, owners and modes inside the .deb; the conffile; the maintainer scripts;
 #   2. the systemd unit (`systemd-analyze verify` when available, else a syntax check);
 #   3. installs it with dpkg on this machine: the etprox user, folder and config permissions,
-#      the post-install message naming `etprox check`;
+#      the post-install message naming `etprox check`, the deployment build (no `etprox demo`);
 #   4. runs the unit's ExecStart by hand as the unit's user, with its EnvironmentFile and
 #      WorkingDirectory (systemd itself need not run here), expecting the clear
 #      "DISCORD_TOKEN is not set" error of the shipped configuration;
@@ -141,6 +141,11 @@ perm() { stat -c '%a %U:%G' "$1"; }
 [ -f /var/lib/etprox/assets/maps.csv ] || fail "the calibration table was not seeded"
 /usr/bin/etprox --version >/dev/null || fail "/usr/bin/etprox does not run"
 say "user etprox (uid $uid), folders and permissions ok"
+# The deployment flavour (default-features = false): no simulator, no Lua; `etprox demo` says so.
+/usr/bin/etprox demo >"$work/demo.log" 2>&1 && code=0 || code=$?
+[ "$code" = 2 ] && grep -q 'not in this build' "$work/demo.log" ||
+    fail "the packaged etprox is not the deployment build: 'etprox demo' exited $code: $(cat "$work/demo.log")"
+say "deployment build: 'etprox demo' is not in it (exit 2, with where to find it)"
 
 installed_unit=/usr/lib/systemd/system/etprox.service
 if command -v systemd-analyze >/dev/null; then

@@ -77,19 +77,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
     let server = PgConnectOptions::from_str(&options.database_url)
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
     let dir = tempfile::tempdir().context("creating a folder for the bench's round files")?;
-    let mut files = Vec::with_capacity(options.rounds);
-    let mut bytes = 0;
-    for i in 0..options.rounds {
-        let mut spec = RoundSpec::new(i as u64, 1_763_000_000 + i as i64 * 1_200);
-        spec.kills = options.kills_per_round;
-        let data = synthetic_v3(&spec);
-        bytes += data.len();
-        let path = dir
-            .path()
-            .join(format!("{i:05}-goldrush-round-1_etprox.txt"));
-        std::fs::write(&path, data)?;
-        files.push(path);
-    }
+    let (files, bytes) = write_rounds(dir.path(), options)?;
     let kills = options.rounds * options.kills_per_round;
     eprintln!(
         "bench: {} rounds, {} kills, {:.1} MiB of round files, {} files per transaction, {} concurrent transactions, {} repeats",
@@ -106,30 +94,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
     let mut roll_up: Vec<Duration> = Vec::new();
     for repeat in 0..options.repeats {
         let pool = fresh_database(&server).await?;
-        let importer = Importer::new(pool.clone(), SessionClock::default(), "bench");
-        let started = Instant::now();
-        let outcomes: Vec<ImportOutcome> =
-            futures_util::stream::iter(files.chunks(options.batch.max(1)).map(|batch| {
-                let importer = importer.clone();
-                async move {
-                    let results = importer.import_files(batch).await;
-                    futures_util::stream::iter(results.into_iter().map(|(_, r)| r))
-                }
-            }))
-            .buffer_unordered(options.jobs.max(1))
-            .flatten()
-            .try_collect()
-            .await?;
-        let elapsed = started.elapsed();
-        let imported = outcomes
-            .iter()
-            .filter(|o| matches!(o, ImportOutcome::Imported { .. }))
-            .count();
-        anyhow::ensure!(
-            imported == options.rounds,
-            "only {imported} of {} rounds imported",
-            options.rounds
-        );
+        let elapsed = time_import(&pool, &files, options).await?;
         ours.push(elapsed);
         let started = Instant::now();
         let rolled = crate::db::heatmap::roll_up_pending(&pool).await?;
@@ -138,27 +103,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
             "rolled up {rolled} rounds"
         );
         roll_up.push(started.elapsed());
-
-        // Baseline: the very same kill rows, COPYed into a table without indexes.
-        let mut conn = pool.acquire().await?;
-        sqlx::raw_sql("CREATE TABLE copy_baseline (LIKE kill_context INCLUDING DEFAULTS)")
-            .execute(&mut *conn)
-            .await?;
-        let mut text = Vec::new();
-        let mut stream = conn.copy_out_raw("COPY kill_context TO STDOUT").await?;
-        while let Some(chunk) = stream.try_next().await? {
-            text.extend_from_slice(&chunk);
-        }
-        drop(stream);
-        let started = Instant::now();
-        let mut sink = conn.copy_in_raw("COPY copy_baseline FROM STDIN").await?;
-        sink.send(text).await?;
-        let rows = sink.finish().await?;
-        let elapsed_copy = started.elapsed();
-        anyhow::ensure!(
-            rows as usize == kills,
-            "COPY wrote {rows} rows, expected {kills}"
-        );
+        let elapsed_copy = time_copy(&pool, kills).await?;
         copy.push(elapsed_copy);
         eprintln!(
             "  repeat {}: ours {:>8.1} ms ({:>9.0} kills/s), then heatmap roll-up {:>6.1} ms   COPY {:>7.1} ms ({:>9.0} kills/s)",
@@ -169,7 +114,6 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
             elapsed_copy.as_secs_f64() * 1e3,
             kills as f64 / elapsed_copy.as_secs_f64()
         );
-        drop(conn);
         pool.close().await;
     }
     let mut admin = server.clone().database("postgres").connect().await?;
@@ -184,4 +128,80 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         copy,
         roll_up,
     })
+}
+
+/// The synthetic round files of the bench, and their total size in bytes.
+fn write_rounds(
+    dir: &std::path::Path,
+    options: &ImportBenchOptions,
+) -> anyhow::Result<(Vec<std::path::PathBuf>, usize)> {
+    let mut files = Vec::with_capacity(options.rounds);
+    let mut bytes = 0;
+    for i in 0..options.rounds {
+        let mut spec = RoundSpec::new(i as u64, 1_763_000_000 + i as i64 * 1_200);
+        spec.kills = options.kills_per_round;
+        let data = synthetic_v3(&spec);
+        bytes += data.len();
+        let path = dir.join(format!("{i:05}-goldrush-round-1_etprox.txt"));
+        std::fs::write(&path, data)?;
+        files.push(path);
+    }
+    Ok((files, bytes))
+}
+
+/// Imports every file with our importer, `batch` files per transaction, `jobs` at once.
+async fn time_import(
+    pool: &PgPool,
+    files: &[std::path::PathBuf],
+    options: &ImportBenchOptions,
+) -> anyhow::Result<Duration> {
+    let importer = Importer::new(pool.clone(), SessionClock::default(), "bench");
+    let started = Instant::now();
+    let outcomes: Vec<ImportOutcome> =
+        futures_util::stream::iter(files.chunks(options.batch.max(1)).map(|batch| {
+            let importer = importer.clone();
+            async move {
+                let results = importer.import_files(batch).await;
+                futures_util::stream::iter(results.into_iter().map(|(_, r)| r))
+            }
+        }))
+        .buffer_unordered(options.jobs.max(1))
+        .flatten()
+        .try_collect()
+        .await?;
+    let elapsed = started.elapsed();
+    let imported = outcomes
+        .iter()
+        .filter(|o| matches!(o, ImportOutcome::Imported { .. }))
+        .count();
+    anyhow::ensure!(
+        imported == options.rounds,
+        "only {imported} of {} rounds imported",
+        options.rounds
+    );
+    Ok(elapsed)
+}
+
+/// Baseline: the very same kill rows, COPYed into a table without indexes.
+async fn time_copy(pool: &PgPool, kills: usize) -> anyhow::Result<Duration> {
+    let mut conn = pool.acquire().await?;
+    sqlx::raw_sql("CREATE TABLE copy_baseline (LIKE kill_context INCLUDING DEFAULTS)")
+        .execute(&mut *conn)
+        .await?;
+    let mut text = Vec::new();
+    let mut stream = conn.copy_out_raw("COPY kill_context TO STDOUT").await?;
+    while let Some(chunk) = stream.try_next().await? {
+        text.extend_from_slice(&chunk);
+    }
+    drop(stream);
+    let started = Instant::now();
+    let mut sink = conn.copy_in_raw("COPY copy_baseline FROM STDIN").await?;
+    sink.send(text).await?;
+    let rows = sink.finish().await?;
+    let elapsed = started.elapsed();
+    anyhow::ensure!(
+        rows as usize == kills,
+        "COPY wrote {rows} rows, expected {kills}"
+    );
+    Ok(elapsed)
 }

@@ -2,9 +2,11 @@
 //!
 //! Data flows one way: [`round_file`] (read, parse) → [`ingest`] (import once) → [`db`]
 //! (aggregates) → queries and replies. [`stats`] holds the pure rules (engagement classes, per-round
-//! aggregation) that the importer applies. [`sim`] is a simulated game server running the
-//! tracker module that writes the round files. [`commands`] answer slash commands as
-//! transport-free replies, shown by [`discord`] and by [`console`] (`etprox ask`).
+//! aggregation) that the importer applies. [`commands`] answer slash commands as transport-free
+//! replies, shown by [`discord`] and by [`console`] (`etprox ask`). [`jobs`] are the bot's
+//! background tasks; [`retention`] archives raw kills for the CLI, `/retention` and the daily job.
+//! With the `demo` feature (default, not in deployments), `sim` is a simulated game server
+//! running the tracker module that writes the round files, and [`demo`] plays an evening on it.
 
 pub mod assets;
 pub mod bench;
@@ -16,14 +18,17 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod demo;
-pub mod demo_script;
 pub mod discord;
 pub mod heatmap;
 pub mod ingest;
+pub mod jobs;
 pub mod period;
 pub mod players;
+pub mod prng;
 pub mod remote;
+pub mod retention;
 pub mod round_file;
 pub mod session;
+#[cfg(feature = "demo")]
 pub mod sim;
 pub mod stats;

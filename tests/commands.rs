@@ -458,7 +458,15 @@ async fn nothing_is_deleted_unless_the_export_is_on_disk(pool: PgPool) {
 
 #[sqlx::test]
 async fn the_daily_retention_run_exports_when_an_export_folder_is_set(pool: PgPool) {
-    use etprox::discord::summaries::run_retention_exporting;
+    /// Rows archived by today's run, `None` when it ran today already.
+    async fn run_retention_exporting(
+        pool: &PgPool,
+        days: u32,
+        dir: Option<&std::path::Path>,
+    ) -> anyhow::Result<Option<i64>> {
+        let run = etprox::retention::run_daily(pool, days, dir).await?;
+        Ok(run.map(|archived| archived.report.archived))
+    }
     seed(&pool).await;
     let before = kill_rows(&pool).await;
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
+#[cfg(feature = "demo")]
+use std::process::Stdio;
+#[cfg(feature = "demo")]
 use std::time::{Duration, Instant};
 
 /// Runs the demo with a TMPDIR of its own (its work folder lies there), on DATABASE_URL's server.
@@ -23,6 +26,7 @@ fn demo(tmp: &std::path::Path, args: &[&str]) -> (i32, String) {
     (output.status.code().unwrap_or(-1), text)
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn the_demo_plays_imports_and_reruns_without_doubling() {
     // Uses DATABASE_URL's server (the tests' PostgreSQL), database etprox_demo only.
@@ -46,6 +50,25 @@ fn the_demo_plays_imports_and_reruns_without_doubling() {
     let (code, last) = demo(tmp.path(), &[]);
     assert_eq!(code, 0, "{last}");
     assert!(last.contains("removed the demo database"), "{last}");
+}
+
+/// A deployment build (`--no-default-features`) keeps the command and says where the demo is.
+#[cfg(not(feature = "demo"))]
+#[test]
+fn without_the_feature_the_demo_says_how_to_get_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out) = demo(tmp.path(), &["--fresh"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("etprox demo is not in this build")
+            && out.contains("`demo` feature")
+            && out.contains("cargo run --release -- demo"),
+        "{out}"
+    );
+    assert!(
+        !tmp.path().join("etprox-demo").exists(),
+        "nothing was played"
+    );
 }
 
 #[test]
@@ -81,10 +104,12 @@ fn a_private_cluster_starts_and_stops() {
 /// a closed port, so the demo must start (and stop) a private cluster. Everything it writes goes
 /// under a temporary folder of its own (TMPDIR and working folder), which is how the tests find
 /// any process it might leave behind.
+#[cfg(feature = "demo")]
 struct NoServerDemo {
     tmp: tempfile::TempDir,
 }
 
+#[cfg(feature = "demo")]
 impl NoServerDemo {
     fn new() -> NoServerDemo {
         let tmp = tempfile::tempdir().unwrap();
@@ -148,6 +173,7 @@ impl NoServerDemo {
     }
 }
 
+#[cfg(feature = "demo")]
 impl Drop for NoServerDemo {
     /// A failed test must not leave a server behind either: end what is left, by process id.
     fn drop(&mut self) {
@@ -159,6 +185,7 @@ impl Drop for NoServerDemo {
     }
 }
 
+#[cfg(feature = "demo")]
 fn text_of(output: &std::process::Output) -> String {
     format!(
         "{}{}",
@@ -167,6 +194,7 @@ fn text_of(output: &std::process::Output) -> String {
     )
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn with_no_server_running_the_demo_uses_a_private_cluster_and_leaves_nothing_behind() {
     let run = NoServerDemo::new();
@@ -189,6 +217,7 @@ fn with_no_server_running_the_demo_uses_a_private_cluster_and_leaves_nothing_beh
     assert!(left.is_empty(), "left behind: {left:?}\n{out}");
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn a_failing_demo_stops_its_private_cluster() {
     let run = NoServerDemo::new();
@@ -205,6 +234,7 @@ fn a_failing_demo_stops_its_private_cluster() {
 }
 
 /// Starts a demo without a server and returns it once its private cluster is up.
+#[cfg(feature = "demo")]
 fn demo_with_cluster_up(
     run: &NoServerDemo,
 ) -> (std::process::Child, std::thread::JoinHandle<String>) {
@@ -240,6 +270,7 @@ fn demo_with_cluster_up(
     (child, reader)
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn an_interrupted_demo_stops_its_private_cluster() {
     let run = NoServerDemo::new();
@@ -264,6 +295,7 @@ fn an_interrupted_demo_stops_its_private_cluster() {
     assert!(left.is_empty(), "left behind after Ctrl-C: {left:?}\n{out}");
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn a_killed_demo_leaves_nothing_behind() {
     let run = NoServerDemo::new();

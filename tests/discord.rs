@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use etprox::config::{BotConfig, Config};
-use etprox::discord::supervise::Faults;
 use etprox::discord::{run, Bot};
+use etprox::jobs::supervise::Faults;
 use fake_discord::*;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -1137,7 +1137,11 @@ fn bot_without_token_fails_at_once_and_says_how_to_get_one() {
 
 #[sqlx::test(migrator = "etprox::db::MIGRATOR")]
 async fn daily_retention_archives_once_a_day(pool: PgPool) {
-    use etprox::discord::summaries::run_retention;
+    /// Rows archived by today's run, `None` when it ran today already.
+    async fn run_retention(pool: &PgPool, days: u32) -> anyhow::Result<Option<i64>> {
+        let run = etprox::retention::run_daily(pool, days, None).await?;
+        Ok(run.map(|archived| archived.report.archived))
+    }
     seed(&pool).await;
     let archived = run_retention(&pool, 30).await.unwrap();
     assert!(archived.is_some_and(|n| n > 0), "{archived:?}");

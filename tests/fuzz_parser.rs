@@ -17,7 +17,8 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::{NaiveTime, Utc};
 use etprox::config::SessionClock;
 use etprox::ingest::{Importer, Preparation};
-use etprox::round_file::synthetic::{synthetic_v2, synthetic_v3, Rng, RoundSpec};
+use etprox::prng::SplitMix64 as Rng;
+use etprox::round_file::synthetic::{synthetic_v2, synthetic_v3, RoundSpec};
 use etprox::round_file::KillKind;
 use etprox::stats::batch::{merge_rounds, RoundContext};
 

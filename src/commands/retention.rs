@@ -8,7 +8,8 @@ use super::{
     user_error, Button, ButtonStyle, Caller, Command, CommandError, CommandResult, Embed, Env,
     Invocation, Reply,
 };
-use crate::db;
+pub use crate::retention::human_bytes;
+use crate::retention::{self, ArchiveFailure};
 
 pub const DEFAULT_DAYS: i32 = 30;
 
@@ -116,7 +117,7 @@ pub async fn slash_archive<D: Front>(
 }
 
 async fn stats(env: &Env) -> CommandResult {
-    let tables = db::retention::data_stats(&env.pool).await?;
+    let tables = retention::stats(&env.pool).await?;
     let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
     let rows: Vec<Vec<String>> = tables
         .iter()
@@ -148,15 +149,8 @@ async fn archive(env: &Env, options: Archive) -> CommandResult {
         export,
         confirmed,
     } = options;
-    let db::retention::RawKills {
-        rows,
-        oldest,
-        newest,
-    } = db::retention::archive_preview(&env.pool, days).await?;
-    let range = match (oldest, newest) {
-        (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
-        _ => String::new(),
-    };
+    let plan = retention::plan(&env.pool, days).await?;
+    let (rows, range) = (plan.rows, plan.range());
     if rows == 0 {
         return Ok(Reply::text(format!(
             "Nothing to archive: no raw kills older than {days} days."
@@ -199,41 +193,33 @@ async fn archive(env: &Env, options: Archive) -> CommandResult {
         ])
         .ephemeral());
     }
-    let mut file = None;
-    if export {
-        let Some(dir) = &env.export_dir else {
-            return user_error("export needs ETPROX_EXPORT_DIR (a folder on the bot's machine); nothing was archived");
-        };
-        file = Some(
-            db::retention::ExportFile::create_new(dir, chrono::Utc::now()).map_err(|e| {
-                anyhow::anyhow!(
-                    "creating an export file in {}: {e}; nothing was archived",
-                    dir.display()
-                )
-            })?,
-        );
-    }
-    let report = db::retention::archive_older_than(
-        &env.pool,
-        days,
-        file.as_mut()
-            .map(|f| f as &mut dyn db::retention::ExportSink),
-    )
-    .await
-    .map_err(|e| match &file {
-        // The file stays: it holds rows that are all still in the database.
-        Some(f) => anyhow::anyhow!("{e} (export file {})", f.path().display()),
-        None => anyhow::anyhow!("{e}"),
-    })?;
-    let range = match (report.oldest, report.newest) {
-        (Some(a), Some(b)) => format!(" (session days {a} to {b})"),
-        _ => String::new(),
+    let export_dir = match (export, &env.export_dir) {
+        (false, _) => None,
+        (true, Some(dir)) => Some(dir.as_path()),
+        (true, None) => return user_error(
+            "export needs ETPROX_EXPORT_DIR (a folder on the bot's machine); nothing was archived",
+        ),
     };
-    let note = match (&file, report.exported) {
+    let archived = retention::archive(&env.pool, days, export_dir)
+        .await
+        .map_err(|failure| match failure {
+            ArchiveFailure::CreateExport { dir, error } => anyhow::anyhow!(
+                "creating an export file in {}: {error}; nothing was archived",
+                dir.display()
+            ),
+            // The file stays: it holds rows that are all still in the database.
+            ArchiveFailure::Archive {
+                error,
+                export_file: Some(f),
+            } => anyhow::anyhow!("{error} (export file {})", f.display()),
+            ArchiveFailure::Archive { error, .. } => anyhow::anyhow!("{error}"),
+        })?;
+    let (report, range) = (&archived.report, archived.range());
+    let note = match (&archived.export_file, report.exported) {
         (Some(f), Some(n)) => format!(
             "\nExported {n} rows ({}) to {} first.",
             human_bytes(report.exported_bytes as i64),
-            f.path().display()
+            f.display()
         ),
         _ => String::new(),
     };
@@ -249,29 +235,4 @@ async fn archive(env: &Env, options: Archive) -> CommandResult {
             report.archived, report.cutoff
         ),
     )))
-}
-
-pub fn human_bytes(bytes: i64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn bytes_read_well() {
-        assert_eq!(super::human_bytes(512), "512 B");
-        assert_eq!(super::human_bytes(1536), "1.5 KiB");
-        assert_eq!(super::human_bytes(3 * 1024 * 1024), "3.0 MiB");
-    }
 }

@@ -3,8 +3,6 @@
 
 pub mod render;
 mod slash;
-pub mod summaries;
-pub mod supervise;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +15,7 @@ use tracing::{info, warn};
 use crate::commands::{self, Caller, Command, CommandError, Env, Reply};
 use crate::config::{BotConfig, Config};
 use crate::ingest::{watcher, Importer};
-use crate::period::Period;
+use crate::jobs::{self, supervise};
 
 pub type Error = anyhow::Error;
 pub type Ctx<'a> = poise::Context<'a, Data, Error>;
@@ -325,39 +323,6 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     }
 }
 
-/// Recomputes the cached all-time and 30-day totals and pairs after imports (batched: waits
-/// for a quiet second), so the first /solo, /duo or /leaderboard after a round is fast too.
-async fn warm_cache(
-    env: Env,
-    mut rounds: tokio::sync::broadcast::Receiver<crate::ingest::ImportedRound>,
-) {
-    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-    loop {
-        match rounds.recv().await {
-            Ok(_) | Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => return,
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        loop {
-            match rounds.try_recv() {
-                Ok(_) | Err(TryRecvError::Lagged(_)) => continue,
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => return,
-            }
-        }
-        for period in [Period::All, Period::MONTH] {
-            let Ok(range) = commands::range(&env, period).await else {
-                continue;
-            };
-            let totals = env.cache.totals(&env.pool, range.from, range.to).await;
-            let pairs = env.cache.best_pairs(&env.pool, range.from, range.to).await;
-            if let Err(e) = totals.and(pairs) {
-                warn!(error = %e, "could not refresh cached totals");
-            }
-        }
-    }
-}
-
 /// Discord's REST client, through ETPROX_DISCORD_PROXY_URL when set (`etprox check` too).
 pub fn http_client(bot: &BotConfig) -> serenity::Http {
     let mut http = serenity::HttpBuilder::new(&bot.discord_token);
@@ -496,19 +461,8 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
     };
     // Subscribe before the watcher starts, so no round is missed; a restarted task
     // subscribes again.
-    let mut rounds = Some(importer.subscribe());
-    let mut cache_rounds = Some(importer.subscribe());
-    {
-        let (env, importer) = (env.clone(), importer.clone());
-        tasks.spawn(supervise::supervise("cache warming", policy, move || {
-            let rx = cache_rounds.take().unwrap_or_else(|| importer.subscribe());
-            let env = env.clone();
-            async move {
-                warm_cache(env, rx).await;
-                Ok(())
-            }
-        }));
-    }
+    let rounds = importer.subscribe();
+    jobs::spawn_cache_warming(&mut tasks, policy, &env, &importer);
     spawn_imports(&mut tasks, &config, &importer, faults, policy);
 
     let http = http_client(&bot);
@@ -521,28 +475,24 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         .context("building the Discord client")?;
 
     if let Some(channel) = bot.summary_channel_id {
-        let (http, pool, importer) = (Arc::clone(&client.http), pool.clone(), importer.clone());
-        let max_age = bot.summary_max_age;
-        tasks.spawn(supervise::supervise("summaries", policy, move || {
-            let rx = rounds.take().unwrap_or_else(|| importer.subscribe());
-            let (http, pool) = (Arc::clone(&http), pool.clone());
-            async move {
-                summaries::post_summaries(
-                    http,
-                    pool,
-                    rx,
-                    serenity::ChannelId::new(channel),
-                    max_age,
-                )
-                .await;
-                Ok(())
-            }
-        }));
+        let summaries = jobs::Summaries {
+            http: Arc::clone(&client.http),
+            pool: pool.clone(),
+            channel: serenity::ChannelId::new(channel),
+            max_age: bot.summary_max_age,
+        };
+        jobs::spawn_summaries(&mut tasks, policy, summaries, &importer, rounds);
     } else {
         drop(rounds);
     }
     if bot.retention_days > 0 {
-        spawn_retention(&mut tasks, &bot, &pool, policy);
+        let retention = jobs::DailyRetention {
+            pool: pool.clone(),
+            days: bot.retention_days,
+            hour: bot.retention_hour,
+            export_dir: bot.export_dir.clone(),
+        };
+        jobs::spawn_daily_retention(&mut tasks, policy, retention);
     }
     tokio::select! {
         result = client.start() => {
@@ -625,25 +575,6 @@ fn framework(bot: &BotConfig, env: Env, probe: DatabaseProbe) -> poise::Framewor
             })
         })
         .build()
-}
-
-/// The daily archive of raw kills past the retention days.
-fn spawn_retention(
-    tasks: &mut Tasks,
-    bot: &BotConfig,
-    pool: &PgPool,
-    policy: supervise::RestartPolicy,
-) {
-    let pool = pool.clone();
-    let (days, hour) = (bot.retention_days, bot.retention_hour);
-    let export_dir = bot.export_dir.clone();
-    tasks.spawn(supervise::supervise("retention", policy, move || {
-        let (pool, export_dir) = (pool.clone(), export_dir.clone());
-        async move {
-            summaries::daily_retention(pool, days, hour, export_dir).await;
-            Ok(())
-        }
-    }));
 }
 
 #[cfg(test)]

@@ -1,34 +1,17 @@
-//! Deterministic synthetic rounds of realistic size, for tests and benchmarks.
-//! (The full match simulator that drives the Lua tracker lives elsewhere; this is only data.)
+//! Deterministic synthetic rounds of realistic size, for tests and benchmarks, seeded through
+//! [`crate::prng`] like the simulator. (The full match simulator that drives the Lua tracker
+//! lives in `sim`; this is only data, and is built without the `demo` feature too.)
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
-use super::writer::write_v3;
+use crate::prng::SplitMix64 as Rng;
+
+use super::writer::{v2_file_name, write_v2, write_v3, V2Kill, V2Side};
 use super::{AllyRef, Combatant, KillKind, KillRecord, RoundHeader, Team};
 
-/// A small, fast, seedable generator (xorshift64*), so data is the same on every machine.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-    /// Uniform in `[lo, hi)`.
-    pub fn range_f32(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * (self.below(1_000_000) as f32 / 1_000_000.0)
-    }
+/// Uniform in `[lo, hi)`, in the file's precision.
+fn range_f32(rng: &mut Rng, lo: f32, hi: f32) -> f32 {
+    rng.range_f64(f64::from(lo), f64::from(hi)) as f32
 }
 
 /// What to generate.
@@ -94,8 +77,8 @@ fn hotspots(map: &str) -> Vec<(f32, f32)> {
     (0..12)
         .map(|_| {
             (
-                rng.range_f32(-3600.0, 3200.0),
-                rng.range_f32(-3100.0, 3900.0),
+                range_f32(&mut rng, -3600.0, 3200.0),
+                range_f32(&mut rng, -3100.0, 3900.0),
             )
         })
         .collect()
@@ -136,15 +119,15 @@ fn kills<'p>(spec: &RoundSpec, players: &'p [Player]) -> Vec<KillRecord<'p>> {
             // Fights cluster around a map's chokepoints and objectives, the same in every round.
             let (hx, hy) = hotspots[rng.below(hotspots.len() as u64) as usize];
             let spread =
-                |rng: &mut Rng| rng.range_f32(-350.0, 350.0) + rng.range_f32(-350.0, 350.0);
+                |rng: &mut Rng| range_f32(rng, -350.0, 350.0) + range_f32(rng, -350.0, 350.0);
             let kp = [
                 hx + spread(&mut rng),
                 hy + spread(&mut rng),
-                rng.range_f32(-400.0, 400.0),
+                range_f32(&mut rng, -400.0, 400.0),
             ];
             let vp = [
-                kp[0] + rng.range_f32(-700.0, 700.0),
-                kp[1] + rng.range_f32(-700.0, 700.0),
+                kp[0] + range_f32(&mut rng, -700.0, 700.0),
+                kp[1] + range_f32(&mut rng, -700.0, 700.0),
                 kp[2],
             ];
             let round1 = |x: f32| (x * 10.0).round() / 10.0;
@@ -199,44 +182,38 @@ pub fn synthetic_v3(spec: &RoundSpec) -> Vec<u8> {
     write_v3(&header, false, &kills)
 }
 
+fn v2_side<'a>(c: &'a Combatant<'_>) -> V2Side<'a> {
+    V2Side {
+        slot: i64::from(c.slot),
+        guid: &c.guid,
+        name: &c.name,
+        team: c.team.as_str(),
+        pos: c.pos.map(f64::from),
+    }
+}
+
 /// A v2 file (as the public module writes it) for the spec: `(file name, bytes)`.
-/// Suicides are left out, as v2 does.
+/// Suicides are left out, as v2 does; the heatmap section is empty.
 pub fn synthetic_v2(spec: &RoundSpec, ended_local: chrono::NaiveDateTime) -> (String, Vec<u8>) {
     let players = roster(spec);
     let kills = kills(spec, &players);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# PROXIMITY_TRACKER_V2\n# map={}\n# round={}",
-        spec.map,
-        spec.round_number - 1
-    );
-    out.push_str("# FORMAT: game_time|killer_slot|killer_guid|killer_name|killer_team|killer_x|killer_y|killer_z|victim_slot|victim_guid|victim_name|victim_team|victim_x|victim_y|victim_z|distance|weapon|mod|engagement_type|killer_allies|victim_allies|supporting_allies\n");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    for k in kills.iter().filter(|k| k.kind != KillKind::Suicide) {
-        let allies: Vec<String> = k.supporting_allies.iter().map(|a| text(&a.name)).collect();
-        let allies = if allies.is_empty() {
-            "NONE".to_owned()
-        } else {
-            allies.join(",")
-        };
-        let _ = writeln!(
-            out,
-            "{}|{}|{}|{}|{}|{:.1}|{:.1}|{:.1}|{}|{}|{}|{}|{:.1}|{:.1}|{:.1}|{:.1}|{}|{}|{}v{}|{}|{}|{}",
-            k.game_time + 60_000, k.killer.slot, text(&k.killer.guid), text(&k.killer.name), k.killer.team.as_str(),
-            k.killer.pos[0], k.killer.pos[1], k.killer.pos[2],
-            k.victim.slot, text(&k.victim.guid), text(&k.victim.name), k.victim.team.as_str(),
-            k.victim.pos[0], k.victim.pos[1], k.victim.pos[2],
-            k.distance, k.weapon, k.means_of_death, k.killer_allies + 1, k.victim_allies + 1,
-            k.killer_allies, k.victim_allies, allies
-        );
-    }
-    out.push_str("\n# HEATMAP\n# grid_x|grid_y|axis_kills|allies_kills\n");
-    let name = format!(
-        "{}-{}-round-{}_proximity.txt",
-        ended_local.format("%Y-%m-%d-%H%M%S"),
-        spec.map,
-        spec.round_number - 1
-    );
-    (name, out.into_bytes())
+    let lines: Vec<V2Kill<'_>> = kills
+        .iter()
+        .filter(|k| k.kind != KillKind::Suicide)
+        .map(|k| V2Kill {
+            // The module's clock starts at map load, a minute before the round.
+            game_time: k.game_time + 60_000,
+            killer: v2_side(&k.killer),
+            victim: v2_side(&k.victim),
+            distance: f64::from(k.distance),
+            weapon: i64::from(k.weapon),
+            means_of_death: i64::from(k.means_of_death),
+            killer_allies: usize::from(k.killer_allies),
+            victim_allies: usize::from(k.victim_allies),
+            ally_names: k.supporting_allies.iter().map(|a| &*a.name).collect(),
+        })
+        .collect();
+    let round = i64::from(spec.round_number - 1);
+    let name = v2_file_name(ended_local, &spec.map, round);
+    (name, write_v2(&spec.map, round, &lines, &[]))
 }

@@ -1,5 +1,6 @@
-//! Writes v3 round files. Used by tests, benches and the match simulator; the game server writes
-//! the same format from Lua.
+//! Writes round files: v3 (ours; the game server writes the same format from Lua) and v2 (as the
+//! public "Proximity Tracker v2" module writes it). Used by the synthetic rounds of tests and
+//! benches and by the match simulator.
 
 use std::io::Write;
 
@@ -83,4 +84,91 @@ fn write_combatant(out: &mut Vec<u8>, side: &Combatant<'_>) {
         side.pos[1],
         side.pos[2]
     );
+}
+
+/// One side of a v2 kill line: written raw, as the v2 module does (no escaping).
+#[derive(Debug, Clone, Copy)]
+pub struct V2Side<'a> {
+    pub slot: i64,
+    pub guid: &'a [u8],
+    pub name: &'a [u8],
+    /// `AXIS`, `ALLIES`, ...
+    pub team: &'a str,
+    pub pos: [f64; 3],
+}
+
+/// One kill line of a v2 file.
+#[derive(Debug, Clone)]
+pub struct V2Kill<'a> {
+    /// The module's offset clock (milliseconds).
+    pub game_time: i64,
+    pub killer: V2Side<'a>,
+    pub victim: V2Side<'a>,
+    pub distance: f64,
+    pub weapon: i64,
+    pub means_of_death: i64,
+    /// Teammates near the killer and the victim; the engagement is `(killer+1)v(victim+1)`.
+    pub killer_allies: usize,
+    pub victim_allies: usize,
+    /// Names of the killer's allies, joined with `,` (or `NONE`).
+    pub ally_names: Vec<&'a [u8]>,
+}
+
+/// A v2 heatmap cell: `(grid_x, grid_y)`, axis kills, allies kills.
+pub type V2Cell = ((i64, i64), u32, u32);
+
+/// A complete v2 file: header, kill lines, and the `# HEATMAP` section with `cells`.
+pub fn write_v2(map: &str, round: i64, kills: &[V2Kill<'_>], cells: &[V2Cell]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512 + kills.len() * 160);
+    let _ = write!(
+        out,
+        "# PROXIMITY_TRACKER_V2\n# map={map}\n# round={round}\n"
+    );
+    out.extend_from_slice(
+        b"# FORMAT: game_time|killer_slot|killer_guid|killer_name|killer_team|killer_x|killer_y|killer_z|victim_slot|victim_guid|victim_name|victim_team|victim_x|victim_y|victim_z|distance|weapon|mod|engagement_type|killer_allies|victim_allies|supporting_allies\n",
+    );
+    for kill in kills {
+        write_v2_kill(&mut out, kill);
+    }
+    out.extend_from_slice(b"\n# HEATMAP\n# grid_x|grid_y|axis_kills|allies_kills\n");
+    for ((x, y), axis, allies) in cells {
+        let _ = writeln!(out, "{x}|{y}|{axis}|{allies}");
+    }
+    out
+}
+
+fn write_v2_kill(out: &mut Vec<u8>, kill: &V2Kill<'_>) {
+    let _ = write!(out, "{}|", kill.game_time);
+    for side in [&kill.killer, &kill.victim] {
+        let _ = write!(out, "{}|", side.slot);
+        out.extend_from_slice(side.guid);
+        out.push(b'|');
+        out.extend_from_slice(side.name);
+        let [x, y, z] = side.pos;
+        let _ = write!(out, "|{}|{x:.1}|{y:.1}|{z:.1}|", side.team);
+    }
+    let (ka, va) = (kill.killer_allies, kill.victim_allies);
+    let _ = write!(
+        out,
+        "{:.1}|{}|{}|{}v{}|{ka}|{va}|",
+        kill.distance,
+        kill.weapon,
+        kill.means_of_death,
+        ka + 1,
+        va + 1
+    );
+    if kill.ally_names.is_empty() {
+        out.extend_from_slice(b"NONE");
+    } else {
+        out.extend_from_slice(&kill.ally_names.join(&b","[..]));
+    }
+    out.push(b'\n');
+}
+
+/// The v2 module's file name: `<ended, local>-<map>-round-<round>_proximity.txt`.
+pub fn v2_file_name(ended: chrono::NaiveDateTime, map: &str, round: i64) -> String {
+    format!(
+        "{}-{map}-round-{round}_proximity.txt",
+        ended.format("%Y-%m-%d-%H%M%S")
+    )
 }

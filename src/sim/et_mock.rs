@@ -491,6 +491,7 @@ fn refuse_fatal_extension(name: &[u8]) -> mlua::Result<()> {
     Ok(())
 }
 
+/// The `et` table (constants, game and file functions) and the simulated clock.
 fn install_api(lua: &Lua, state: &Rc<RefCell<ServerState>>) -> mlua::Result<()> {
     let et = lua.create_table()?;
 
@@ -516,6 +517,18 @@ fn install_api(lua: &Lua, state: &Rc<RefCell<ServerState>>) -> mlua::Result<()> 
         et.set(name, value)?;
     }
 
+    install_game_api(lua, &et, state)?;
+    install_fs_api(lua, &et, state)?;
+    lua.globals().set("et", et)?;
+    install_clock(lua, state)
+}
+
+/// Entities, cvars, userinfo, the millisecond clock and printing.
+fn install_game_api(
+    lua: &Lua,
+    et: &mlua::Table,
+    state: &Rc<RefCell<ServerState>>,
+) -> mlua::Result<()> {
     let st = Rc::clone(state);
     et.set(
         "gentity_get",
@@ -582,6 +595,15 @@ fn install_api(lua: &Lua, state: &Rc<RefCell<ServerState>>) -> mlua::Result<()> 
         )?;
     }
 
+    Ok(())
+}
+
+/// The `trap_FS_*` file functions, rooted in the mock's folder.
+fn install_fs_api(
+    lua: &Lua,
+    et: &mlua::Table,
+    state: &Rc<RefCell<ServerState>>,
+) -> mlua::Result<()> {
     let st = Rc::clone(state);
     et.set(
         "trap_FS_FOpenFile",
@@ -652,8 +674,11 @@ fn install_api(lua: &Lua, state: &Rc<RefCell<ServerState>>) -> mlua::Result<()> 
         })?,
     )?;
 
-    lua.globals().set("et", et)?;
+    Ok(())
+}
 
+/// `os.time()` follows the simulated clock.
+fn install_clock(lua: &Lua, state: &Rc<RefCell<ServerState>>) -> mlua::Result<()> {
     // os.time() follows the simulated clock so file names are reproducible; os.time(t) and
     // os.date stay real.
     let st = Rc::clone(state);

@@ -24,7 +24,6 @@
 
 pub mod et_mock;
 pub mod match_sim;
-pub mod prng;
 pub mod v2_writer;
 
 /// The tracker module, as deployed to game servers.

@@ -11,6 +11,7 @@
 //! - a `# HEATMAP` section counts kills per 512-unit cell of the victim's unrounded position.
 
 use super::match_sim::{ObituaryKind, ObituaryTruth, PlayerAtKill, RoundStatus, RoundTruth};
+use crate::round_file::writer::{v2_file_name, write_v2, V2Cell, V2Kill, V2Side};
 use crate::sim::et_mock::Team;
 
 /// Why v2 did not record an obituary.
@@ -46,10 +47,6 @@ impl V2Round {
     }
 }
 
-fn team_label(team: Team) -> &'static str {
-    team.label()
-}
-
 /// v2 has no GUID for a client without `cl_guid`: reading it raises.
 fn has_guid(p: &PlayerAtKill) -> bool {
     p.raw_guid.as_deref().is_some_and(|g| !g.is_empty())
@@ -75,67 +72,37 @@ fn loss_of(o: &ObituaryTruth) -> Option<V2Loss> {
     None
 }
 
-fn kill_line(out: &mut Vec<u8>, o: &ObituaryTruth, game_time: i64, killer: &PlayerAtKill) {
-    let v = &o.victim;
-    let mut field = |bytes: &[u8], last: bool| {
-        out.extend_from_slice(bytes);
-        out.push(if last { b'\n' } else { b'|' });
-    };
-    field(game_time.to_string().as_bytes(), false);
-    for p in [killer, v] {
-        field(p.slot.to_string().as_bytes(), false);
-        field(p.raw_guid.as_deref().unwrap_or("").as_bytes(), false);
-        field(&p.name, false);
-        field(team_label(p.team).as_bytes(), false);
-        for c in p.origin {
-            field(format!("{c:.1}").as_bytes(), false);
-        }
-    }
-    field(format!("{:.1}", o.distance).as_bytes(), false);
-    field(o.weapon.to_string().as_bytes(), false);
-    field(o.means_of_death.to_string().as_bytes(), false);
-    let (ka, va) = (o.killer_allies.len(), o.victim_allies.len());
-    field(format!("{}v{}", ka + 1, va + 1).as_bytes(), false);
-    field(ka.to_string().as_bytes(), false);
-    field(va.to_string().as_bytes(), false);
-    if o.killer_allies.is_empty() {
-        field(b"NONE", true);
-    } else {
-        let names: Vec<&[u8]> = o.killer_allies.iter().map(|a| a.name.as_slice()).collect();
-        field(&names.join(&b","[..]), true);
+fn v2_side(p: &PlayerAtKill) -> V2Side<'_> {
+    V2Side {
+        slot: p.slot,
+        guid: p.raw_guid.as_deref().unwrap_or("").as_bytes(),
+        name: &p.name,
+        team: p.team.label(),
+        pos: p.origin,
     }
 }
 
-/// The v2 file (if any) and per-obituary losses for one simulated round.
-pub fn write_v2_round(round: &RoundTruth) -> V2Round {
-    let losses: Vec<Option<V2Loss>> = round.obituaries.iter().map(loss_of).collect();
-    let written: Vec<&ObituaryTruth> = round
-        .obituaries
-        .iter()
-        .zip(&losses)
-        .filter(|(_, l)| l.is_none())
-        .map(|(o, _)| o)
-        .collect();
-    if round.status == RoundStatus::Incomplete || written.is_empty() {
-        let losses = losses
-            .into_iter()
-            .map(|l| l.or(Some(V2Loss::NoFile)))
-            .collect();
-        return V2Round { file: None, losses };
+fn v2_kill<'a>(o: &'a ObituaryTruth, game_time: i64, killer: &'a PlayerAtKill) -> V2Kill<'a> {
+    V2Kill {
+        game_time,
+        killer: v2_side(killer),
+        victim: v2_side(&o.victim),
+        distance: o.distance,
+        weapon: o.weapon,
+        means_of_death: o.means_of_death,
+        killer_allies: o.killer_allies.len(),
+        victim_allies: o.victim_allies.len(),
+        ally_names: o.killer_allies.iter().map(|a| a.name.as_slice()).collect(),
     }
+}
 
-    let mut out = Vec::new();
-    out.extend_from_slice(b"# PROXIMITY_TRACKER_V2\n");
-    out.extend_from_slice(format!("# map={}\n", round.map).as_bytes());
-    out.extend_from_slice(format!("# round={}\n", round.current_round).as_bytes());
-    out.extend_from_slice(
-        b"# FORMAT: game_time|killer_slot|killer_guid|killer_name|killer_team|killer_x|killer_y|killer_z|victim_slot|victim_guid|victim_name|victim_team|victim_x|victim_y|victim_z|distance|weapon|mod|engagement_type|killer_allies|victim_allies|supporting_allies\n",
-    );
-    // (cell, axis kills, allies kills), in first-seen order like the module's table walk.
-    let mut cells: Vec<((i64, i64), u32, u32)> = Vec::new();
-    for o in &written {
-        let Some(killer) = &o.killer else { continue };
-        kill_line(&mut out, o, o.process_ms - round.init_level_time, killer);
+/// Kills per 512-unit cell of the victim's unrounded position, by the killer's team, in
+/// first-seen order like the module's table walk.
+fn heatmap_cells<'a>(
+    written: impl Iterator<Item = (&'a ObituaryTruth, &'a PlayerAtKill)>,
+) -> Vec<V2Cell> {
+    let mut cells: Vec<V2Cell> = Vec::new();
+    for (o, killer) in written {
         let cell = (
             (o.victim.origin[0] / 512.0).floor() as i64,
             (o.victim.origin[1] / 512.0).floor() as i64,
@@ -155,20 +122,36 @@ pub fn write_v2_round(round: &RoundTruth) -> V2Round {
             }
         }
     }
-    out.extend_from_slice(b"\n# HEATMAP\n# grid_x|grid_y|axis_kills|allies_kills\n");
-    for ((x, y), axis, allies) in cells {
-        out.extend_from_slice(format!("{x}|{y}|{axis}|{allies}\n").as_bytes());
-    }
+    cells
+}
 
-    let stamp = chrono::DateTime::from_timestamp(round.end_unix, 0)
-        .map(|t| t.format("%Y-%m-%d-%H%M%S").to_string())
-        .unwrap_or_default();
-    let name = format!(
-        "{stamp}-{}-round-{}_proximity.txt",
-        round.map, round.current_round
-    );
+/// The v2 file (if any) and per-obituary losses for one simulated round.
+pub fn write_v2_round(round: &RoundTruth) -> V2Round {
+    let losses: Vec<Option<V2Loss>> = round.obituaries.iter().map(loss_of).collect();
+    let written: Vec<(&ObituaryTruth, &PlayerAtKill)> = round
+        .obituaries
+        .iter()
+        .zip(&losses)
+        .filter(|(_, l)| l.is_none())
+        .filter_map(|(o, _)| o.killer.as_ref().map(|k| (o, k)))
+        .collect();
+    if round.status == RoundStatus::Incomplete || written.is_empty() {
+        let losses = losses
+            .into_iter()
+            .map(|l| l.or(Some(V2Loss::NoFile)))
+            .collect();
+        return V2Round { file: None, losses };
+    }
+    let kills: Vec<V2Kill<'_>> = written
+        .iter()
+        .map(|(o, killer)| v2_kill(o, o.process_ms - round.init_level_time, killer))
+        .collect();
+    let cells = heatmap_cells(written.iter().copied());
+    let bytes = write_v2(&round.map, round.current_round, &kills, &cells);
+    let ended = chrono::DateTime::from_timestamp(round.end_unix, 0).unwrap_or_default();
+    let name = v2_file_name(ended.naive_utc(), &round.map, round.current_round);
     V2Round {
-        file: Some((name, out)),
+        file: Some((name, bytes)),
         losses,
     }
 }

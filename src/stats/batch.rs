@@ -185,25 +185,44 @@ fn max_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
 pub fn merge_rounds<'a>(
     rounds: impl IntoIterator<Item = (&'a RoundContext, &'a RoundStats)>,
 ) -> BatchAggregates {
-    let mut players: BTreeMap<String, PlayerRow> = BTreeMap::new();
-    let mut aliases: BTreeMap<(String, Vec<u8>), AliasRow> = BTreeMap::new();
-    let mut daily: BTreeMap<(NaiveDate, String), DailyPlayerRow> = BTreeMap::new();
-    let mut daily_pairs: BTreeMap<(NaiveDate, String, String), PairRow> = BTreeMap::new();
-    let mut cells: BTreeMap<(NaiveDate, String, i32, i32), CellRow> = BTreeMap::new();
-    let mut weapons: BTreeMap<(String, NaiveDate, i16), (i32, i32)> = BTreeMap::new();
-    let mut versus: BTreeMap<(String, String, NaiveDate), i32> = BTreeMap::new();
-
+    let mut merger = Merger::default();
     for (ctx, stats) in rounds {
+        merger.add_players(ctx, stats);
+        merger.add_aliases(ctx, stats);
+        merger.add_pairs(ctx, stats);
+        merger.add_cells(ctx, stats);
+        merger.add_tables(ctx, stats);
+    }
+    merger.finish()
+}
+
+/// The batch's rows so far, keyed (and so sorted) as they are written.
+#[derive(Default)]
+struct Merger {
+    players: BTreeMap<String, PlayerRow>,
+    aliases: BTreeMap<(String, Vec<u8>), AliasRow>,
+    daily: BTreeMap<(NaiveDate, String), DailyPlayerRow>,
+    daily_pairs: BTreeMap<(NaiveDate, String, String), PairRow>,
+    cells: BTreeMap<(NaiveDate, String, i32, i32), CellRow>,
+    weapons: BTreeMap<(String, NaiveDate, i16), (i32, i32)>,
+    versus: BTreeMap<(String, String, NaiveDate), i32>,
+}
+
+impl Merger {
+    fn add_players(&mut self, ctx: &RoundContext, stats: &RoundStats) {
         let seen = ctx.seen;
         for p in &stats.players {
-            let row = players.entry(p.key.clone()).or_insert_with(|| PlayerRow {
-                key: p.key.clone(),
-                name: p.name.clone(),
-                name_seen: seen,
-                is_bot: p.is_bot,
-                first_seen: seen,
-                last_seen: seen,
-            });
+            let row = self
+                .players
+                .entry(p.key.clone())
+                .or_insert_with(|| PlayerRow {
+                    key: p.key.clone(),
+                    name: p.name.clone(),
+                    name_seen: seen,
+                    is_bot: p.is_bot,
+                    first_seen: seen,
+                    last_seen: seen,
+                });
             if newer_name(&p.name, seen, &row.name, row.name_seen) {
                 row.name.clone_from(&p.name);
                 row.name_seen = seen;
@@ -212,7 +231,8 @@ pub fn merge_rounds<'a>(
             row.first_seen = row.first_seen.min(seen);
             row.last_seen = row.last_seen.max(seen);
 
-            let day = daily
+            let day = self
+                .daily
                 .entry((ctx.session_date, p.key.clone()))
                 .or_insert_with(|| DailyPlayerRow {
                     session_date: ctx.session_date,
@@ -231,8 +251,13 @@ pub fn merge_rounds<'a>(
                 day.name_seen = seen;
             }
         }
+    }
+
+    fn add_aliases(&mut self, ctx: &RoundContext, stats: &RoundStats) {
+        let seen = ctx.seen;
         for a in &stats.aliases {
-            let row = aliases
+            let row = self
+                .aliases
                 .entry((a.key.clone(), a.raw_name.clone()))
                 .or_insert_with(|| AliasRow {
                     key: a.key.clone(),
@@ -247,31 +272,37 @@ pub fn merge_rounds<'a>(
             row.first_seen = row.first_seen.min(seen);
             row.last_seen = row.last_seen.max(seen);
         }
+    }
+
+    fn add_pairs(&mut self, ctx: &RoundContext, stats: &RoundStats) {
+        let day = ctx.session_date;
         for p in &stats.pairs {
-            let add = |row: &mut PairRow| {
-                row.kills_within_range += p.kills_within_range;
-                row.simultaneous_kills += p.simultaneous_kills;
-                row.trade_kills += p.trade_kills;
-                row.rounds_together += 1;
-                row.first_seen = row.first_seen.min(ctx.session_date);
-                row.last_seen = row.last_seen.max(ctx.session_date);
-            };
-            let blank = || PairRow {
-                player1: p.player1.clone(),
-                player2: p.player2.clone(),
-                kills_within_range: 0,
-                simultaneous_kills: 0,
-                trade_kills: 0,
-                rounds_together: 0,
-                first_seen: ctx.session_date,
-                last_seen: ctx.session_date,
-            };
-            add(daily_pairs
-                .entry((ctx.session_date, p.player1.clone(), p.player2.clone()))
-                .or_insert_with(blank));
+            let row = self
+                .daily_pairs
+                .entry((day, p.player1.clone(), p.player2.clone()))
+                .or_insert_with(|| PairRow {
+                    player1: p.player1.clone(),
+                    player2: p.player2.clone(),
+                    kills_within_range: 0,
+                    simultaneous_kills: 0,
+                    trade_kills: 0,
+                    rounds_together: 0,
+                    first_seen: day,
+                    last_seen: day,
+                });
+            row.kills_within_range += p.kills_within_range;
+            row.simultaneous_kills += p.simultaneous_kills;
+            row.trade_kills += p.trade_kills;
+            row.rounds_together += 1;
+            row.first_seen = row.first_seen.min(day);
+            row.last_seen = row.last_seen.max(day);
         }
+    }
+
+    fn add_cells(&mut self, ctx: &RoundContext, stats: &RoundStats) {
         for c in &stats.cells {
-            let row = cells
+            let row = self
+                .cells
                 .entry((ctx.session_date, ctx.map_name.clone(), c.grid_x, c.grid_y))
                 .or_insert_with(|| CellRow {
                     session_date: ctx.session_date,
@@ -284,33 +315,44 @@ pub fn merge_rounds<'a>(
             row.axis_kills += c.axis_kills;
             row.allies_kills += c.allies_kills;
         }
+    }
+
+    /// Per-weapon and per-opponent counts of each player and day.
+    fn add_tables(&mut self, ctx: &RoundContext, stats: &RoundStats) {
         for (player, weapon, k, d) in &stats.weapons {
-            let row = weapons
+            let row = self
+                .weapons
                 .entry((player.clone(), ctx.session_date, *weapon))
                 .or_default();
             row.0 += k;
             row.1 += d;
         }
         for (killer, victim, n) in &stats.versus {
-            *versus
+            *self
+                .versus
                 .entry((killer.clone(), victim.clone(), ctx.session_date))
                 .or_default() += n;
         }
     }
-    BatchAggregates {
-        players: players.into_values().collect(),
-        aliases: aliases.into_values().collect(),
-        daily_players: daily.into_values().collect(),
-        daily_pairs: daily_pairs.into_values().collect(),
-        cells: cells.into_values().collect(),
-        weapons: weapons
-            .into_iter()
-            .map(|((p, day, w), (k, d))| (p, day, w, k, d))
-            .collect(),
-        versus: versus
-            .into_iter()
-            .map(|((a, b, day), n)| (a, b, day, n))
-            .collect(),
+
+    fn finish(self) -> BatchAggregates {
+        BatchAggregates {
+            players: self.players.into_values().collect(),
+            aliases: self.aliases.into_values().collect(),
+            daily_players: self.daily.into_values().collect(),
+            daily_pairs: self.daily_pairs.into_values().collect(),
+            cells: self.cells.into_values().collect(),
+            weapons: self
+                .weapons
+                .into_iter()
+                .map(|((p, day, w), (k, d))| (p, day, w, k, d))
+                .collect(),
+            versus: self
+                .versus
+                .into_iter()
+                .map(|((a, b, day), n)| (a, b, day, n))
+                .collect(),
+        }
     }
 }
 

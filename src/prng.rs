@@ -1,5 +1,6 @@
-//! A small deterministic PRNG (SplitMix64), so a seed gives the same match on every platform
-//! and every version of the dependencies.
+//! The one deterministic PRNG (SplitMix64) of the simulator and the synthetic rounds, so a seed
+//! gives the same match and the same data on every platform and every version of the
+//! dependencies.
 
 /// SplitMix64: 64 bits of state, good enough statistics for a simulation, trivially seedable.
 #[derive(Debug, Clone)]

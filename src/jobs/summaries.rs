@@ -1,6 +1,6 @@
-//! Tasks beside the commands: round summary posts and the daily retention run.
+//! The round summary poster: each recently ended round imported is posted to the summary
+//! channel once; a stopwatch map's second half is added to its first half's post.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +9,9 @@ use sqlx::PgPool;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 
-use super::render;
 use crate::commands::{self, Reply};
 use crate::db;
+use crate::discord::render;
 use crate::ingest::ImportedRound;
 
 /// How long after its first half a round 2 counts as the same stopwatch map.
@@ -117,102 +117,6 @@ async fn post_one(
     .await?;
     info!(round_id = round.id, "posted the round summary");
     Ok(())
-}
-
-/// Archives raw kills older than `days` once a day at `hour` (UTC), exporting them to a new
-/// CSV file in `export_dir` first when it is set (ETPROX_EXPORT_DIR); a day's run is recorded,
-/// so a restart does not run it again.
-pub async fn daily_retention(pool: PgPool, days: u32, hour: u32, export_dir: Option<PathBuf>) {
-    loop {
-        let now = chrono::Utc::now();
-        let today_at = now
-            .date_naive()
-            .and_hms_opt(hour, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or(now);
-        let next = if today_at > now {
-            today_at
-        } else {
-            today_at + chrono::Duration::days(1)
-        };
-        let wait = (next - now).to_std().unwrap_or(Duration::from_secs(3600));
-        info!(
-            days,
-            next_run = %next.format("%Y-%m-%d %H:%M UTC"),
-            "daily retention: raw kills older than the given days are archived at the next run"
-        );
-        tokio::time::sleep(wait).await;
-        match run_retention_exporting(&pool, days, export_dir.as_deref()).await {
-            Ok(Some(_)) => {}
-            Ok(None) => info!("daily retention already ran today (before a restart)"),
-            Err(e) => {
-                warn!(error = %format!("{e:#}"), "daily retention failed; trying again tomorrow")
-            }
-        }
-    }
-}
-
-/// Today's retention run without an export; see [`run_retention_exporting`].
-pub async fn run_retention(pool: &PgPool, days: u32) -> anyhow::Result<Option<i64>> {
-    run_retention_exporting(pool, days, None).await
-}
-
-/// Today's retention run, once a day: `None` when it ran today already, else the rows archived.
-/// With `export_dir`, the rows go to a new CSV file there first (the same rows that are
-/// deleted; the file is on disk before the delete commits).
-pub async fn run_retention_exporting(
-    pool: &PgPool,
-    days: u32,
-    export_dir: Option<&Path>,
-) -> anyhow::Result<Option<i64>> {
-    let days = i32::try_from(days)?;
-    if !db::retention::claim_daily_run(pool, days).await? {
-        return Ok(None);
-    }
-    let archived = archive_now(pool, days, export_dir).await;
-    let archived = match archived {
-        Ok(n) => n,
-        Err(e) => {
-            // Not done today after all: a restart may try again.
-            let _ = db::retention::release_daily_run(pool).await;
-            return Err(e);
-        }
-    };
-    db::retention::finish_daily_run(pool, archived).await?;
-    Ok(Some(archived))
-}
-
-async fn archive_now(pool: &PgPool, days: i32, export_dir: Option<&Path>) -> anyhow::Result<i64> {
-    use anyhow::Context;
-    let mut file = match export_dir {
-        Some(dir) => Some(
-            db::retention::ExportFile::create_new(dir, chrono::Utc::now())
-                .with_context(|| format!("creating an export file in {}", dir.display()))?,
-        ),
-        None => None,
-    };
-    let report = db::retention::archive_older_than(
-        pool,
-        days,
-        file.as_mut()
-            .map(|f| f as &mut dyn db::retention::ExportSink),
-    )
-    .await?;
-    match (&file, report.exported) {
-        (Some(f), Some(n)) => info!(
-            days,
-            archived = report.archived,
-            exported = n,
-            file = %f.path().display(),
-            "daily retention exported and archived raw kills"
-        ),
-        _ => info!(
-            days,
-            archived = report.archived,
-            "daily retention archived raw kills"
-        ),
-    }
-    Ok(report.archived)
 }
 
 #[cfg(test)]

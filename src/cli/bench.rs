@@ -1,0 +1,165 @@
+//! `etprox bench commands|generate|import`: speed on this machine, printed in a fixed format
+//! (compared before and after a change, so keep the lines as they are).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use indicatif::ProgressBar;
+
+use etprox::bench::{import_bench, ImportBenchOptions, ImportBenchResult};
+use etprox::command_bench::{command_bench, CommandBenchOptions};
+use etprox::config::Config;
+use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Time /solo, /duo, /player and /leaderboard (database + reply) on a scratch database
+    /// `etprox_bench_commands` with about a million kills over two years (kept for --reuse).
+    Commands {
+        #[arg(long, default_value_t = 1_000_000)]
+        kills: usize,
+        #[arg(long, default_value_t = 730)]
+        days: i64,
+        #[arg(long, default_value_t = 40)]
+        repeats: usize,
+        /// Use the bench database from an earlier run instead of seeding it again.
+        #[arg(long)]
+        reuse: bool,
+    },
+    /// Write synthetic v3 round files (deterministic) into a folder, e.g. to try a backfill.
+    Generate {
+        /// Folder to write into (created if missing).
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        rounds: usize,
+        #[arg(long, default_value_t = 70)]
+        kills_per_round: usize,
+    },
+    /// Import synthetic rounds into a scratch database `etprox_bench` (created and dropped on the
+    /// DATABASE_URL server) and compare with a plain COPY of the same kill rows.
+    Import {
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        #[arg(long, default_value_t = 140)]
+        kills_per_round: usize,
+        /// Transactions at the same time.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Files per transaction (1 = one transaction per file, as the watcher does).
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
+}
+
+pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitCode> {
+    let database_url = config.database_url.expose().to_owned();
+    match command {
+        BenchCommand::Commands {
+            kills,
+            days,
+            repeats,
+            reuse,
+        } => {
+            let options = CommandBenchOptions {
+                database_url,
+                kills: kills.max(1),
+                days: days.max(1),
+                repeats: repeats.max(1),
+                reuse,
+            };
+            commands(&options).await?;
+        }
+        BenchCommand::Generate {
+            dir,
+            rounds,
+            kills_per_round,
+        } => generate(&dir, rounds, kills_per_round)?,
+        BenchCommand::Import {
+            rounds,
+            kills_per_round,
+            jobs,
+            batch,
+            repeats,
+        } => {
+            let options = ImportBenchOptions {
+                database_url,
+                rounds: rounds.max(1),
+                kills_per_round: kills_per_round.max(1),
+                jobs,
+                batch,
+                repeats: repeats.max(1),
+            };
+            import(&options).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn commands(options: &CommandBenchOptions) -> anyhow::Result<()> {
+    let (kills, timings) = command_bench(options).await?;
+    println!(
+        "{kills} kills in the database; {} runs per command",
+        options.repeats
+    );
+    for t in timings {
+        println!(
+            "p50 {:>7.1} ms  p95 {:>7.1} ms  {}",
+            t.p50.as_secs_f64() * 1e3,
+            t.p95.as_secs_f64() * 1e3,
+            t.command
+        );
+    }
+    Ok(())
+}
+
+fn generate(dir: &Path, rounds: usize, kills_per_round: usize) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let bar = ProgressBar::new(rounds as u64);
+    for i in 0..rounds {
+        let mut spec = RoundSpec::new(i as u64, 1_700_000_000 + i as i64 * 1_500);
+        spec.kills = kills_per_round;
+        let path = dir.join(format!("{:06}-{}-round-1_etprox.txt", i, spec.map));
+        std::fs::write(&path, synthetic_v3(&spec))
+            .with_context(|| format!("writing {}", path.display()))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!(
+        "wrote {rounds} round files ({} kills) to {}",
+        rounds * kills_per_round,
+        dir.display()
+    );
+    Ok(())
+}
+
+async fn import(options: &ImportBenchOptions) -> anyhow::Result<()> {
+    let r = import_bench(options).await?;
+    let median = ImportBenchResult::median;
+    println!(
+        "import: median {:.1} ms for {} kills = {:.0} kills/s (etprox importer, {} files per transaction, {} at once)",
+        median(&r.ours).as_secs_f64() * 1e3,
+        r.kills,
+        r.ours_kills_per_sec(),
+        options.batch,
+        options.jobs
+    );
+    println!(
+        "COPY:   median {:.1} ms for {} kills = {:.0} kills/s (plain COPY into an unindexed table)",
+        median(&r.copy).as_secs_f64() * 1e3,
+        r.kills,
+        r.copy_kills_per_sec()
+    );
+    println!(
+        "heatmap roll-up after the imports (not included above): median {:.1} ms",
+        median(&r.roll_up).as_secs_f64() * 1e3
+    );
+    println!(
+        "ratio:  importer / COPY = {:.0} %",
+        100.0 * r.ours_kills_per_sec() / r.copy_kills_per_sec()
+    );
+    Ok(())
+}
