@@ -164,34 +164,7 @@ async fn archive(env: &Env, options: Archive) -> CommandResult {
         .ephemeral());
     }
     if !confirmed {
-        let confirm = Retention::Archive(Archive {
-            days,
-            dry_run: false,
-            export,
-            confirmed: false,
-        })
-        .to_invocation();
-        return Ok(Reply::embed(
-            Embed::new("Archive raw kills?", colour::WARN).description(format!(
-                "{rows} raw kill rows older than {days} days{range} will be deleted{}. Aggregates (stats, pairs, heatmaps) are kept.",
-                if export { " after export" } else { "" }
-            )),
-        )
-        .with_buttons(vec![
-            Button {
-                id: format!("ok:{}", confirm.to_line()),
-                label: format!("Archive {rows} rows"),
-                style: ButtonStyle::Danger,
-                disabled: false,
-            },
-            Button {
-                id: "no".into(),
-                label: "Cancel".into(),
-                style: ButtonStyle::Secondary,
-                disabled: false,
-            },
-        ])
-        .ephemeral());
+        return Ok(confirmation(days, export, rows, &range));
     }
     let export_dir = match (export, &env.export_dir) {
         (false, _) => None,
@@ -202,18 +175,60 @@ async fn archive(env: &Env, options: Archive) -> CommandResult {
     };
     let archived = retention::archive(&env.pool, days, export_dir)
         .await
-        .map_err(|failure| match failure {
-            ArchiveFailure::CreateExport { dir, error } => anyhow::anyhow!(
-                "creating an export file in {}: {error}; nothing was archived",
-                dir.display()
-            ),
-            // The file stays: it holds rows that are all still in the database.
-            ArchiveFailure::Archive {
-                error,
-                export_file: Some(f),
-            } => anyhow::anyhow!("{error} (export file {})", f.display()),
-            ArchiveFailure::Archive { error, .. } => anyhow::anyhow!("{error}"),
-        })?;
+        .map_err(failure)?;
+    Ok(archived_reply(&archived, days))
+}
+
+/// The prompt whose button runs the archive for real.
+fn confirmation(days: i32, export: bool, rows: i64, range: &str) -> Reply {
+    let confirm = Retention::Archive(Archive {
+        days,
+        dry_run: false,
+        export,
+        confirmed: false,
+    })
+    .to_invocation();
+    Reply::embed(
+        Embed::new("Archive raw kills?", colour::WARN).description(format!(
+            "{rows} raw kill rows older than {days} days{range} will be deleted{}. Aggregates (stats, pairs, heatmaps) are kept.",
+            if export { " after export" } else { "" }
+        )),
+    )
+    .with_buttons(vec![
+        Button {
+            id: format!("ok:{}", confirm.to_line()),
+            label: format!("Archive {rows} rows"),
+            style: ButtonStyle::Danger,
+            disabled: false,
+        },
+        Button {
+            id: "no".into(),
+            label: "Cancel".into(),
+            style: ButtonStyle::Secondary,
+            disabled: false,
+        },
+    ])
+    .ephemeral()
+}
+
+/// An archive that did not happen, as the error logged (the player sees the usual apology).
+fn failure(failure: ArchiveFailure) -> CommandError {
+    let error = match failure {
+        ArchiveFailure::CreateExport { dir, error } => anyhow::anyhow!(
+            "creating an export file in {}: {error}; nothing was archived",
+            dir.display()
+        ),
+        // The file stays: it holds rows that are all still in the database.
+        ArchiveFailure::Archive {
+            error,
+            export_file: Some(f),
+        } => anyhow::anyhow!("{error} (export file {})", f.display()),
+        ArchiveFailure::Archive { error, .. } => anyhow::anyhow!("{error}"),
+    };
+    error.into()
+}
+
+fn archived_reply(archived: &retention::Archived, days: i32) -> Reply {
     let (report, range) = (&archived.report, archived.range());
     let note = match (&archived.export_file, report.exported) {
         (Some(f), Some(n)) => format!(
@@ -229,10 +244,8 @@ async fn archive(env: &Env, options: Archive) -> CommandResult {
         exported = report.exported,
         "archived raw kills on request"
     );
-    Ok(Reply::embed(Embed::new("Archived", colour::GOOD).description(
-        format!(
-            "archived {} rows from kill_context{range}, session days before {}{note}\nAggregates are kept.",
-            report.archived, report.cutoff
-        ),
+    Reply::embed(Embed::new("Archived", colour::GOOD).description(format!(
+        "archived {} rows from kill_context{range}, session days before {}{note}\nAggregates are kept.",
+        report.archived, report.cutoff
     )))
 }

@@ -88,9 +88,27 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
     )
     .field("Duration", duration, true)
     .field("Kills", d.kills.to_string(), true)
-    .field("Team kills", d.team_kills.to_string(), true);
-    let fraggers = d
-        .fraggers
+    .field("Team kills", d.team_kills.to_string(), true)
+    .field("Top fraggers (kills/deaths)", top_fraggers(&d), false);
+    if let Some(duo) = &d.best_duo {
+        embed = embed.field("Best duo", best_duo(duo), true);
+    }
+    if let Some(win) = &d.outnumbered_win {
+        embed = embed.field("Most outnumbered win", outnumbered_win(win), true);
+    }
+    let split = d
+        .classes
+        .iter()
+        .map(|c| format!("{} {}", c.class, percent(c.kills, d.kills)))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    Ok(embed
+        .field("Engagements", split, false)
+        .footer(footer(round)))
+}
+
+fn top_fraggers(d: &db::round_summary::RoundDetail) -> String {
+    d.fraggers
         .iter()
         .take(5)
         .map(|f| {
@@ -103,50 +121,31 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
             )
         })
         .collect::<Vec<_>>()
-        .join("\n");
-    embed = embed.field("Top fraggers (kills/deaths)", fraggers, false);
-    if let Some(db::round_summary::Duo {
-        name1: a,
-        name2: b,
-        kills: n,
-    }) = &d.best_duo
-    {
-        embed = embed.field(
-            "Best duo",
-            format!(
-                "{} + {} ({n} kills in support)",
-                text::name(a),
-                text::name(b)
-            ),
-            true,
-        );
-    }
-    if let Some(db::round_summary::OutnumberedWin {
-        killer_name: killer,
-        victim_name: victim,
-        killer_side: mine,
-        victim_side: theirs,
-        weapon,
-    }) = &d.outnumbered_win
-    {
-        embed = embed.field(
-            "Most outnumbered win",
-            format!(
-                "{mine}v{theirs} by {} on {} ({})",
-                text::name(killer),
-                text::name(victim),
-                text::weapon(*weapon)
-            ),
-            true,
-        );
-    }
-    let split = d
-        .classes
-        .iter()
-        .map(|c| format!("{} {}", c.class, percent(c.kills, d.kills)))
-        .collect::<Vec<_>>()
-        .join(" · ");
-    embed = embed.field("Engagements", split, false);
+        .join("\n")
+}
+
+fn best_duo(duo: &db::round_summary::Duo) -> String {
+    format!(
+        "{} + {} ({} kills in support)",
+        text::name(&duo.name1),
+        text::name(&duo.name2),
+        duo.kills
+    )
+}
+
+fn outnumbered_win(win: &db::round_summary::OutnumberedWin) -> String {
+    format!(
+        "{}v{} by {} on {} ({})",
+        win.killer_side,
+        win.victim_side,
+        text::name(&win.killer_name),
+        text::name(&win.victim_name),
+        text::weapon(win.weapon)
+    )
+}
+
+/// `round #12 · server · ended 2026-11-20 21:40 UTC · flags`.
+fn footer(round: &RoundInfo) -> String {
     let server = round.server_name.as_deref().unwrap_or(&round.server_id);
     let ended = round
         .ended_at
@@ -157,10 +156,9 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
     } else {
         format!(" · {}", round.flags.join(", "))
     };
-    embed = embed.footer(format!(
+    format!(
         "round #{} · {}{ended}{flags}",
         round.id,
         text::strip_colours(server)
-    ));
-    Ok(embed)
+    )
 }
