@@ -486,6 +486,52 @@ mod tests {
     }
 
     #[test]
+    fn bot_settings_are_each_read_and_the_first_wrong_one_is_named() {
+        let token = ("DISCORD_TOKEN", " abcdefghijklmnopqrstuvwxyz.0123 ");
+        let guild = ("ETPROX_GUILD_ID", "42");
+        let c = bot(&[
+            token,
+            guild,
+            ("ETPROX_ADMIN_ROLE_ID", " 7 "),
+            ("ETPROX_RETENTION_HOUR", "23"),
+            ("ETPROX_SUMMARY_MAX_AGE_MINS", "2"),
+            ("ETPROX_DISCORD_PROXY_URL", "http://proxy:8080/ "),
+            ("ETPROX_EXPORT_DIR", "/srv/export"),
+        ])
+        .unwrap();
+        assert_eq!(c.discord_token, "abcdefghijklmnopqrstuvwxyz.0123");
+        assert_eq!(c.admin_role_id, Some(7));
+        assert_eq!(c.summary_channel_id, None);
+        assert_eq!(c.retention_hour, 23);
+        assert_eq!(c.summary_max_age, Duration::from_secs(120));
+        assert_eq!(c.proxy_url.as_deref(), Some("http://proxy:8080"));
+        assert_eq!(c.export_dir, Some(PathBuf::from("/srv/export")));
+        let e = bot(&[("DISCORD_TOKEN", "short")]).unwrap_err();
+        assert_eq!(e.variable, "DISCORD_TOKEN");
+        assert!(e.message.contains("does not look like a bot token"));
+        // Several wrong: the order of reading decides which one is reported.
+        let mut wrong = vec![
+            ("ETPROX_SUMMARY_MAX_AGE_MINS", "100001"),
+            ("ETPROX_RETENTION_HOUR", "24"),
+            ("ETPROX_RETENTION_DAYS", "x"),
+            ("ETPROX_ADMIN_ROLE_ID", "0"),
+            ("ETPROX_SUMMARY_CHANNEL_ID", "-3"),
+            ("ETPROX_GUILD_ID", ","),
+            ("ETPROX_DISCORD_PROXY_URL", "ftp://x"),
+        ];
+        while let Some(&(first, _)) = wrong.last() {
+            // A wrong guild id in `wrong` comes later and replaces the good one.
+            let mut pairs = vec![token, guild];
+            pairs.extend(wrong.iter().copied());
+            let e = bot(&pairs).unwrap_err();
+            assert_eq!(e.variable, first, "{}", e.message);
+            wrong.pop();
+        }
+        let e = bot(&[token, ("ETPROX_RETENTION_HOUR", "24")]).unwrap_err();
+        assert_eq!(e.variable, "ETPROX_GUILD_ID");
+    }
+
+    #[test]
     fn the_database_password_is_never_shown() {
         let secret = "s3cr3t-pw";
         let url = format!("postgres://etprox:{secret}@db.example:5432/etprox?sslmode=require");
