@@ -270,93 +270,130 @@ impl BotConfig {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<BotConfig, ConfigError> {
-        let err = |variable: &'static str, message: String| ConfigError { variable, message };
-        let Some(discord_token) = get("DISCORD_TOKEN").map(|t| t.trim().to_owned()) else {
-            return Err(err("DISCORD_TOKEN", TOKEN_HELP.into()));
-        };
-        if discord_token.contains(char::is_whitespace) || discord_token.len() < 20 {
-            return Err(err(
-                "DISCORD_TOKEN",
-                "does not look like a bot token (copy it again from the Bot page of your application)".into(),
-            ));
-        }
-        let id = |name: &'static str| -> Result<Option<u64>, ConfigError> {
-            match get(name) {
-                Some(text) => text
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|v| *v > 0)
-                    .map(Some)
-                    .ok_or_else(|| err(name, format!("{text:?} is not a Discord id (turn on Developer Mode, right-click, Copy ID)"))),
-                None => Ok(None),
-            }
-        };
-        let number = |name: &'static str, default: u32, max: u32| -> Result<u32, ConfigError> {
-            match get(name) {
-                Some(text) => text
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|v| *v <= max)
-                    .ok_or_else(|| {
-                        err(
-                            name,
-                            format!("{text:?} is not a whole number from 0 to {max}"),
-                        )
-                    }),
-                None => Ok(default),
-            }
-        };
-        let proxy_url = match get("ETPROX_DISCORD_PROXY_URL") {
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                Some(url.trim().trim_end_matches('/').to_owned())
-            }
-            Some(url) => {
-                return Err(err(
-                    "ETPROX_DISCORD_PROXY_URL",
-                    format!("{url:?} is not an http:// or https:// URL"),
-                ))
-            }
-            None => None,
-        };
-        let guild_ids = match get("ETPROX_GUILD_ID") {
-            None => return Err(err("ETPROX_GUILD_ID", GUILD_HELP.into())),
-            Some(text) => {
-                let mut ids = Vec::new();
-                for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                    match part.parse::<u64>() {
-                        Ok(id) if id > 0 => {
-                            if !ids.contains(&id) {
-                                ids.push(id)
-                            }
-                        }
-                        _ => return Err(err(
-                            "ETPROX_GUILD_ID",
-                            format!("{part:?} is not a Discord server id (turn on Developer Mode, right-click the server icon, Copy Server ID)"),
-                        )),
-                    }
-                }
-                if ids.is_empty() {
-                    return Err(err("ETPROX_GUILD_ID", GUILD_HELP.into()));
-                }
-                ids
-            }
-        };
+        let get: &dyn Fn(&str) -> Option<String> = &get;
+        // Read in this order, so that of several wrong settings the same one is reported.
+        let discord_token = discord_token(get)?;
+        let proxy_url = proxy_url(get)?;
+        let guild_ids = guild_ids(get)?;
         Ok(BotConfig {
             discord_token,
             guild_ids,
-            summary_channel_id: id("ETPROX_SUMMARY_CHANNEL_ID")?,
-            admin_role_id: id("ETPROX_ADMIN_ROLE_ID")?,
-            retention_days: number("ETPROX_RETENTION_DAYS", 30, 36_500)?,
-            retention_hour: number("ETPROX_RETENTION_HOUR", 4, 23)?,
+            summary_channel_id: discord_id(get, "ETPROX_SUMMARY_CHANNEL_ID")?,
+            admin_role_id: discord_id(get, "ETPROX_ADMIN_ROLE_ID")?,
+            retention_days: whole_number(get, "ETPROX_RETENTION_DAYS", 30, 36_500)?,
+            retention_hour: whole_number(get, "ETPROX_RETENTION_HOUR", 4, 23)?,
             proxy_url,
             summary_max_age: Duration::from_secs(
-                u64::from(number("ETPROX_SUMMARY_MAX_AGE_MINS", 30, 100_000)?) * 60,
+                u64::from(whole_number(
+                    get,
+                    "ETPROX_SUMMARY_MAX_AGE_MINS",
+                    30,
+                    100_000,
+                )?) * 60,
             ),
             export_dir: get("ETPROX_EXPORT_DIR").map(PathBuf::from),
         })
     }
+}
+
+fn config_error(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// DISCORD_TOKEN: required, and shaped like a bot token.
+fn discord_token(get: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let Some(token) = get("DISCORD_TOKEN").map(|t| t.trim().to_owned()) else {
+        return Err(config_error("DISCORD_TOKEN", TOKEN_HELP));
+    };
+    if token.contains(char::is_whitespace) || token.len() < 20 {
+        return Err(config_error(
+            "DISCORD_TOKEN",
+            "does not look like a bot token (copy it again from the Bot page of your application)",
+        ));
+    }
+    Ok(token)
+}
+
+/// An optional Discord id (channel, role): a positive number.
+fn discord_id(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<u64>, ConfigError> {
+    match get(name) {
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|v| *v > 0)
+            .map(Some)
+            .ok_or_else(|| config_error(name, format!("{text:?} is not a Discord id (turn on Developer Mode, right-click, Copy ID)"))),
+        None => Ok(None),
+    }
+}
+
+/// An optional whole number from 0 to `max`.
+fn whole_number(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
+    match get(name) {
+        Some(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|v| *v <= max)
+            .ok_or_else(|| {
+                config_error(
+                    name,
+                    format!("{text:?} is not a whole number from 0 to {max}"),
+                )
+            }),
+        None => Ok(default),
+    }
+}
+
+/// ETPROX_DISCORD_PROXY_URL: an http(s) URL, kept without its trailing slash.
+fn proxy_url(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    match get("ETPROX_DISCORD_PROXY_URL") {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            Ok(Some(url.trim().trim_end_matches('/').to_owned()))
+        }
+        Some(url) => Err(config_error(
+            "ETPROX_DISCORD_PROXY_URL",
+            format!("{url:?} is not an http:// or https:// URL"),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// ETPROX_GUILD_ID: one or more server ids separated by commas, duplicates dropped.
+fn guild_ids(get: &dyn Fn(&str) -> Option<String>) -> Result<Vec<u64>, ConfigError> {
+    let Some(text) = get("ETPROX_GUILD_ID") else {
+        return Err(config_error("ETPROX_GUILD_ID", GUILD_HELP));
+    };
+    let mut ids = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<u64>() {
+            Ok(id) if id > 0 => {
+                if !ids.contains(&id) {
+                    ids.push(id)
+                }
+            }
+            _ => return Err(config_error(
+                "ETPROX_GUILD_ID",
+                format!("{part:?} is not a Discord server id (turn on Developer Mode, right-click the server icon, Copy Server ID)"),
+            )),
+        }
+    }
+    if ids.is_empty() {
+        return Err(config_error("ETPROX_GUILD_ID", GUILD_HELP));
+    }
+    Ok(ids)
 }
 
 #[cfg(test)]
@@ -446,6 +483,52 @@ mod tests {
         .unwrap();
         assert_eq!(c.retention_days, 0);
         assert_eq!(c.summary_channel_id, Some(42));
+    }
+
+    #[test]
+    fn bot_settings_are_each_read_and_the_first_wrong_one_is_named() {
+        let token = ("DISCORD_TOKEN", " abcdefghijklmnopqrstuvwxyz.0123 ");
+        let guild = ("ETPROX_GUILD_ID", "42");
+        let c = bot(&[
+            token,
+            guild,
+            ("ETPROX_ADMIN_ROLE_ID", " 7 "),
+            ("ETPROX_RETENTION_HOUR", "23"),
+            ("ETPROX_SUMMARY_MAX_AGE_MINS", "2"),
+            ("ETPROX_DISCORD_PROXY_URL", "http://proxy:8080/ "),
+            ("ETPROX_EXPORT_DIR", "/srv/export"),
+        ])
+        .unwrap();
+        assert_eq!(c.discord_token, "abcdefghijklmnopqrstuvwxyz.0123");
+        assert_eq!(c.admin_role_id, Some(7));
+        assert_eq!(c.summary_channel_id, None);
+        assert_eq!(c.retention_hour, 23);
+        assert_eq!(c.summary_max_age, Duration::from_secs(120));
+        assert_eq!(c.proxy_url.as_deref(), Some("http://proxy:8080"));
+        assert_eq!(c.export_dir, Some(PathBuf::from("/srv/export")));
+        let e = bot(&[("DISCORD_TOKEN", "short")]).unwrap_err();
+        assert_eq!(e.variable, "DISCORD_TOKEN");
+        assert!(e.message.contains("does not look like a bot token"));
+        // Several wrong: the order of reading decides which one is reported.
+        let mut wrong = vec![
+            ("ETPROX_SUMMARY_MAX_AGE_MINS", "100001"),
+            ("ETPROX_RETENTION_HOUR", "24"),
+            ("ETPROX_RETENTION_DAYS", "x"),
+            ("ETPROX_ADMIN_ROLE_ID", "0"),
+            ("ETPROX_SUMMARY_CHANNEL_ID", "-3"),
+            ("ETPROX_GUILD_ID", ","),
+            ("ETPROX_DISCORD_PROXY_URL", "ftp://x"),
+        ];
+        while let Some(&(first, _)) = wrong.last() {
+            // A wrong guild id in `wrong` comes later and replaces the good one.
+            let mut pairs = vec![token, guild];
+            pairs.extend(wrong.iter().copied());
+            let e = bot(&pairs).unwrap_err();
+            assert_eq!(e.variable, first, "{}", e.message);
+            wrong.pop();
+        }
+        let e = bot(&[token, ("ETPROX_RETENTION_HOUR", "24")]).unwrap_err();
+        assert_eq!(e.variable, "ETPROX_GUILD_ID");
     }
 
     #[test]

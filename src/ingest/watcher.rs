@@ -8,6 +8,8 @@
 //! files. Every few rescans a deep rescan stats every file, to catch a file rewritten in place
 //! without an event.
 
+mod peek;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -17,8 +19,11 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::{is_round_file_name, mtime_ns, usable_round_file, ImportOutcome, Importer};
+use super::{
+    is_round_file_name, mtime_ns, usable_round_file, ImportError, ImportOutcome, Importer,
+};
 use crate::config::Config;
+use peek::{has_v3_end_marker, is_v3, list_round_files, might_be_complete_v3, order_key};
 
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
@@ -183,35 +188,6 @@ async fn load_known(importer: &Importer) -> HashMap<PathBuf, (i64, i64)> {
     }
 }
 
-/// Entries named like round files in the folders, with their own type (links not followed).
-fn list_round_files(dirs: &[PathBuf]) -> Vec<(PathBuf, Option<std::fs::FileType>)> {
-    let mut out = Vec::new();
-    for dir in dirs {
-        match std::fs::read_dir(dir) {
-            Ok(entries) => out.extend(entries.flatten().filter_map(|entry| {
-                let path = entry.path();
-                is_round_file_name(&path).then(|| (path, entry.file_type().ok()))
-            })),
-            Err(e) => warn!(dir = %dir.display(), error = %e, "cannot list folder"),
-        }
-    }
-    out
-}
-
-/// Sort key, newest first: the `YYYY-MM-DD-HHMMSS` a tracker puts at the start of the name,
-/// else the modification time.
-fn order_key(path: &Path, modified: Option<SystemTime>) -> i64 {
-    let from_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.get(..17))
-        .and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d-%H%M%S").ok())
-        .map(|t| t.and_utc().timestamp());
-    from_name
-        .or_else(|| modified.and_then(mtime_ns).map(|ns| ns / 1_000_000_000))
-        .unwrap_or(0)
-}
-
 impl Watch {
     /// Lists the folders. New names are looked at; names gone are forgotten. Every
     /// [`DEEP_RESCAN_EVERY`] rescans, every file is looked at again. The listing runs on a
@@ -276,23 +252,7 @@ impl Watch {
         else {
             return;
         };
-        let file_type = match file_type {
-            Some(t) => Some(t),
-            None => match std::fs::symlink_metadata(path) {
-                Ok(meta) => Some(meta.file_type()),
-                Err(_) => {
-                    self.forget(path); // vanished: a rescan brings it back if it returns
-                    return;
-                }
-            },
-        };
-        if let Err(problem) = usable_round_file(&root, path, file_type) {
-            self.forget(path);
-            self.report(path, problem);
-            return;
-        }
-        let Ok(meta) = std::fs::metadata(path) else {
-            self.forget(path);
+        let Some(meta) = self.usable_metadata(&root, path, file_type) else {
             return;
         };
         let (size, modified) = (meta.len(), meta.modified().ok());
@@ -304,30 +264,72 @@ impl Watch {
         if self.problems.remove(path).is_some() {
             info!(path = %path.display(), "the file can be used now");
         }
-        let known = (!self.seen.contains_key(path))
-            .then(|| self.known.get(path))
-            .flatten();
-        if let Some(&(known_size, known_mtime)) = known {
-            let same = i64::try_from(size).ok() == Some(known_size)
-                && modified.and_then(mtime_ns) == Some(known_mtime);
-            if same {
-                // Imported or refused before the restart, untouched since: do not open it.
-                self.seen.insert(
-                    path.to_owned(),
-                    Seen {
-                        size,
-                        modified,
-                        changed_at: Instant::now(),
-                        phase: Phase::Done,
-                        order: 0,
-                        not_before: Instant::now(),
-                        listed: self.rescans,
-                    },
-                );
-                return;
-            }
+        if self.known_unchanged(path, size, modified) {
+            // Imported or refused before the restart, untouched since: do not open it.
+            self.note_done(path, size, modified);
+        } else {
+            self.queue_version(path, size, modified);
         }
-        // New or changed. A file last written long ago has settled already.
+    }
+
+    /// The file's metadata when it is usable; otherwise forgets it (reporting why, once).
+    fn usable_metadata(
+        &mut self,
+        root: &Path,
+        path: &Path,
+        file_type: Option<std::fs::FileType>,
+    ) -> Option<std::fs::Metadata> {
+        let file_type = match file_type {
+            Some(t) => t,
+            None => match std::fs::symlink_metadata(path) {
+                Ok(meta) => meta.file_type(),
+                Err(_) => {
+                    self.forget(path); // vanished: a rescan brings it back if it returns
+                    return None;
+                }
+            },
+        };
+        if let Err(problem) = usable_round_file(root, path, Some(file_type)) {
+            self.forget(path);
+            self.report(path, problem);
+            return None;
+        }
+        let meta = std::fs::metadata(path).ok();
+        if meta.is_none() {
+            self.forget(path);
+        }
+        meta
+    }
+
+    /// True for a file seen first now whose version the database has a final outcome for.
+    fn known_unchanged(&self, path: &Path, size: u64, modified: Option<SystemTime>) -> bool {
+        if self.seen.contains_key(path) {
+            return false;
+        }
+        self.known
+            .get(path)
+            .is_some_and(|&(known_size, known_mtime)| {
+                i64::try_from(size).ok() == Some(known_size)
+                    && modified.and_then(mtime_ns) == Some(known_mtime)
+            })
+    }
+
+    /// Remembers a file as done without queueing it.
+    fn note_done(&mut self, path: &Path, size: u64, modified: Option<SystemTime>) {
+        let seen = Seen {
+            size,
+            modified,
+            changed_at: Instant::now(),
+            phase: Phase::Done,
+            order: 0,
+            not_before: Instant::now(),
+            listed: self.rescans,
+        };
+        self.seen.insert(path.to_owned(), seen);
+    }
+
+    /// Queues a new or changed file. A file last written long ago has settled already.
+    fn queue_version(&mut self, path: &Path, size: u64, modified: Option<SystemTime>) {
         let age = modified
             .and_then(|m| SystemTime::now().duration_since(m).ok())
             .unwrap_or_default();
@@ -416,6 +418,34 @@ impl Watch {
             self.queue.remove(&(Reverse(entry.order), path.to_owned()));
             return false;
         }
+        if !self.due_for_import(path, &entry) {
+            return false;
+        }
+        let started = Instant::now();
+        let result = self.importer.import_file(path).await;
+        if !self.seen.contains_key(path) {
+            return false;
+        }
+        match result {
+            Ok(outcome) => {
+                self.finish(path, entry.order);
+                log_outcome(path, &outcome, started);
+                matches!(outcome, ImportOutcome::Imported { .. })
+            }
+            Err(e) if e.is_io() && !path.exists() => {
+                self.forget(path); // vanished meanwhile
+                false
+            }
+            // Unreadable right now or the database is away: try again later, less and less often.
+            Err(e) => {
+                self.retry_later(path, &e);
+                false
+            }
+        }
+    }
+
+    /// True when the file may be imported now; otherwise sets when to look at it again.
+    fn due_for_import(&mut self, path: &Path, entry: &Seen) -> bool {
         let now = Instant::now();
         if entry.not_before > now {
             return false;
@@ -441,113 +471,63 @@ impl Watch {
         };
         if !ready {
             self.set_not_before(path, now + look_again);
-            return false;
         }
-        let started = Instant::now();
-        let result = self.importer.import_file(path).await;
+        ready
+    }
+
+    /// Marks an imported (or refused) file done and takes it off the queue.
+    fn finish(&mut self, path: &Path, order: i64) {
+        if let Some(seen) = self.seen.get_mut(path) {
+            seen.phase = Phase::Done;
+        }
+        if self.problems.remove(path).is_some() {
+            info!(path = %path.display(), "the file can be read now");
+        }
+        self.queue.remove(&(Reverse(order), path.to_owned()));
+    }
+
+    /// Schedules another try after 1 s, 2 s, 4 s … (up to [`MAX_RETRY_PAUSE`]).
+    fn retry_later(&mut self, path: &Path, e: &ImportError) {
         let Some(seen) = self.seen.get_mut(path) else {
-            return false;
+            return;
         };
-        match result {
-            Ok(outcome) => {
-                seen.phase = Phase::Done;
-                if self.problems.remove(path).is_some() {
-                    info!(path = %path.display(), "the file can be read now");
-                }
-                self.queue.remove(&(Reverse(entry.order), path.to_owned()));
-                let new_round = matches!(outcome, ImportOutcome::Imported { .. });
-                match &outcome {
-                    ImportOutcome::Imported {
-                        round_id,
-                        kills,
-                        rejected_lines,
-                        ..
-                    } => info!(
-                        path = %path.display(), round_id, kills, rejected_lines = rejected_lines.len(),
-                        ms = started.elapsed().as_millis() as u64, "imported"
-                    ),
-                    ImportOutcome::AlreadyImported { .. } => {
-                        debug!(path = %path.display(), "already imported")
-                    }
-                    ImportOutcome::Empty => info!(path = %path.display(), "empty file"),
-                    ImportOutcome::Rejected { reason } => {
-                        warn!(path = %path.display(), %reason, "rejected")
-                    }
-                }
-                new_round
-            }
-            Err(e) if e.is_io() && !path.exists() => {
-                self.forget(path); // vanished meanwhile
-                false
-            }
-            // Unreadable right now or the database is away: try again later, less and less often.
-            Err(e) => {
-                let failures = match seen.phase {
-                    Phase::Retry { failures } => failures.saturating_add(1),
-                    _ => 1,
-                };
-                let pause = Duration::from_secs(1)
-                    .saturating_mul(1u32 << (failures - 1).min(16))
-                    .min(MAX_RETRY_PAUSE);
-                seen.phase = Phase::Retry { failures };
-                seen.not_before = Instant::now() + pause;
-                if e.is_io() {
-                    // The file is there but cannot be read (permissions): say so once.
-                    self.report(path, format!("cannot be read: {e}"));
-                    debug!(error = %e, retry_in_s = pause.as_secs(), "still unreadable");
-                } else {
-                    warn!(error = %e, attempt = failures, retry_in_s = pause.as_secs(), "import failed, will retry");
-                }
-                false
-            }
+        let failures = match seen.phase {
+            Phase::Retry { failures } => failures.saturating_add(1),
+            _ => 1,
+        };
+        let pause = Duration::from_secs(1)
+            .saturating_mul(1u32 << (failures - 1).min(16))
+            .min(MAX_RETRY_PAUSE);
+        seen.phase = Phase::Retry { failures };
+        seen.not_before = Instant::now() + pause;
+        if e.is_io() {
+            // The file is there but cannot be read (permissions): say so once.
+            self.report(path, format!("cannot be read: {e}"));
+            debug!(error = %e, retry_in_s = pause.as_secs(), "still unreadable");
+        } else {
+            warn!(error = %e, attempt = failures, retry_in_s = pause.as_secs(), "import failed, will retry");
         }
     }
 }
 
-/// A v3 file is worth a look before the settle time: it may carry its end marker already.
-fn might_be_complete_v3(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with("_etprox.txt"))
-}
-
-fn is_v3(path: &Path) -> bool {
-    first_line_is(path, b"# ETPROX_ROUND v3")
-}
-
-fn first_line_is(path: &Path, expected: &[u8]) -> bool {
-    use std::io::Read;
-    let mut buf = [0u8; 32];
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return false;
-    };
-    let n = file.read(&mut buf).unwrap_or(0);
-    buf[..n].starts_with(expected)
-}
-
-/// True when the file is v3 and ends with its `# END kills=N` line.
-fn has_v3_end_marker(path: &Path) -> bool {
-    use std::io::{Read, Seek, SeekFrom};
-    if !is_v3(path) {
-        return false;
+/// Logs what an import did with a file.
+fn log_outcome(path: &Path, outcome: &ImportOutcome, started: Instant) {
+    match outcome {
+        ImportOutcome::Imported {
+            round_id,
+            kills,
+            rejected_lines,
+            ..
+        } => info!(
+            path = %path.display(), round_id, kills, rejected_lines = rejected_lines.len(),
+            ms = started.elapsed().as_millis() as u64, "imported"
+        ),
+        ImportOutcome::AlreadyImported { .. } => {
+            debug!(path = %path.display(), "already imported")
+        }
+        ImportOutcome::Empty => info!(path = %path.display(), "empty file"),
+        ImportOutcome::Rejected { reason } => {
+            warn!(path = %path.display(), %reason, "rejected")
+        }
     }
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return false;
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let tail_len = len.min(64);
-    if file.seek(SeekFrom::End(-(tail_len as i64))).is_err() {
-        return false;
-    }
-    let mut tail = Vec::with_capacity(tail_len as usize);
-    if file.read_to_end(&mut tail).is_err() {
-        return false;
-    }
-    let text = tail.strip_suffix(b"\n").unwrap_or(&tail);
-    let text = text.strip_suffix(b"\r").unwrap_or(text);
-    let last_line = match memchr::memrchr(b'\n', text) {
-        Some(i) => &text[i + 1..],
-        None => text,
-    };
-    last_line.starts_with(b"# END kills=") && tail.ends_with(b"\n")
 }

@@ -230,52 +230,34 @@ fn decode(text: &str) -> String {
         .into_owned()
 }
 
+const SOURCES_VAR: &str = "ETPROX_ROUND_SOURCES";
+
+fn config_error(variable: &'static str, message: String) -> ConfigError {
+    ConfigError { variable, message }
+}
+
 /// Parses one URL of ETPROX_ROUND_SOURCES. The message never repeats a password.
 pub fn parse_source(
     url: &str,
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<RoundSource, ConfigError> {
-    const VAR: &str = "ETPROX_ROUND_SOURCES";
-    let err = |variable: &'static str, message: String| ConfigError { variable, message };
-    let parsed = url::Url::parse(url).map_err(|e| {
-        // Show the URL only up to the host, so that a password in it is not printed.
-        let shown = url.split_once('@').map_or(url, |(_, host)| host);
-        err(
-            VAR,
-            format!("…@{shown} is not a URL ({e}); expected sftp://USER@HOST[:PORT]/PATH, ftp://USER[:PASSWORD]@HOST[:PORT]/PATH or ftps://…"),
-        )
-    })?;
-    let protocol = match parsed.scheme() {
-        "sftp" => Protocol::Sftp,
-        "ftp" => Protocol::Ftp,
-        "ftps" => Protocol::Ftps,
-        other => {
-            return Err(err(
-                VAR,
-                format!("{other}:// is not supported; use sftp://, ftp:// or ftps://"),
-            ))
-        }
-    };
+    let parsed = parse_url(url)?;
+    let protocol = protocol_of(&parsed)?;
     let host = parsed
         .host_str()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| err(VAR, format!("{} has no host", parsed.scheme())))?;
+        .ok_or_else(|| config_error(SOURCES_VAR, format!("{} has no host", parsed.scheme())))?;
     let host = host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
     let user = decode(parsed.username());
     let port = parsed.port().unwrap_or(protocol.default_port());
-    let mut path = decode(parsed.path());
-    if let Some(home_relative) = path.strip_prefix("/~/") {
-        path = home_relative.to_owned();
-    } else if path == "/~" || path.is_empty() {
-        path = ".".into();
-    }
+    let path = folder_of(&parsed);
     let shown = format!("{}://{user}@{host}:{port}", protocol.scheme());
     if user.is_empty() {
-        return Err(err(
-            VAR,
+        return Err(config_error(
+            SOURCES_VAR,
             format!(
                 "{shown}: give the user name, as {}://USER@{host}/…",
                 protocol.scheme()
@@ -283,67 +265,16 @@ pub fn parse_source(
         ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(err(
-            VAR,
+        return Err(config_error(
+            SOURCES_VAR,
             format!("{shown}: a URL with ? or # is not supported"),
         ));
     }
     let auth = match protocol {
-        Protocol::Sftp => {
-            if parsed.password().is_some() {
-                return Err(err(
-                    VAR,
-                    format!("{shown}: SFTP logs in with a key, not a password: remove the password from the URL and set ETPROX_SSH_KEY"),
-                ));
-            }
-            let key = get("ETPROX_SSH_KEY").ok_or_else(|| {
-                err(
-                    "ETPROX_SSH_KEY",
-                    format!("{shown} needs a private key: set ETPROX_SSH_KEY to its file (e.g. made with ssh-keygen -t ed25519 -f etprox_key; put etprox_key.pub in the server's ~/.ssh/authorized_keys)"),
-                )
-            })?;
-            let known_hosts = match get("ETPROX_SSH_KNOWN_HOSTS") {
-                Some(path) => PathBuf::from(path.trim()),
-                None => get("HOME")
-                    .map(|home| PathBuf::from(home).join(".ssh/known_hosts"))
-                    .ok_or_else(|| {
-                        err(
-                            "ETPROX_SSH_KNOWN_HOSTS",
-                            "is not set and HOME is unknown: give the known_hosts file that holds the server's key".into(),
-                        )
-                    })?,
-            };
-            let private_key = PathBuf::from(key.trim());
-            if !key.contains("PRIVATE KEY") && !private_key.is_file() {
-                return Err(err(
-                    "ETPROX_SSH_KEY",
-                    format!("{} is not a readable file", private_key.display()),
-                ));
-            }
-            Auth::SshKey {
-                private_key,
-                passphrase: get("ETPROX_SSH_KEY_PASSPHRASE").map(Secret::new),
-                known_hosts,
-            }
-        }
+        Protocol::Sftp => ssh_key_auth(&parsed, &shown, get)?,
         Protocol::Ftp | Protocol::Ftps => {
-            let password = match parsed.password() {
-                Some(p) => Secret::new(decode(p)),
-                None => match get("ETPROX_FTP_PASSWORD") {
-                    Some(p) => Secret::new(p),
-                    None if user == "anonymous" || user == "ftp" => Secret::new("etprox@"),
-                    None => {
-                        return Err(err(
-                            "ETPROX_FTP_PASSWORD",
-                            format!("{shown} needs a password: set ETPROX_FTP_PASSWORD or write it in the URL as {}://{user}:PASSWORD@{host}/…", protocol.scheme()),
-                        ))
-                    }
-                },
-            };
-            Auth::Password {
-                password,
-                ca_file: get("ETPROX_FTPS_CA_FILE").map(|p| PathBuf::from(p.trim())),
-            }
+            let hint = format!("{}://{user}:PASSWORD@{host}/…", protocol.scheme());
+            password_auth(&parsed, &user, &shown, &hint, get)?
         }
     };
     Ok(RoundSource {
@@ -353,6 +284,117 @@ pub fn parse_source(
         port,
         path,
         auth,
+    })
+}
+
+fn parse_url(url: &str) -> Result<url::Url, ConfigError> {
+    url::Url::parse(url).map_err(|e| {
+        // Show the URL only up to the host, so that a password in it is not printed.
+        let shown = url.split_once('@').map_or(url, |(_, host)| host);
+        config_error(
+            SOURCES_VAR,
+            format!("…@{shown} is not a URL ({e}); expected sftp://USER@HOST[:PORT]/PATH, ftp://USER[:PASSWORD]@HOST[:PORT]/PATH or ftps://…"),
+        )
+    })
+}
+
+fn protocol_of(parsed: &url::Url) -> Result<Protocol, ConfigError> {
+    match parsed.scheme() {
+        "sftp" => Ok(Protocol::Sftp),
+        "ftp" => Ok(Protocol::Ftp),
+        "ftps" => Ok(Protocol::Ftps),
+        other => Err(config_error(
+            SOURCES_VAR,
+            format!("{other}:// is not supported; use sftp://, ftp:// or ftps://"),
+        )),
+    }
+}
+
+/// The folder on the server: `/~/x` and `/~` are relative to the login folder.
+fn folder_of(parsed: &url::Url) -> String {
+    let path = decode(parsed.path());
+    if let Some(home_relative) = path.strip_prefix("/~/") {
+        home_relative.to_owned()
+    } else if path == "/~" || path.is_empty() {
+        ".".into()
+    } else {
+        path
+    }
+}
+
+/// SFTP logs in with ETPROX_SSH_KEY and checks the host key against known_hosts.
+fn ssh_key_auth(
+    parsed: &url::Url,
+    shown: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Auth, ConfigError> {
+    if parsed.password().is_some() {
+        return Err(config_error(
+            SOURCES_VAR,
+            format!("{shown}: SFTP logs in with a key, not a password: remove the password from the URL and set ETPROX_SSH_KEY"),
+        ));
+    }
+    let key = get("ETPROX_SSH_KEY").ok_or_else(|| {
+        config_error(
+            "ETPROX_SSH_KEY",
+            format!("{shown} needs a private key: set ETPROX_SSH_KEY to its file (e.g. made with ssh-keygen -t ed25519 -f etprox_key; put etprox_key.pub in the server's ~/.ssh/authorized_keys)"),
+        )
+    })?;
+    let known_hosts = known_hosts_file(get)?;
+    let private_key = PathBuf::from(key.trim());
+    if !key.contains("PRIVATE KEY") && !private_key.is_file() {
+        return Err(config_error(
+            "ETPROX_SSH_KEY",
+            format!("{} is not a readable file", private_key.display()),
+        ));
+    }
+    Ok(Auth::SshKey {
+        private_key,
+        passphrase: get("ETPROX_SSH_KEY_PASSPHRASE").map(Secret::new),
+        known_hosts,
+    })
+}
+
+/// ETPROX_SSH_KNOWN_HOSTS, else ~/.ssh/known_hosts.
+fn known_hosts_file(get: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, ConfigError> {
+    match get("ETPROX_SSH_KNOWN_HOSTS") {
+        Some(path) => Ok(PathBuf::from(path.trim())),
+        None => get("HOME")
+            .map(|home| PathBuf::from(home).join(".ssh/known_hosts"))
+            .ok_or_else(|| {
+                config_error(
+                    "ETPROX_SSH_KNOWN_HOSTS",
+                    "is not set and HOME is unknown: give the known_hosts file that holds the server's key".into(),
+                )
+            }),
+    }
+}
+
+/// FTP and FTPS: the password from the URL, else ETPROX_FTP_PASSWORD, else the anonymous
+/// convention for the users `anonymous` and `ftp`. `hint` shows how to put it in the URL.
+fn password_auth(
+    parsed: &url::Url,
+    user: &str,
+    shown: &str,
+    hint: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Auth, ConfigError> {
+    let password = match parsed.password() {
+        Some(p) => Secret::new(decode(p)),
+        None => match get("ETPROX_FTP_PASSWORD") {
+            Some(p) => Secret::new(p),
+            None if user == "anonymous" || user == "ftp" => Secret::new("etprox@"),
+            None => {
+                return Err(config_error(
+                    "ETPROX_FTP_PASSWORD",
+                    format!("{shown} needs a password: set ETPROX_FTP_PASSWORD or write it in the URL as {hint}"),
+                ))
+            }
+        },
+    };
+    Ok(Auth::Password {
+        password,
+        ca_file: get("ETPROX_FTPS_CA_FILE").map(|p| PathBuf::from(p.trim())),
     })
 }
 

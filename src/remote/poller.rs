@@ -268,106 +268,28 @@ impl Poller {
 
     /// Downloads what is missing of one file and completes it when it is whole.
     async fn consider(&mut self, file: RemoteFile) -> Result<(), PollError> {
-        let local_err = |what: &str, path: &Path, e: std::io::Error| {
-            PollError::Local(format!("{what} {}: {e}", path.display()))
-        };
         let final_path = self.spool.join(&file.name);
         let part = self.spool.join(format!(".{}.part", file.name));
-
-        // Renamed but not recorded (stopped in between): the copy is already here.
-        if !part.exists()
-            && !self.fetched.contains_key(&file.name)
-            && std::fs::metadata(&final_path).is_ok_and(|m| m.len() == file.size)
-        {
+        if self.left_complete_earlier(&file, &part, &final_path) {
             debug!(source = %self.shown, file = %file.name, "found in the spool from an earlier run");
             return self.complete(&file, &final_path).await;
         }
-
-        let mut have = std::fs::metadata(&part).map_or(0, |m| m.len());
-        if have > file.size {
-            // Replaced by a shorter file: start again.
-            have = 0;
-            std::fs::remove_file(&part).map_err(|e| local_err("cannot remove", &part, e))?;
-        }
-        if have < file.size {
-            let name = file.name.clone();
-            let part_path = part.clone();
-            let started = Instant::now();
-            let fetched = self
-                .with_client(move |client| {
-                    let mut out = std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&part_path)
-                        .map_err(|error| RemoteError::Spool {
-                            source_url: String::new(),
-                            path: part_path.clone(),
-                            error,
-                        })?;
-                    client.fetch_from(&name, have, &mut out)
-                })
-                .await;
-            // Count what arrived, also when the connection broke halfway: it stays in the part.
-            let now_have = std::fs::metadata(&part).map_or(0, |m| m.len());
-            self.unsaved_bytes += now_have.saturating_sub(have) as i64;
-            match fetched {
-                Ok(bytes) => {
-                    debug!(source = %self.shown, file = %file.name, from = have, bytes, ms = started.elapsed().as_millis() as u64, "downloaded")
-                }
-                Err(PollError::Remote(RemoteError::Spool { error, .. })) => {
-                    return Err(local_err("cannot write", &part, error))
-                }
-                Err(e) => return Err(e),
-            }
-            have = now_have;
-        }
-
-        let previous = self.watching.get(&file.name).cloned();
-        let unchanged = previous
-            .as_ref()
-            .is_some_and(|w| w.size == file.size && same_time(w.mtime, file.mtime));
+        let have = self.download_missing(&file, &part).await?;
         let shape = file_shape(&part);
-        let complete = match shape {
-            Shape::V3Complete => true,
-            Shape::V3Open => {
-                unchanged
-                    && previous
-                        .as_ref()
-                        .is_some_and(|w| w.changed_at.elapsed() >= self.options.give_up_waiting)
-            }
-            Shape::Other => unchanged && have == file.size,
-        };
-        if !complete {
+        let unchanged = self
+            .watching
+            .get(&file.name)
+            .is_some_and(|w| w.size == file.size && same_time(w.mtime, file.mtime));
+        if !self.is_whole(&file, shape, unchanged, have) {
             if !unchanged {
-                self.watching.insert(
-                    file.name.clone(),
-                    Watch {
-                        size: file.size,
-                        mtime: file.mtime,
-                        changed_at: Instant::now(),
-                    },
-                );
+                self.watch(&file);
             }
             return Ok(());
         }
         if shape == Shape::V3Open {
             warn!(source = %self.shown, file = %file.name, "a v3 round file never got its end marker; importing it as it is");
         }
-        // Whole: give it its round-file name in one step, with the server's time.
-        {
-            let handle = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&part)
-                .map_err(|e| local_err("cannot open", &part, e))?;
-            if let Some(mtime) = file.mtime {
-                let when = SystemTime::UNIX_EPOCH + Duration::from_secs(mtime.max(0) as u64);
-                let _ = handle.set_modified(when);
-            }
-            handle
-                .sync_all()
-                .map_err(|e| local_err("cannot write", &part, e))?;
-        }
-        std::fs::rename(&part, &final_path).map_err(|e| local_err("cannot rename", &part, e))?;
+        seal_part(&part, &final_path, file.mtime)?;
         self.watching.remove(&file.name);
         self.unsaved_files += 1;
         // The recorded size is what we hold, which may be more than the listing said.
@@ -377,6 +299,95 @@ impl Poller {
         };
         let record = if have == file.size { &file } else { &held };
         self.complete(record, &final_path).await
+    }
+
+    /// Renamed but not recorded (stopped in between): the whole copy is already in the spool.
+    fn left_complete_earlier(&self, file: &RemoteFile, part: &Path, final_path: &Path) -> bool {
+        !part.exists()
+            && !self.fetched.contains_key(&file.name)
+            && std::fs::metadata(final_path).is_ok_and(|m| m.len() == file.size)
+    }
+
+    /// Brings the part up to the listed size (starting again when the file got shorter);
+    /// returns how many bytes the part holds.
+    async fn download_missing(&mut self, file: &RemoteFile, part: &Path) -> Result<u64, PollError> {
+        let mut have = std::fs::metadata(part).map_or(0, |m| m.len());
+        if have > file.size {
+            // Replaced by a shorter file: start again.
+            have = 0;
+            std::fs::remove_file(part).map_err(|e| local_err("cannot remove", part, e))?;
+        }
+        if have < file.size {
+            have = self.fetch_rest(file, part, have).await?;
+        }
+        Ok(have)
+    }
+
+    /// Appends the file's bytes from `have` on to the part; returns the part's new length.
+    async fn fetch_rest(
+        &mut self,
+        file: &RemoteFile,
+        part: &Path,
+        have: u64,
+    ) -> Result<u64, PollError> {
+        let name = file.name.clone();
+        let part_path = part.to_owned();
+        let started = Instant::now();
+        let fetched = self
+            .with_client(move |client| {
+                let mut out = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&part_path)
+                    .map_err(|error| RemoteError::Spool {
+                        source_url: String::new(),
+                        path: part_path.clone(),
+                        error,
+                    })?;
+                client.fetch_from(&name, have, &mut out)
+            })
+            .await;
+        // Count what arrived, also when the connection broke halfway: it stays in the part.
+        let now_have = std::fs::metadata(part).map_or(0, |m| m.len());
+        self.unsaved_bytes += now_have.saturating_sub(have) as i64;
+        match fetched {
+            Ok(bytes) => {
+                debug!(source = %self.shown, file = %file.name, from = have, bytes, ms = started.elapsed().as_millis() as u64, "downloaded")
+            }
+            Err(PollError::Remote(RemoteError::Spool { error, .. })) => {
+                return Err(local_err("cannot write", part, error))
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(now_have)
+    }
+
+    /// Whether the part is complete: a v3 file at its end marker (or, without one, unchanged
+    /// for `give_up_waiting`), any other file when listed the same at two polls and all held.
+    fn is_whole(&self, file: &RemoteFile, shape: Shape, unchanged: bool, have: u64) -> bool {
+        match shape {
+            Shape::V3Complete => true,
+            Shape::V3Open => {
+                unchanged
+                    && self
+                        .watching
+                        .get(&file.name)
+                        .is_some_and(|w| w.changed_at.elapsed() >= self.options.give_up_waiting)
+            }
+            Shape::Other => unchanged && have == file.size,
+        }
+    }
+
+    /// Remembers this listing of an incomplete file, to compare with the next poll's.
+    fn watch(&mut self, file: &RemoteFile) {
+        self.watching.insert(
+            file.name.clone(),
+            Watch {
+                size: file.size,
+                mtime: file.mtime,
+                changed_at: Instant::now(),
+            },
+        );
     }
 
     /// Records a file that is whole in the spool and imports it.
@@ -477,6 +488,29 @@ impl Poller {
             None => Ok(()),
         }
     }
+}
+
+/// A spool failure, naming the file.
+fn local_err(what: &str, path: &Path, e: std::io::Error) -> PollError {
+    PollError::Local(format!("{what} {}: {e}", path.display()))
+}
+
+/// Gives a whole part its round-file name in one step, with the server's time.
+fn seal_part(part: &Path, final_path: &Path, mtime: Option<i64>) -> Result<(), PollError> {
+    {
+        let handle = std::fs::OpenOptions::new()
+            .write(true)
+            .open(part)
+            .map_err(|e| local_err("cannot open", part, e))?;
+        if let Some(mtime) = mtime {
+            let when = SystemTime::UNIX_EPOCH + Duration::from_secs(mtime.max(0) as u64);
+            let _ = handle.set_modified(when);
+        }
+        handle
+            .sync_all()
+            .map_err(|e| local_err("cannot write", part, e))?;
+    }
+    std::fs::rename(part, final_path).map_err(|e| local_err("cannot rename", part, e))
 }
 
 /// Files per import transaction when several are complete at once (a backfill).

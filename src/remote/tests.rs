@@ -159,6 +159,68 @@ fn invalid_sources_name_the_variable_to_fix() {
 }
 
 #[test]
+fn source_errors_say_what_to_write() {
+    let key = tempfile::NamedTempFile::new().unwrap();
+    let key_path = key.path().to_str().unwrap();
+    let parse = |url: &str, pairs: &[(&str, &str)]| parse_source(url, &lookup(pairs));
+    let message = |url: &str, pairs: &[(&str, &str)]| {
+        let e = parse(url, pairs).unwrap_err();
+        format!("{}: {}", e.variable, e.message)
+    };
+    assert_eq!(
+        message("gopher://h/x", &[]),
+        "ETPROX_ROUND_SOURCES: gopher:// is not supported; use sftp://, ftp:// or ftps://"
+    );
+    assert_eq!(
+        message("ftp://h:2121/x", &[]),
+        "ETPROX_ROUND_SOURCES: ftp://@h:2121: give the user name, as ftp://USER@h/…"
+    );
+    assert_eq!(
+        message("ftp://a:b@h/x?y", &[]),
+        "ETPROX_ROUND_SOURCES: ftp://a@h:21: a URL with ? or # is not supported"
+    );
+    assert_eq!(
+        message("ftps://bob@[::1]/x", &[]),
+        "ETPROX_FTP_PASSWORD: ftps://bob@::1:21 needs a password: set ETPROX_FTP_PASSWORD or write it in the URL as ftps://bob:PASSWORD@::1/…"
+    );
+    assert_eq!(
+        message("sftp://et:pw@h/x", &[]),
+        "ETPROX_ROUND_SOURCES: sftp://et@h:22: SFTP logs in with a key, not a password: remove the password from the URL and set ETPROX_SSH_KEY"
+    );
+    assert_eq!(
+        message("sftp://et@h/x", &[("ETPROX_SSH_KEY", key_path)]),
+        "ETPROX_SSH_KNOWN_HOSTS: is not set and HOME is unknown: give the known_hosts file that holds the server's key"
+    );
+    // A key given inline is not a file name; the folder `/~` is the login folder.
+    let inline = "-----BEGIN OPENSSH PRIVATE KEY-----";
+    let pairs = [
+        ("ETPROX_SSH_KEY", inline),
+        ("ETPROX_SSH_KNOWN_HOSTS", " /etc/kh "),
+        ("ETPROX_SSH_KEY_PASSPHRASE", "pp"),
+    ];
+    let source = parse("sftp://et@h/~", &pairs).unwrap();
+    assert_eq!(source.path, ".");
+    assert_eq!(
+        source.auth,
+        Auth::SshKey {
+            private_key: PathBuf::from(inline),
+            passphrase: Some(Secret::new("pp")),
+            known_hosts: PathBuf::from("/etc/kh"),
+        }
+    );
+    let ca = [("ETPROX_FTPS_CA_FILE", " /etc/ca.pem ")];
+    let source = parse("ftps://ftp@h/~/a%20b", &ca).unwrap();
+    assert_eq!(source.path, "a b");
+    assert_eq!(
+        source.auth,
+        Auth::Password {
+            password: Secret::new("etprox@"),
+            ca_file: Some(PathBuf::from("/etc/ca.pem")),
+        }
+    );
+}
+
+#[test]
 fn source_ids_are_safe_folder_names_and_distinct() {
     let c = remote(&[
         ("HOME", "/h"),

@@ -310,6 +310,53 @@ fn v3_end_marker_count_mismatch_is_flagged() {
 }
 
 #[test]
+fn v3_misplaced_lines_are_rejected_with_their_reason() {
+    let bytes = write_v3(&sample_header(), false, &[sample_kill(13, b"a", b"b")]);
+    let text = String::from_utf8(bytes).unwrap();
+    let (head, tail) = text.split_once("# END kills=1\n").unwrap();
+    assert!(tail.is_empty());
+    let reasons = |text: &str| -> Vec<(u32, String)> {
+        let round = parse_round_file(text.as_bytes(), "x.txt").unwrap();
+        assert!(round.flags.contains(&RoundFlag::LinesRejected));
+        round
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.clone()))
+            .collect()
+    };
+    let lines = head.lines().count() as u32;
+    let marker = lines + 1;
+    let after = format!("{head}# END kills=1\n\nstray\n");
+    assert_eq!(
+        reasons(&after),
+        [(
+            marker + 2,
+            format!("text after the end marker on line {marker}")
+        )]
+    );
+    let header_late = format!("{head}# map=oasis\n# END kills=2\n");
+    assert_eq!(
+        reasons(&header_late),
+        [(marker, "header line among the kill lines".to_owned())]
+    );
+    let no_count = format!("{head}# END kills=x\n");
+    assert_eq!(
+        reasons(&no_count),
+        [(marker, "end marker without a kill count".to_owned())]
+    );
+    let cut = format!("{head}# END kills=1");
+    assert_eq!(reasons(&cut), [(marker, "end marker cut off".to_owned())]);
+    let cut_kill = format!("{head}1|2");
+    assert_eq!(
+        reasons(&cut_kill),
+        [(
+            marker,
+            "line cut off (the file ends without a newline)".to_owned()
+        )]
+    );
+}
+
+#[test]
 fn v3_missing_header_key_rejects_the_file() {
     let bytes = write_v3(&sample_header(), false, &[]);
     let text = String::from_utf8(bytes)

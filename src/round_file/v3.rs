@@ -14,97 +14,141 @@ pub(super) fn parse<'a>(
 ) -> Result<ParsedRound<'a>, FileRejection> {
     let mut round = ParsedRound::empty(FormatVersion::V3, bytes.len());
     let mut header = HeaderFields::default();
-    let mut end_count: Option<(u32, usize)> = None;
-    let mut in_kills = false;
-
+    let mut body = Body::default();
     for line in lines(bytes).skip(1) {
-        let text = line.text;
-        if let Some((line_no, _)) = end_count {
-            if !text.is_empty() {
-                round.rejected.push(LineIssue::new(
-                    line.number,
-                    text,
-                    format!("text after the end marker on line {line_no}"),
-                ));
-            }
-            continue;
-        }
-        if text.is_empty() {
-            continue;
-        }
-        if let Some(rest) = text.strip_prefix(b"# END kills=") {
-            match field::int::<usize>(rest) {
-                Some(count) if line.terminated => end_count = Some((line.number, count)),
-                Some(_) => {
-                    round
-                        .rejected
-                        .push(LineIssue::new(line.number, text, "end marker cut off"));
-                }
-                None => round.rejected.push(LineIssue::new(
-                    line.number,
-                    text,
-                    "end marker without a kill count",
-                )),
-            }
-            continue;
-        }
-        if let Some(rest) = text.strip_prefix(b"# ") {
-            if rest.starts_with(b"FORMAT:") {
-                in_kills = true;
-                continue;
-            }
-            if in_kills {
-                round.rejected.push(LineIssue::new(
-                    line.number,
-                    text,
-                    "header line among the kill lines",
-                ));
-                continue;
-            }
-            header.read(line, rest)?;
-            continue;
-        }
-        in_kills = true;
-        if !line.terminated {
-            round.rejected.push(LineIssue::new(
-                line.number,
-                text,
-                "line cut off (the file ends without a newline)",
-            ));
-            round.flag(RoundFlag::Truncated);
-            continue;
-        }
-        match parse_kill(line) {
-            Ok(kill) => round.kills.push(kill),
-            Err(reason) => round
-                .rejected
-                .push(LineIssue::new(line.number, text, reason)),
-        }
+        body.read(&mut round, &mut header, line)?;
     }
-
     round.header = header.finish(file_name)?;
     if header.incomplete {
         round.flag(RoundFlag::Incomplete);
     }
-    match end_count {
-        Some((_, count)) => {
-            round.has_end_marker = true;
-            let lines_seen = round.kills.len() + round.rejected.len();
-            if count != lines_seen {
-                round.flag(RoundFlag::CountMismatch);
-                round.warnings.push(LineIssue::new(
-                    0,
-                    b"",
-                    format!("end marker says {count} kills, the file has {lines_seen} kill lines"),
-                ));
-            }
-        }
-        None => round.flag(RoundFlag::Truncated),
-    }
+    check_end_marker(&mut round, body.end_count);
     if !round.rejected.is_empty() {
         round.flag(RoundFlag::LinesRejected);
     }
     Ok(round)
+}
+
+/// Where the reader is in the lines after the first: header, kill lines, or past the end.
+#[derive(Default)]
+struct Body {
+    /// The end marker's line number and kill count, once read.
+    end_count: Option<(u32, usize)>,
+    /// A kill line or the `# FORMAT:` line was seen: header lines are no longer allowed.
+    in_kills: bool,
+}
+
+impl Body {
+    /// Sorts one line into the header, the kills, the end marker or the rejected lines.
+    // Inlined into the loop, as the body of `parse` was: this runs once per line.
+    #[inline(always)]
+    fn read<'a>(
+        &mut self,
+        round: &mut ParsedRound<'a>,
+        header: &mut HeaderFields,
+        line: Line<'a>,
+    ) -> Result<(), FileRejection> {
+        let text = line.text;
+        if let Some((line_no, _)) = self.end_count {
+            if !text.is_empty() {
+                let reason = format!("text after the end marker on line {line_no}");
+                round
+                    .rejected
+                    .push(LineIssue::new(line.number, text, reason));
+            }
+            return Ok(());
+        }
+        if text.is_empty() {
+            return Ok(());
+        }
+        if let Some(rest) = text.strip_prefix(b"# END kills=") {
+            self.end_count = read_end_marker(round, line, rest);
+            return Ok(());
+        }
+        if let Some(rest) = text.strip_prefix(b"# ") {
+            return self.read_comment(round, header, line, rest);
+        }
+        self.in_kills = true;
+        read_kill_line(round, line);
+        Ok(())
+    }
+
+    /// A `# ` line that is not the end marker: the column line, or a header line (an error
+    /// among the kills).
+    fn read_comment(
+        &mut self,
+        round: &mut ParsedRound<'_>,
+        header: &mut HeaderFields,
+        line: Line<'_>,
+        rest: &[u8],
+    ) -> Result<(), FileRejection> {
+        if rest.starts_with(b"FORMAT:") {
+            self.in_kills = true;
+            return Ok(());
+        }
+        if self.in_kills {
+            let issue = LineIssue::new(line.number, line.text, "header line among the kill lines");
+            round.rejected.push(issue);
+            return Ok(());
+        }
+        header.read(line, rest)
+    }
+}
+
+/// `# END kills=N`: its line number and count, or None (and a rejected line) when cut off or
+/// without a count.
+fn read_end_marker(
+    round: &mut ParsedRound<'_>,
+    line: Line<'_>,
+    rest: &[u8],
+) -> Option<(u32, usize)> {
+    let reason = match field::int::<usize>(rest) {
+        Some(count) if line.terminated => return Some((line.number, count)),
+        Some(_) => "end marker cut off",
+        None => "end marker without a kill count",
+    };
+    round
+        .rejected
+        .push(LineIssue::new(line.number, line.text, reason));
+    None
+}
+
+/// One kill line: a kill, or a rejected line (also when the file ends in its middle).
+#[inline(always)]
+fn read_kill_line<'a>(round: &mut ParsedRound<'a>, line: Line<'a>) {
+    if !line.terminated {
+        round.rejected.push(LineIssue::new(
+            line.number,
+            line.text,
+            "line cut off (the file ends without a newline)",
+        ));
+        round.flag(RoundFlag::Truncated);
+        return;
+    }
+    match parse_kill(line) {
+        Ok(kill) => round.kills.push(kill),
+        Err(reason) => round
+            .rejected
+            .push(LineIssue::new(line.number, line.text, reason)),
+    }
+}
+
+/// Compares the end marker's count with the kill lines read; no marker means truncated.
+fn check_end_marker(round: &mut ParsedRound<'_>, end_count: Option<(u32, usize)>) {
+    let Some((_, count)) = end_count else {
+        round.flag(RoundFlag::Truncated);
+        return;
+    };
+    round.has_end_marker = true;
+    let lines_seen = round.kills.len() + round.rejected.len();
+    if count != lines_seen {
+        round.flag(RoundFlag::CountMismatch);
+        round.warnings.push(LineIssue::new(
+            0,
+            b"",
+            format!("end marker says {count} kills, the file has {lines_seen} kill lines"),
+        ));
+    }
 }
 
 #[derive(Default)]
