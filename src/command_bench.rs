@@ -146,7 +146,7 @@ pub async fn command_bench(options: &CommandBenchOptions) -> anyhow::Result<(i64
         pool: pool.clone(),
         importer: None,
         round_dirs: Vec::new(),
-        assets_dir: crate::assets::assets_dir(),
+        assets: crate::assets::Assets::default(),
         export_dir: None,
         cache: Default::default(),
         clock: crate::clock::Clock::system(SessionClock::default()),

@@ -409,7 +409,7 @@ async fn sftp_server_stopped_and_started_again_mid_run(pool: PgPool) {
             pool: pool.clone(),
             importer: None,
             round_dirs: Vec::new(),
-            assets_dir: "assets".into(),
+            assets: etprox::assets::Assets::in_dir("assets"),
             export_dir: None,
             cache: Default::default(),
             clock: Default::default(),

@@ -22,7 +22,7 @@ fn env(pool: &PgPool) -> Env {
         pool: pool.clone(),
         importer: Some(common::importer(pool)),
         round_dirs: Vec::new(),
-        assets_dir: "assets".into(),
+        assets: etprox::assets::Assets::in_dir("assets"),
         export_dir: None,
         cache: Default::default(),
         clock: clock(),

@@ -69,7 +69,7 @@ async fn console_env(config: &Config) -> anyhow::Result<Env> {
         )),
         pool,
         round_dirs: config.round_dirs.clone(),
-        assets_dir: config.assets.dir().to_path_buf(),
+        assets: config.assets.clone(),
         export_dir: std::env::var_os("ETPROX_EXPORT_DIR").map(PathBuf::from),
         cache: Default::default(),
         clock: etprox::clock::Clock::system(config.session),

@@ -7,7 +7,6 @@ use super::{
     resolve_player, user_error, Attachment, Caller, Command, CommandError, CommandResult, Env,
     Invocation, Reply,
 };
-use crate::assets::Assets;
 use crate::heatmap::{
     render_heatmap_png, HeatmapError, HeatmapFilter, HeatmapOptions, PositionKind, Team,
     WeaponFilter,
@@ -157,7 +156,7 @@ impl Heatmap {
 }
 
 async fn render(env: &Env, mut options: HeatmapOptions) -> CommandResult {
-    options.assets = Assets::in_dir(&env.assets_dir);
+    options.assets = env.assets.clone();
     let (png, summary) = match render_heatmap_png(&env.pool, &env.clock, &options).await {
         Ok(done) => done,
         Err(HeatmapError::Db(e)) => return Err(e.into()),

@@ -52,7 +52,7 @@ async fn list(env: &Env) -> CommandResult {
     if maps.is_empty() {
         return Ok(Reply::text("No rounds imported yet, so no maps are known."));
     }
-    let assets = read_assets(&env.assets_dir);
+    let assets = read_assets(env.assets.dir());
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let rows: Vec<Vec<String>> = maps
         .iter()

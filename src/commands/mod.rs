@@ -55,8 +55,8 @@ pub struct Env {
     /// For `/import rescan`; absent in front ends that do not import.
     pub importer: Option<Importer>,
     pub round_dirs: Vec<PathBuf>,
-    /// Folder with `maps.csv` (map calibration and images).
-    pub assets_dir: PathBuf,
+    /// Map calibration (`maps.csv`) and images: the configured assets folder.
+    pub assets: crate::assets::Assets,
     /// Where `/retention archive export:true` writes CSV files.
     pub export_dir: Option<PathBuf>,
     /// Totals and pairs per period, valid until the next import.

@@ -14,7 +14,7 @@ pub async fn run(pool: &PgPool, importer: &Importer, out_dir: &Path) -> anyhow::
         importer: Some(importer.clone()),
         pool: pool.clone(),
         round_dirs: Vec::new(),
-        assets_dir: crate::assets::assets_dir(),
+        assets: crate::assets::Assets::default(),
         export_dir: None,
         cache: Default::default(),
         clock: crate::clock::Clock::system(importer.session()),

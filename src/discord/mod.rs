@@ -454,7 +454,7 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         pool: command_pool(&pool),
         importer: Some(importer.clone()),
         round_dirs: config.round_dirs.clone(),
-        assets_dir: config.assets.dir().to_path_buf(),
+        assets: config.assets.clone(),
         export_dir: bot.export_dir.clone(),
         cache: Default::default(),
         clock: crate::clock::Clock::system(config.session),
