@@ -96,6 +96,36 @@ const LINES: [(&str, &str); 22] = [
     ("unlink", "/unlink"),
 ];
 
+/// A command added to the registry without a line above would ship unseen: every registered
+/// command (and each of its subcommands) is snapshotted at least once.
+#[test]
+fn every_registered_command_has_a_snapshot_line() {
+    for spec in etprox::commands::ALL {
+        let covered = |line: &str, sub: Option<&str>| {
+            let inv = Invocation::parse(line).unwrap();
+            inv.name == spec.name && sub.is_none_or(|s| inv.subcommand.as_deref() == Some(s))
+        };
+        if spec.subcommands.is_empty() {
+            assert!(
+                LINES.iter().any(|(_, line)| covered(line, None)),
+                "/{} has no line in LINES",
+                spec.name
+            );
+        }
+        for sub in spec.subcommands {
+            // /import rescan imports the round folders: covered in tests/commands.rs instead.
+            if (spec.name, *sub) == ("import", "rescan") {
+                continue;
+            }
+            assert!(
+                LINES.iter().any(|(_, line)| covered(line, Some(sub))),
+                "/{} {sub} has no line in LINES",
+                spec.name
+            );
+        }
+    }
+}
+
 #[sqlx::test]
 async fn every_command_renders_as_in_its_snapshot(pool: PgPool) {
     seed(&pool).await;
