@@ -9,23 +9,11 @@ use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
 use sqlx::PgPool;
 
 fn env(pool: &PgPool) -> Env {
-    Env {
-        pool: pool.clone(),
-        importer: Some(common::importer(pool)),
-        round_dirs: Vec::new(),
-        assets: etprox::assets::Assets::in_dir("assets"),
-        export_dir: None,
-        cache: Default::default(),
-        clock: Default::default(),
-    }
+    common::command_env(pool, Default::default())
 }
 
 fn console() -> Caller {
-    Caller {
-        discord_user_id: Some(42),
-        display_name: "console".into(),
-        is_admin: true,
-    }
+    common::console()
 }
 
 async fn ask(env: &Env, caller: &Caller, line: &str) -> Reply {

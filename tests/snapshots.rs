@@ -18,23 +18,11 @@ fn clock() -> Clock {
 }
 
 fn env(pool: &PgPool) -> Env {
-    Env {
-        pool: pool.clone(),
-        importer: Some(common::importer(pool)),
-        round_dirs: Vec::new(),
-        assets: etprox::assets::Assets::in_dir("assets"),
-        export_dir: None,
-        cache: Default::default(),
-        clock: clock(),
-    }
+    common::command_env(pool, clock())
 }
 
 fn console() -> Caller {
-    Caller {
-        discord_user_id: Some(42),
-        display_name: "console".into(),
-        is_admin: true,
-    }
+    common::console()
 }
 
 async fn seed(pool: &PgPool) {

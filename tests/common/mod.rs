@@ -162,3 +162,26 @@ pub async fn url_of(pool: &PgPool) -> String {
         None => panic!("DATABASE_URL {base:?} has no database part"),
     }
 }
+
+/// What commands see in the console path: this test's database and importer, the repository's
+/// assets, and `clock`.
+pub fn command_env(pool: &PgPool, clock: etprox::clock::Clock) -> etprox::commands::Env {
+    etprox::commands::Env {
+        pool: pool.clone(),
+        importer: Some(importer(pool)),
+        round_dirs: Vec::new(),
+        assets: etprox::assets::Assets::in_dir("assets"),
+        export_dir: None,
+        cache: Default::default(),
+        clock,
+    }
+}
+
+/// An admin at the console, linked as Discord user 42.
+pub fn console() -> etprox::commands::Caller {
+    etprox::commands::Caller {
+        discord_user_id: Some(42),
+        display_name: "console".into(),
+        is_admin: true,
+    }
+}
