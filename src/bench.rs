@@ -62,14 +62,17 @@ async fn fresh_database(server: &PgConnectOptions) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// Runs the import bench and returns the timings. Progress goes to stderr.
-pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<ImportBenchResult> {
+/// Runs the import bench and returns the timings; what it does is told to `progress`.
+pub async fn import_bench(
+    options: &ImportBenchOptions,
+    progress: &dyn crate::progress::Progress,
+) -> anyhow::Result<ImportBenchResult> {
     let server = PgConnectOptions::from_str(&options.database_url)
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
     let dir = tempfile::tempdir().context("creating a folder for the bench's round files")?;
     let (files, bytes) = write_rounds(dir.path(), options)?;
     let kills = options.rounds * options.kills_per_round;
-    eprintln!(
+    progress.say(&format!(
         "bench: {} rounds, {} kills, {:.1} MiB of round files, {} files per transaction, {} concurrent transactions, {} repeats",
         options.rounds,
         kills,
@@ -77,7 +80,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         options.batch,
         options.jobs,
         options.repeats
-    );
+    ));
 
     let mut ours = Vec::new();
     let mut copy = Vec::new();
@@ -95,7 +98,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
         roll_up.push(started.elapsed());
         let elapsed_copy = time_copy(&pool, kills).await?;
         copy.push(elapsed_copy);
-        eprintln!(
+        progress.say(&format!(
             "  repeat {}: ours {:>8.1} ms ({:>9.0} kills/s), then heatmap roll-up {:>6.1} ms   COPY {:>7.1} ms ({:>9.0} kills/s)",
             repeat + 1,
             elapsed.as_secs_f64() * 1e3,
@@ -103,7 +106,7 @@ pub async fn import_bench(options: &ImportBenchOptions) -> anyhow::Result<Import
             roll_up.last().map_or(0.0, |d: &Duration| d.as_secs_f64() * 1e3),
             elapsed_copy.as_secs_f64() * 1e3,
             kills as f64 / elapsed_copy.as_secs_f64()
-        );
+        ));
         pool.close().await;
     }
     let mut admin = server.clone().database("postgres").connect().await?;

@@ -56,7 +56,11 @@ async fn database(options: &CommandBenchOptions) -> anyhow::Result<(PgPool, bool
 }
 
 /// Imports synthetic rounds: `kills` kills over `days` days, ten-odd rounds a day.
-async fn seed(pool: &PgPool, options: &CommandBenchOptions) -> anyhow::Result<()> {
+async fn seed(
+    pool: &PgPool,
+    options: &CommandBenchOptions,
+    progress: &dyn crate::progress::Progress,
+) -> anyhow::Result<()> {
     let per_round = 140usize;
     let rounds = options.kills.div_ceil(per_round).max(1);
     let importer = Importer::new(pool.clone(), SessionClock::default(), "bench");
@@ -82,10 +86,10 @@ async fn seed(pool: &PgPool, options: &CommandBenchOptions) -> anyhow::Result<()
             let _ = std::fs::remove_file(&path);
         }
         if chunk_start % 1024 == 0 {
-            eprintln!(
+            progress.say(&format!(
                 "seeded {chunk_start}/{rounds} rounds ({:.0} s)",
                 started.elapsed().as_secs_f64()
-            );
+            ));
         }
     }
     db::admin::analyze(pool).await?;
@@ -136,10 +140,13 @@ async fn time(env: &Env, line: &str, repeats: usize, cold: bool) -> anyhow::Resu
 }
 
 /// Seeds (unless reused) and times each command; returns (kills in the database, timings).
-pub async fn command_bench(options: &CommandBenchOptions) -> anyhow::Result<(i64, Vec<Timing>)> {
+pub async fn command_bench(
+    options: &CommandBenchOptions,
+    progress: &dyn crate::progress::Progress,
+) -> anyhow::Result<(i64, Vec<Timing>)> {
     let (pool, fresh) = database(options).await?;
     if fresh {
-        seed(&pool, options).await?;
+        seed(&pool, options, progress).await?;
     }
     let kills = db::demo::raw_kills(&pool).await?;
     let env = Env {

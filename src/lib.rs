@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod period;
 pub mod players;
 pub mod prng;
+pub mod progress;
 pub mod remote;
 pub mod retention;
 pub mod round_file;

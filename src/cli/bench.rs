@@ -100,7 +100,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
 }
 
 async fn commands(options: &CommandBenchOptions) -> anyhow::Result<()> {
-    let (kills, timings) = command_bench(options).await?;
+    let (kills, timings) = command_bench(options, &super::progress::Terminal::stderr()).await?;
     println!(
         "{kills} kills in the database; {} runs per command",
         options.repeats
@@ -137,7 +137,7 @@ fn generate(dir: &Path, rounds: usize, kills_per_round: usize) -> anyhow::Result
 }
 
 async fn import(options: &ImportBenchOptions) -> anyhow::Result<()> {
-    let r = import_bench(options).await?;
+    let r = import_bench(options, &super::progress::Terminal::stderr()).await?;
     let median = ImportBenchResult::median;
     println!(
         "import: median {:.1} ms for {} kills = {:.0} kills/s (etprox importer, {} files per transaction, {} at once)",

@@ -33,6 +33,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         keep: args.keep,
         work_dir: std::env::temp_dir().join("etprox-demo"),
         out_dir: args.out,
+        progress: std::sync::Arc::new(super::progress::Terminal::stdout()),
     };
     match etprox::demo::run(&config, &options).await? {
         Finished::Completed => Ok(ExitCode::SUCCESS),

@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod import;
 pub mod maps;
+pub mod progress;
 pub mod retention;
 pub mod watch;
 

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{NaiveDate, TimeZone, Utc};
-use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::PgPool;
 
 use crate::config::Config;
@@ -18,7 +17,7 @@ use crate::ingest::{round_files_in, Importer};
 use crate::sim::match_sim::{MatchSim, SimConfig};
 use crate::sim::{v2_writer, TRACKER_LUA};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DemoOptions {
     /// Start from an empty demo database.
     pub fresh: bool,
@@ -28,6 +27,8 @@ pub struct DemoOptions {
     pub out_dir: PathBuf,
     /// Where the simulated servers write their round files.
     pub work_dir: PathBuf,
+    /// Where the evening is told (the terminal, from `etprox demo`).
+    pub progress: std::sync::Arc<dyn crate::progress::Progress>,
 }
 
 /// One simulated game server of the demo evening.
@@ -178,7 +179,11 @@ pub async fn run(config: &Config, options: &DemoOptions) -> anyhow::Result<Finis
     let started = Instant::now();
     let configured = std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty());
     let db = database::resolve(configured.as_deref(), database::DEMO_DATABASE)?;
-    println!("database: {} ({})", database::DEMO_DATABASE, db.origin);
+    options.progress.say(&format!(
+        "database: {} ({})",
+        database::DEMO_DATABASE,
+        db.origin
+    ));
     let outcome = tokio::select! {
         result = play(config, options, &db, started) => result.map(|()| Finished::Completed),
         () = interrupted() => Ok(Finished::Interrupted),
@@ -242,7 +247,7 @@ async fn play(
         },
     )));
 
-    println!("game: {} servers play the evening of {} (our tracker writes v3 files; one server runs the public v2 module)", SERVERS.len(), demo_evening());
+    options.progress.say(&format!("game: {} servers play the evening of {} (our tracker writes v3 files; one server runs the public v2 module)", SERVERS.len(), demo_evening()));
     let work_dir = options.work_dir.clone();
     tokio::task::spawn_blocking(move || play_evening(&work_dir))
         .await
@@ -251,22 +256,31 @@ async fn play(
     for dir in &dirs {
         expected += round_files_in(dir)?.len() as i64;
     }
-    let new_rounds = await_imports(&pool, &mut events, &options.work_dir, expected).await?;
+    let new_rounds = await_imports(&pool, &mut events, options, expected).await?;
     drop(watch);
     if already > 0 {
-        println!("{already} of the evening's {expected} rounds were already in the demo database (imported by an earlier run: nothing doubled); {new_rounds} new. Use --fresh to start over.");
+        options.progress.say(&format!("{already} of the evening's {expected} rounds were already in the demo database (imported by an earlier run: nothing doubled); {new_rounds} new. Use --fresh to start over."));
     }
     let crate::db::round_summary::ImportCounts { rounds, kills, .. } =
         crate::db::round_summary::import_counts(&pool).await?;
-    println!(
+    options.progress.say(&format!(
         "imported: {rounds} rounds, {kills} kills in the demo database ({expected} round files)"
-    );
+    ));
 
-    super::script::run(&pool, &importer, &options.out_dir).await?;
+    super::script::run(
+        &pool,
+        &importer,
+        &options.out_dir,
+        options.progress.as_ref(),
+    )
+    .await?;
 
     pool.close().await;
     finish(options, db).await?;
-    println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
+    options.progress.say(&format!(
+        "demo finished in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 
@@ -290,57 +304,51 @@ fn fresh_work_dirs(work_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 async fn await_imports(
     pool: &PgPool,
     events: &mut tokio::sync::broadcast::Receiver<crate::ingest::ImportedRound>,
-    work_dir: &Path,
+    options: &DemoOptions,
     expected: i64,
 ) -> anyhow::Result<usize> {
-    let bar = ProgressBar::new(expected as u64);
-    bar.set_style(
-        ProgressStyle::with_template("importing {bar:30} {pos}/{len} rounds {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let progress = options.progress.as_ref();
+    progress.start("importing rounds", expected as u64);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut new_rounds = 0;
     loop {
         while let Ok(event) = events.try_recv() {
             new_rounds += 1;
             let summary = round_summary(pool, event.round_id).await?;
-            let line = format!("  round imported: {summary}");
-            if bar.is_hidden() {
-                println!("{line}");
-            } else {
-                bar.println(line);
-            }
+            progress.say(&format!("  round imported: {summary}"));
         }
-        let done = rounds_from(pool, work_dir).await?;
-        bar.set_position(done as u64);
+        let done = rounds_from(pool, &options.work_dir).await?;
+        progress.set(done as u64);
         if done >= expected {
             break;
         }
         if Instant::now() > deadline {
-            bar.abandon();
+            progress.finish();
             anyhow::bail!("only {done} of {expected} rounds were imported within a minute");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    bar.finish_and_clear();
+    progress.finish();
     Ok(new_rounds)
 }
 
 /// Keeps or removes the demo database, as asked and as the server allows.
 async fn finish(options: &DemoOptions, db: &database::Database) -> anyhow::Result<()> {
     if options.keep && db.is_private() {
-        println!(
-            "not kept: the private cluster is removed at the end; --keep needs a PostgreSQL server (DATABASE_URL or one on 127.0.0.1:5432)"
+        options.progress.say(
+            "not kept: the private cluster is removed at the end; --keep needs a PostgreSQL server (DATABASE_URL or one on 127.0.0.1:5432)",
         );
     } else if options.keep {
-        println!(
+        options.progress.say(&format!(
             "kept database {} — try: DATABASE_URL={} etprox ask \"/solo\"",
             database::DEMO_DATABASE,
             crate::config::Redacted(&db.url)
-        );
+        ));
     } else if !db.is_private() {
         drop_database(&db.url).await?;
-        println!("removed the demo database (use --keep to explore it afterwards)");
+        options
+            .progress
+            .say("removed the demo database (use --keep to explore it afterwards)");
     }
     Ok(())
 }

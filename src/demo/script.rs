@@ -9,7 +9,12 @@ use crate::commands::{self, Caller, Env, Invocation};
 use crate::ingest::Importer;
 
 /// Asks each command, prints the reply as the console renders it and writes attachments.
-pub async fn run(pool: &PgPool, importer: &Importer, out_dir: &Path) -> anyhow::Result<()> {
+pub async fn run(
+    pool: &PgPool,
+    importer: &Importer,
+    out_dir: &Path,
+    progress: &dyn crate::progress::Progress,
+) -> anyhow::Result<()> {
     let env = Env {
         importer: Some(importer.clone()),
         pool: pool.clone(),
@@ -37,15 +42,15 @@ pub async fn run(pool: &PgPool, importer: &Importer, out_dir: &Path) -> anyhow::
         script.insert(2, format!("/player player:{name}"));
     }
     for line in script {
-        println!("\n$ etprox ask \"{line}\"");
+        progress.say(&format!("\n$ etprox ask \"{line}\""));
         let reply = match Invocation::parse(&line) {
             Ok(invocation) => commands::dispatch(&env, &caller, &invocation).await,
             Err(e) => anyhow::bail!("demo script line {line:?}: {e}"),
         };
         let reply = reply.fit(commands::reply::limits::UPLOAD);
-        print!("{}", crate::console::render(&reply));
+        progress.say(crate::console::render(&reply).trim_end_matches('\n'));
         for path in crate::console::write_attachments(&reply, out_dir)? {
-            println!("wrote {}", path.display());
+            progress.say(&format!("wrote {}", path.display()));
         }
     }
     Ok(())
