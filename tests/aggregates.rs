@@ -7,7 +7,7 @@ mod common;
 use chrono::{NaiveDate, TimeZone, Utc};
 use etprox::db::aggregates::upsert_aggregates;
 use etprox::stats::batch::{
-    AliasRow, BatchAggregates, CellRow, DailyPlayerRow, PairRow, PlayerRow,
+    AliasRow, BatchAggregates, CellRow, DailyPlayerRow, PairRow, PlayerRow, VersusRow, WeaponRow,
 };
 use etprox::stats::round_stats::PlayerRoundStats;
 use sqlx::PgPool;
@@ -76,8 +76,19 @@ fn batch() -> BatchAggregates {
             axis_kills: 25,
             allies_kills: 26,
         }],
-        weapons: vec![("GUID-A".into(), day(), 27, 28, 29)],
-        versus: vec![("GUID-A".into(), "GUID-B".into(), day(), 30)],
+        weapons: vec![WeaponRow {
+            player: "GUID-A".into(),
+            session_date: day(),
+            weapon: 27,
+            kills: 28,
+            deaths: 29,
+        }],
+        versus: vec![VersusRow {
+            killer: "GUID-A".into(),
+            victim: "GUID-B".into(),
+            session_date: day(),
+            kills: 30,
+        }],
     }
 }
 

@@ -6,7 +6,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use crate::stats::batch::{AliasRow, BatchAggregates, CellRow, DailyPlayerRow, PairRow, PlayerRow};
+use crate::stats::batch::{
+    AliasRow, BatchAggregates, CellRow, DailyPlayerRow, PairRow, PlayerRow, VersusRow, WeaponRow,
+};
 use crate::stats::round_stats::{
     DEATH_EVEN, DEATH_GANKED, DEATH_OUTNUMBERING, DEATH_SOLO, KILL_ASSISTED, KILL_EVEN,
     KILL_OUTGUNNED, KILL_SOLO,
@@ -75,25 +77,19 @@ columns!(CellColumns<'a> from CellRow {
     allies_kills: i32 = |c| c.allies_kills,
 });
 
-/// `stats::batch`'s weapon row: (player, day, weapon, kills, deaths).
-type WeaponRow = (String, NaiveDate, i16, i32, i32);
-
 columns!(WeaponColumns<'a> from WeaponRow {
-    player_guid: &'a str = |w| w.0.as_str(),
-    session_date: NaiveDate = |w| w.1,
-    weapon: i16 = |w| w.2,
-    kills: i32 = |w| w.3,
-    deaths: i32 = |w| w.4,
+    player_guid: &'a str = |w| w.player.as_str(),
+    session_date: NaiveDate = |w| w.session_date,
+    weapon: i16 = |w| w.weapon,
+    kills: i32 = |w| w.kills,
+    deaths: i32 = |w| w.deaths,
 });
 
-/// `stats::batch`'s opponent row: (killer, victim, day, kills).
-type VersusRow = (String, String, NaiveDate, i32);
-
 columns!(VersusColumns<'a> from VersusRow {
-    killer_guid: &'a str = |v| v.0.as_str(),
-    victim_guid: &'a str = |v| v.1.as_str(),
-    session_date: NaiveDate = |v| v.2,
-    kills: i32 = |v| v.3,
+    killer_guid: &'a str = |v| v.killer.as_str(),
+    victim_guid: &'a str = |v| v.victim.as_str(),
+    session_date: NaiveDate = |v| v.session_date,
+    kills: i32 = |v| v.kills,
 });
 
 /// Adds a batch's merged aggregates (or, negated, takes a replaced round's out again), in one

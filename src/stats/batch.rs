@@ -79,10 +79,27 @@ pub struct BatchAggregates {
     /// Pair counters per session day; `first_seen` and `last_seen` hold that day.
     pub daily_pairs: Vec<PairRow>,
     pub cells: Vec<CellRow>,
-    /// `player_weapon_daily`: (player, day, weapon, kills, deaths).
-    pub weapons: Vec<(String, NaiveDate, i16, i32, i32)>,
-    /// `player_versus_daily`: (killer, victim, day, kills).
-    pub versus: Vec<(String, String, NaiveDate, i32)>,
+    pub weapons: Vec<WeaponRow>,
+    pub versus: Vec<VersusRow>,
+}
+
+/// `player_weapon_daily`: one player's kills and deaths by one means of death on one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeaponRow {
+    pub player: String,
+    pub session_date: NaiveDate,
+    pub weapon: i16,
+    pub kills: i32,
+    pub deaths: i32,
+}
+
+/// `player_versus_daily`: how often one player killed another on one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersusRow {
+    pub killer: String,
+    pub victim: String,
+    pub session_date: NaiveDate,
+    pub kills: i32,
 }
 
 impl BatchAggregates {
@@ -120,11 +137,11 @@ impl BatchAggregates {
             c.allies_kills = -c.allies_kills;
         }
         for w in &mut out.weapons {
-            w.3 = -w.3;
-            w.4 = -w.4;
+            w.kills = -w.kills;
+            w.deaths = -w.deaths;
         }
         for v in &mut out.versus {
-            v.3 = -v.3;
+            v.kills = -v.kills;
         }
         out
     }
@@ -345,12 +362,25 @@ impl Merger {
             weapons: self
                 .weapons
                 .into_iter()
-                .map(|((p, day, w), (k, d))| (p, day, w, k, d))
+                .map(
+                    |((player, session_date, weapon), (kills, deaths))| WeaponRow {
+                        player,
+                        session_date,
+                        weapon,
+                        kills,
+                        deaths,
+                    },
+                )
                 .collect(),
             versus: self
                 .versus
                 .into_iter()
-                .map(|((a, b, day), n)| (a, b, day, n))
+                .map(|((killer, victim, session_date), kills)| VersusRow {
+                    killer,
+                    victim,
+                    session_date,
+                    kills,
+                })
                 .collect(),
         }
     }
