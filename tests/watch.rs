@@ -414,8 +414,16 @@ async fn files_the_watcher_cannot_use_are_reported_once(pool: PgPool) {
         .success());
 
     let url = url_of(&pool).await;
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_etprox"));
+    let as_nobody = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    // Nobody may not reach the build folder (a clone under /root, say): run a copy of the
+    // binary from a folder everyone can read.
+    let bin_dir = tempfile::tempdir().unwrap();
+    let binary = bin_dir.path().join("etprox");
+    std::fs::copy(env!("CARGO_BIN_EXE_etprox"), &binary).unwrap();
+    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut command = std::process::Command::new(&binary);
     command
+        .current_dir(bin_dir.path())
         .arg("watch")
         .env("DATABASE_URL", &url)
         .env("ETPROX_ROUND_DIRS", dir.path())
@@ -424,7 +432,7 @@ async fn files_the_watcher_cannot_use_are_reported_once(pool: PgPool) {
         .env("RUST_LOG", "etprox=info")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    if std::fs::metadata("/proc/self").unwrap().uid() == 0 {
+    if as_nobody {
         command.uid(65534).gid(65534); // nobody: root reads any file
     }
     let mut watch = KillOnDrop(Some(command.spawn().unwrap()));
