@@ -10,6 +10,7 @@
 
 pub mod assets;
 pub mod bench;
+pub mod charts;
 pub mod check;
 pub mod clock;
 pub mod command_bench;

@@ -20,7 +20,7 @@ pub mod plan;
 pub mod ramp;
 pub mod render;
 pub mod summary;
-mod text;
+pub(crate) mod text;
 
 pub use binned::{render_bins, Binned};
 pub use filter::{resolve_player, HeatmapFilter, PlayerFilter, PositionKind, Team, WeaponFilter};

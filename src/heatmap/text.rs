@@ -12,9 +12,10 @@ use super::render::{Frame, RenderError, BG};
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/DejaVu-LICENSE.txt`).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FONT_FAMILY: &str = "etprox-sans";
+pub(crate) const FONT_FAMILY: &str = "etprox-sans";
 
-pub(super) fn register_font() {
+/// Registers the bundled font once per process (heatmaps and charts draw with it).
+pub(crate) fn register_font() {
     static ONCE: OnceLock<bool> = OnceLock::new();
     ONCE.get_or_init(|| {
         register_font_inner(FontStyle::Normal) && register_font_inner(FontStyle::Bold)
