@@ -384,21 +384,21 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
     let mut o = opts(HeatmapFilter::new("goldrush"), 256);
     o.filter.period = Period::Days(d("2026-01-01"), d("2026-01-31"));
     let (_, s) = render_heatmap_png(&pool, &o).await.expect("render");
-    assert_eq!((s.kills, s.sources.clone()), (4, vec![BinSource::Fine64]));
+    assert_eq!((s.kills, s.sources.clone()), (4, vec![BinSource::Cells64]));
     // The same through raw rows sees only the day that was not archived.
     let mut o = opts(HeatmapFilter::new("goldrush"), 256);
     o.raw_only = true;
     let (_, s) = render_heatmap_png(&pool, &o).await.expect("render");
     assert_eq!((s.kills, s.sources.clone()), (3, vec![BinSource::Raw]));
-    // A player filter needs raw rows, and says what it cannot show.
+    // A player filter reads the per-player rollup, which keeps the archived day.
     let mut f = HeatmapFilter::new("goldrush");
     f.player = key(BOB);
     let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
         .await
         .expect("render");
-    assert_eq!(s.kills, 3);
+    assert_eq!((s.kills, s.sources.clone()), (7, vec![BinSource::Cells64]));
     assert!(
-        s.notes.iter().any(|n| n.contains("archived")),
+        !s.notes.iter().any(|n| n.contains("archived")),
         "{:?}",
         s.notes
     );
@@ -767,4 +767,259 @@ async fn last_days_count_back_from_the_clocks_session_day(pool: PgPool) {
     assert_eq!(s.kills, 2, "the 24th's kills, not the 20th's");
     assert_eq!(s.from, Some(d("2026-11-24")));
     assert_eq!(s.filters[1], "last 3 days (since 2026-11-24)");
+}
+
+/// Kills spread over three days, four players, both teams, four means of death and the four
+/// engagement classes, at random positions (fixed seed), with a few team kills; one round per
+/// (day, half). Returns the round ids.
+async fn random_kills(pool: &PgPool) -> Vec<i64> {
+    const CAROL: &str = "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+    const DAVE: &str = "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD";
+    let players = [
+        (ALICE, "Alice", "AXIS"),
+        (BOB, "Bob", "ALLIES"),
+        (CAROL, "Carol", "AXIS"),
+        (DAVE, "Dave", "ALLIES"),
+    ];
+    let classes = ["solo", "outnumbering", "even", "outnumbered"];
+    let mods = [8i16, 10, 15, 5];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (state >> 33) % n
+    };
+    let mut ids = Vec::new();
+    for (i, day) in ["2026-11-18", "2026-11-19", "2026-11-20"].iter().enumerate() {
+        for half in 0..2 {
+            let id = round(pool, "goldrush", day, &format!("rand-{i}-{half}")).await;
+            let mut kills = Vec::new();
+            for _ in 0..60 {
+                let killer = players[next(4) as usize];
+                let victim = players[next(4) as usize];
+                let pos = |v: u64| v as f32 - 3000.0 + 0.5;
+                kills.push(Kill {
+                    kind: if next(10) == 0 { "teamkill" } else { "kill" },
+                    killer: (killer.0, killer.1, killer.2, pos(next(6000)), pos(next(6000))),
+                    victim: (victim.0, victim.1, victim.2, pos(next(6000)), pos(next(300))),
+                    mod_: mods[next(4) as usize],
+                    class: classes[next(4) as usize],
+                });
+            }
+            insert(pool, id, "goldrush", day, &kills).await;
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// Every filter combination the bot offers, as the SQL sees it.
+fn filter_combinations() -> Vec<(query::KillFilter, (Option<NaiveDate>, Option<NaiveDate>))> {
+    let mut out = Vec::new();
+    let periods = [
+        (None, None),
+        (Some(d("2026-11-19")), Some(d("2026-11-19"))),
+        (Some(d("2026-11-19")), None),
+    ];
+    for side in [query::Side::Killer, query::Side::Victim] {
+        for player in [None, Some(ALICE), Some("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC")] {
+            for team in [None, Some("AXIS"), Some("ALLIES")] {
+                for mods in [None, Some(vec![8i16]), Some(vec![15, 5])] {
+                    for engagement in [None, Some("solo"), Some("outnumbered")] {
+                        for (from, to) in periods {
+                            let filter = query::KillFilter {
+                                map: "goldrush".into(),
+                                side,
+                                from,
+                                to,
+                                player: player.map(str::to_string),
+                                team,
+                                mods: mods.clone(),
+                                engagement: engagement.map(str::to_string),
+                            };
+                            out.push((filter, (from, to)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The raw answer on the rollups' 64-unit cells, sorted.
+async fn raw_cells(pool: &PgPool, filter: &query::KillFilter) -> Vec<(i32, i32, i64)> {
+    let grid = query::GridOrigin {
+        x0: 0.0,
+        cell_x: query::FINE_CELL,
+        y0: 0.0,
+        cell_y: query::FINE_CELL,
+    };
+    let mut cells: Vec<_> = query::raw_bins(pool, filter, grid)
+        .await
+        .expect("raw")
+        .into_iter()
+        .map(|c| (c.col, c.row, c.kills))
+        .collect();
+    cells.sort_unstable();
+    cells
+}
+
+fn sorted(cells: Vec<query::RollupCount>) -> Vec<(i32, i32, i64)> {
+    let mut cells: Vec<_> = cells
+        .into_iter()
+        .map(|c| (c.cell_x, c.cell_y, c.kills))
+        .collect();
+    cells.sort_unstable();
+    cells
+}
+
+/// Each rollup gives, cell by cell, the raw answer for every filter it serves.
+async fn assert_rollups_equal_raw(pool: &PgPool) {
+    let mut non_empty = 0;
+    for (filter, range) in filter_combinations() {
+        let raw = raw_cells(pool, &filter).await;
+        non_empty += usize::from(!raw.is_empty());
+        let cells = sorted(query::cells_bins(pool, &filter, range).await.expect("cells"));
+        assert_eq!(cells, raw, "kill_heatmap_cells for {filter:?}");
+        if filter.player.is_none() && range == (None, None) {
+            let cube = sorted(query::cube_total_bins(pool, &filter).await.expect("cube"));
+            assert_eq!(cube, raw, "kill_heatmap_cube_total for {filter:?}");
+            if filter.mods.is_none() && filter.engagement.is_none() {
+                let total = query::fine_total_bins(pool, "goldrush", filter.side, filter.team);
+                let total = sorted(total.await.expect("fine total"));
+                assert_eq!(total, raw, "kill_heatmap_fine_total for {filter:?}");
+            }
+        }
+    }
+    assert!(non_empty > 100, "the combinations select kills: {non_empty}");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn rollups_give_the_raw_counts_for_every_filter(pool: PgPool) {
+    let rounds = random_kills(&pool).await;
+    // Two roll-ups, so that keys are spread over several delta rows.
+    sqlx::query_scalar::<_, i32>("SELECT roll_up_heatmap(2)")
+        .fetch_one(&pool)
+        .await
+        .expect("first rounds");
+    query::roll_up_pending(&pool).await.expect("rollup");
+    assert_rollups_equal_raw(&pool).await;
+
+    // A replaced or deleted round: unrolled, then its kills go; the rollups stay exact.
+    let mut tx = pool.begin().await.expect("tx");
+    assert_eq!(query::unroll_round(&mut *tx, rounds[3]).await.expect("unroll"), 1);
+    assert_eq!(query::unroll_round(&mut *tx, rounds[3]).await.expect("again"), 0);
+    sqlx::query("DELETE FROM kill_context WHERE round_id = $1")
+        .bind(rounds[3])
+        .execute(&mut *tx)
+        .await
+        .expect("delete kills");
+    sqlx::query("DELETE FROM rounds WHERE id = $1")
+        .bind(rounds[3])
+        .execute(&mut *tx)
+        .await
+        .expect("delete round");
+    tx.commit().await.expect("commit");
+    assert_rollups_equal_raw(&pool).await;
+    let zero: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM kill_heatmap_cube_total WHERE kills = 0)
+              + (SELECT count(*) FROM kill_heatmap_fine_total WHERE kills = 0)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("zero cells");
+    assert_eq!(zero, 0, "cells taken back to zero are deleted");
+
+    // Rebuilding compacts the delta rows and changes no count.
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM kill_heatmap_cells")
+        .fetch_one(&pool)
+        .await
+        .expect("rows");
+    query::rebuild_fine_rollup(&pool).await.expect("rebuild");
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM kill_heatmap_cells")
+        .fetch_one(&pool)
+        .await
+        .expect("rows");
+    assert!(after < before, "compacted: {before} → {after}");
+    assert_rollups_equal_raw(&pool).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn filtered_heatmaps_read_rollups_and_draw_archived_days(pool: PgPool) {
+    random_kills(&pool).await;
+    let filters = || {
+        let mut by_player = HeatmapFilter::new("goldrush");
+        by_player.player = key(ALICE);
+        by_player.kind = PositionKind::Kills;
+        let mut by_weapon = HeatmapFilter::new("goldrush");
+        by_weapon.weapon = Some("mp40".parse().expect("weapon"));
+        by_weapon.engagement = Some("solo".into());
+        let mut in_days = by_weapon.clone();
+        in_days.period = Period::Days(d("2026-11-18"), d("2026-11-19"));
+        in_days.team = Some(Team::Axis);
+        [by_player, by_weapon, in_days]
+    };
+    let mut before = Vec::new();
+    for f in filters() {
+        let mut raw = opts(f.clone(), 256);
+        raw.raw_only = true;
+        let (_, r) = render_heatmap_png(&pool, &raw).await.expect("raw");
+        let (_, s) = render_heatmap_png(&pool, &opts(f, 256)).await.expect("rollup");
+        assert!(r.kills > 0);
+        assert_eq!(s.kills, r.kills, "rollup and raw agree");
+        assert!(!s.sources.contains(&BinSource::Raw), "{:?}", s.sources);
+        before.push(s.kills);
+    }
+    // Retention archives every raw kill; the rollups are kept.
+    let days = (chrono::Utc::now().date_naive() - d("2026-11-21")).num_days() as i32;
+    sqlx::query("SELECT * FROM archive_old_proximity_data($1)")
+        .bind(days)
+        .execute(&pool)
+        .await
+        .expect("archive");
+    let raw_left: i64 = sqlx::query_scalar("SELECT count(*) FROM kill_context")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(raw_left, 0);
+    for (f, kills) in filters().into_iter().zip(before) {
+        let (_, s) = render_heatmap_png(&pool, &opts(f, 256)).await.expect("render");
+        assert_eq!(s.kills, kills, "archived days still draw");
+        assert!(!s.notes.iter().any(|n| n.contains("archived")), "{:?}", s.notes);
+    }
+}
+
+/// An existing database full of kills gets migration 0010 in place: its rollups hold exactly
+/// the rolled-up rounds' kills, and a round still pending is added by its roll-up.
+#[sqlx::test(migrations = false)]
+async fn migration_0010_fills_the_rollups_from_existing_kills(pool: PgPool) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let all = sqlx::migrate::Migrator::new(path.clone()).await.expect("migrations");
+    let mut before = sqlx::migrate::Migrator::new(path).await.expect("migrations");
+    before.migrations = all
+        .migrations
+        .iter()
+        .filter(|m| m.version < 10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before.run(&pool).await.expect("migrations before 0010");
+    let rounds = random_kills(&pool).await;
+    sqlx::query("UPDATE rounds SET heatmap_rolled_up = true WHERE id <> $1")
+        .bind(rounds[5])
+        .execute(&pool)
+        .await
+        .expect("rolled up before");
+    all.run(&pool).await.expect("0010 in place");
+    query::roll_up_pending(&pool).await.expect("pending round");
+    // kill_heatmap_fine_total was left empty above: only the new rollups are compared.
+    for (filter, range) in filter_combinations() {
+        let raw = raw_cells(&pool, &filter).await;
+        let cells = sorted(query::cells_bins(&pool, &filter, range).await.expect("cells"));
+        assert_eq!(cells, raw, "kill_heatmap_cells for {filter:?}");
+        if filter.player.is_none() && range == (None, None) {
+            let cube = sorted(query::cube_total_bins(&pool, &filter).await.expect("cube"));
+            assert_eq!(cube, raw, "kill_heatmap_cube_total for {filter:?}");
+        }
+    }
 }

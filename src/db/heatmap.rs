@@ -1,8 +1,10 @@
-//! Heatmap SQL: kill counts binned in PostgreSQL on the output grid (so the bot never loads
-//! individual kills), the rollups that answer archived and all-time days (`kill_heatmap_fine`,
-//! 64 units, migration 0002; `kill_heatmap`, 512 units) and their upkeep. Every statement is
-//! checked at build time; optional filters are binds (`$n IS NULL OR …`), so each statement
-//! stays one static text with one plan shape.
+//! Heatmap SQL: the 64-unit rollups that answer every filter (`kill_heatmap_cells` per day and
+//! player, `kill_heatmap_cube_total` all time, migration 0010; `kill_heatmap_fine_total`,
+//! 0002), the older ones kept for days archived before them (`kill_heatmap_fine`, 64 units;
+//! `kill_heatmap`, 512 units), raw kills binned on the output grid (for comparisons), and the
+//! rollups' upkeep. Every statement is checked at build time; optional filters that no index
+//! serves are binds (`$n IS NULL OR …`), and the indexed ones get a statement each, so every
+//! statement keeps one good plan shape when PostgreSQL switches to a generic plan.
 
 use chrono::NaiveDate;
 use sqlx::PgPool;
@@ -199,6 +201,110 @@ pub async fn raw_bounds(pool: &PgPool, filter: &KillFilter) -> sqlx::Result<RawB
     }
 }
 
+/// 64-unit cells of `kill_heatmap_cells` (0010) matching every filter, summed over the days
+/// of `range`. With a player the player's index answers, else the map's days.
+pub async fn cells_bins(
+    pool: &PgPool,
+    filter: &KillFilter,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+) -> sqlx::Result<Vec<RollupCount>> {
+    let f = filter;
+    let position = f.side.rollup_position();
+    match &f.player {
+        Some(player) => {
+            sqlx::query_as!(
+                RollupCount,
+                r#"SELECT cell_x, cell_y, sum(kills)::int8 AS "kills!"
+                   FROM kill_heatmap_cells
+                   WHERE player_guid = $1 AND map_name = $2 AND position = $3
+                     AND session_date BETWEEN COALESCE($4::date, '-infinity') AND COALESCE($5::date, 'infinity')
+                     AND ($6::text IS NULL OR team = $6)
+                     AND ($7::smallint[] IS NULL OR means_of_death = ANY($7))
+                     AND ($8::text IS NULL OR engagement_class = $8)
+                   GROUP BY 1, 2 HAVING sum(kills) <> 0"#,
+                player,
+                f.map,
+                position,
+                from,
+                to,
+                f.team,
+                f.mods.as_deref(),
+                f.engagement,
+            )
+            .fetch_all(pool)
+            .await
+        }
+        None => {
+            sqlx::query_as!(
+                RollupCount,
+                r#"SELECT cell_x, cell_y, sum(kills)::int8 AS "kills!"
+                   FROM kill_heatmap_cells
+                   WHERE map_name = $1 AND position = $2
+                     AND session_date BETWEEN COALESCE($3::date, '-infinity') AND COALESCE($4::date, 'infinity')
+                     AND ($5::text IS NULL OR team = $5)
+                     AND ($6::smallint[] IS NULL OR means_of_death = ANY($6))
+                     AND ($7::text IS NULL OR engagement_class = $7)
+                   GROUP BY 1, 2 HAVING sum(kills) <> 0"#,
+                f.map,
+                position,
+                from,
+                to,
+                f.team,
+                f.mods.as_deref(),
+                f.engagement,
+            )
+            .fetch_all(pool)
+            .await
+        }
+    }
+}
+
+/// 64-unit cells of `kill_heatmap_cube_total` (0010): every rolled-up day, any filter but a
+/// player (and the days, which `filter` must leave open).
+pub async fn cube_total_bins(pool: &PgPool, filter: &KillFilter) -> sqlx::Result<Vec<RollupCount>> {
+    let f = filter;
+    sqlx::query_as!(
+        RollupCount,
+        r#"SELECT cell_x, cell_y, sum(kills)::int8 AS "kills!"
+           FROM kill_heatmap_cube_total
+           WHERE map_name = $1 AND position = $2
+             AND ($3::text IS NULL OR team = $3)
+             AND ($4::smallint[] IS NULL OR means_of_death = ANY($4))
+             AND ($5::text IS NULL OR engagement_class = $5)
+           GROUP BY 1, 2"#,
+        f.map,
+        f.side.rollup_position(),
+        f.team,
+        f.mods.as_deref(),
+        f.engagement,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// First session day in `kill_heatmap_cells` for the map: from it on, every filter is answered
+/// from the 0010 rollups (earlier days were archived before they existed).
+pub async fn first_cells_day(pool: &PgPool, map: &str) -> sqlx::Result<Option<NaiveDate>> {
+    // Each kill has both positions: the victim rows alone give the days (index order).
+    sqlx::query_scalar!(
+        "SELECT min(session_date) FROM kill_heatmap_cells
+         WHERE map_name = $1 AND position = 'victim'",
+        map,
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// First session day in the 512-unit `kill_heatmap` for the map.
+pub async fn first_coarse_day(pool: &PgPool, map: &str) -> sqlx::Result<Option<NaiveDate>> {
+    sqlx::query_scalar!(
+        "SELECT min(session_date) FROM kill_heatmap WHERE map_name = $1",
+        map,
+    )
+    .fetch_one(pool)
+    .await
+}
+
 /// 64-unit rollup cells of `side` (and `team`, when given) between `from` and `to`.
 pub async fn fine_bins(
     pool: &PgPool,
@@ -331,9 +437,10 @@ pub async fn latest_session_on_map(pool: &PgPool, map: &str) -> sqlx::Result<Opt
     .await
 }
 
-/// Brings `kill_heatmap_fine` and `kill_heatmap_fine_total` up to date with every committed
-/// round (SQL function `roll_up_heatmap`, migration 0003): each round is added exactly once,
-/// after its import commits. Cheap when nothing is pending. Returns the rounds rolled up.
+/// Brings the rollups up to date with every committed round (SQL function `roll_up_heatmap`,
+/// migrations 0003 and 0010): each round is added exactly once, after its import commits, to
+/// `kill_heatmap_cells`, `kill_heatmap_cube_total` and `kill_heatmap_fine_total`, in one
+/// statement per batch. Cheap when nothing is pending. Returns the rounds rolled up.
 pub async fn roll_up_pending<'c, E>(executor: E) -> sqlx::Result<i32>
 where
     E: sqlx::PgExecutor<'c>,
@@ -343,50 +450,47 @@ where
         .await
 }
 
-/// Takes a round's counted kills back out of both rollups. Call it before deleting the
-/// round (its `kill_context` rows must still be there), in the same transaction.
+/// Takes a round's counted kills back out of the rollups (SQL function `heatmap_unroll_round`,
+/// 0010); total cells left at zero are deleted. Call it before deleting or replacing the round
+/// (its `kill_context` rows must still be there), in the same transaction. Returns 1 when the
+/// round had been rolled up, 0 when there was nothing to take out.
 pub async fn unroll_round<'c, E>(executor: E, round_id: i64) -> sqlx::Result<u64>
 where
     E: sqlx::PgExecutor<'c>,
 {
-    let done = sqlx::query!(
-        r#"
-WITH was_rolled_up AS (
-    UPDATE rounds SET heatmap_rolled_up = false WHERE id = $1 AND heatmap_rolled_up RETURNING id
-), k AS (
-    SELECT session_date, map_name, 'victim'::text AS position, victim_team AS team,
-           floor(greatest(-1e6, least(1e6, victim_x / 64)))::int AS cell_x,
-           floor(greatest(-1e6, least(1e6, victim_y / 64)))::int AS cell_y,
-           count(*)::int AS kills
-    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
-    GROUP BY 1, 2, 3, 4, 5, 6
-    UNION ALL
-    SELECT session_date, map_name, 'killer'::text, killer_team,
-           floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
-           floor(greatest(-1e6, least(1e6, killer_y / 64)))::int,
-           count(*)::int
-    FROM kill_context WHERE round_id = $1 AND kind = 'kill'
-    GROUP BY 1, 2, 3, 4, 5, 6
-), k_rolled AS (
-    SELECT k.* FROM k WHERE EXISTS (SELECT 1 FROM was_rolled_up)
-)
-UPDATE kill_heatmap_fine_total t SET kills = t.kills - s.kills
-FROM (SELECT map_name, position, team, cell_x, cell_y, sum(kills) AS kills
-      FROM k_rolled GROUP BY 1, 2, 3, 4, 5) s
-WHERE t.map_name = s.map_name AND t.position = s.position AND t.team = s.team
-  AND t.cell_x = s.cell_x AND t.cell_y = s.cell_y
-"#,
-        round_id,
+    let unrolled = sqlx::query_scalar!(
+        r#"SELECT heatmap_unroll_round($1) AS "unrolled!""#,
+        round_id
     )
-    .execute(executor)
+    .fetch_one(executor)
     .await?;
-    Ok(done.rows_affected())
+    Ok(u64::from(unrolled))
 }
 
-/// Recomputes `kill_heatmap_fine_total` from the archived days (`kill_heatmap_fine`) and the
-/// raw kills, and marks every round rolled up.
+/// Recomputes the rollups from what they are made of and marks every round rolled up:
+/// pending rounds are rolled up first; days that still have raw kills (and were never
+/// archived) get their `kill_heatmap_cells` rows rebuilt from them, compacted; the all-time
+/// tables are summed again, `kill_heatmap_fine_total` from the archived days
+/// (`kill_heatmap_fine`) and the raw kills, `kill_heatmap_cube_total` from the cells.
+/// Returns the cells written to `kill_heatmap_fine_total`.
 pub async fn rebuild_fine_rollup(pool: &PgPool) -> sqlx::Result<u64> {
     let mut tx = pool.begin().await?;
+    sqlx::query_scalar!(r#"SELECT roll_up_heatmap(NULL) AS "rolled!""#)
+        .fetch_one(&mut *tx)
+        .await?;
+    rebuild_raw_days_cells(&mut tx).await?;
+    sqlx::query!("DELETE FROM kill_heatmap_cube_total")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO kill_heatmap_cube_total
+         SELECT map_name, position, team, means_of_death, engagement_class, cell_x, cell_y,
+                sum(kills)
+         FROM kill_heatmap_cells
+         GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(kills) <> 0"
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!("DELETE FROM kill_heatmap_fine_total")
         .execute(&mut *tx)
         .await?;
@@ -412,9 +516,32 @@ GROUP BY 1, 2, 3, 4, 5
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!("UPDATE rounds SET heatmap_rolled_up = true WHERE NOT heatmap_rolled_up")
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(done.rows_affected())
+}
+
+/// `kill_heatmap_cells` of the (map, day)s whose kills are all still raw, recounted from them:
+/// undoes any drift there and merges the delta rows of many roll-ups into one row per key.
+async fn rebuild_raw_days_cells(tx: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+    // One statement: the DELETE does not see the rows the INSERT adds (same snapshot).
+    sqlx::query!(
+        "WITH raw_days AS (
+             SELECT DISTINCT map_name, session_date FROM kill_context k
+             WHERE NOT EXISTS (SELECT 1 FROM kill_heatmap_fine f
+                               WHERE f.map_name = k.map_name
+                                 AND f.session_date = k.session_date)
+         ), gone AS (
+             DELETE FROM kill_heatmap_cells c USING raw_days r
+             WHERE c.map_name = r.map_name AND c.session_date = r.session_date
+         )
+         INSERT INTO kill_heatmap_cells
+         SELECT c.* FROM heatmap_cells_of_rounds(
+             (SELECT array_agg(id ORDER BY id) FROM rounds r
+              WHERE EXISTS (SELECT 1 FROM raw_days d
+                            WHERE d.map_name = r.map_name
+                              AND d.session_date = r.session_date))) c"
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

@@ -269,34 +269,9 @@ pub async fn remove_round_contribution(
     super::aggregates::upsert_aggregates(conn, negated).await
 }
 
-/// Subtracts a rolled-up round's kills from the fine heatmap totals; cells left at zero go.
+/// Takes a rolled-up round's kills out of every heatmap rollup (`db::heatmap::unroll_round`).
 async fn remove_fine_heatmap(conn: &mut PgConnection, round_id: i64) -> sqlx::Result<()> {
-    sqlx::query!(
-        "WITH cells AS (
-            SELECT k.map_name, 'victim'::text AS position, k.victim_team AS team,
-                   floor(greatest(-1e6, least(1e6, k.victim_x / 64)))::int AS cell_x,
-                   floor(greatest(-1e6, least(1e6, k.victim_y / 64)))::int AS cell_y,
-                   count(*)::int AS kills
-            FROM kill_context k WHERE k.round_id = $1 AND k.kind = 'kill'
-            GROUP BY 1, 2, 3, 4, 5
-            UNION ALL
-            SELECT k.map_name, 'killer'::text, k.killer_team,
-                   floor(greatest(-1e6, least(1e6, k.killer_x / 64)))::int,
-                   floor(greatest(-1e6, least(1e6, k.killer_y / 64)))::int, count(*)::int
-            FROM kill_context k WHERE k.round_id = $1 AND k.kind = 'kill'
-            GROUP BY 1, 2, 3, 4, 5),
-         upd AS (
-            UPDATE kill_heatmap_fine_total f SET kills = f.kills - c.kills FROM cells c
-            WHERE f.map_name = c.map_name AND f.position = c.position AND f.team = c.team
-              AND f.cell_x = c.cell_x AND f.cell_y = c.cell_y
-            RETURNING f.map_name, f.position, f.team, f.cell_x, f.cell_y, f.kills)
-         DELETE FROM kill_heatmap_fine_total f USING upd
-         WHERE upd.kills = 0 AND f.map_name = upd.map_name AND f.position = upd.position
-           AND f.team = upd.team AND f.cell_x = upd.cell_x AND f.cell_y = upd.cell_y",
-        round_id,
-    )
-    .execute(&mut *conn)
-    .await?;
+    super::heatmap::unroll_round(&mut *conn, round_id).await?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use sqlx::PgPool;
 
+use super::plan::Need;
 use super::HeatmapError;
 use crate::db::heatmap::Side;
 use crate::db::players::Player;
@@ -240,9 +241,16 @@ impl HeatmapFilter {
         }
     }
 
-    /// Player, weapon and engagement need individual kills: the rollups cannot answer them.
-    pub fn needs_raw_rows(&self) -> bool {
-        self.player.is_some() || self.weapon.is_some() || self.engagement.is_some()
+    /// Which rollups can answer: a player needs the per-player cells, a weapon or an
+    /// engagement class the 0010 rollups, team, kind and period any of them.
+    pub fn need(&self) -> Need {
+        if self.player.is_some() {
+            Need::Player
+        } else if self.weapon.is_some() || self.engagement.is_some() {
+            Need::Filtered
+        } else {
+            Need::Team
+        }
     }
 }
 
@@ -303,12 +311,14 @@ mod tests {
     }
 
     #[test]
-    fn raw_filters_are_detected() {
+    fn filters_say_which_rollups_answer() {
         let mut f = HeatmapFilter::new("goldrush");
         f.team = Some(Team::Axis);
-        assert!(!f.needs_raw_rows());
+        assert_eq!(f.need(), Need::Team);
         f.engagement = Some("solo".into());
-        assert!(f.needs_raw_rows());
+        assert_eq!(f.need(), Need::Filtered);
+        f.player = Some(PlayerFilter::new(PlayerKey::from_stored("A".repeat(32)), "a"));
+        assert_eq!(f.need(), Need::Player);
         assert_eq!(
             HeatmapFilter::new("goldrush").period,
             Period::All,

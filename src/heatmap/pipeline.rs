@@ -13,7 +13,7 @@ use super::binned::{render_bins, Binned};
 use super::calibration::{CalibrationError, CalibrationTable, WorldBox};
 use super::density::{GridSpec, Scale};
 use super::filter::{HeatmapFilter, PositionKind, Team};
-use super::plan::{plan_sources, Coverage, Plan};
+use super::plan::{plan_sources, Coverage, Need, Plan, Total};
 use super::render::{self, Frame, RenderError};
 use super::summary::{self, BinSource, Calibration, HeatmapSummary};
 use crate::assets::Assets;
@@ -53,8 +53,8 @@ pub struct HeatmapOptions {
     pub assets: Assets,
     /// Calibration table to use; None loads the one in `assets` (or the built-in table).
     pub table: Option<CalibrationTable>,
-    /// Count raw `kill_context` rows even where the 64-unit rollup could answer (slower
-    /// on big maps; for comparisons and benches).
+    /// Count raw `kill_context` rows for every day instead of the rollups (slower on big
+    /// maps, blind to archived days; for comparisons and benches).
     pub raw_only: bool,
 }
 
@@ -215,14 +215,23 @@ async fn plan_for(
     opts: &HeatmapOptions,
 ) -> Result<Plan, HeatmapError> {
     let map = &request.map;
+    let need = if opts.raw_only {
+        Need::Raw
+    } else {
+        opts.filter.need()
+    };
     let coverage = Coverage {
-        first_raw: db::first_raw_day(pool, map).await?,
+        first_raw: match need {
+            Need::Raw => db::first_raw_day(pool, map).await?,
+            _ => None,
+        },
+        first_cells: db::first_cells_day(pool, map).await?,
         fine: db::fine_rollup_span(pool, map).await?,
+        first_coarse: db::first_coarse_day(pool, map).await?,
         total: db::has_fine_total(pool, map).await?,
     };
-    let needs_raw = opts.filter.needs_raw_rows() || opts.raw_only;
     let range = (request.kills.from, request.kills.to);
-    Ok(plan_sources(range, needs_raw, coverage))
+    Ok(plan_sources(range, need, coverage))
 }
 
 /// The rollup cells the plan asks for; sources with no cells are left out.
@@ -236,25 +245,35 @@ async fn fetch_rollups(
     if request.no_session {
         return Ok(rollups);
     }
-    let (map, side) = (request.map.as_str(), request.kills.side);
-    let (team, team_name) = (filter.team, filter.team.map(Team::db_name));
+    let kills = &request.kills;
+    let (map, side) = (kills.map.as_str(), kills.side);
+    let fine = |cells, source| Rollup {
+        cells,
+        cell: FINE_CELL,
+        source,
+    };
+    match plan.total {
+        Some(Total::Fine) => {
+            let cells = db::fine_total_bins(pool, map, side, kills.team).await?;
+            rollups.push(fine(cells, BinSource::Fine64AllTime));
+        }
+        Some(Total::Cube) => {
+            let cells = db::cube_total_bins(pool, kills).await?;
+            rollups.push(fine(cells, BinSource::Cube64AllTime));
+        }
+        None => {}
+    }
+    if let Some(range) = plan.cells {
+        let cells = db::cells_bins(pool, kills, range).await?;
+        rollups.push(fine(cells, BinSource::Cells64));
+    }
     if let Some(range) = plan.fine {
-        let (cells, source) = if plan.fine_all_time {
-            let cells = db::fine_total_bins(pool, map, side, team_name).await?;
-            (cells, BinSource::Fine64AllTime)
-        } else {
-            let cells = db::fine_bins(pool, map, side, team_name, range).await?;
-            (cells, BinSource::Fine64)
-        };
-        rollups.push(Rollup {
-            cells,
-            cell: FINE_CELL,
-            source,
-        });
+        let cells = db::fine_bins(pool, map, side, kills.team, range).await?;
+        rollups.push(fine(cells, BinSource::Fine64));
     }
     // `kill_heatmap` holds victim positions only: killer maps get nothing from it.
     if let (Some(range), PositionKind::Deaths) = (plan.coarse, filter.kind) {
-        let killer_team = team.map(|t| t.opponent().db_name());
+        let killer_team = filter.team.map(|t| t.opponent().db_name());
         rollups.push(Rollup {
             cells: db::coarse_bins(pool, map, killer_team, range).await?,
             cell: COARSE_CELL,

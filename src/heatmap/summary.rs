@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::binned::Binned;
 use super::filter::{HeatmapFilter, PositionKind};
-use super::plan::Plan;
+use super::plan::{Archived, Plan};
 use super::render;
 use crate::period::Period;
 
@@ -30,6 +30,10 @@ pub enum BinSource {
     Fine64,
     /// `kill_heatmap_fine_total`: 64-unit cells summed over every rolled-up day.
     Fine64AllTime,
+    /// `kill_heatmap_cells`: 64-unit cells per day, player, weapon and engagement.
+    Cells64,
+    /// `kill_heatmap_cube_total`: 64-unit cells by weapon and engagement, all time.
+    Cube64AllTime,
     /// `kill_heatmap` 512-unit rollup (archived days, no finer rollup).
     Coarse512,
 }
@@ -123,10 +127,14 @@ pub fn data_notes(
     no_session: bool,
 ) -> Vec<String> {
     let mut notes = Vec::new();
-    if let Some(day) = plan.archived_before {
-        notes.push(format!(
+    match plan.archived {
+        Some(Archived::Before(day)) => notes.push(format!(
             "kills before {day} are archived: player, weapon and engagement filters cover only later days"
-        ));
+        )),
+        Some(Archived::All) => notes.push(
+            "kills on this map were archived before player, weapon and engagement filters could be kept: none shown".into(),
+        ),
+        None => {}
     }
     if sources.contains(&BinSource::Coarse512) {
         notes.push("archived days come from 512-unit cells and look blurrier".into());
