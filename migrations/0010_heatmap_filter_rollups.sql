@@ -97,6 +97,8 @@ $$;
 CREATE FUNCTION heatmap_unroll_round(round BIGINT)
 RETURNS BOOLEAN
 LANGUAGE plpgsql AS $$
+DECLARE
+    n BIGINT;
 BEGIN
     UPDATE rounds SET heatmap_rolled_up = false WHERE id = round AND heatmap_rolled_up;
     IF NOT FOUND THEN
@@ -118,27 +120,30 @@ BEGIN
                t.cell_y)
             = (s.map_name, s.position, s.team, s.means_of_death, s.engagement_class, s.cell_x,
                s.cell_y)
-        RETURNING t.map_name, t.position, t.team, t.means_of_death, t.engagement_class,
-                  t.cell_x, t.cell_y, t.kills
-    ), cube_zero AS (
-        DELETE FROM kill_heatmap_cube_total t USING cube z
-        WHERE z.kills = 0
-          AND (t.map_name, t.position, t.team, t.means_of_death, t.engagement_class, t.cell_x,
-               t.cell_y)
-            = (z.map_name, z.position, z.team, z.means_of_death, z.engagement_class, z.cell_x,
-               z.cell_y)
     ), fine AS (
         UPDATE kill_heatmap_fine_total t SET kills = t.kills - s.kills
         FROM (SELECT map_name, position, team, cell_x, cell_y, sum(kills) AS kills
               FROM c GROUP BY 1, 2, 3, 4, 5) s
         WHERE (t.map_name, t.position, t.team, t.cell_x, t.cell_y)
             = (s.map_name, s.position, s.team, s.cell_x, s.cell_y)
-        RETURNING t.map_name, t.position, t.team, t.cell_x, t.cell_y, t.kills
     )
-    DELETE FROM kill_heatmap_fine_total t USING fine z
-    WHERE z.kills = 0
+    SELECT count(*) INTO n FROM c;
+    -- A statement cannot delete rows its own UPDATE changed: the zeros go in a second one,
+    -- found through the round's keys again.
+    WITH c AS MATERIALIZED (
+        SELECT * FROM heatmap_cells_of_rounds(ARRAY[round])
+    ), cube AS (
+        DELETE FROM kill_heatmap_cube_total t USING c
+        WHERE t.kills = 0
+          AND (t.map_name, t.position, t.team, t.means_of_death, t.engagement_class, t.cell_x,
+               t.cell_y)
+            = (c.map_name, c.position, c.team, c.means_of_death, c.engagement_class, c.cell_x,
+               c.cell_y)
+    )
+    DELETE FROM kill_heatmap_fine_total t USING c
+    WHERE t.kills = 0
       AND (t.map_name, t.position, t.team, t.cell_x, t.cell_y)
-        = (z.map_name, z.position, z.team, z.cell_x, z.cell_y);
+        = (c.map_name, c.position, c.team, c.cell_x, c.cell_y);
     RETURN true;
 END;
 $$;
