@@ -27,10 +27,17 @@ fn main() -> anyhow::Result<()> {
         spec.kills = PER_ROUND;
         spec.map = MAPS[i % MAPS.len()].into();
         spec.round_number = (i % 2 + 1) as i16;
-        let path = dir.join(format!("{i:07}-{}-round-{}_etprox.txt", spec.map, spec.round_number));
+        let path = dir.join(format!(
+            "{i:07}-{}-round-{}_etprox.txt",
+            spec.map, spec.round_number
+        ));
         std::fs::write(&path, synthetic_v3(&spec))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    println!("wrote {rounds} rounds ({} kills) to {}", rounds * PER_ROUND, dir.display());
+    println!(
+        "wrote {rounds} rounds ({} kills) to {}",
+        rounds * PER_ROUND,
+        dir.display()
+    );
     Ok(())
 }

@@ -9,6 +9,7 @@ use etprox::clock::Clock;
 use etprox::db::heatmap as query;
 use etprox::heatmap::calibration::CalibrationTable;
 use etprox::heatmap::filter::parse_engagement;
+use etprox::heatmap::plan::DayRange;
 use etprox::heatmap::{
     resolve_player, BinSource, Calibration, HeatmapError, HeatmapFilter, HeatmapOptions,
     HeatmapSummary, PlayerFilter, PositionKind, Team, WeaponFilter,
@@ -785,11 +786,16 @@ async fn random_kills(pool: &PgPool) -> Vec<i64> {
     let mods = [8i16, 10, 15, 5];
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move |n: u64| {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
         (state >> 33) % n
     };
     let mut ids = Vec::new();
-    for (i, day) in ["2026-11-18", "2026-11-19", "2026-11-20"].iter().enumerate() {
+    for (i, day) in ["2026-11-18", "2026-11-19", "2026-11-20"]
+        .iter()
+        .enumerate()
+    {
         for half in 0..2 {
             let id = round(pool, "goldrush", day, &format!("rand-{i}-{half}")).await;
             let mut kills = Vec::new();
@@ -799,8 +805,20 @@ async fn random_kills(pool: &PgPool) -> Vec<i64> {
                 let pos = |v: u64| v as f32 - 3000.0 + 0.5;
                 kills.push(Kill {
                     kind: if next(10) == 0 { "teamkill" } else { "kill" },
-                    killer: (killer.0, killer.1, killer.2, pos(next(6000)), pos(next(6000))),
-                    victim: (victim.0, victim.1, victim.2, pos(next(6000)), pos(next(300))),
+                    killer: (
+                        killer.0,
+                        killer.1,
+                        killer.2,
+                        pos(next(6000)),
+                        pos(next(6000)),
+                    ),
+                    victim: (
+                        victim.0,
+                        victim.1,
+                        victim.2,
+                        pos(next(6000)),
+                        pos(next(300)),
+                    ),
                     mod_: mods[next(4) as usize],
                     class: classes[next(4) as usize],
                 });
@@ -813,7 +831,7 @@ async fn random_kills(pool: &PgPool) -> Vec<i64> {
 }
 
 /// Every filter combination the bot offers, as the SQL sees it.
-fn filter_combinations() -> Vec<(query::KillFilter, (Option<NaiveDate>, Option<NaiveDate>))> {
+fn filter_combinations() -> Vec<(query::KillFilter, DayRange)> {
     let mut out = Vec::new();
     let periods = [
         (None, None),
@@ -879,7 +897,11 @@ async fn assert_rollups_equal_raw(pool: &PgPool) {
     for (filter, range) in filter_combinations() {
         let raw = raw_cells(pool, &filter).await;
         non_empty += usize::from(!raw.is_empty());
-        let cells = sorted(query::cells_bins(pool, &filter, range).await.expect("cells"));
+        let cells = sorted(
+            query::cells_bins(pool, &filter, range)
+                .await
+                .expect("cells"),
+        );
         assert_eq!(cells, raw, "kill_heatmap_cells for {filter:?}");
         if filter.player.is_none() && range == (None, None) {
             let cube = sorted(query::cube_total_bins(pool, &filter).await.expect("cube"));
@@ -891,7 +913,10 @@ async fn assert_rollups_equal_raw(pool: &PgPool) {
             }
         }
     }
-    assert!(non_empty > 100, "the combinations select kills: {non_empty}");
+    assert!(
+        non_empty > 100,
+        "the combinations select kills: {non_empty}"
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -907,8 +932,18 @@ async fn rollups_give_the_raw_counts_for_every_filter(pool: PgPool) {
 
     // A replaced or deleted round: unrolled, then its kills go; the rollups stay exact.
     let mut tx = pool.begin().await.expect("tx");
-    assert_eq!(query::unroll_round(&mut *tx, rounds[3]).await.expect("unroll"), 1);
-    assert_eq!(query::unroll_round(&mut *tx, rounds[3]).await.expect("again"), 0);
+    assert_eq!(
+        query::unroll_round(&mut *tx, rounds[3])
+            .await
+            .expect("unroll"),
+        1
+    );
+    assert_eq!(
+        query::unroll_round(&mut *tx, rounds[3])
+            .await
+            .expect("again"),
+        0
+    );
     sqlx::query("DELETE FROM kill_context WHERE round_id = $1")
         .bind(rounds[3])
         .execute(&mut *tx)
@@ -964,7 +999,9 @@ async fn filtered_heatmaps_read_rollups_and_draw_archived_days(pool: PgPool) {
         let mut raw = opts(f.clone(), 256);
         raw.raw_only = true;
         let (_, r) = render_heatmap_png(&pool, &raw).await.expect("raw");
-        let (_, s) = render_heatmap_png(&pool, &opts(f, 256)).await.expect("rollup");
+        let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+            .await
+            .expect("rollup");
         assert!(r.kills > 0);
         assert_eq!(s.kills, r.kills, "rollup and raw agree");
         assert!(!s.sources.contains(&BinSource::Raw), "{:?}", s.sources);
@@ -983,9 +1020,15 @@ async fn filtered_heatmaps_read_rollups_and_draw_archived_days(pool: PgPool) {
         .expect("count");
     assert_eq!(raw_left, 0);
     for (f, kills) in filters().into_iter().zip(before) {
-        let (_, s) = render_heatmap_png(&pool, &opts(f, 256)).await.expect("render");
+        let (_, s) = render_heatmap_png(&pool, &opts(f, 256))
+            .await
+            .expect("render");
         assert_eq!(s.kills, kills, "archived days still draw");
-        assert!(!s.notes.iter().any(|n| n.contains("archived")), "{:?}", s.notes);
+        assert!(
+            !s.notes.iter().any(|n| n.contains("archived")),
+            "{:?}",
+            s.notes
+        );
     }
 }
 
@@ -994,8 +1037,12 @@ async fn filtered_heatmaps_read_rollups_and_draw_archived_days(pool: PgPool) {
 #[sqlx::test(migrations = false)]
 async fn migration_0010_fills_the_rollups_from_existing_kills(pool: PgPool) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let all = sqlx::migrate::Migrator::new(path.clone()).await.expect("migrations");
-    let mut before = sqlx::migrate::Migrator::new(path).await.expect("migrations");
+    let all = sqlx::migrate::Migrator::new(path.clone())
+        .await
+        .expect("migrations");
+    let mut before = sqlx::migrate::Migrator::new(path)
+        .await
+        .expect("migrations");
     before.migrations = all
         .migrations
         .iter()
@@ -1015,7 +1062,11 @@ async fn migration_0010_fills_the_rollups_from_existing_kills(pool: PgPool) {
     // kill_heatmap_fine_total was left empty above: only the new rollups are compared.
     for (filter, range) in filter_combinations() {
         let raw = raw_cells(&pool, &filter).await;
-        let cells = sorted(query::cells_bins(&pool, &filter, range).await.expect("cells"));
+        let cells = sorted(
+            query::cells_bins(&pool, &filter, range)
+                .await
+                .expect("cells"),
+        );
         assert_eq!(cells, raw, "kill_heatmap_cells for {filter:?}");
         if filter.player.is_none() && range == (None, None) {
             let cube = sorted(query::cube_total_bins(&pool, &filter).await.expect("cube"));

@@ -317,7 +317,10 @@ mod tests {
         assert_eq!(f.need(), Need::Team);
         f.engagement = Some("solo".into());
         assert_eq!(f.need(), Need::Filtered);
-        f.player = Some(PlayerFilter::new(PlayerKey::from_stored("A".repeat(32)), "a"));
+        f.player = Some(PlayerFilter::new(
+            PlayerKey::from_stored("A".repeat(32)),
+            "a",
+        ));
         assert_eq!(f.need(), Need::Player);
         assert_eq!(
             HeatmapFilter::new("goldrush").period,

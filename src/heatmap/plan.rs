@@ -152,12 +152,15 @@ pub fn plan_sources(range: DayRange, need: Need, cov: Coverage) -> Plan {
 /// Whether `range` reaches days that only the older rollups hold.
 fn archived_days(range: DayRange, cov: Coverage) -> Option<Archived> {
     let older = cov.first_older_than_cells()?;
-    let starts_before_cells = range.0.is_none_or(|f| cov.first_cells.is_none_or(|c| f < c));
+    let starts_before_cells = range
+        .0
+        .is_none_or(|f| cov.first_cells.is_none_or(|c| f < c));
     let ends_after_older = range.1.is_none_or(|t| t >= older);
-    (starts_before_cells && ends_after_older).then(|| match cov.first_cells {
+    let archived = match cov.first_cells {
         Some(c) => Archived::Before(c),
         None => Archived::All,
-    })
+    };
+    (starts_before_cells && ends_after_older).then_some(archived)
 }
 
 /// Team filters over days: cells from their first day on, the older rollups before it.
@@ -228,8 +231,14 @@ mod tests {
             Some("2026-01-01"),
         );
         let plan = plan_sources((Some(d("2026-02-01")), None), Need::Team, c);
-        assert_eq!(plan.coarse, Some((Some(d("2026-02-01")), Some(d("2026-02-28")))));
-        assert_eq!(plan.fine, Some((Some(d("2026-03-01")), Some(d("2026-09-30")))));
+        assert_eq!(
+            plan.coarse,
+            Some((Some(d("2026-02-01")), Some(d("2026-02-28"))))
+        );
+        assert_eq!(
+            plan.fine,
+            Some((Some(d("2026-03-01")), Some(d("2026-09-30"))))
+        );
         assert_eq!(plan.cells, Some((Some(d("2026-10-01")), None)));
         assert_eq!((plan.raw, plan.total, plan.archived), (None, None, None));
     }
@@ -244,7 +253,11 @@ mod tests {
         let recent = plan_sources((Some(d("2026-11-01")), None), Need::Player, c);
         assert_eq!(recent.archived, None);
         // Nothing in the cells: every kill is archived for this filter.
-        let old = plan_sources((None, None), Need::Player, cov(None, None, Some("2026-01-01")));
+        let old = plan_sources(
+            (None, None),
+            Need::Player,
+            cov(None, None, Some("2026-01-01")),
+        );
         assert_eq!((old.cells, old.archived), (None, Some(Archived::All)));
         // No data at all: nothing archived either.
         let empty = plan_sources((None, None), Need::Filtered, cov(None, None, None));
