@@ -36,7 +36,9 @@ CREATE TABLE kill_heatmap_cube_total (
     cell_x            INTEGER  NOT NULL,
     cell_y            INTEGER  NOT NULL,
     kills             BIGINT   NOT NULL CHECK (kills >= 0),
-    PRIMARY KEY (map_name, position, team, means_of_death, engagement_class, cell_x, cell_y)
+    -- A weapon filter is a range of this key (means of death after map and position); an
+    -- engagement filter without one reads the index below. Team alone never comes here.
+    PRIMARY KEY (map_name, position, means_of_death, engagement_class, team, cell_x, cell_y)
 );
 
 -- The cells of the given rounds' counted kills, one row per key (both sides of each kill).
@@ -79,8 +81,8 @@ LANGUAGE sql AS $$
             (map_name, position, team, means_of_death, engagement_class, cell_x, cell_y, kills)
         SELECT map_name, position, team, means_of_death, engagement_class, cell_x, cell_y,
                sum(kills)
-        FROM c GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
-        ON CONFLICT (map_name, position, team, means_of_death, engagement_class, cell_x, cell_y)
+        FROM c GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 4, 5, 3, 6, 7
+        ON CONFLICT (map_name, position, means_of_death, engagement_class, team, cell_x, cell_y)
         DO UPDATE SET kills = t.kills + EXCLUDED.kills
     )
     INSERT INTO kill_heatmap_fine_total AS f (map_name, position, team, cell_x, cell_y, kills)
@@ -200,6 +202,8 @@ CREATE INDEX kill_heatmap_cells_day_idx
     ON kill_heatmap_cells (map_name, position, session_date);
 CREATE INDEX kill_heatmap_cells_player_idx
     ON kill_heatmap_cells (player_guid, map_name, position, session_date);
+CREATE INDEX kill_heatmap_cube_total_class_idx
+    ON kill_heatmap_cube_total (map_name, position, engagement_class);
 
 ANALYZE kill_heatmap_cells;
 ANALYZE kill_heatmap_cube_total;
