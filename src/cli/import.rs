@@ -44,6 +44,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> 
     let options = BackfillOptions {
         batch: args.batch.max(1),
         jobs,
+        ..BackfillOptions::default()
     };
     let mut tally = Tally::default();
     importer

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tracing::{info, warn};
+use tracing::{debug, warn};
 
 use super::{ImportError, ImportOutcome, Importer};
 
@@ -18,6 +18,9 @@ pub struct BackfillOptions {
     pub batch: usize,
     /// Batches at the same time.
     pub jobs: usize,
+    /// Roll the heatmap up after each batch commits (overlapping the next batches) instead of
+    /// once at the end.
+    pub roll_up_each_batch: bool,
 }
 
 impl Default for BackfillOptions {
@@ -25,6 +28,7 @@ impl Default for BackfillOptions {
         BackfillOptions {
             batch: 256,
             jobs: 2,
+            roll_up_each_batch: false,
         }
     }
 }
@@ -37,7 +41,7 @@ pub type FileResult = (PathBuf, Result<ImportOutcome, ImportError>);
 pub struct BackfillReport {
     /// Each file's outcome, in the order the files were given.
     pub files: Vec<FileResult>,
-    /// Time spent rolling the heatmap up at the end.
+    /// Time spent rolling the heatmap up (summed over the batches when each rolls up).
     pub roll_up: Duration,
 }
 
@@ -53,57 +57,76 @@ impl Importer {
     ) -> BackfillReport {
         let batch = options.batch.max(1);
         let mut batches = futures_util::stream::iter(files.chunks(batch))
-            .map(|chunk| self.spawn_batch(chunk.to_vec()))
+            .map(|chunk| self.spawn_batch(chunk.to_vec(), options.roll_up_each_batch))
             .buffered(options.jobs.max(1));
         let mut results: Vec<FileResult> = Vec::with_capacity(files.len());
+        let mut roll_up = Duration::ZERO;
         let mut imported = false;
-        while let Some(outcomes) = batches.next().await {
+        while let Some((outcomes, rolling)) = batches.next().await {
+            roll_up += rolling;
             for (path, outcome) in outcomes {
                 imported |= matches!(outcome, Ok(ImportOutcome::Imported { .. }));
                 on_outcome(&path, &outcome);
                 results.push((path, outcome));
             }
         }
-        let started = Instant::now();
         if imported {
-            self.roll_up_heatmap().await;
+            roll_up += self.roll_up_heatmap().await;
         }
         BackfillReport {
             files: results,
-            roll_up: started.elapsed(),
+            roll_up,
         }
     }
 
     /// Imports one batch on a task of its own, so that parsing one batch and waiting for the
     /// database on another use both cores.
-    async fn spawn_batch(&self, paths: Vec<PathBuf>) -> Vec<FileResult> {
+    async fn spawn_batch(&self, paths: Vec<PathBuf>, roll_up: bool) -> (Vec<FileResult>, Duration) {
         let importer = self.clone();
         let batch = paths.clone();
-        match tokio::spawn(async move { importer.import_files(&batch).await }).await {
-            Ok(results) => results,
+        let task = tokio::spawn(async move {
+            let results = importer.import_files(&batch).await;
+            let imported = results
+                .iter()
+                .any(|(_, r)| matches!(r, Ok(ImportOutcome::Imported { .. })));
+            let rolling = if roll_up && imported {
+                importer.roll_up_heatmap().await
+            } else {
+                Duration::ZERO
+            };
+            (results, rolling)
+        });
+        match task.await {
+            Ok(done) => done,
             // A panic inside the import (a bug, not the files): each file of the batch fails
             // and can be imported again; a panicked transaction never commits.
-            Err(e) => paths
-                .into_iter()
-                .map(|path| {
-                    let source = std::io::Error::other(format!("the import task failed: {e}"));
-                    (path.clone(), Err(ImportError::Io { path, source }))
-                })
-                .collect(),
+            Err(e) => {
+                let failed = paths
+                    .into_iter()
+                    .map(|path| {
+                        let source = std::io::Error::other(format!("the import task failed: {e}"));
+                        (path.clone(), Err(ImportError::Io { path, source }))
+                    })
+                    .collect();
+                (failed, Duration::ZERO)
+            }
         }
     }
 
-    /// Rolls the heatmap up over every committed round. Best effort: what is left pending is
-    /// rolled up by the next reader or import.
-    async fn roll_up_heatmap(&self) {
+    /// Rolls the heatmap up over every committed round; returns the time it took. Best effort:
+    /// what is left pending is rolled up by the next reader or import.
+    async fn roll_up_heatmap(&self) -> Duration {
         let started = Instant::now();
         match crate::db::heatmap::roll_up_pending(&self.pool).await {
-            Ok(rounds) => info!(
-                rounds,
-                ms = started.elapsed().as_millis() as u64,
-                "heatmap rolled up"
-            ),
+            Ok(rounds) => {
+                debug!(
+                    rounds,
+                    ms = started.elapsed().as_millis() as u64,
+                    "heatmap rolled up"
+                )
+            }
             Err(e) => warn!(error = %e, "heatmap roll-up failed; the next reader does it"),
         }
+        started.elapsed()
     }
 }
