@@ -32,8 +32,6 @@ pub struct ImportBenchOptions {
     pub repeats: usize,
     /// Rounds imported one per transaction after the backfill, for the live path's latency.
     pub live_rounds: usize,
-    /// Roll the heatmap up after each batch instead of once at the end.
-    pub roll_up_each_batch: bool,
 }
 
 /// One case (v2 backfill or v3 rounds): timings per repeat, sorted.
@@ -268,7 +266,6 @@ async fn time_import(
     let backfill = BackfillOptions {
         batch: options.batch.max(1),
         jobs: options.jobs.max(1),
-        roll_up_each_batch: options.roll_up_each_batch,
     };
     let started = Instant::now();
     let report = importer.import_backfill(files, &backfill, |_, _| {}).await;

@@ -32,11 +32,7 @@ async fn reset(pool: &PgPool) {
 /// Imports `files` as a backfill does and returns how many were imported and how many were
 /// found already imported.
 async fn backfill(imp: &Importer, files: &[PathBuf], batch: usize, jobs: usize) -> (usize, usize) {
-    let options = etprox::ingest::BackfillOptions {
-        batch,
-        jobs,
-        roll_up_each_batch: batch % 2 == 0,
-    };
+    let options = etprox::ingest::BackfillOptions { batch, jobs };
     let mut imported = 0;
     let mut already = 0;
     let outcomes = imp.import_backfill(files, &options, |_, _| {}).await.files;
@@ -133,11 +129,7 @@ async fn a_bad_file_in_a_backfill_is_rejected_and_the_others_imported(pool: PgPo
     let outcomes = imp
         .import_backfill(
             &files,
-            &etprox::ingest::BackfillOptions {
-                batch: 8,
-                jobs: 2,
-                roll_up_each_batch: true,
-            },
+            &etprox::ingest::BackfillOptions { batch: 8, jobs: 2 },
             |_, _| {},
         )
         .await

@@ -67,9 +67,6 @@ pub enum BenchCommand {
         /// Rounds imported one per transaction after the backfill (the live path).
         #[arg(long, default_value_t = 100)]
         live_rounds: usize,
-        /// Roll the heatmap up after each batch instead of once at the end.
-        #[arg(long)]
-        roll_up_each_batch: bool,
     },
 }
 
@@ -112,7 +109,6 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
             batch,
             repeats,
             live_rounds,
-            roll_up_each_batch,
         } => {
             let options = ImportBenchOptions {
                 database_url,
@@ -124,7 +120,6 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
                 batch,
                 repeats: repeats.max(1),
                 live_rounds: live_rounds.max(1),
-                roll_up_each_batch,
             };
             import(&options).await?;
         }

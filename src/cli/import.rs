@@ -44,7 +44,6 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> 
     let options = BackfillOptions {
         batch: args.batch.max(1),
         jobs,
-        ..BackfillOptions::default()
     };
     let mut tally = Tally::default();
     importer

@@ -18,19 +18,6 @@ pub struct BackfillOptions {
     pub batch: usize,
     /// Batches at the same time.
     pub jobs: usize,
-    /// Roll the heatmap up after each batch commits (overlapping the next batches) instead of
-    /// once at the end.
-    pub roll_up_each_batch: bool,
-}
-
-impl Default for BackfillOptions {
-    fn default() -> Self {
-        BackfillOptions {
-            batch: 256,
-            jobs: 2,
-            roll_up_each_batch: false,
-        }
-    }
 }
 
 /// One file's outcome.
@@ -41,7 +28,7 @@ pub type FileResult = (PathBuf, Result<ImportOutcome, ImportError>);
 pub struct BackfillReport {
     /// Each file's outcome, in the order the files were given.
     pub files: Vec<FileResult>,
-    /// Time spent rolling the heatmap up (summed over the batches when each rolls up).
+    /// Time spent rolling the heatmap up at the end.
     pub roll_up: Duration,
 }
 
@@ -57,13 +44,12 @@ impl Importer {
     ) -> BackfillReport {
         let batch = options.batch.max(1);
         let mut batches = futures_util::stream::iter(files.chunks(batch))
-            .map(|chunk| self.spawn_batch(chunk.to_vec(), options.roll_up_each_batch))
+            .map(|chunk| self.spawn_batch(chunk.to_vec()))
             .buffered(options.jobs.max(1));
         let mut results: Vec<FileResult> = Vec::with_capacity(files.len());
         let mut roll_up = Duration::ZERO;
         let mut imported = false;
-        while let Some((outcomes, rolling)) = batches.next().await {
-            roll_up += rolling;
+        while let Some(outcomes) = batches.next().await {
             for (path, outcome) in outcomes {
                 imported |= matches!(outcome, Ok(ImportOutcome::Imported { .. }));
                 on_outcome(&path, &outcome);
@@ -71,7 +57,7 @@ impl Importer {
             }
         }
         if imported {
-            roll_up += self.roll_up_heatmap().await;
+            roll_up = self.roll_up_heatmap().await;
         }
         BackfillReport {
             files: results,
@@ -81,35 +67,20 @@ impl Importer {
 
     /// Imports one batch on a task of its own, so that parsing one batch and waiting for the
     /// database on another use both cores.
-    async fn spawn_batch(&self, paths: Vec<PathBuf>, roll_up: bool) -> (Vec<FileResult>, Duration) {
+    async fn spawn_batch(&self, paths: Vec<PathBuf>) -> Vec<FileResult> {
         let importer = self.clone();
         let batch = paths.clone();
-        let task = tokio::spawn(async move {
-            let results = importer.import_files(&batch).await;
-            let imported = results
-                .iter()
-                .any(|(_, r)| matches!(r, Ok(ImportOutcome::Imported { .. })));
-            let rolling = if roll_up && imported {
-                importer.roll_up_heatmap().await
-            } else {
-                Duration::ZERO
-            };
-            (results, rolling)
-        });
-        match task.await {
-            Ok(done) => done,
+        match tokio::spawn(async move { importer.import_files(&batch).await }).await {
+            Ok(results) => results,
             // A panic inside the import (a bug, not the files): each file of the batch fails
             // and can be imported again; a panicked transaction never commits.
-            Err(e) => {
-                let failed = paths
-                    .into_iter()
-                    .map(|path| {
-                        let source = std::io::Error::other(format!("the import task failed: {e}"));
-                        (path.clone(), Err(ImportError::Io { path, source }))
-                    })
-                    .collect();
-                (failed, Duration::ZERO)
-            }
+            Err(e) => paths
+                .into_iter()
+                .map(|path| {
+                    let source = std::io::Error::other(format!("the import task failed: {e}"));
+                    (path.clone(), Err(ImportError::Io { path, source }))
+                })
+                .collect(),
         }
     }
 
