@@ -46,13 +46,19 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> 
         jobs,
     };
     let mut tally = Tally::default();
-    importer
+    let report = importer
         .import_backfill(&files, &options, |path, outcome| {
             out.tick();
             tally.record(&out, path, outcome);
         })
         .await;
     out.finish();
+    if tally.imported > 0 && !args.quiet {
+        println!(
+            "heatmap rollups: brought up to date in {} ms",
+            report.roll_up.as_millis()
+        );
+    }
     println!("{}", tally.summary());
     Ok(if tally.failed() {
         ExitCode::from(1)
