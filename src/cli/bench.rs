@@ -8,9 +8,10 @@ use anyhow::Context;
 use clap::Subcommand;
 use indicatif::ProgressBar;
 
-use etprox::bench::{import_bench, ImportBenchOptions, ImportBenchResult};
+use etprox::bench::{import_bench, median, quantile, ImportBenchOptions};
 use etprox::command_bench::{command_bench, CommandBenchOptions};
 use etprox::config::Config;
+use etprox::round_file::backfill::{write_backfill, BackfillSpec};
 use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
 
 #[derive(Subcommand)]
@@ -36,22 +37,36 @@ pub enum BenchCommand {
         rounds: usize,
         #[arg(long, default_value_t = 70)]
         kills_per_round: usize,
+        /// Write v2 files as the public module does, 14 rounds per session evening over many
+        /// evenings (a community's history to backfill), instead of v3 files.
+        #[arg(long)]
+        v2: bool,
     },
-    /// Import synthetic rounds into a scratch database `etprox_bench` (created and dropped on the
-    /// DATABASE_URL server) and compare with a plain COPY of the same kill rows.
+    /// Import into a scratch database `etprox_bench` (created and dropped on the DATABASE_URL
+    /// server): a backfill of small v2 files (14 per session evening) and v3 rounds, each against
+    /// a plain COPY of the same kill lines; then the live path, one round per transaction.
     Import {
+        /// v3 rounds.
         #[arg(long, default_value_t = 200)]
         rounds: usize,
         #[arg(long, default_value_t = 140)]
         kills_per_round: usize,
+        /// Small v2 files of the backfill.
+        #[arg(long, default_value_t = 2800)]
+        v2_files: usize,
+        #[arg(long, default_value_t = 72)]
+        v2_kills: usize,
         /// Transactions at the same time.
         #[arg(long, default_value_t = 2)]
         jobs: usize,
-        /// Files per transaction (1 = one transaction per file, as the watcher does).
-        #[arg(long, default_value_t = 32)]
+        /// Files per transaction (as `etprox import --batch`).
+        #[arg(long, default_value_t = 256)]
         batch: usize,
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 3)]
         repeats: usize,
+        /// Rounds imported one per transaction after the backfill (the live path).
+        #[arg(long, default_value_t = 100)]
+        live_rounds: usize,
     },
 }
 
@@ -77,21 +92,34 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
             dir,
             rounds,
             kills_per_round,
+            v2: true,
+        } => generate_v2(&dir, rounds, kills_per_round)?,
+        BenchCommand::Generate {
+            dir,
+            rounds,
+            kills_per_round,
+            v2: false,
         } => generate(&dir, rounds, kills_per_round)?,
         BenchCommand::Import {
             rounds,
             kills_per_round,
+            v2_files,
+            v2_kills,
             jobs,
             batch,
             repeats,
+            live_rounds,
         } => {
             let options = ImportBenchOptions {
                 database_url,
                 rounds: rounds.max(1),
                 kills_per_round: kills_per_round.max(1),
+                v2_files: v2_files.max(1),
+                v2_kills: v2_kills.max(1),
                 jobs,
                 batch,
                 repeats: repeats.max(1),
+                live_rounds: live_rounds.max(1),
             };
             import(&options).await?;
         }
@@ -136,30 +164,62 @@ fn generate(dir: &Path, rounds: usize, kills_per_round: usize) -> anyhow::Result
     Ok(())
 }
 
+fn generate_v2(dir: &Path, files: usize, kills_per_file: usize) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let spec = BackfillSpec::new(files, kills_per_file);
+    let bytes =
+        write_backfill(dir, &spec).with_context(|| format!("writing into {}", dir.display()))?;
+    println!(
+        "wrote {files} v2 round files ({} evenings of {}, {:.1} MiB) to {}",
+        files.div_ceil(spec.rounds_per_day),
+        spec.rounds_per_day,
+        bytes as f64 / 1048576.0,
+        dir.display()
+    );
+    Ok(())
+}
+
 async fn import(options: &ImportBenchOptions) -> anyhow::Result<()> {
     let r = import_bench(options, &super::progress::Terminal::stderr()).await?;
-    let median = ImportBenchResult::median;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     println!(
-        "import: median {:.1} ms for {} kills = {:.0} kills/s (etprox importer, {} files per transaction, {} at once)",
-        median(&r.ours).as_secs_f64() * 1e3,
-        r.kills,
-        r.ours_kills_per_sec(),
-        options.batch,
-        options.jobs
+        "import ({} files per transaction, {} at once; medians of {} repeats, heatmap roll-up included)",
+        options.batch, options.jobs, options.repeats
     );
     println!(
-        "COPY:   median {:.1} ms for {} kills = {:.0} kills/s (plain COPY into an unindexed table)",
-        median(&r.copy).as_secs_f64() * 1e3,
-        r.kills,
-        r.copy_kills_per_sec()
+        "{:<16} {:>6} {:>7} {:>10} {:>12} {:>14} {:>7} {:>14} {:>13}",
+        "case",
+        "files",
+        "kills",
+        "ours ms",
+        "ours kills/s",
+        "COPY lines/s",
+        "ratio",
+        "COPY rows/s",
+        "roll-up share"
     );
+    for case in &r.cases {
+        let ours = case.kills_per_sec(&case.ours);
+        let lines = case.kills_per_sec(&case.copy_lines);
+        println!(
+            "{:<16} {:>6} {:>7} {:>10.1} {:>12.0} {:>14.0} {:>6.0} % {:>14.0} {:>12.0} %",
+            case.name,
+            case.files,
+            case.kills,
+            ms(median(&case.ours)),
+            ours,
+            lines,
+            100.0 * ours / lines,
+            case.kills_per_sec(&case.copy_rows),
+            100.0 * median(&case.roll_up).as_secs_f64() / median(&case.ours).as_secs_f64(),
+        );
+    }
     println!(
-        "heatmap roll-up after the imports (not included above): median {:.1} ms",
-        median(&r.roll_up).as_secs_f64() * 1e3
-    );
-    println!(
-        "ratio:  importer / COPY = {:.0} %",
-        100.0 * r.ours_kills_per_sec() / r.copy_kills_per_sec()
+        "live path (one v3 round of {} kills per transaction, file complete to commit, {} rounds on the backfilled database): p50 {:.1} ms  p95 {:.1} ms",
+        options.kills_per_round,
+        r.live.len(),
+        ms(quantile(&r.live, 0.5)),
+        ms(quantile(&r.live, 0.95)),
     );
     Ok(())
 }

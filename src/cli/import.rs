@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use etprox::config::Config;
 use etprox::db;
-use etprox::ingest::{round_files_in, ImportOutcome, Importer};
+use etprox::ingest::{round_files_in, BackfillOptions, ImportOutcome, Importer};
 
 #[derive(Args)]
 pub struct ImportArgs {
@@ -25,7 +24,7 @@ pub struct ImportArgs {
     jobs: usize,
     /// Files per transaction. Each file is still all-or-nothing; 1 gives one transaction
     /// per file.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 256)]
     batch: usize,
     /// Print only the summary line (and rejections).
     #[arg(long, short)]
@@ -42,31 +41,23 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> 
         config.default_server_id.clone(),
     ));
     let out = Output::new(files.len(), args.quiet);
-    let batches: Vec<Vec<PathBuf>> = files
-        .chunks(args.batch.max(1))
-        .map(<[PathBuf]>::to_vec)
-        .collect();
-    let mut results = futures_util::stream::iter(batches.into_iter().map(|batch| {
-        let importer = Arc::clone(&importer);
-        async move { futures_util::stream::iter(importer.import_files(&batch).await) }
-    }))
-    .buffered(jobs)
-    .flatten();
+    let options = BackfillOptions {
+        batch: args.batch.max(1),
+        jobs,
+    };
     let mut tally = Tally::default();
-    while let Some((path, outcome)) = results.next().await {
-        out.tick();
-        tally.record(&out, &path, outcome);
-    }
+    let report = importer
+        .import_backfill(&files, &options, |path, outcome| {
+            out.tick();
+            tally.record(&out, path, outcome);
+        })
+        .await;
     out.finish();
-    if tally.imported > 0 {
-        let started = std::time::Instant::now();
-        let rounds = etprox::db::heatmap::roll_up_pending(importer.pool()).await?;
-        if !args.quiet {
-            println!(
-                "heatmap rollups: {rounds} rounds added in {} ms",
-                started.elapsed().as_millis()
-            );
-        }
+    if tally.imported > 0 && !args.quiet {
+        println!(
+            "heatmap rollups: brought up to date in {} ms",
+            report.roll_up.as_millis()
+        );
     }
     println!("{}", tally.summary());
     Ok(if tally.failed() {
@@ -150,7 +141,7 @@ impl Tally {
         &mut self,
         out: &Output,
         path: &std::path::Path,
-        outcome: Result<ImportOutcome, impl std::fmt::Display>,
+        outcome: &Result<ImportOutcome, impl std::fmt::Display>,
     ) {
         let shown = path.display();
         match outcome {
@@ -163,7 +154,7 @@ impl Tally {
                 rejected_lines,
             }) => {
                 self.imported += 1;
-                self.kills += n;
+                self.kills += *n;
                 self.bad_lines += rejected_lines.len();
                 let flags = if flags.is_empty() {
                     String::new()

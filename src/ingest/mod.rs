@@ -1,12 +1,14 @@
 //! Importing round files: each file once, in one transaction, with every rejected line logged.
 
+mod backfill;
 mod files;
 pub mod identity;
 mod prepare;
 mod store;
 pub mod watcher;
 
-use files::read_round_file;
+pub use backfill::{BackfillOptions, BackfillReport, FileResult};
+use files::read_round_files;
 pub use files::{content_hash, is_round_file_name, mtime_ns, round_files_in, usable_round_file};
 use prepare::{NotStored, Plan, Prepared};
 pub use prepare::{Preparation, PreparedFile};
@@ -182,9 +184,9 @@ impl Importer {
             (0..paths.len()).map(|_| None).collect();
         let mut loaded: Vec<(usize, Vec<u8>, Option<SystemTime>)> = Vec::new();
         let mut versions: Vec<Option<(i64, i64)>> = vec![None; paths.len()];
-        for (i, path) in paths.iter().enumerate() {
+        for (i, (path, read)) in paths.iter().zip(read_round_files(paths).await).enumerate() {
             self.note_open();
-            match read_round_file(path).await {
+            match read {
                 Ok(read) => {
                     versions[i] = read.version;
                     match read.content {

@@ -4,6 +4,7 @@
 //! Every line that cannot be used ends up in [`ParsedRound::rejected`] with its line number and
 //! reason; nothing is dropped silently.
 
+pub mod backfill;
 pub mod escape;
 pub mod name;
 pub mod synthetic;
