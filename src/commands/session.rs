@@ -78,7 +78,11 @@ impl Command for Session {
 
 fn nothing_found(session: &Session) -> String {
     match (&session.server, session.date) {
-        (_, Some(day)) => format!("No round was played on session day {day} there."),
+        (Some(server), Some(day)) => format!(
+            "No round was played on {} on session day {day}.",
+            super::text::name(server)
+        ),
+        (None, Some(day)) => format!("No round was played on session day {day}."),
         (Some(_), None) => "That server has no round imported yet.".into(),
         (None, None) => "No round imported yet.".into(),
     }

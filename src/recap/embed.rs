@@ -86,19 +86,24 @@ fn map_lines(maps: &[MapPlayed]) -> String {
         .take(MAX_MAP_LINES)
         .enumerate()
         .map(|(i, m)| {
-            let halves = m
-                .halves
-                .iter()
-                .map(|h| h.map(duration).unwrap_or_else(|| "-".into()))
-                .collect::<Vec<_>>()
-                .join(" + ");
+            // v2 files carry the end only: no duration to show.
+            let halves = if m.halves.iter().all(Option::is_none) {
+                String::new()
+            } else {
+                let each: Vec<String> = m
+                    .halves
+                    .iter()
+                    .map(|h| h.map(duration).unwrap_or_else(|| "-".into()))
+                    .collect();
+                format!("{} · ", each.join(" + "))
+            };
             let result = match m.outcome {
                 Outcome::NotInFiles => "winner not in the files",
                 Outcome::TimeBeaten => "stopwatch: the 2nd half beat the time",
                 Outcome::TimeHeld => "stopwatch: the 1st half's time held",
                 Outcome::Unknown => "stopwatch: one half only",
             };
-            format!("{}. {} · {halves} · {result}", i + 1, text::name(&m.map))
+            format!("{}. {} · {halves}{result}", i + 1, text::name(&m.map))
         })
         .collect();
     if maps.len() > MAX_MAP_LINES {
