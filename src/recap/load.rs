@@ -60,7 +60,11 @@ pub async fn recap_reply(recap: &Recap) -> Reply {
         recap.date.map(|d| d.to_string()).unwrap_or_default()
     );
     let drawn = tokio::task::spawn_blocking(move || {
-        crate::charts::evening::kills_per_round_png(&title, &series)
+        let started = std::time::Instant::now();
+        let png = crate::charts::evening::kills_per_round_png(&title, &series);
+        let render_ms = started.elapsed().as_secs_f64() * 1e3;
+        tracing::debug!(render_ms, "drew the recap chart");
+        png
     })
     .await;
     match drawn {
