@@ -104,3 +104,26 @@ pub async fn slash<D: Front>(
     };
     D::answer(ctx, read()).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_read_back_as_written() {
+        let inv = Invocation::parse(r#"/session server:"eu 1" date:2025-11-21"#).unwrap();
+        let session = Session::from_invocation(&inv).unwrap();
+        assert_eq!(session.server.as_deref(), Some("eu 1"));
+        assert_eq!(session.date, NaiveDate::from_ymd_opt(2025, 11, 21));
+        let again = Invocation::parse(&session.to_invocation().to_line()).unwrap();
+        assert_eq!(Session::from_invocation(&again).unwrap(), session);
+    }
+
+    #[test]
+    fn latest_and_blank_mean_the_latest_day_and_a_bad_day_is_explained() {
+        assert_eq!(Session::parse_date(Some("latest")).unwrap(), None);
+        assert_eq!(Session::parse_date(Some("  ")).unwrap(), None);
+        let e = Session::parse_date(Some("21.11.2025")).unwrap_err();
+        assert!(e.to_string().contains("write it as 2025-11-21"), "{e}");
+    }
+}
