@@ -13,6 +13,7 @@ use sqlx::PgPool;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRound {
     pub id: i64,
+    pub server_name: Option<String>,
     pub map_name: String,
     pub round_number: i16,
     pub gametype: Option<i16>,
@@ -84,7 +85,8 @@ pub async fn session_rounds(
 ) -> sqlx::Result<Vec<SessionRound>> {
     sqlx::query_as!(
         SessionRound,
-        "SELECT id, map_name, round_number, gametype, started_at, ended_at, kill_count
+        "SELECT id, server_name, map_name, round_number, gametype, started_at, ended_at,
+                kill_count
          FROM rounds WHERE server_id = $1 AND session_date = $2
          ORDER BY COALESCE(started_at, ended_at, imported_at), round_number, id",
         server,
@@ -94,20 +96,14 @@ pub async fn session_rounds(
     .await
 }
 
-/// Every player's kills and deaths per round of `server` on `day`.
-pub async fn player_rounds(
-    pool: &PgPool,
-    server: &str,
-    day: NaiveDate,
-) -> sqlx::Result<Vec<PlayerRound>> {
+/// Every player's kills and deaths in `rounds`.
+pub async fn player_rounds(pool: &PgPool, rounds: &[i64]) -> sqlx::Result<Vec<PlayerRound>> {
     sqlx::query_as!(
         PlayerRound,
-        "SELECT p.player_guid, p.round_id, p.kills, p.deaths
-         FROM player_rounds p JOIN rounds r ON r.id = p.round_id
-         WHERE r.server_id = $1 AND r.session_date = $2 AND p.session_date = $2
-         ORDER BY p.round_id, p.player_guid",
-        server,
-        day
+        "SELECT player_guid, round_id, kills, deaths FROM player_rounds
+         WHERE round_id = ANY($1::bigint[])
+         ORDER BY round_id, player_guid",
+        rounds
     )
     .fetch_all(pool)
     .await
@@ -209,18 +205,6 @@ pub async fn find_server(pool: &PgPool, text: &str) -> sqlx::Result<Option<(Stri
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|r| (r.server_id, r.name)))
-}
-
-/// The name a server last used (its id when it never sent one).
-pub async fn server_name(pool: &PgPool, server: &str) -> sqlx::Result<String> {
-    let name = sqlx::query_scalar!(
-        r#"SELECT COALESCE(server_name, server_id) AS "name!" FROM rounds WHERE server_id = $1
-         ORDER BY (server_name IS NULL), ended_at DESC NULLS LAST, id DESC LIMIT 1"#,
-        server
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(name.unwrap_or_else(|| server.to_owned()))
 }
 
 /// Every server's latest round that has an end time.

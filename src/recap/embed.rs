@@ -27,14 +27,14 @@ pub fn recap_embed(recap: &Recap) -> Embed {
     }
     if let Some(mvp) = recap.mvp() {
         let value = format!(
-            "**{}** · {:.1} points\n{} kills, {} deaths, {} outgunned kills, {} trades, {} crossfire\n\
+            "**{}** · {:.1} points\n{}, {}, {}, {}, {} crossfire\n\
              _points = kills − ½ × deaths + outgunned kills + trades + ¼ × crossfire_",
             text::name(&mvp.name),
             mvp.points,
-            mvp.kills,
-            mvp.deaths,
-            mvp.outgunned_kills,
-            mvp.trades,
+            count(mvp.kills, "kill"),
+            count(mvp.deaths, "death"),
+            count(mvp.outgunned_kills, "outgunned kill"),
+            count(mvp.trades, "trade"),
             mvp.crossfire
         );
         embed = embed.field("MVP", value, false);

@@ -15,7 +15,8 @@ pub async fn session_input(
     day: NaiveDate,
 ) -> sqlx::Result<SessionInput> {
     let rounds = db::session_rounds(pool, server, day).await?;
-    let player_rounds = db::player_rounds(pool, server, day).await?;
+    let ids: Vec<i64> = rounds.iter().map(|r| r.id).collect();
+    let player_rounds = db::player_rounds(pool, &ids).await?;
     let mut guids: Vec<String> = player_rounds
         .iter()
         .map(|r| r.player_guid.clone())
@@ -31,7 +32,12 @@ pub async fn session_input(
     let reference_duels = db::duels(pool, from, to, &guids).await?;
     Ok(SessionInput {
         server_id: server.to_owned(),
-        server_name: db::server_name(pool, server).await?,
+        // The name the server used that day (its id when its files carry none).
+        server_name: rounds
+            .iter()
+            .rev()
+            .find_map(|r| r.server_name.clone())
+            .unwrap_or_else(|| server.to_owned()),
         date: Some(day),
         rounds,
         player_rounds,

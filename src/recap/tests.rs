@@ -7,6 +7,7 @@ fn round(id: i64, map: &str, number: i16, start_min: i64, secs: i64) -> SessionR
         + chrono::Duration::minutes(start_min);
     SessionRound {
         id,
+        server_name: Some("^4EU ^7one".into()),
         map_name: map.into(),
         round_number: number,
         gametype: Some(3),
