@@ -13,7 +13,7 @@ CREATE TABLE posted_recaps (
 -- The recap job asks every minute for each server's latest round: by server, then time.
 CREATE INDEX IF NOT EXISTS rounds_server_ended_idx ON rounds (server_id, ended_at);
 -- A recap reads the player rows of a server's rounds of one day, and the teammate pairs of that
--- day. Without these, both scan their whole table (measured at 1 M kills over 121 days: 169 ms
--- and 37 ms of the recap's 206 ms).
+-- day. Without these, both scan their whole table (at 1 M kills over 121 days the recap took
+-- 59 ms p50 without them, 20-27 ms with them).
 CREATE INDEX IF NOT EXISTS player_rounds_round_idx ON player_rounds (round_id);
 CREATE INDEX IF NOT EXISTS teammate_synergy_daily_day_idx ON teammate_synergy_daily (session_date);
