@@ -226,6 +226,13 @@ pub struct BotConfig {
     pub discord_token: String,
     /// Where round summaries go (ETPROX_SUMMARY_CHANNEL_ID); unset: no summaries.
     pub summary_channel_id: Option<u64>,
+    /// Channels of particular servers' summaries and recaps (ETPROX_SUMMARY_CHANNELS,
+    /// `server_id=channel_id` pairs separated by commas); other servers use
+    /// `summary_channel_id`.
+    pub server_channels: std::collections::BTreeMap<String, u64>,
+    /// A server's session recap is posted once it has had no new round for this long
+    /// (ETPROX_RECAP_AFTER_MINS, default 30; decimals allowed).
+    pub recap_after: Duration,
     /// Members with this role may use admin commands (ETPROX_ADMIN_ROLE_ID), besides Manage Server.
     pub admin_role_id: Option<u64>,
     /// The community's Discord server(s) (ETPROX_GUILD_ID, required; several separated by
@@ -251,6 +258,8 @@ impl std::fmt::Debug for BotConfig {
         f.debug_struct("BotConfig")
             .field("discord_token", &"(hidden)")
             .field("summary_channel_id", &self.summary_channel_id)
+            .field("server_channels", &self.server_channels)
+            .field("recap_after", &self.recap_after)
             .field("admin_role_id", &self.admin_role_id)
             .field("guild_ids", &self.guild_ids)
             .field("retention_days", &self.retention_days)
@@ -279,6 +288,8 @@ impl BotConfig {
             discord_token,
             guild_ids,
             summary_channel_id: discord_id(get, "ETPROX_SUMMARY_CHANNEL_ID")?,
+            server_channels: server_channels(get)?,
+            recap_after: minutes(get, "ETPROX_RECAP_AFTER_MINS", 30.0)?,
             admin_role_id: discord_id(get, "ETPROX_ADMIN_ROLE_ID")?,
             retention_days: whole_number(get, "ETPROX_RETENTION_DAYS", 30, 36_500)?,
             retention_hour: whole_number(get, "ETPROX_RETENTION_HOUR", 4, 23)?,
@@ -332,6 +343,84 @@ fn discord_id(
             .ok_or_else(|| config_error(name, format!("{text:?} is not a Discord id (turn on Developer Mode, right-click, Copy ID)"))),
         None => Ok(None),
     }
+}
+
+impl BotConfig {
+    /// The channel of `server`'s round summaries and recaps: its own (ETPROX_SUMMARY_CHANNELS),
+    /// else the default (ETPROX_SUMMARY_CHANNEL_ID); `None`: nothing is posted for it.
+    pub fn summary_channel(&self, server: &str) -> Option<u64> {
+        self.server_channels
+            .get(server)
+            .copied()
+            .or(self.summary_channel_id)
+    }
+
+    /// Whether anything is posted at all (some channel is configured).
+    pub fn posts_summaries(&self) -> bool {
+        self.summary_channel_id.is_some() || !self.server_channels.is_empty()
+    }
+}
+
+/// ETPROX_SUMMARY_CHANNELS: `server_id=channel_id` pairs separated by commas.
+fn server_channels(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<std::collections::BTreeMap<String, u64>, ConfigError> {
+    const NAME: &str = "ETPROX_SUMMARY_CHANNELS";
+    let mut out = std::collections::BTreeMap::new();
+    let Some(text) = get(NAME) else {
+        return Ok(out);
+    };
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((server, channel)) = pair.split_once('=') else {
+            return Err(config_error(
+                NAME,
+                format!("{pair:?} is not server_id=channel_id (e.g. eu-1=123456789012345678)"),
+            ));
+        };
+        let server = server.trim();
+        if server.is_empty() {
+            return Err(config_error(
+                NAME,
+                format!("{pair:?} names no server before '='"),
+            ));
+        }
+        let channel = channel.trim().parse::<u64>().ok().filter(|c| *c > 0).ok_or_else(|| {
+            config_error(
+                NAME,
+                format!("{pair:?}: {:?} is not a Discord channel id (turn on Developer Mode, right-click the channel, Copy Channel ID)", channel.trim()),
+            )
+        })?;
+        if out.insert(server.to_owned(), channel).is_some() {
+            return Err(config_error(
+                NAME,
+                format!("server {server:?} is given twice"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// An optional number of minutes above 0 (decimals allowed), at most a week.
+fn minutes(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: f64,
+) -> Result<Duration, ConfigError> {
+    let value = match get(name) {
+        Some(text) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|m| m.is_finite() && *m > 0.0 && *m <= 10_080.0)
+            .ok_or_else(|| {
+                config_error(
+                    name,
+                    format!("{text:?} is not a number of minutes above 0 (at most 10080, a week)"),
+                )
+            })?,
+        None => default,
+    };
+    Ok(Duration::from_secs_f64(value * 60.0))
 }
 
 /// An optional whole number from 0 to `max`.
@@ -529,6 +618,47 @@ mod tests {
         }
         let e = bot(&[token, ("ETPROX_RETENTION_HOUR", "24")]).unwrap_err();
         assert_eq!(e.variable, "ETPROX_GUILD_ID");
+    }
+
+    #[test]
+    fn each_server_may_have_its_own_summary_channel() {
+        let token = ("DISCORD_TOKEN", "abcdefghijklmnopqrstuvwxyz.0123");
+        let guild = ("ETPROX_GUILD_ID", "42");
+        let c = bot(&[
+            token,
+            guild,
+            ("ETPROX_SUMMARY_CHANNEL_ID", "9"),
+            ("ETPROX_SUMMARY_CHANNELS", " eu-1=11, us-2 = 12 ,"),
+        ])
+        .unwrap();
+        assert_eq!(c.summary_channel("eu-1"), Some(11));
+        assert_eq!(c.summary_channel("us-2"), Some(12));
+        assert_eq!(c.summary_channel("other"), Some(9));
+        assert!(c.posts_summaries());
+        let only_pairs = bot(&[token, guild, ("ETPROX_SUMMARY_CHANNELS", "eu-1=11")]).unwrap();
+        assert_eq!(only_pairs.summary_channel("other"), None);
+        assert!(only_pairs.posts_summaries());
+        assert!(!bot(&[token, guild]).unwrap().posts_summaries());
+        for wrong in ["eu-1", "=5", "eu-1=abc", "eu-1=0", "eu-1=1,eu-1=2"] {
+            let e = bot(&[token, guild, ("ETPROX_SUMMARY_CHANNELS", wrong)]).unwrap_err();
+            assert_eq!(e.variable, "ETPROX_SUMMARY_CHANNELS", "{wrong}");
+        }
+        let e = bot(&[token, guild, ("ETPROX_SUMMARY_CHANNELS", "eu-1=abc")]).unwrap_err();
+        assert!(e.message.contains("Copy Channel ID"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_recap_waits_for_a_quiet_server() {
+        let token = ("DISCORD_TOKEN", "abcdefghijklmnopqrstuvwxyz.0123");
+        let guild = ("ETPROX_GUILD_ID", "42");
+        let c = bot(&[token, guild]).unwrap();
+        assert_eq!(c.recap_after, Duration::from_secs(30 * 60));
+        let c = bot(&[token, guild, ("ETPROX_RECAP_AFTER_MINS", "0.05")]).unwrap();
+        assert_eq!(c.recap_after.as_millis(), 3000);
+        for wrong in ["0", "-5", "x", "20000", "NaN"] {
+            let e = bot(&[token, guild, ("ETPROX_RECAP_AFTER_MINS", wrong)]).unwrap_err();
+            assert_eq!(e.variable, "ETPROX_RECAP_AFTER_MINS", "{wrong}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod period;
 pub mod players;
 pub mod prng;
 pub mod progress;
+pub mod recap;
 pub mod remote;
 pub mod retention;
 pub mod round_file;

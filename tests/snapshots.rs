@@ -53,7 +53,7 @@ fn check(name: &str, reply: &Reply) {
 }
 
 /// Each command (and each form a command answers in), by snapshot name.
-const LINES: [(&str, &str); 22] = [
+const LINES: [(&str, &str); 25] = [
     ("solo_ranking", "/solo period:all"),
     ("solo_player", "/solo player:SlomiX period:all"),
     ("solo_week", "/solo player:SlomiX period:7d"),
@@ -71,6 +71,9 @@ const LINES: [(&str, &str); 22] = [
     ("leaderboard_week", "/leaderboard stat:rounds period:7d"),
     ("round_latest", "/round"),
     ("round_first", "/round round:1"),
+    ("session_latest", "/session"),
+    ("session_day", "/session server:test-server date:2025-11-18"),
+    ("session_no_rounds", "/session date:2025-11-01"),
     ("maps", "/maps"),
     ("heatmap", "/heatmap map:goldrush kind:kills size:256"),
     ("retention_stats", "/retention stats"),

@@ -26,6 +26,7 @@ registry::commands! {
     player::Player,
     leaderboard::Leaderboard,
     round::Round,
+    session::Session,
     maps::Maps,
     link::Link,
     unlink::Unlink,

@@ -31,6 +31,7 @@ pub mod heatmap;
 pub mod import_log;
 pub mod links;
 pub mod players;
+pub mod recap;
 pub mod remote_fetches;
 pub mod retention;
 pub mod round_summary;

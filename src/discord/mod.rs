@@ -1,5 +1,5 @@
 //! The Discord front end: the poise framework with the slash commands, button clicks, round
-//! summary posts, and the daily retention run. `etprox bot` calls [`run`].
+//! summary posts and session recaps (per server channel), and the daily retention run. `etprox bot` calls [`run`].
 
 pub mod render;
 mod slash;
@@ -474,16 +474,20 @@ pub async fn run(bot: Bot) -> anyhow::Result<()> {
         .await
         .context("building the Discord client")?;
 
-    if let Some(channel) = bot.summary_channel_id {
+    let channels = jobs::SummaryChannels::from_config(&bot);
+    if channels.is_empty() {
+        drop(rounds);
+    } else {
         let summaries = jobs::Summaries {
             http: Arc::clone(&client.http),
             pool: pool.clone(),
-            channel: serenity::ChannelId::new(channel),
+            channels,
             max_age: bot.summary_max_age,
+            assets: config.assets.clone(),
+            recap_after: bot.recap_after,
         };
+        jobs::spawn_recaps(&mut tasks, policy, &summaries);
         jobs::spawn_summaries(&mut tasks, policy, summaries, &importer, rounds);
-    } else {
-        drop(rounds);
     }
     if bot.retention_days > 0 {
         let retention = jobs::DailyRetention {

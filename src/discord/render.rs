@@ -93,8 +93,14 @@ pub fn channel_message(reply: &Reply) -> CreateMessage {
     out.add_files(attachments(reply))
 }
 
+/// An edit of a message the bot posted; a reply with attachments replaces the message's
+/// attachments with them, one without leaves them as they are.
 pub fn edit_message(reply: &Reply) -> EditMessage {
-    EditMessage::new()
+    let mut out = EditMessage::new()
         .allowed_mentions(CreateAllowedMentions::new())
-        .embeds(reply.embeds.iter().map(embed).collect())
+        .embeds(reply.embeds.iter().map(embed).collect());
+    for a in attachments(reply) {
+        out = out.new_attachment(a);
+    }
+    out
 }

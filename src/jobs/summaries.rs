@@ -1,5 +1,6 @@
-//! The round summary poster: each recently ended round imported is posted to the summary
-//! channel once; a stopwatch map's second half is added to its first half's post.
+//! The round summary poster: each recently ended round imported is posted once to its
+//! server's summary channel, with a small heatmap of the round when its map is calibrated; a
+//! stopwatch map's second half is added to its first half's post.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,9 @@ use sqlx::PgPool;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 
+use super::round_heatmap::round_heatmap;
+use super::SummaryChannels;
+use crate::assets::Assets;
 use crate::commands::{self, Reply};
 use crate::db;
 use crate::discord::render;
@@ -27,13 +31,17 @@ pub fn is_recent(ended_at: Option<chrono::DateTime<chrono::Utc>>, max_age: Durat
         && age >= -chrono::Duration::minutes(5)
 }
 
-pub async fn post_summaries(
-    http: Arc<serenity::Http>,
-    pool: PgPool,
-    mut rounds: broadcast::Receiver<ImportedRound>,
-    channel: serenity::ChannelId,
-    max_age: Duration,
-) {
+/// Where summaries go and what they carry.
+pub struct Poster {
+    pub http: Arc<serenity::Http>,
+    pub pool: PgPool,
+    pub channels: SummaryChannels,
+    pub max_age: Duration,
+    /// Map calibration and images, for the round heatmaps.
+    pub assets: Assets,
+}
+
+pub async fn post_summaries(poster: Poster, mut rounds: broadcast::Receiver<ImportedRound>) {
     loop {
         let round = match rounds.recv().await {
             Ok(round) => round,
@@ -46,21 +54,17 @@ pub async fn post_summaries(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if !is_recent(round.ended_at, max_age) {
+        if !is_recent(round.ended_at, poster.max_age) {
             continue;
         }
-        if let Err(e) = post_one(&http, &pool, channel, &round).await {
+        if let Err(e) = post_one(&poster, &round).await {
             warn!(round_id = round.round_id, error = %format!("{e:#}"), "could not post the round summary");
         }
     }
 }
 
-async fn post_one(
-    http: &serenity::Http,
-    pool: &PgPool,
-    channel: serenity::ChannelId,
-    event: &ImportedRound,
-) -> anyhow::Result<()> {
+async fn post_one(poster: &Poster, event: &ImportedRound) -> anyhow::Result<()> {
+    let (http, pool) = (&poster.http, &poster.pool);
     if db::round_summary::posted(pool, event.round_id)
         .await?
         .is_some()
@@ -70,7 +74,11 @@ async fn post_one(
     let Some(round) = db::round_summary::round(pool, event.round_id).await? else {
         return Ok(());
     };
+    let Some(channel) = poster.channels.for_server(&round.server_id) else {
+        return Ok(());
+    };
     let embed = commands::round::summary(pool, &round).await?;
+    let heatmap = round_heatmap(pool, &poster.assets, &round).await;
     // Second half of a stopwatch map: add it to the first half's post.
     if round.round_number == 2 {
         let window = chrono::Duration::minutes(STOPWATCH_WINDOW_MINUTES);
@@ -81,8 +89,11 @@ async fn post_one(
             }) = db::round_summary::posted(pool, first.id).await?
             {
                 let first_embed = commands::round::summary(pool, &first).await?;
+                // The edit replaces the attachments: both halves' heatmaps.
+                let first_heatmap = round_heatmap(pool, &poster.assets, &first).await;
                 let reply = Reply {
                     embeds: vec![first_embed, embed.clone()],
+                    attachments: first_heatmap.into_iter().chain(heatmap).collect(),
                     ..Reply::default()
                 }
                 .fit(commands::reply::limits::UPLOAD);
@@ -104,7 +115,12 @@ async fn post_one(
             }
         }
     }
-    let reply = Reply::embed(embed).fit(commands::reply::limits::UPLOAD);
+    let reply = Reply {
+        embeds: vec![embed],
+        attachments: heatmap.into_iter().collect(),
+        ..Reply::default()
+    }
+    .fit(commands::reply::limits::UPLOAD);
     let message = channel
         .send_message(http, render::channel_message(&reply))
         .await?;
