@@ -23,6 +23,8 @@ pub struct Plan {
     pub rows: i64,
     pub oldest: Option<NaiveDate>,
     pub newest: Option<NaiveDate>,
+    /// Months (their first days) whose partitions would be dropped whole.
+    pub whole_months: Vec<NaiveDate>,
 }
 
 impl Plan {
@@ -32,17 +34,35 @@ impl Plan {
     }
 }
 
+/// `"2 whole months (2024-01 to 2024-02) dropped, the rest deleted row by row"`, or how
+/// the rows go when no month goes whole.
+pub fn how_rows_go(whole_months: &[NaiveDate]) -> String {
+    match (whole_months.first(), whole_months.last()) {
+        (Some(a), Some(b)) => format!(
+            "{} whole month{} ({} to {}) dropped, the rest deleted row by row",
+            whole_months.len(),
+            if whole_months.len() == 1 { "" } else { "s" },
+            a.format("%Y-%m"),
+            b.format("%Y-%m"),
+        ),
+        _ => "no whole month; deleted row by row".to_string(),
+    }
+}
+
 pub async fn plan(pool: &PgPool, days: i32) -> sqlx::Result<Plan> {
     let db::retention::RawKills {
         rows,
         oldest,
         newest,
     } = db::retention::archive_preview(pool, days).await?;
+    let cutoff = db::retention::cutoff(pool, days).await?;
+    let whole_months = db::retention::whole_months_before(pool, cutoff).await?;
     Ok(Plan {
         days,
         rows,
         oldest,
         newest,
+        whole_months,
     })
 }
 
@@ -183,6 +203,20 @@ mod tests {
             " (session days 2025-11-01 to 2025-11-03)"
         );
         assert_eq!(session_days(None, None), "");
+    }
+
+    #[test]
+    fn the_months_dropped_whole_are_named() {
+        let m = |y, m| NaiveDate::from_ymd_opt(y, m, 1).unwrap();
+        assert_eq!(
+            how_rows_go(&[m(2024, 1), m(2024, 2)]),
+            "2 whole months (2024-01 to 2024-02) dropped, the rest deleted row by row"
+        );
+        assert_eq!(
+            how_rows_go(&[m(2024, 12)]),
+            "1 whole month (2024-12 to 2024-12) dropped, the rest deleted row by row"
+        );
+        assert_eq!(how_rows_go(&[]), "no whole month; deleted row by row");
     }
 
     #[test]

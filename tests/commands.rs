@@ -310,9 +310,13 @@ async fn an_upgrade_keeps_the_history_that_player_and_duo_show(pool: PgPool) {
         .unwrap();
 }
 
-/// Copies the raw kills of one round as new rows (kill_index + 100000) from its own
-/// connection, on its own thread: a backfill committing while something else runs.
-fn insert_old_kills_elsewhere(url: &str) -> i64 {
+/// Runs `f` on a connection of its own, on a thread of its own.
+fn elsewhere<T: Send + 'static>(
+    url: &str,
+    f: impl FnOnce(sqlx::PgConnection) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+        + Send
+        + 'static,
+) -> std::thread::JoinHandle<T> {
     let url = url.to_owned();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -321,34 +325,62 @@ fn insert_old_kills_elsewhere(url: &str) -> i64 {
             .unwrap();
         rt.block_on(async {
             use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query(
-                "INSERT INTO kill_context
-                 SELECT (jsonb_populate_record(NULL::kill_context,
-                         to_jsonb(k) || jsonb_build_object('kill_index', k.kill_index + 100000))).*
-                 FROM kill_context k WHERE k.round_id = (SELECT MIN(round_id) FROM kill_context)",
-            )
-            .execute(&mut c)
-            .await
-            .unwrap()
-            .rows_affected() as i64
+            f(sqlx::PgConnection::connect(&url).await.unwrap()).await
+        })
+    })
+}
+
+/// Waits until a session waits for a lock on kill_context (the archive holds it).
+fn wait_for_a_blocked_writer(url: &str) {
+    elsewhere(url, |mut c| {
+        Box::pin(async move {
+            loop {
+                let waiting: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND relation = 'kill_context'::regclass",
+                )
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+                if waiting > 0 {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
         })
     })
     .join()
     .unwrap()
 }
 
-/// A CSV sink that lets another connection commit new old rows when the export starts.
+/// A backfill writing old raw kills (rows of the first round as JSON, kill_index + 100000) from
+/// its own connection while an export runs: it has to wait for the archive.
 struct InterruptedExport {
     url: String,
-    inserted: Option<i64>,
+    rows: serde_json::Value,
+    writer: Option<std::thread::JoinHandle<i64>>,
     bytes: Vec<u8>,
 }
 
 impl std::io::Write for InterruptedExport {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.inserted.is_none() {
-            self.inserted = Some(insert_old_kills_elsewhere(&self.url));
+        if self.writer.is_none() {
+            let rows = self.rows.clone();
+            self.writer = Some(elsewhere(&self.url, move |mut c| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO kill_context
+                         SELECT (jsonb_populate_record(NULL::kill_context,
+                                 r || jsonb_build_object('kill_index', (r->>'kill_index')::int + 100000))).*
+                         FROM jsonb_array_elements($1) r",
+                    )
+                    .bind(rows)
+                    .execute(&mut c)
+                    .await
+                    .unwrap()
+                    .rows_affected() as i64
+                })
+            }));
+            wait_for_a_blocked_writer(&self.url);
         }
         self.bytes.extend_from_slice(buf);
         Ok(buf.len())
@@ -376,19 +408,35 @@ async fn kill_rows(pool: &PgPool) -> i64 {
         .unwrap()
 }
 
+/// A backfill of old days during an archive waits for it (writers wait, readers do not), so
+/// nothing is removed unexported; its rows then stay, in the default partition when their
+/// month was dropped, until the next run.
 #[sqlx::test]
 async fn rows_that_arrive_during_an_archive_are_not_deleted_unexported(pool: PgPool) {
     seed(&pool).await;
     let before = kill_rows(&pool).await;
+    let rows: serde_json::Value = sqlx::query_scalar(
+        "SELECT jsonb_agg(to_jsonb(k)) FROM kill_context k
+         WHERE k.round_id = (SELECT MIN(round_id) FROM kill_context)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     let mut sink = InterruptedExport {
         url: common::url_of(&pool).await,
-        inserted: None,
+        rows,
+        writer: None,
         bytes: Vec::new(),
     };
     let report = archive_older_than(&pool, 30, Some(&mut sink))
         .await
         .unwrap();
-    let inserted = sink.inserted.expect("the export wrote something");
+    let inserted = sink
+        .writer
+        .take()
+        .expect("the export wrote something")
+        .join()
+        .unwrap();
     assert!(inserted > 0);
     assert_eq!(
         csv_rows(&sink.bytes),
@@ -406,7 +454,7 @@ async fn rows_that_arrive_during_an_archive_are_not_deleted_unexported(pool: PgP
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(left, inserted, "rows committed during the export stay");
+    assert_eq!(left, inserted, "rows written after the archive stay");
     assert_eq!(kill_rows(&pool).await, inserted);
 }
 
@@ -524,39 +572,31 @@ async fn an_archive_export_never_overwrites_a_file_and_reports_what_it_wrote(poo
     assert!(text.contains(&format!("Exported {written} rows")), "{text}");
 }
 
-/// An export during which another connection changes an old row: the archive's delete then
-/// conflicts with it (REPEATABLE READ), and the archive starts over with an empty export.
+/// An export during which another connection changes an old row: the change waits for the
+/// archive (writers wait), so the archive never conflicts with it and never starts over.
 struct ConflictingExport {
     url: String,
-    touched: bool,
+    writer: Option<std::thread::JoinHandle<u64>>,
     restarts: usize,
     bytes: Vec<u8>,
 }
 
 impl std::io::Write for ConflictingExport {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if !self.touched {
-            self.touched = true;
-            let url = self.url.clone();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    use sqlx::Connection;
-                    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        if self.writer.is_none() {
+            self.writer = Some(elsewhere(&self.url, |mut c| {
+                Box::pin(async move {
                     sqlx::query(
                         "UPDATE kill_context SET distance = distance
                          WHERE round_id = (SELECT MIN(round_id) FROM kill_context) AND kill_index = 0",
                     )
                     .execute(&mut c)
                     .await
-                    .unwrap();
+                    .unwrap()
+                    .rows_affected()
                 })
-            })
-            .join()
-            .unwrap();
+            }));
+            wait_for_a_blocked_writer(&self.url);
         }
         self.bytes.extend_from_slice(buf);
         Ok(buf.len())
@@ -578,19 +618,29 @@ impl ExportSink for ConflictingExport {
 }
 
 #[sqlx::test]
-async fn an_archive_that_conflicts_with_a_concurrent_change_starts_over(pool: PgPool) {
+async fn a_change_during_an_archive_waits_for_it(pool: PgPool) {
     seed(&pool).await;
     let before = kill_rows(&pool).await;
     let mut sink = ConflictingExport {
         url: common::url_of(&pool).await,
-        touched: false,
+        writer: None,
         restarts: 0,
         bytes: Vec::new(),
     };
     let report = archive_older_than(&pool, 30, Some(&mut sink))
         .await
         .unwrap();
-    assert_eq!(sink.restarts, 1);
+    let changed = sink
+        .writer
+        .take()
+        .expect("the export wrote")
+        .join()
+        .unwrap();
+    assert_eq!(
+        changed, 0,
+        "the row was archived when the change got its turn"
+    );
+    assert_eq!(sink.restarts, 0);
     assert_eq!(
         csv_rows(&sink.bytes),
         before,

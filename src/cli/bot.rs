@@ -13,6 +13,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     // Like `watch`: a database that is down or still starting is waited for.
     let pool = db::connect_with_retry(&config.database_url, 8).await?;
     tracing::info!("database ready");
+    let _months_ahead = etprox::jobs::partitions::spawn_months_ahead(pool.clone());
     tokio::select! {
         result = etprox::discord::run(etprox::discord::Bot {
             config,

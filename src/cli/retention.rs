@@ -70,6 +70,9 @@ async fn archive(
             plan.rows,
             plan.range()
         );
+        if plan.rows > 0 {
+            println!("{}", retention::how_rows_go(&plan.whole_months));
+        }
         return Ok(());
     }
     let archived = retention::archive(pool, days, export.as_deref()).await?;
@@ -85,5 +88,8 @@ async fn archive(
         archived.report.archived,
         archived.range()
     );
+    if archived.report.archived > 0 {
+        println!("{}", retention::how_rows_go(&archived.report.whole_months));
+    }
     Ok(())
 }

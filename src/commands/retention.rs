@@ -245,7 +245,9 @@ fn archived_reply(archived: &retention::Archived, days: i32) -> Reply {
         "archived raw kills on request"
     );
     Reply::embed(Embed::new("Archived", colour::GOOD).description(format!(
-        "archived {} rows from kill_context{range}, session days before {}{note}\nAggregates are kept.",
-        report.archived, report.cutoff
+        "archived {} rows from kill_context{range}, session days before {}: {}{note}\nAggregates are kept.",
+        report.archived,
+        report.cutoff,
+        retention::how_rows_go(&report.whole_months)
     )))
 }

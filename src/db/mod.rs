@@ -30,6 +30,7 @@ pub mod demo;
 pub mod heatmap;
 pub mod import_log;
 pub mod links;
+pub mod partitions;
 pub mod players;
 pub mod recap;
 pub mod remote_fetches;

@@ -1,4 +1,6 @@
-//! Retention: what the raw tables hold, and archiving raw kills past a number of days.
+//! Retention: what the raw tables hold, and archiving raw kills past a number of days: the
+//! month partitions of `kill_context` wholly before the cutoff are dropped, the days of a partly
+//! kept month deleted row by row (`archive_proximity_data_before`, migration 0008).
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +45,26 @@ pub async fn archive_preview(pool: &PgPool, days: i32) -> sqlx::Result<RawKills>
         days,
     )
     .fetch_one(pool)
+    .await
+}
+
+/// The first session day an archive of raw kills older than `days` keeps.
+pub async fn cutoff(db: impl sqlx::PgExecutor<'_>, days: i32) -> sqlx::Result<NaiveDate> {
+    sqlx::query_scalar!(r#"SELECT CURRENT_DATE - $1::int AS "cutoff!""#, days)
+        .fetch_one(db)
+        .await
+}
+
+/// The first days of the month partitions an archive with this cutoff drops whole.
+pub async fn whole_months_before(
+    db: impl sqlx::PgExecutor<'_>,
+    cutoff: NaiveDate,
+) -> sqlx::Result<Vec<NaiveDate>> {
+    sqlx::query_scalar!(
+        r#"SELECT first_day AS "first_day!" FROM kill_context_partitions() WHERE end_day <= $1"#,
+        cutoff
+    )
+    .fetch_all(db)
     .await
 }
 
@@ -151,6 +173,9 @@ pub struct ArchiveReport {
     pub exported_bytes: u64,
     pub oldest: Option<NaiveDate>,
     pub newest: Option<NaiveDate>,
+    /// The months (their first days) whose partitions were dropped whole; the other rows were
+    /// deleted one by one.
+    pub whole_months: Vec<NaiveDate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,10 +208,12 @@ impl CsvRecords {
 }
 
 /// Archives the raw kills of session days older than `days`, exporting them first when `export`
-/// is given. Export and delete run in one REPEATABLE READ transaction with one cutoff date
-/// computed once: the delete removes exactly the rows the export wrote (rows committed meanwhile
-/// by others are not in the snapshot, so they stay for the next run), and it commits only after
-/// the export is on disk. Aggregates are kept.
+/// is given. Export and removal run in one REPEATABLE READ transaction with one cutoff date
+/// computed once, and writers to `kill_context` wait for it (a lock taken before the snapshot;
+/// readers go on): the months dropped and the rows deleted are exactly the rows the export
+/// wrote, and the removal commits only after the export is on disk. A backfill of old days
+/// that waited writes its rows after the archive (to the default partition when its month was
+/// dropped); they stay for the next run. Aggregates are kept.
 pub async fn archive_older_than(
     pool: &PgPool,
     days: i32,
@@ -201,8 +228,10 @@ pub async fn archive_older_than(
     loop {
         attempt += 1;
         match archive_once(pool, days, export.as_deref_mut()).await {
+            // A serialization failure (a round rolled up meanwhile) or a deadlock (a writer
+            // that read kill_context before our lock): the transaction is tried again.
             Err(ArchiveError::Database(sqlx::Error::Database(e)))
-                if attempt < 3 && e.code().as_deref() == Some("40001") =>
+                if attempt < 3 && matches!(e.code().as_deref(), Some("40001" | "40P01")) =>
             {
                 if let Some(sink) = export.as_mut() {
                     sink.restart()?;
@@ -222,9 +251,11 @@ async fn archive_once<'s>(
     let mut tx = pool
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
         .await?;
-    let cutoff = sqlx::query_scalar!(r#"SELECT CURRENT_DATE - $1::int AS "cutoff!""#, days)
-        .fetch_one(&mut *tx)
+    // Before the first query, so the snapshot comes after every write that got in first.
+    sqlx::query!("LOCK TABLE kill_context IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
         .await?;
+    let cutoff = cutoff(&mut *tx, days).await?;
     let before = sqlx::query_as!(
         RawKills,
         r#"SELECT COUNT(*) AS "rows!", MIN(session_date) AS oldest, MAX(session_date) AS newest
@@ -233,6 +264,7 @@ async fn archive_once<'s>(
     )
     .fetch_one(&mut *tx)
     .await?;
+    let whole_months = whole_months_before(&mut *tx, cutoff).await?;
     let mut exported = None;
     let mut exported_bytes = 0u64;
     if let Some(sink) = export.as_mut() {
@@ -284,6 +316,7 @@ async fn archive_once<'s>(
         exported_bytes,
         oldest: before.oldest,
         newest: before.newest,
+        whole_months,
     })
 }
 

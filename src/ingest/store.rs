@@ -33,6 +33,9 @@ impl Importer {
     /// of the rounds taken out; the other tracker's copies reported.
     pub(super) async fn store(&self, batch: &[&Prepared<'_>]) -> sqlx::Result<Outcomes> {
         let (unique, twins) = fold_batch(batch);
+        // Month partitions first, in their own short transaction (see db::partitions).
+        let days: Vec<_> = unique.iter().map(|p| p.row.session_date).collect();
+        crate::db::partitions::ensure_months(&self.pool, &days).await?;
         let mut tx = self.pool.begin().await?;
         let keys: Vec<String> = unique.iter().flat_map(|p| p.lock_keys()).collect();
         stored::lock_round_keys(&mut tx, &keys).await?;

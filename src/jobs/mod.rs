@@ -2,11 +2,13 @@
 //! - [`summaries`]: posts each round's summary (with [`round_heatmap`]) to its server's channel;
 //! - [`recap`]: posts a server's session recap once it has gone quiet;
 //! - [`retention`]: archives raw kills once a day (the rules are in [`crate::retention`]);
-//! - [`cache_warm`]: recomputes the cached totals after imports.
+//! - [`cache_warm`]: recomputes the cached totals after imports;
+//! - [`partitions`]: creates the coming months' partitions of the raw kills (also for `watch`).
 //!
 //! `discord::run` starts them (`spawn_*`) beside the watcher and the remote sources.
 
 pub mod cache_warm;
+pub mod partitions;
 pub mod recap;
 pub mod retention;
 pub mod round_heatmap;
