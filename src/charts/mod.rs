@@ -5,6 +5,8 @@
 //! themes, and is sized for a phone: Discord scales an 800 px wide image to the screen's width,
 //! and text at these sizes stays legible there.
 
+pub mod trend;
+
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::ImageEncoder;
 use plotters::prelude::*;
