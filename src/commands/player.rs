@@ -122,11 +122,14 @@ async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
             true,
         );
     }
+    // Discord shows timestamps in fields, not in footers.
+    embed = embed.field(
+        "Last seen",
+        text::timestamp(player.last_seen, text::TimeStyle::Full),
+        true,
+    );
     let bot = if player.is_bot { " · bot" } else { "" };
-    embed = embed.footer(format!(
-        "all time · last seen {}{bot}",
-        player.last_seen.format("%Y-%m-%d")
-    ));
+    embed = embed.footer(format!("all time{bot} · /help outgunned"));
     Ok(Reply::embed(embed))
 }
 

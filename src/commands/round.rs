@@ -121,11 +121,7 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
     if let Some(ended) = round.ended_at {
         embed = embed.field(
             "Ended",
-            format!(
-                "{} ({})",
-                text::timestamp(ended, text::TimeStyle::Full),
-                text::timestamp(ended, text::TimeStyle::Relative)
-            ),
+            text::timestamp(ended, text::TimeStyle::Full),
             false,
         );
     }
@@ -143,12 +139,15 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
     let split = d
         .classes
         .iter()
-        .map(|c| format!("{} {}", c.class, percent(c.kills, d.kills)))
+        .map(|c| {
+            let label = super::versus::class_label(&c.class);
+            format!("{label} {}", percent(c.kills, d.kills))
+        })
         .collect::<Vec<_>>()
         .join(" · ");
     Ok(embed
         .field("Engagements", split, false)
-        .footer(format!("{} · /help solo", footer(round))))
+        .footer(format!("{} · /help outgunned", footer(round))))
 }
 
 fn top_fraggers(d: &db::round_summary::RoundDetail) -> String {

@@ -203,8 +203,9 @@ fn trend_reply(player: &Player, stat: Stat, points: &[SessionPoint]) -> CommandR
         colour::INFO,
     )
     .description(format!(
-        "{} sessions, {} to {}: {} per session day against the median of everyone who played that day.",
+        "{} session{}, {} to {}: {} per session day against the median of everyone who played that day.",
         points.len(),
+        if points.len() == 1 { "" } else { "s" },
         points[0].session_date,
         last.session_date,
         stat.label()

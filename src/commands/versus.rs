@@ -165,7 +165,7 @@ fn embed(a: &Player, b: &Player, range: &DateRange, h: &HeadToHead) -> Embed {
         ),
         false,
     );
-    embed.footer(footer(range, w, detail_kills(&h.classes)))
+    embed.footer(footer(range, (&an, &bn), w, detail_kills(&h.classes)))
 }
 
 /// "SlomiX leads 12–9 over 3 session days (2025-11-17 to 2025-11-18)".
@@ -243,7 +243,7 @@ fn detail_kills(classes: &[Split<String>]) -> i64 {
 }
 
 /// The period, what the columns read as, and the coverage of the breakdowns when partial.
-fn footer(range: &DateRange, w: &KillsEachWay, detail: i64) -> String {
+fn footer(range: &DateRange, names: (&str, &str), w: &KillsEachWay, detail: i64) -> String {
     let total = w.a_on_b + w.b_on_a;
     let coverage = if detail < total {
         format!(
@@ -252,7 +252,8 @@ fn footer(range: &DateRange, w: &KillsEachWay, detail: i64) -> String {
     } else {
         String::new()
     };
-    format!("{} · first–second player{coverage} · /help versus", range.label)
+    let (an, bn) = names;
+    format!("{} · a–b reads {an}–{bn}{coverage} · /help versus", range.label)
 }
 
 #[cfg(test)]
@@ -302,7 +303,7 @@ mod tests {
             b_on_a: 5,
             ..KillsEachWay::default()
         };
-        assert!(footer(&range, &w, 6).contains("cover 6 of the 8 kills"));
-        assert!(!footer(&range, &w, 8).contains("cover"));
+        assert!(footer(&range, ("a", "b"), &w, 6).contains("cover 6 of the 8 kills"));
+        assert!(!footer(&range, ("a", "b"), &w, 8).contains("cover"));
     }
 }
