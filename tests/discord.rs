@@ -384,9 +384,12 @@ async fn versus_trend_help_members_servers_and_timestamps(pool: PgPool) {
     let plain_user = user_json(PLAIN, "plain", false);
     let ask_member = |cmd: &str, mut options: Vec<Value>| {
         options.push(user_option("member", PLAIN));
-        let id = bot
-            .fake
-            .command_with_users(cmd, json!(options), &[plain_user.clone()], admin());
+        let id = bot.fake.command_with_users(
+            cmd,
+            json!(options),
+            std::slice::from_ref(&plain_user),
+            admin(),
+        );
         bot.fake.answer(id, WAIT)
     };
 
