@@ -11,20 +11,20 @@ CREATE TABLE player_versus_round_detail (
     weapon            SMALLINT NOT NULL,
     engagement_class  TEXT     NOT NULL,
     kills             INTEGER  NOT NULL,
-    PRIMARY KEY (round_id, killer_guid, victim_guid, weapon, engagement_class)
+    -- The pair first, the count included: /versus reads a pair's rows from the index alone.
+    PRIMARY KEY (killer_guid, victim_guid, round_id, weapon, engagement_class) INCLUDE (kills)
 );
-CREATE INDEX player_versus_round_detail_pair_idx
-    ON player_versus_round_detail (killer_guid, victim_guid);
+-- Replacing or deleting a round finds its rows.
+CREATE INDEX player_versus_round_detail_round_idx ON player_versus_round_detail (round_id);
 
 CREATE TABLE player_versus_round_streak (
     round_id        BIGINT  NOT NULL REFERENCES rounds (id) ON DELETE CASCADE,
     killer_guid     TEXT    NOT NULL,
     victim_guid     TEXT    NOT NULL,
     longest_streak  INTEGER NOT NULL,
-    PRIMARY KEY (round_id, killer_guid, victim_guid)
+    PRIMARY KEY (killer_guid, victim_guid, round_id) INCLUDE (longest_streak)
 );
-CREATE INDEX player_versus_round_streak_pair_idx
-    ON player_versus_round_streak (killer_guid, victim_guid);
+CREATE INDEX player_versus_round_streak_round_idx ON player_versus_round_streak (round_id);
 
 -- Existing data: from the raw kills still stored (rounds archived earlier have no detail; /versus
 -- says how many of the pair's kills its detail covers).
