@@ -139,7 +139,7 @@ async fn best_pairs(env: &Env, duo: &Duo, range: DateRange) -> CommandResult {
     let embed = Embed::new("Best duos", colour::INFO)
         .description(text::table(&HEADER, &rows))
         .footer(format!(
-            "{} · in range: kills with the other close by; together: kills within 3 s of each other; trades: deaths avenged within 3 s",
+            "{} · in range: kills with the other close by; together: kills within 3 s of each other; trades: deaths avenged within 3 s · /help trades",
             page_footer(page, pairs.len(), &range)
         ));
     let buttons = page_buttons(&pinned(&duo.to_invocation(), None), page, pairs.len());
@@ -181,7 +181,10 @@ async fn partners(env: &Env, duo: &Duo, player: &Player, range: DateRange) -> Co
         colour::INFO,
     )
     .description(text::table(&header, &rows))
-    .footer(page_footer(page, pairs.len(), &range));
+    .footer(format!(
+        "{} · /help in range",
+        page_footer(page, pairs.len(), &range)
+    ));
     let buttons = page_buttons(
         &pinned(&duo.to_invocation(), Some(player)),
         page,
@@ -251,7 +254,7 @@ async fn pair(env: &Env, a: &Player, b: &Player, range: DateRange) -> CommandRes
             false,
         )
         .footer(format!(
-            "{} · won = share of fights (kills vs deaths) the two won",
+            "{} · won = share of fights (kills vs deaths) the two won · /help in range",
             range.label
         ));
     Ok(Reply::embed(embed))

@@ -135,7 +135,10 @@ async fn lone_wolf(env: &Env, player: &db::players::Player, range: &DateRange) -
         true,
     )
     .field("Solo deaths", t.solo_deaths.to_string(), true)
-    .footer(format!("{} · {} rounds", range.label, t.rounds));
+    .footer(format!(
+        "{} · {} rounds · /help solo, /help outgunned",
+        range.label, t.rounds
+    ));
     Ok(Reply::embed(embed))
 }
 
@@ -182,7 +185,7 @@ async fn leaderboard(env: &Env, solo: &Solo, range: DateRange) -> CommandResult 
             &table_rows,
         ))
         .footer(format!(
-            "{} · at least {MIN_DUELS} duels",
+            "{} · at least {MIN_DUELS} duels · /help solo",
             page_footer(page, rows.len(), &range)
         ));
     let buttons = page_buttons(&pinned(&solo.to_invocation(), None), page, rows.len());
