@@ -15,7 +15,8 @@ use crate::db;
 use crate::ingest::Importer;
 use crate::round_file::synthetic::{synthetic_v3, RoundSpec};
 
-const BENCH_DB: &str = "etprox_bench_commands";
+/// The scratch database unless `--database` names another.
+pub const BENCH_DB: &str = "etprox_bench_commands";
 const MAPS: [&str; 6] = [
     "goldrush", "supply", "oasis", "radar", "battery", "fueldump",
 ];
@@ -23,6 +24,8 @@ const MAPS: [&str; 6] = [
 #[derive(Debug, Clone)]
 pub struct CommandBenchOptions {
     pub database_url: String,
+    /// The scratch database's name (several people benchmarking on one server each use their own).
+    pub database: String,
     pub kills: usize,
     pub days: i64,
     pub repeats: usize,
@@ -41,15 +44,16 @@ async fn database(options: &CommandBenchOptions) -> anyhow::Result<(PgPool, bool
     let server = PgConnectOptions::from_str(&options.database_url)
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
     let mut admin = server.clone().database("postgres").connect().await?;
-    let exists = db::admin::database_exists(&mut admin, BENCH_DB).await?;
+    let name = options.database.as_str();
+    let exists = db::admin::database_exists(&mut admin, name).await?;
     let fresh = !(options.reuse && exists);
     if fresh {
-        db::admin::recreate_database(&mut admin, BENCH_DB).await?;
+        db::admin::recreate_database(&mut admin, name).await?;
     }
     let _ = admin.close().await;
     let pool = PgPoolOptions::new()
         .max_connections(4)
-        .connect_with(server.database(BENCH_DB))
+        .connect_with(server.database(name))
         .await?;
     crate::db::migrate(&pool).await?;
     Ok((pool, fresh))
@@ -163,8 +167,23 @@ pub async fn command_bench(
         .await?
         .context("the bench database has no teammate pairs")?;
     let (a, b) = (pair.player1_guid, pair.player2_guid);
-    db::demo::clear_player_aggregates(&pool).await?;
+    // The player's most frequent opponent, for /versus.
+    let rival = db::stats::versus(&pool, &a, false, 1)
+        .await?
+        .into_iter()
+        .next()
+        .map_or_else(|| b.clone(), |o| o.guid);
     let mut timings = Vec::new();
+    // Head to head and trend chart (the chart rendered and PNG-encoded in the timing).
+    for line in [
+        format!("/versus player:{a} opponent:{rival} period:all"),
+        format!("/versus player:{a} opponent:{rival} period:30d"),
+        format!("/trend player:{a}"),
+        format!("/trend player:{a} stat:kd sessions:100"),
+    ] {
+        timings.push(time(&env, &line, options.repeats, true).await?);
+    }
+    db::demo::clear_player_aggregates(&pool).await?;
     let lines = [
         "/solo period:all".to_owned(),
         "/solo period:30d".to_owned(),

@@ -1,4 +1,6 @@
 //! The console front end (`etprox ask`): a [`Reply`] as terminal text, attachments as files.
+//! Discord timestamps (`<t:UNIX:f>`), which Discord shows in each reader's zone, are written
+//! out in UTC here, relative ones too, so the same reply always reads the same.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +9,10 @@ use crate::commands::Reply;
 /// The reply as plain text: content, then each embed (title, description, fields, footer),
 /// then the buttons with the ids `etprox ask --press` takes.
 pub fn render(reply: &Reply) -> String {
+    discord_times(&render_parts(reply))
+}
+
+fn render_parts(reply: &Reply) -> String {
     let mut out = String::new();
     if let Some(c) = &reply.content {
         out.push_str(c);
@@ -44,6 +50,44 @@ pub fn render(reply: &Reply) -> String {
         ));
     }
     out
+}
+
+/// `<t:UNIX>` and `<t:UNIX:STYLE>` as UTC dates (`D`, `d`) or date and time (the others);
+/// anything else that starts with `<t:` stays as it is.
+pub fn discord_times(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("<t:") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        match tail
+            .find('>')
+            .and_then(|end| Some((end, readable(&tail[3..end])?)))
+        {
+            Some((end, written)) => {
+                out.push_str(&written);
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push_str("<t:");
+                rest = &tail[3..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `1763502000:f` as `2025-11-18 21:40 UTC`.
+fn readable(inner: &str) -> Option<String> {
+    let (secs, style) = inner.split_once(':').unwrap_or((inner, "f"));
+    let at = chrono::DateTime::from_timestamp(secs.parse().ok()?, 0)?;
+    Some(match style {
+        "D" | "d" => at.format("%Y-%m-%d").to_string(),
+        "t" | "T" => at.format("%H:%M UTC").to_string(),
+        "f" | "F" | "R" => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        _ => return None,
+    })
 }
 
 /// Writes the attachments into `dir` (created if needed); returns the paths. Names are
@@ -101,5 +145,15 @@ mod tests {
         let paths = write_attachments(&reply, dir.path()).unwrap();
         assert_eq!(paths, vec![dir.path().join("evil.png")]);
         assert_eq!(std::fs::read(&paths[0]).unwrap(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn discord_timestamps_read_as_utc() {
+        assert_eq!(
+            discord_times("ended <t:1763502000:f>, <t:1763502000:R>; on <t:1763502000:D>"),
+            "ended 2025-11-18 21:40 UTC, 2025-11-18 21:40 UTC; on 2025-11-18"
+        );
+        assert_eq!(discord_times("<t:1763502000>"), "2025-11-18 21:40 UTC");
+        assert_eq!(discord_times("<t:x:f> <t:1:Q> <t:"), "<t:x:f> <t:1:Q> <t:");
     }
 }

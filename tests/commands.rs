@@ -692,3 +692,130 @@ async fn seven_days_count_back_from_the_session_day_of_the_clock(pool: PgPool) {
         None
     );
 }
+
+/// The per-round head-to-head detail counts every kill `player_versus_daily` counts, and
+/// /versus reads the same once the raw kills are gone (archived).
+#[sqlx::test]
+async fn versus_detail_matches_the_daily_totals_and_outlives_the_raw_kills(pool: PgPool) {
+    seed(&pool).await;
+    let differing: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (
+            SELECT killer_guid, victim_guid, SUM(kills) AS n FROM player_versus_daily GROUP BY 1, 2) d
+         FULL JOIN (
+            SELECT killer_guid, victim_guid, SUM(kills) AS n FROM player_versus_round_detail GROUP BY 1, 2) r
+         USING (killer_guid, victim_guid)
+         WHERE d.n IS DISTINCT FROM r.n",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        differing, 0,
+        "pairs whose detail differs from the daily totals"
+    );
+    let env = env(&pool);
+    let line = "/versus player:SlomiX opponent:Lagger";
+    let before = all_text(&ask(&env, &console(), line).await);
+    assert!(before.contains("Lagger leads 5–1"), "{before}");
+    sqlx::query("DELETE FROM kill_context")
+        .execute(&pool)
+        .await
+        .unwrap();
+    env.cache.clear();
+    assert_eq!(all_text(&ask(&env, &console(), line).await), before);
+}
+
+/// One v2 kill line: `killer` kills `victim` at `t` ms with a Thompson; `sides` is `NvM`.
+fn kill_line(
+    t: u32,
+    killer: (&str, &str, &str),
+    victim: (&str, &str, &str),
+    sides: &str,
+) -> String {
+    let (k_allies, v_allies) = match sides {
+        "1v2" => (0, 1),
+        _ => (0, 0),
+    };
+    format!(
+        "{t}|1|{}|{}|{}|0|0|0|2|{}|{}|{}|100|0|0|100|8|8|{sides}|{k_allies}|{v_allies}|NONE\n",
+        killer.0, killer.1, killer.2, victim.0, victim.1, victim.2
+    )
+}
+
+/// Streaks run between the two players only (another victim does not break one), end when the
+/// other kills back, and are recomputed when a longer version of the round replaces it.
+#[sqlx::test]
+async fn versus_streaks_count_kills_in_a_row_and_follow_a_growing_round(pool: PgPool) {
+    let alpha = ("A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1", "Alpha", "ALLIES");
+    let bravo = ("B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2B2", "Bravo", "AXIS");
+    let charlie = ("C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3", "Charlie", "AXIS");
+    let mut text = String::from(
+        "# PROXIMITY_TRACKER_V2\n# map=goldrush\n# round=0\n# FORMAT: game_time|killer_slot|killer_guid|killer_name|killer_team|killer_x|killer_y|killer_z|victim_slot|victim_guid|victim_name|victim_team|victim_x|victim_y|victim_z|distance|weapon|mod|engagement_type|killer_allies|victim_allies|supporting_allies\n",
+    );
+    text += &kill_line(1000, alpha, bravo, "1v1");
+    text += &kill_line(2000, alpha, bravo, "1v1");
+    text += &kill_line(3000, alpha, charlie, "1v1");
+    text += &kill_line(4000, alpha, bravo, "1v2");
+    text += &kill_line(5000, bravo, alpha, "1v1");
+    text += &kill_line(6000, alpha, bravo, "1v1");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("2025-11-19-200000-goldrush-round-0_proximity.txt");
+    std::fs::write(&path, &text).unwrap();
+    let importer = common::importer(&pool);
+    let id = common::expect_imported(&common::import(&importer, &path).await);
+    let env = env(&pool);
+    let versus =
+        || async { all_text(&ask(&env, &console(), "/versus player:Alpha opponent:Bravo").await) };
+    let first = versus().await;
+    assert!(first.contains("Alpha leads 4–1"), "{first}");
+    assert!(first.contains("Alpha: 3 in a row on goldrush"), "{first}");
+    assert!(first.contains("Bravo: 1 in a row"), "{first}");
+    assert!(first.contains("outgunned: 1–0"), "{first}");
+    assert!(first.contains("1v1 (solo): 3–1"), "{first}");
+
+    // The round goes on: four more kills in a row make the longest streak 5.
+    for t in [7000, 8000, 9000, 10000] {
+        text += &kill_line(t, alpha, bravo, "1v1");
+    }
+    std::fs::write(&path, &text).unwrap();
+    assert_eq!(
+        common::expect_imported(&common::import(&importer, &path).await),
+        id,
+        "the longer version replaces the round"
+    );
+    env.cache.clear();
+    let grown = versus().await;
+    assert!(grown.contains("Alpha leads 8–1"), "{grown}");
+    assert!(grown.contains("Alpha: 5 in a row on goldrush"), "{grown}");
+    assert!(grown.contains("1v1 (solo): 7–1"), "{grown}");
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM player_versus_round_streak WHERE killer_guid = $1 AND victim_guid = $2",
+    )
+    .bind(alpha.0)
+    .bind(bravo.0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows, 1,
+        "one streak row per round and pair, not one per version"
+    );
+}
+
+/// /trend answers with a PNG of the chart size, and a member who has not linked is told so.
+#[sqlx::test]
+async fn trend_attaches_a_chart_and_an_unlinked_member_is_explained(pool: PgPool) {
+    seed(&pool).await;
+    let env = env(&pool);
+    let reply = ask(&env, &console(), "/trend player:SlomiX stat:crossfire").await;
+    assert_eq!(reply.attachments.len(), 1, "{}", all_text(&reply));
+    let png = &reply.attachments[0].bytes;
+    let img = image::load_from_memory(png).expect("a PNG");
+    assert_eq!((img.width(), img.height()), (800, 450));
+    assert!(png.len() < 200 * 1024, "{} bytes", png.len());
+    let reply = ask(&env, &console(), "/trend member:<@99>").await;
+    assert!(reply.attachments.is_empty());
+    assert!(all_text(&reply).contains("<@99> has not linked a player"));
+}

@@ -357,6 +357,138 @@ async fn autocomplete_offers_players_and_maps(pool: PgPool) {
     );
 }
 
+/// A user option as Discord sends it: the id, the user itself goes in `resolved`.
+fn user_option(name: &str, id: u64) -> Value {
+    json!({ "name": name, "type": 6, "value": id.to_string() })
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn versus_trend_help_members_servers_and_timestamps(pool: PgPool) {
+    seed(&pool).await;
+    let bot = start(pool, &[]).await;
+    for name in ["versus", "trend", "help"] {
+        assert!(!bot.command(name)["description"].is_null(), "/{name}");
+    }
+    let member_opt = |cmd: &str| {
+        bot.command(cmd)["options"]
+            .as_array()
+            .and_then(|o| o.iter().find(|o| o["name"] == "member").cloned())
+    };
+    for cmd in ["player", "solo", "duo", "heatmap", "versus", "trend"] {
+        assert_eq!(
+            member_opt(cmd).map(|o| o["type"].clone()),
+            Some(json!(6)),
+            "/{cmd}"
+        );
+    }
+    let plain_user = user_json(PLAIN, "plain", false);
+    let ask_member = |cmd: &str, mut options: Vec<Value>| {
+        options.push(user_option("member", PLAIN));
+        let id = bot.fake.command_with_users(
+            cmd,
+            json!(options),
+            std::slice::from_ref(&plain_user),
+            admin(),
+        );
+        bot.fake.answer(id, WAIT)
+    };
+
+    // Not linked yet: the caller is told, privately.
+    let a = ask_member("player", vec![]).await;
+    assert!(a.ephemeral());
+    assert!(
+        a.content().contains("has not linked a player"),
+        "{}",
+        a.content()
+    );
+    let a = bot
+        .ask("link", json!([text("player", "SlomiX")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Linked"]);
+
+    let a = ask_member("player", vec![]).await;
+    assert_eq!(a.embed_titles(), ["SlomiX"]);
+    let last_seen = a.field("Last seen").unwrap_or_default();
+    assert!(
+        last_seen.starts_with("<t:") && last_seen.ends_with(":f>"),
+        "{last_seen}"
+    );
+
+    let a = ask_member("versus", vec![text("opponent", "Lagger")]).await;
+    assert_eq!(a.embed_titles(), ["SlomiX vs Lagger"]);
+    assert!(
+        a.embed_text().contains("Lagger leads 5–1"),
+        "{}",
+        a.embed_text()
+    );
+    assert!(a
+        .field("Longest streak")
+        .unwrap_or_default()
+        .contains("<t:"));
+    assert!(a.embed_text().contains("/help versus"));
+
+    let stat = json!({ "name": "stat", "type": 4, "value": bot.choice("trend", "stat", "K/D") });
+    let a = ask_member("trend", vec![stat]).await;
+    assert_eq!(a.embed_titles(), ["SlomiX · K/D"]);
+    assert_eq!(a.files.len(), 1, "one PNG attached");
+    let (name, png) = &a.files[0];
+    assert_eq!(name, "trend-kd.png");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+    assert_eq!((width, height), (800, 450));
+    assert!(
+        png.len() > 5_000 && png.len() < 500_000,
+        "{} bytes",
+        png.len()
+    );
+
+    let a = bot.ask("help", json!([]), plain()).await;
+    assert_eq!(a.embed_titles(), ["etprox commands"]);
+    assert!(a.embed_text().contains("/versus") && a.embed_text().contains("/trend"));
+    let a = bot
+        .ask("help", json!([text("topic", "in range")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["in range"]);
+
+    // Times are Discord timestamps; no reply names a zone.
+    let a = bot.ask("round", json!([]), plain()).await;
+    let ended = a.field("Ended").unwrap_or_default();
+    assert!(
+        ended.starts_with("<t:") && ended.ends_with(":f>"),
+        "{ended}"
+    );
+    assert!(!a.embed_text().contains("UTC"), "{}", a.embed_text());
+
+    // Servers: autocomplete from the rounds, then the server's maps and latest round.
+    let id = bot.fake.autocomplete(
+        "maps",
+        json!([{ "name": "server", "type": 3, "value": "TEST", "focused": true }]),
+        plain(),
+    );
+    let choices = bot.fake.answer(id, WAIT).await.choices();
+    assert_eq!(
+        choices,
+        vec![(
+            "test-server (2 rounds)".to_owned(),
+            "test-server".to_owned()
+        )]
+    );
+    let a = bot
+        .ask("maps", json!([text("server", "test-server")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Maps played on test-server"]);
+    let a = bot
+        .ask("round", json!([text("server", "elsewhere")]), plain())
+        .await;
+    assert!(a.ephemeral());
+    assert!(
+        a.content().contains("known servers are test-server"),
+        "{}",
+        a.content()
+    );
+}
+
 #[sqlx::test(migrator = "etprox::db::MIGRATOR")]
 async fn admin_commands_refuse_members_and_archive_after_confirmation(pool: PgPool) {
     seed(&pool).await;

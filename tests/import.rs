@@ -767,7 +767,8 @@ async fn reset(pool: &PgPool) {
         "TRUNCATE rounds, kill_context, kill_heatmap, kill_heatmap_fine, kill_heatmap_fine_total,
                   player_proximity_stats, teammate_synergy_daily, player_aliases, players,
                   import_log, import_rejected_lines, player_weapon_daily, player_versus_daily,
-                  player_rounds, posted_summaries",
+                  player_rounds, posted_summaries, player_versus_round_detail,
+                  player_versus_round_streak",
     )
     .execute(pool)
     .await

@@ -53,7 +53,7 @@ fn check(name: &str, reply: &Reply) {
 }
 
 /// Each command (and each form a command answers in), by snapshot name.
-const LINES: [(&str, &str); 25] = [
+const LINES: [(&str, &str); 34] = [
     ("solo_ranking", "/solo period:all"),
     ("solo_player", "/solo player:SlomiX period:all"),
     ("solo_week", "/solo player:SlomiX period:7d"),
@@ -85,6 +85,18 @@ const LINES: [(&str, &str); 25] = [
     ("import_status", "/import status"),
     ("link", "/link player:SlomiX"),
     ("unlink", "/unlink"),
+    ("versus", "/versus player:SlomiX opponent:Lagger"),
+    (
+        "versus_week",
+        "/versus player:carniee opponent:SlomiX period:7d",
+    ),
+    ("trend", "/trend player:SlomiX"),
+    ("trend_kd", "/trend player:carniee stat:kd sessions:5"),
+    ("help", "/help"),
+    ("help_term", "/help topic:outgunned"),
+    ("help_command", "/help topic:/versus"),
+    ("round_server", "/round server:test-server"),
+    ("maps_server", "/maps server:TEST-SERVER"),
 ];
 
 /// A command added to the registry without a line above would ship unseen: every registered
@@ -159,10 +171,50 @@ async fn mistakes_are_answered_as_in_their_snapshots(pool: PgPool) {
             "/heatmap map:goldrush size:9",
         ),
         ("error_admin_only", member, "/retention stats"),
+        (
+            "error_member_not_linked",
+            console(),
+            "/player member:<@4242>",
+        ),
+        ("error_unknown_server", console(), "/round server:nowhere"),
+        (
+            "error_versus_self",
+            console(),
+            "/versus player:SlomiX opponent:slomix",
+        ),
+        ("error_help_topic", console(), "/help topic:headshots"),
     ] {
         let reply = dispatch(&env, &caller, &Invocation::parse(line).unwrap()).await;
         check(name, &reply);
     }
+}
+
+/// `member:` and a mention stand for the player the member linked.
+#[sqlx::test]
+async fn a_linked_member_stands_for_their_player(pool: PgPool) {
+    seed(&pool).await;
+    let env = env(&pool);
+    let slomix = etprox::players::resolve_one(&pool, "SlomiX").await.unwrap();
+    etprox::db::links::link(&pool, 4242, &slomix.guid, 4242)
+        .await
+        .unwrap();
+    let by_member = |line: &str| {
+        let env = env.clone();
+        let line = line.to_owned();
+        async move { dispatch(&env, &console(), &Invocation::parse(&line).unwrap()).await }
+    };
+    let named = by_member("/player player:SlomiX").await;
+    assert_eq!(by_member("/player member:<@4242>").await, named);
+    assert_eq!(
+        by_member("/versus member:4242 opponent:Lagger").await,
+        by_member("/versus player:SlomiX opponent:Lagger").await
+    );
+    let mentioned = by_member("/versus player:Lagger opponent:<@4242>").await;
+    assert_eq!(
+        mentioned,
+        by_member("/versus player:Lagger opponent:SlomiX").await
+    );
+    check("versus_member_mention", &mentioned);
 }
 
 /// A Discord front end that answers nothing: enough to list the slash commands.

@@ -6,6 +6,7 @@
 //! and text at these sizes stays legible there.
 
 pub mod evening;
+pub mod trend;
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::ImageEncoder;

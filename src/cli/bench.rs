@@ -28,6 +28,9 @@ pub enum BenchCommand {
         /// Use the bench database from an earlier run instead of seeding it again.
         #[arg(long)]
         reuse: bool,
+        /// The scratch database's name.
+        #[arg(long, default_value = etprox::command_bench::BENCH_DB)]
+        database: String,
     },
     /// Write synthetic v3 round files (deterministic) into a folder, e.g. to try a backfill.
     Generate {
@@ -78,9 +81,11 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
             days,
             repeats,
             reuse,
+            database,
         } => {
             let options = CommandBenchOptions {
                 database_url,
+                database,
                 kills: kills.max(1),
                 days: days.max(1),
                 repeats: repeats.max(1),

@@ -1,11 +1,14 @@
 //! `/duo [player] [partner] [period]`: best pairs, a player's partners, or one pair's record.
 
+use poise::serenity_prelude as serenity;
+
+use super::link::discord_user;
 use super::paging::{page_buttons, page_footer, page_of, pinned, NO_DEFAULT};
 use super::reply::colour;
 use super::slash::{given, period_or, Ctx, Error, Front, PeriodChoice};
 use super::text::{self, percent};
 use super::{
-    chosen_player, resolve_player, Caller, Command, CommandError, CommandResult, Embed, Env,
+    chosen_player, member_option, resolve_player, Caller, Command, CommandError, CommandResult, Embed, Env,
     Invocation, Reply, PAGE_SIZE,
 };
 use crate::db;
@@ -18,6 +21,8 @@ use crate::period::{DateRange, Period};
 pub struct Duo {
     /// Absent: the caller's linked player, else the best pairs.
     pub player: Option<String>,
+    /// A Discord member linked to the player, instead of `player`.
+    pub member: Option<i64>,
     /// With a player: the pair's record; alone: that partner's partners.
     pub partner: Option<String>,
     pub period: Period,
@@ -34,6 +39,7 @@ impl Command for Duo {
     fn from_invocation(inv: &Invocation) -> Result<Duo, CommandError> {
         Ok(Duo {
             player: inv.text("player"),
+            member: member_option(inv)?,
             partner: inv.text("partner"),
             period: inv.period(Period::MONTH)?,
             page: inv.page(),
@@ -44,6 +50,7 @@ impl Command for Duo {
     fn to_invocation(&self) -> Invocation {
         Invocation::new(Self::NAME)
             .set("player", self.player.as_ref())
+            .set("member", self.member)
             .set("partner", self.partner.as_ref())
             .set("period", Some(self.period))
             .set("page", (self.page > 0).then_some(self.page))
@@ -52,7 +59,13 @@ impl Command for Duo {
 
     async fn run(self, env: &Env, caller: &Caller) -> CommandResult {
         let range = super::range(env, self.period).await?;
-        let player = chosen_player(env, caller, self.player.as_deref(), self.nolink).await?;
+        let player = chosen_player(
+            env,
+            caller,
+            self.player.as_deref(),
+            self.member,
+            self.nolink,
+        ).await?;
         let partner = match &self.partner {
             Some(p) => Some(resolve_player(env, p).await?),
             None => None,
@@ -74,16 +87,20 @@ pub async fn slash<D: Front>(
     #[description = "Partner, for the pair's record"]
     #[autocomplete = "super::slash::players"]
     partner: Option<String>,
+    #[description = "A Discord member linked to a player, instead of player"] member: Option<
+        serenity::User,
+    >,
     #[description = "Time window (default 30d)"] period: Option<PeriodChoice>,
 ) -> Result<(), Error> {
-    let duo = Duo {
+    let duo = discord_user(member).map(|member| Duo {
         player: given(player),
+        member,
         partner: given(partner),
         period: period_or(period, Period::MONTH),
         page: 0,
         nolink: false,
-    };
-    D::answer(ctx, Ok(duo)).await
+    });
+    D::answer(ctx, duo).await
 }
 
 fn pair_row(rank: usize, first: &str, second: &str, p: &Pair) -> Vec<String> {
@@ -122,7 +139,7 @@ async fn best_pairs(env: &Env, duo: &Duo, range: DateRange) -> CommandResult {
     let embed = Embed::new("Best duos", colour::INFO)
         .description(text::table(&HEADER, &rows))
         .footer(format!(
-            "{} · in range: kills with the other close by; together: kills within 3 s of each other; trades: deaths avenged within 3 s",
+            "{} · in range: kills with the other close by; together: kills within 3 s of each other; trades: deaths avenged within 3 s · /help trades",
             page_footer(page, pairs.len(), &range)
         ));
     let buttons = page_buttons(&pinned(&duo.to_invocation(), None), page, pairs.len());
@@ -164,7 +181,10 @@ async fn partners(env: &Env, duo: &Duo, player: &Player, range: DateRange) -> Co
         colour::INFO,
     )
     .description(text::table(&header, &rows))
-    .footer(page_footer(page, pairs.len(), &range));
+    .footer(format!(
+        "{} · /help in range",
+        page_footer(page, pairs.len(), &range)
+    ));
     let buttons = page_buttons(
         &pinned(&duo.to_invocation(), Some(player)),
         page,
@@ -234,7 +254,7 @@ async fn pair(env: &Env, a: &Player, b: &Player, range: DateRange) -> CommandRes
             false,
         )
         .footer(format!(
-            "{} · won = share of fights (kills vs deaths) the two won",
+            "{} · won = share of fights (kills vs deaths) the two won · /help in range",
             range.label
         ));
     Ok(Reply::embed(embed))

@@ -24,6 +24,8 @@ pub struct Heatmap {
     pub map: String,
     /// Only this player (name, alias or key).
     pub player: Option<String>,
+    /// A Discord member linked to the player, instead of `player`.
+    pub member: Option<i64>,
     pub team: Option<Spelled<Team>>,
     /// Kills (where killers stood) or deaths (where victims fell, the default).
     pub kind: Option<Spelled<PositionKind>>,
@@ -45,6 +47,7 @@ impl Command for Heatmap {
         Ok(Heatmap {
             map,
             player: inv.text("player"),
+            member: super::member_option(inv)?,
             team: Spelled::option(inv, "team")?,
             kind: Spelled::option(inv, "kind")?,
             weapon: Spelled::option(inv, "weapon")?,
@@ -62,6 +65,7 @@ impl Command for Heatmap {
         Invocation::new(Self::NAME)
             .set("map", Some(&self.map))
             .set("player", self.player.as_ref())
+            .set("member", self.member)
             .set("team", self.team.as_ref())
             .set("kind", self.kind.as_ref())
             .set("weapon", self.weapon.as_ref())
@@ -99,6 +103,9 @@ pub async fn slash<D: Front>(
     #[description = "Only this player"]
     #[autocomplete = "super::slash::players"]
     player: Option<String>,
+    #[description = "Only the player this Discord member linked"] member: Option<
+        poise::serenity_prelude::User,
+    >,
     #[description = "axis or allies"] team: Option<String>,
     #[description = "kills (where killers stood) or deaths (where victims fell, default)"]
     kind: Option<String>,
@@ -118,6 +125,7 @@ pub async fn slash<D: Front>(
         Ok(Heatmap {
             map,
             player: given(player),
+            member: super::link::discord_user(member)?,
             team: spelled("team", team)?,
             kind: spelled("kind", kind)?,
             weapon: spelled("weapon", weapon)?,
@@ -135,9 +143,10 @@ pub async fn slash<D: Front>(
 impl Heatmap {
     /// The heatmap module's options for these.
     async fn options(&self, env: &Env) -> Result<HeatmapOptions, CommandError> {
-        let player = match &self.player {
-            Some(p) => Some(resolve_player(env, p).await?.into()),
-            None => None,
+        let player = match (self.member, &self.player) {
+            (Some(user), _) => Some(super::linked_member(env, user).await?.into()),
+            (None, Some(p)) => Some(resolve_player(env, p).await?.into()),
+            (None, None) => None,
         };
         let mut filter = HeatmapFilter::new(self.map.trim().to_ascii_lowercase());
         filter.player = player;

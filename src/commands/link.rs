@@ -115,7 +115,7 @@ pub(super) fn target_user(caller: &Caller, user: Option<i64>) -> Result<i64, Com
     }
 }
 
-fn parse_user(text: &str) -> Result<i64, CommandError> {
+pub(super) fn parse_user(text: &str) -> Result<i64, CommandError> {
     text.trim()
         .trim_start_matches("<@")
         .trim_start_matches('!')

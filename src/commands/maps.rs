@@ -1,10 +1,11 @@
-//! `/maps`: maps seen in rounds, and whether each has an image and a calibration for heatmaps.
+//! `/maps [server]`: maps seen in rounds (of one server when given), and whether each has an
+//! image and a calibration for heatmaps.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use super::reply::colour;
-use super::slash::{Ctx, Error, Front};
+use super::slash::{given, Ctx, Error, Front};
 use super::text;
 use super::{Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply};
 use crate::db;
@@ -20,35 +21,58 @@ pub fn read_assets(dir: &Path) -> HashMap<String, (bool, bool)> {
         .collect()
 }
 
-/// `/maps` has no options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Maps;
+/// The options of `/maps`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maps {
+    /// Only the maps this server (id or name) played.
+    pub server: Option<String>,
+}
 
 impl Command for Maps {
     const NAME: &'static str = "maps";
     const DESCRIPTION: &'static str =
         "Known maps, and whether each has an image and a calibration for heatmaps.";
 
-    fn from_invocation(_inv: &Invocation) -> Result<Maps, CommandError> {
-        Ok(Maps)
+    fn from_invocation(inv: &Invocation) -> Result<Maps, CommandError> {
+        Ok(Maps {
+            server: inv.text("server"),
+        })
     }
 
     fn to_invocation(&self) -> Invocation {
-        Invocation::new(Self::NAME)
+        Invocation::new(Self::NAME).set("server", self.server.as_ref())
     }
 
     async fn run(self, env: &Env, _caller: &Caller) -> CommandResult {
-        list(env).await
+        let server = match &self.server {
+            Some(s) => Some(super::resolve_server(env, s).await?),
+            None => None,
+        };
+        list(env, server.as_deref()).await
     }
 }
 
 #[poise::command(slash_command)]
-pub async fn slash<D: Front>(ctx: Ctx<'_, D>) -> Result<(), Error> {
-    D::answer(ctx, Ok(Maps)).await
+pub async fn slash<D: Front>(
+    ctx: Ctx<'_, D>,
+    #[description = "Only the maps of this server"]
+    #[autocomplete = "super::slash::servers"]
+    server: Option<String>,
+) -> Result<(), Error> {
+    D::answer(
+        ctx,
+        Ok(Maps {
+            server: given(server),
+        }),
+    )
+    .await
 }
 
-async fn list(env: &Env) -> CommandResult {
-    let maps = db::players::known_maps(&env.pool).await?;
+async fn list(env: &Env, server: Option<&str>) -> CommandResult {
+    let maps = match server {
+        Some(s) => db::servers::maps_on(&env.pool, s).await?,
+        None => db::players::known_maps(&env.pool).await?,
+    };
     if maps.is_empty() {
         return Ok(Reply::text("No rounds imported yet, so no maps are known."));
     }
@@ -71,7 +95,11 @@ async fn list(env: &Env) -> CommandResult {
             ]
         })
         .collect();
-    let embed = Embed::new("Known maps", colour::INFO)
+    let title = match server {
+        Some(s) => format!("Maps played on {s}"),
+        None => "Known maps".into(),
+    };
+    let embed = Embed::new(title, colour::INFO)
         .description(text::table(
             &["map", "rounds", "last played", "image", "calibrated"],
             &rows,

@@ -30,6 +30,9 @@ registry::commands! {
     maps::Maps,
     link::Link,
     unlink::Unlink,
+    versus::Versus,
+    trend::Trend,
+    help::Help,
     retention::Retention,
     import::Import,
 }
@@ -208,14 +211,76 @@ async fn player_option(
     }
 }
 
-/// Like [`player_option`]; with `nolink` (set by page buttons, see [`paging::pinned`]) an
+/// The `member` option of a typed line: a Discord user id or mention (`member:<@42>`).
+fn member_option(inv: &Invocation) -> Result<Option<i64>, CommandError> {
+    inv.get("member").map(link::parse_user).transpose()
+}
+
+/// The player a command is about: the one a Discord member linked, else [`player_option`].
+async fn player_or_member(
+    env: &Env,
+    caller: &Caller,
+    value: Option<&str>,
+    member: Option<i64>,
+) -> Result<Option<db::players::Player>, CommandError> {
+    match member {
+        Some(user) => linked_member(env, user).await.map(Some),
+        None => player_option(env, caller, value).await,
+    }
+}
+
+/// The player a Discord member linked; a member without a link is the caller's to fix.
+async fn linked_member(env: &Env, user: i64) -> Result<db::players::Player, CommandError> {
+    match db::links::linked_player(&env.pool, user).await? {
+        Some(player) => Ok(player),
+        None => user_error(format!(
+            "<@{user}> has not linked a player yet: they can use /link player:NAME \
+             (or name the player instead)"
+        )),
+    }
+}
+
+/// The server an option names: its id, or its name (any case, colour codes ignored).
+async fn resolve_server(env: &Env, text: &str) -> Result<String, CommandError> {
+    let wanted = text::strip_colours(text.trim()).to_lowercase();
+    let servers = db::servers::known_servers(&env.pool).await?;
+    let found = servers.iter().find(|s| {
+        s.server_id.to_lowercase() == wanted
+            || s.name
+                .as_deref()
+                .is_some_and(|n| text::strip_colours(n).to_lowercase() == wanted)
+    });
+    match found {
+        Some(s) => Ok(s.server_id.clone()),
+        None if servers.is_empty() => user_error("no rounds imported yet, so no servers are known"),
+        None => {
+            let known: Vec<String> = servers.iter().map(slash::server_label).collect();
+            user_error(format!(
+                "no server {text:?}: known servers are {}",
+                known.join(", ")
+            ))
+        }
+    }
+}
+
+/// A mention typed where a player is asked for (`opponent:<@42>`): the member's user id.
+fn mentioned_member(text: &str) -> Option<i64> {
+    let id = text.trim().strip_prefix("<@")?.strip_suffix('>')?;
+    id.trim_start_matches('!').parse().ok()
+}
+
+/// Like [`player_or_member`]; with `nolink` (set by page buttons, see [`paging::pinned`]) an
 /// absent option means no player, not the presser's linked one.
 async fn chosen_player(
     env: &Env,
     caller: &Caller,
     value: Option<&str>,
+    member: Option<i64>,
     nolink: bool,
 ) -> Result<Option<db::players::Player>, CommandError> {
+    if let Some(user) = member {
+        return linked_member(env, user).await.map(Some);
+    }
     if nolink {
         return match value {
             Some(text) => resolve_player(env, text).await.map(Some),
@@ -227,6 +292,9 @@ async fn chosen_player(
 
 /// [`crate::players::resolve_one`], its failures worded for the person who typed the name.
 async fn resolve_player(env: &Env, text: &str) -> Result<db::players::Player, CommandError> {
+    if let Some(user) = mentioned_member(text) {
+        return linked_member(env, user).await;
+    }
     crate::players::resolve_one(&env.pool, text)
         .await
         .map_err(|e| match e {

@@ -1,10 +1,13 @@
 //! `/player <player>`: profile card: aliases, totals, favourite weapons, best partner, nemesis.
 
+use poise::serenity_prelude as serenity;
+
+use super::link::discord_user;
 use super::reply::colour;
 use super::slash::{given, Ctx, Error, Front};
 use super::text::{self, percent, ratio};
 use super::{
-    player_option, user_error, Caller, Command, CommandError, CommandResult, Embed, Env,
+    member_option, player_or_member, user_error, Caller, Command, CommandError, CommandResult, Embed, Env,
     Invocation, Reply,
 };
 use crate::db;
@@ -15,6 +18,8 @@ use crate::period::Period;
 pub struct Player {
     /// Absent: the caller's linked player.
     pub player: Option<String>,
+    /// A Discord member linked to the player, instead of `player`.
+    pub member: Option<i64>,
 }
 
 impl Command for Player {
@@ -25,15 +30,18 @@ impl Command for Player {
     fn from_invocation(inv: &Invocation) -> Result<Player, CommandError> {
         Ok(Player {
             player: inv.text("player"),
+            member: member_option(inv)?,
         })
     }
 
     fn to_invocation(&self) -> Invocation {
-        Invocation::new(Self::NAME).set("player", self.player.as_ref())
+        Invocation::new(Self::NAME)
+            .set("player", self.player.as_ref())
+            .set("member", self.member)
     }
 
     async fn run(self, env: &Env, caller: &Caller) -> CommandResult {
-        let Some(player) = player_option(env, caller, self.player.as_deref()).await? else {
+        let Some(player) = player_or_member(env, caller, self.player.as_deref(), self.member).await? else {
             return user_error("name a player (or /link yourself to a player first)");
         };
         profile(env, &player).await
@@ -46,9 +54,13 @@ pub async fn slash<D: Front>(
     #[description = "Player (name, alias or GUID); default: you, if linked"]
     #[autocomplete = "super::slash::players"]
     player: Option<String>,
+    #[description = "A Discord member linked to a player, instead of player"] member: Option<
+        serenity::User,
+    >,
 ) -> Result<(), Error> {
     let player = given(player);
-    D::answer(ctx, Ok(Player { player })).await
+    let command = discord_user(member).map(|member| Player { player, member });
+    D::answer(ctx, command).await
 }
 
 async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
@@ -110,11 +122,14 @@ async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
             true,
         );
     }
+    // Discord shows timestamps in fields, not in footers.
+    embed = embed.field(
+        "Last seen",
+        text::timestamp(player.last_seen, text::TimeStyle::Full),
+        true,
+    );
     let bot = if player.is_bot { " · bot" } else { "" };
-    embed = embed.footer(format!(
-        "all time · last seen {}{bot}",
-        player.last_seen.format("%Y-%m-%d")
-    ));
+    embed = embed.footer(format!("all time{bot} · /help outgunned"));
     Ok(Reply::embed(embed))
 }
 

@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn every_command_is_listed_once_with_a_description() {
         let mut names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
-        assert_eq!(names.len(), 12);
+        assert_eq!(names.len(), 15);
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ALL.len(), "duplicate command names");
@@ -207,9 +207,23 @@ mod tests {
         let board: leaderboard::Leaderboard = round_trip("/leaderboard stat:kd page:3");
         assert_eq!(board.stat, leaderboard::Stat::KillDeath);
         assert_eq!(
-            round_trip::<round::Round>("/round round:#7"),
-            round::Round::Id(7)
+            round_trip::<round::Round>("/round round:#7").which,
+            round::Which::Id(7)
         );
+        let latest: round::Round = round_trip("/round server:eu-1");
+        assert_eq!(latest.server.as_deref(), Some("eu-1"));
+        round_trip::<maps::Maps>("/maps server:\"eu 1\"");
+        let versus: versus::Versus =
+            round_trip("/versus player:a opponent:<@7> member:<@42> period:7d");
+        assert_eq!(versus.member, Some(42));
+        let trend: trend::Trend = round_trip("/trend member:42 stat:kd sessions:5");
+        assert_eq!((trend.stat, trend.sessions), (trend::Stat::KillDeath, 5));
+        round_trip::<help::Help>("/help topic:\"in range\"");
+        let player: player::Player = round_trip("/player member:<@!42>");
+        assert_eq!(player.member, Some(42));
+        round_trip::<solo::Solo>("/solo member:42 period:7d");
+        round_trip::<duo::Duo>("/duo member:42 partner:x");
+        round_trip::<heatmap::Heatmap>("/heatmap map:goldrush member:42");
         round_trip::<maps::Maps>("/maps");
         let link: link::Link = round_trip("/link player:SlomiX user:<@42>");
         assert_eq!(link.user, Some(42));
@@ -237,10 +251,13 @@ mod tests {
         assert!(bad("/retention").contains("use /retention stats"));
         assert!(bad("/link").contains("name the player"));
         assert!(bad("/solo period:fortnight").contains("unknown period"));
+        assert!(bad("/player member:someone").contains("is not a Discord user id"));
+        assert!(bad("/trend stat:headshots").starts_with("stat:"));
+        assert!(bad("/trend sessions:1").contains("from 2 to 100"));
         // Blank options are absent, whichever front end sends them.
         assert_eq!(
-            super::super::round::Round::parse(Some("  ")).unwrap(),
-            super::super::round::Round::Latest
+            super::super::round::Which::parse(Some("  ")).unwrap(),
+            super::super::round::Which::Latest
         );
         assert_eq!(super::super::slash::given(Some(" ".into())), None);
     }
@@ -255,6 +272,8 @@ mod tests {
             "retention" => retention::Retention::from_invocation(&inv).err(),
             "link" => link::Link::from_invocation(&inv).err(),
             "solo" => solo::Solo::from_invocation(&inv).err(),
+            "player" => player::Player::from_invocation(&inv).err(),
+            "trend" => trend::Trend::from_invocation(&inv).err(),
             _ => None,
         };
         err.map(|e| e.to_string())

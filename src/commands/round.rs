@@ -1,7 +1,8 @@
-//! `/round [latest|id]`: summary of a round; the same embed is the automatic summary post.
+//! `/round [latest|id] [server]`: summary of a round (the latest, of one server when given);
+//! the same embed is the automatic summary post.
 
 use super::reply::colour;
-use super::slash::{Ctx, Error, Front};
+use super::slash::{given, Ctx, Error, Front};
 use super::text::{self, percent};
 use super::{
     user_error, Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply,
@@ -9,23 +10,31 @@ use super::{
 use crate::db;
 use crate::db::round_summary::RoundInfo;
 
-/// The options of `/round`: which round.
+/// The options of `/round`: which round, and for the latest, of which server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Round {
+    pub which: Which,
+    /// A server id or name: its latest round (a round id names its server already).
+    pub server: Option<String>,
+}
+
+/// Which round `/round` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Round {
+pub enum Which {
     Latest,
     Id(i64),
 }
 
-impl Round {
+impl Which {
     /// `latest` (default) or a round id, `#` allowed.
-    pub fn parse(which: Option<&str>) -> Result<Round, CommandError> {
+    pub fn parse(which: Option<&str>) -> Result<Which, CommandError> {
         let which = which.map(str::trim).filter(|w| !w.is_empty());
         let which = which.unwrap_or("latest");
         if which.eq_ignore_ascii_case("latest") {
-            return Ok(Round::Latest);
+            return Ok(Which::Latest);
         }
         match which.trim_start_matches('#').parse::<i64>() {
-            Ok(id) => Ok(Round::Id(id)),
+            Ok(id) => Ok(Which::Id(id)),
             Err(_) => user_error(format!(
                 "{which:?} is not a round id: give a number or latest"
             )),
@@ -39,26 +48,41 @@ impl Command for Round {
         "Summary of a round: kills, top fraggers, best duo, most outnumbered win.";
 
     fn from_invocation(inv: &Invocation) -> Result<Round, CommandError> {
-        Round::parse(inv.get("round"))
+        Ok(Round {
+            which: Which::parse(inv.get("round"))?,
+            server: inv.text("server"),
+        })
     }
 
     fn to_invocation(&self) -> Invocation {
-        let id = match self {
-            Round::Latest => None,
-            Round::Id(id) => Some(id),
+        let id = match self.which {
+            Which::Latest => None,
+            Which::Id(id) => Some(id),
         };
-        Invocation::new(Self::NAME).set("round", id)
+        Invocation::new(Self::NAME)
+            .set("round", id)
+            .set("server", self.server.as_ref())
     }
 
     async fn run(self, env: &Env, _caller: &Caller) -> CommandResult {
-        let round = match self {
-            Round::Latest => db::round_summary::latest_round(&env.pool).await?,
-            Round::Id(id) => db::round_summary::round(&env.pool, id).await?,
+        let server = match &self.server {
+            Some(s) => Some(super::resolve_server(env, s).await?),
+            None => None,
         };
-        match (round, self) {
+        let round = match (self.which, &server) {
+            (Which::Latest, None) => db::round_summary::latest_round(&env.pool).await?,
+            (Which::Latest, Some(s)) => db::servers::latest_round_on(&env.pool, s).await?,
+            (Which::Id(id), _) => db::round_summary::round(&env.pool, id)
+                .await?
+                .filter(|r| server.as_ref().is_none_or(|s| *s == r.server_id)),
+        };
+        match (round, self.which) {
             (Some(round), _) => Ok(Reply::embed(summary(&env.pool, &round).await?)),
-            (None, Round::Latest) => Ok(Reply::text("No round imported yet.")),
-            (None, Round::Id(id)) => user_error(format!("no round with id {id}")),
+            (None, Which::Latest) => Ok(Reply::text("No round imported yet.")),
+            (None, Which::Id(id)) => match self.server {
+                Some(s) => user_error(format!("no round with id {id} on server {s}")),
+                None => user_error(format!("no round with id {id}")),
+            },
         }
     }
 }
@@ -67,8 +91,15 @@ impl Command for Round {
 pub async fn slash<D: Front>(
     ctx: Ctx<'_, D>,
     #[description = "latest (default) or a round id"] round: Option<String>,
+    #[description = "The latest round of this server"]
+    #[autocomplete = "super::slash::servers"]
+    server: Option<String>,
 ) -> Result<(), Error> {
-    D::answer(ctx, Round::parse(round.as_deref())).await
+    let round = Which::parse(round.as_deref()).map(|which| Round {
+        which,
+        server: given(server),
+    });
+    D::answer(ctx, round).await
 }
 
 /// The summary embed of one round.
@@ -85,8 +116,17 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
             round.round_number
         ),
         colour::GOOD,
-    )
-    .field("Duration", duration, true)
+    );
+    // Discord shows timestamps in fields, not in footers.
+    if let Some(ended) = round.ended_at {
+        embed = embed.field(
+            "Ended",
+            text::timestamp(ended, text::TimeStyle::Full),
+            false,
+        );
+    }
+    embed = embed
+        .field("Duration", duration, true)
     .field("Kills", d.kills.to_string(), true)
     .field("Team kills", d.team_kills.to_string(), true)
     .field("Top fraggers (kills/deaths)", top_fraggers(&d), false);
@@ -99,12 +139,15 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
     let split = d
         .classes
         .iter()
-        .map(|c| format!("{} {}", c.class, percent(c.kills, d.kills)))
+        .map(|c| {
+            let label = super::versus::class_label(&c.class);
+            format!("{label} {}", percent(c.kills, d.kills))
+        })
         .collect::<Vec<_>>()
         .join(" · ");
     Ok(embed
         .field("Engagements", split, false)
-        .footer(footer(round)))
+        .footer(format!("{} · /help outgunned", footer(round))))
 }
 
 fn top_fraggers(d: &db::round_summary::RoundDetail) -> String {
@@ -144,13 +187,10 @@ fn outnumbered_win(win: &db::round_summary::OutnumberedWin) -> String {
     )
 }
 
-/// `round #12 · server · ended 2026-11-20 21:40 UTC · flags`.
+/// `round #12 · server · session 2026-11-20 · flags`.
 fn footer(round: &RoundInfo) -> String {
     let server = round.server_name.as_deref().unwrap_or(&round.server_id);
-    let ended = round
-        .ended_at
-        .map(|t| t.format(" · ended %Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default();
+    let ended = format!(" · session {}", round.session_date);
     let flags = if round.flags.is_empty() {
         String::new()
     } else {

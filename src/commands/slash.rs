@@ -113,6 +113,44 @@ pub async fn players<D: Front>(
         .into_iter()
 }
 
+/// Servers whose id or name contains what was typed; the value is the server id.
+pub async fn servers<D: Front>(
+    ctx: Ctx<'_, D>,
+    partial: &str,
+) -> impl Iterator<Item = serenity::AutocompleteChoice> {
+    let wanted = partial.trim().to_lowercase();
+    let servers = tokio::time::timeout(
+        AUTOCOMPLETE_WITHIN,
+        db::servers::known_servers(&ctx.data().env().pool),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    servers
+        .into_iter()
+        .filter(|s| s.server_id.chars().count() <= 100)
+        .map(|s| (server_label(&s), s.server_id))
+        .filter(|(label, _)| label.to_lowercase().contains(&wanted))
+        .take(25)
+        .map(|(label, id)| serenity::AutocompleteChoice::new(text::clip(&label, 100), id))
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// "eu-1 · ^1Legacy EU (212 rounds)" without colour codes.
+pub fn server_label(s: &db::servers::Server) -> String {
+    let name = s
+        .name
+        .as_deref()
+        .map(text::strip_colours)
+        .filter(|n| !n.is_empty() && *n != s.server_id);
+    match name {
+        Some(n) => format!("{} · {n} ({} rounds)", s.server_id, s.rounds),
+        None => format!("{} ({} rounds)", s.server_id, s.rounds),
+    }
+}
+
 /// Maps whose name contains what was typed, with their round counts.
 pub async fn maps<D: Front>(
     ctx: Ctx<'_, D>,

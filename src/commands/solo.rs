@@ -1,11 +1,14 @@
-//! `/solo [player] [period]`: lone-wolf stats, or the best 1v1 players.
+//! `/solo [player|member] [period]`: lone-wolf stats, or the best 1v1 players.
 
+use poise::serenity_prelude as serenity;
+
+use super::link::discord_user;
 use super::paging::{page_buttons, page_footer, page_of, pinned, NO_DEFAULT};
 use super::reply::colour;
 use super::slash::{given, period_or, Ctx, Error, Front, PeriodChoice};
 use super::text::{self, percent};
 use super::{
-    chosen_player, Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply,
+    chosen_player, member_option, Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply,
 };
 use crate::db;
 use crate::period::{DateRange, Period};
@@ -18,6 +21,8 @@ pub const MIN_DUELS: i64 = 10;
 pub struct Solo {
     /// Name, alias or key; absent: the caller's linked player, else the 1v1 ranking.
     pub player: Option<String>,
+    /// A Discord member linked to the player, instead of `player`.
+    pub member: Option<i64>,
     pub period: Period,
     /// Page of the ranking.
     pub page: usize,
@@ -32,6 +37,7 @@ impl Command for Solo {
     fn from_invocation(inv: &Invocation) -> Result<Solo, CommandError> {
         Ok(Solo {
             player: inv.text("player"),
+            member: member_option(inv)?,
             period: inv.period(Period::MONTH)?,
             page: inv.page(),
             nolink: inv.flag(NO_DEFAULT)?,
@@ -41,6 +47,7 @@ impl Command for Solo {
     fn to_invocation(&self) -> Invocation {
         Invocation::new(Self::NAME)
             .set("player", self.player.as_ref())
+            .set("member", self.member)
             .set("period", Some(self.period))
             .set("page", (self.page > 0).then_some(self.page))
             .set(NO_DEFAULT, self.nolink.then_some(true))
@@ -48,7 +55,13 @@ impl Command for Solo {
 
     async fn run(self, env: &Env, caller: &Caller) -> CommandResult {
         let range = super::range(env, self.period).await?;
-        let player = chosen_player(env, caller, self.player.as_deref(), self.nolink).await?;
+        let player = chosen_player(
+            env,
+            caller,
+            self.player.as_deref(),
+            self.member,
+            self.nolink,
+        ).await?;
         match player {
             Some(player) => lone_wolf(env, &player, &range).await,
             None => leaderboard(env, &self, range).await,
@@ -62,15 +75,19 @@ pub async fn slash<D: Front>(
     #[description = "Player (name, alias or GUID); default: you, if linked"]
     #[autocomplete = "super::slash::players"]
     player: Option<String>,
+    #[description = "A Discord member linked to a player, instead of player"] member: Option<
+        serenity::User,
+    >,
     #[description = "Time window (default 30d)"] period: Option<PeriodChoice>,
 ) -> Result<(), Error> {
-    let solo = Solo {
+    let solo = discord_user(member).map(|member| Solo {
         player: given(player),
+        member,
         period: period_or(period, Period::MONTH),
         page: 0,
         nolink: false,
-    };
-    D::answer(ctx, Ok(solo)).await
+    });
+    D::answer(ctx, solo).await
 }
 
 async fn lone_wolf(env: &Env, player: &db::players::Player, range: &DateRange) -> CommandResult {
@@ -118,7 +135,10 @@ async fn lone_wolf(env: &Env, player: &db::players::Player, range: &DateRange) -
         true,
     )
     .field("Solo deaths", t.solo_deaths.to_string(), true)
-    .footer(format!("{} · {} rounds", range.label, t.rounds));
+    .footer(format!(
+        "{} · {} rounds · /help solo, /help outgunned",
+        range.label, t.rounds
+    ));
     Ok(Reply::embed(embed))
 }
 
@@ -165,7 +185,7 @@ async fn leaderboard(env: &Env, solo: &Solo, range: DateRange) -> CommandResult 
             &table_rows,
         ))
         .footer(format!(
-            "{} · at least {MIN_DUELS} duels",
+            "{} · at least {MIN_DUELS} duels · /help solo",
             page_footer(page, rows.len(), &range)
         ));
     let buttons = page_buttons(&pinned(&solo.to_invocation(), None), page, rows.len());

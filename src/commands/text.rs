@@ -130,6 +130,28 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// How Discord shows a timestamp: each reader sees it in their own zone and language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeStyle {
+    /// "20 November 2025 21:40" (`f`).
+    Full,
+    /// "20 November 2025" (`D`).
+    Date,
+    /// "2 hours ago" (`R`).
+    Relative,
+}
+
+/// A Discord timestamp (`<t:UNIX:f>`); the console renders it in UTC
+/// ([`crate::console::render`]).
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>, style: TimeStyle) -> String {
+    let code = match style {
+        TimeStyle::Full => 'f',
+        TimeStyle::Date => 'D',
+        TimeStyle::Relative => 'R',
+    };
+    format!("<t:{}:{code}>", at.timestamp())
+}
+
 /// Seconds as `12m 05s`.
 pub fn duration(seconds: i64) -> String {
     if seconds < 0 {

@@ -37,9 +37,12 @@ pub mod remote_fetches;
 pub mod retention;
 pub mod round_summary;
 pub mod rounds;
+pub mod servers;
 pub mod stats;
 pub mod stored;
 pub mod synergy;
+pub mod trend;
+pub mod versus;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -122,6 +122,8 @@ pub async fn snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
         ("player_weapon_daily", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_weapon_daily t")),
         ("player_versus_daily", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_versus_daily t")),
         ("player_rounds", format!("SELECT (to_jsonb(t) - {VOLATILE} || jsonb_build_object('round_key', r.round_key))::text FROM player_rounds t JOIN rounds r ON r.id = t.round_id")),
+        ("player_versus_round_detail", format!("SELECT (to_jsonb(t) - {VOLATILE} || jsonb_build_object('round_key', r.round_key))::text FROM player_versus_round_detail t JOIN rounds r ON r.id = t.round_id")),
+        ("player_versus_round_streak", format!("SELECT (to_jsonb(t) - {VOLATILE} || jsonb_build_object('round_key', r.round_key))::text FROM player_versus_round_streak t JOIN rounds r ON r.id = t.round_id")),
         ("players", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM players t")),
         ("player_aliases", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM player_aliases t")),
         ("import_log", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM import_log t")),

@@ -249,6 +249,26 @@ impl FakeDiscord {
         self.interaction(2, json!({ "id": self.next_id().to_string(), "name": name, "type": 1, "options": options }), member, None, guild)
     }
 
+    /// A slash command from the home guild whose user options name `users` (user JSON, as
+    /// [`user_json`] writes it): Discord sends those users resolved beside the options.
+    pub fn command_with_users(
+        &self,
+        name: &str,
+        options: Value,
+        users: &[Value],
+        member: Value,
+    ) -> u64 {
+        let resolved: serde_json::Map<String, Value> = users
+            .iter()
+            .map(|u| (u["id"].as_str().unwrap_or_default().to_owned(), u.clone()))
+            .collect();
+        let data = json!({
+            "id": self.next_id().to_string(), "name": name, "type": 1, "options": options,
+            "resolved": { "users": resolved }
+        });
+        self.interaction(2, data, member, None, Some(GUILD_ID))
+    }
+
     /// Dispatches autocomplete for `name` (the focused option is marked in `options`).
     pub fn autocomplete(&self, name: &str, options: Value, member: Value) -> u64 {
         self.autocomplete_in(Some(GUILD_ID), name, options, member)
