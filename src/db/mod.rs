@@ -35,6 +35,7 @@ pub mod remote_fetches;
 pub mod retention;
 pub mod round_summary;
 pub mod rounds;
+pub mod sizes;
 pub mod stats;
 pub mod stored;
 pub mod synergy;
