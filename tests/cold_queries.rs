@@ -64,6 +64,12 @@ async fn import_growing_v2(pool: &PgPool, dir: &Path) {
     let id = expect_imported(&import(&imp, &path).await);
     std::fs::write(&path, &full).unwrap();
     assert_eq!(expect_imported(&import(&imp, &path).await), id);
+    let replaced: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM import_log WHERE message LIKE '%replaces%'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(replaced, 1, "the complete file replaced the short one");
 }
 
 async fn import_all(pool: &PgPool, paths: &[PathBuf]) {
@@ -340,4 +346,27 @@ async fn a_typed_name_finds_the_player_among_many(pool: PgPool) {
         etprox::players::resolve_one(&pool, "nobody").await,
         Err(etprox::players::LookupError::NotFound { .. })
     ));
+}
+
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn migration_0009_fills_the_all_time_rows_from_an_existing_database(pool: PgPool) {
+    let dir = tempfile::tempdir().unwrap();
+    import_all(&pool, &write_rounds(dir.path())).await;
+    import_growing_v2(&pool, dir.path()).await;
+    let kept = all_time_rows(&pool).await;
+    // The database as it was before 0009 (its objects gone), then 0009 applied to it in place.
+    sqlx::raw_sql(
+        "DROP TABLE player_totals, pair_totals, player_weapon_totals, player_versus_totals,
+                    engagement_daily, engagement_totals;
+         DROP INDEX teammate_synergy_daily_date_idx, players_last_name_trgm_idx,
+                    player_aliases_display_name_trgm_idx, player_aliases_name_trgm_idx;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::raw_sql(include_str!("../migrations/0009_cold_answers.sql"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(all_time_rows(&pool).await, kept);
 }
