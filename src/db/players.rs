@@ -27,24 +27,20 @@ fn contains_pattern(text: &str) -> String {
 }
 
 /// Players whose key, current name or an alias equals `text` (case-insensitive); when none
-/// does, those whose name or alias contains it. The candidates come from one index each (key,
-/// and the trigram indexes of migration 0009 on names and aliases), so a typed name costs the
-/// same with thousands of players.
+/// does, those whose name or alias contains it. Players whose alias matches come from the
+/// trigram indexes of migration 0009 once (a hashed set), not from a probe per player, so a
+/// typed name stays cheap with thousands of players and aliases.
 pub async fn resolve(pool: &PgPool, text: &str) -> sqlx::Result<Vec<Player>> {
     let rows = sqlx::query!(
-        r#"WITH c AS (
-            SELECT player_guid FROM players WHERE player_guid = $1
-            UNION
-            SELECT player_guid FROM players WHERE last_name ILIKE $2
-            UNION
-            SELECT player_guid FROM player_aliases WHERE display_name ILIKE $2
-            UNION
-            SELECT player_guid FROM player_aliases WHERE name ILIKE $2)
-         SELECT p.player_guid, p.last_name, p.is_bot, p.last_seen,
+        r#"SELECT p.player_guid, p.last_name, p.is_bot, p.last_seen,
                 (p.player_guid = $1 OR lower(p.last_name) = lower($1)
                  OR EXISTS (SELECT 1 FROM player_aliases a WHERE a.player_guid = p.player_guid
                             AND (lower(a.display_name) = lower($1) OR lower(a.name) = lower($1)))) AS "exact!"
-         FROM players p JOIN c USING (player_guid)
+         FROM players p
+         WHERE p.player_guid = $1 OR p.last_name ILIKE $2
+            OR p.player_guid IN (SELECT player_guid FROM player_aliases WHERE display_name ILIKE $2
+                                 UNION
+                                 SELECT player_guid FROM player_aliases WHERE name ILIKE $2)
          ORDER BY p.last_seen DESC
          LIMIT 50"#,
         text,
