@@ -149,7 +149,7 @@ async fn sibling(pool: &PgPool) -> (PgPool, String) {
         .fetch_one(pool)
         .await
         .unwrap();
-    etprox::db::admin::recreate_database(&mut *pool.acquire().await.unwrap(), &name)
+    etprox::db::admin::recreate_database(&mut pool.acquire().await.unwrap(), &name)
         .await
         .unwrap();
     let url = common::url_of(pool).await;
