@@ -2,10 +2,15 @@
 //! migration 0009, other ranges from the daily rows); weapon and versus counts; the engagement
 //! mix per day and map, and how an import adds to it.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 
+use crate::db::rounds::KillsOfRound;
 use crate::period::{FIRST_DAY, LAST_DAY};
+use crate::round_file::KillKind;
+use crate::stats::round_stats::write_engagement_type;
 
 /// Whether a range covers every day, so the all-time rows answer it.
 pub fn is_all_time(from: NaiveDate, to: NaiveDate) -> bool {
@@ -303,9 +308,74 @@ pub async fn engagements(
     }
 }
 
+/// Adds the counted kills of rounds being imported to the engagement rows, from the kills in
+/// hand (reading them back from `kill_context` would go through BRIN ranges not summarized yet:
+/// ~240 ms a round right after a bulk load). One statement; rows in key order.
+pub async fn add_round_engagements(
+    conn: &mut PgConnection,
+    rounds: &[KillsOfRound<'_, '_>],
+) -> sqlx::Result<()> {
+    let mut merged: BTreeMap<(NaiveDate, String, String, String), (i32, f64)> = BTreeMap::new();
+    for round in rounds {
+        for (kill, resolved) in round.kills.iter().zip(&round.stats.kills) {
+            if kill.kind != KillKind::Kill {
+                continue;
+            }
+            let mut kind = String::with_capacity(8);
+            write_engagement_type(&mut kind, kill.killer_allies, kill.victim_allies);
+            let key = (
+                round.row.session_date,
+                round.row.map_name.clone(),
+                kind,
+                resolved.class.as_str().to_owned(),
+            );
+            let row = merged.entry(key).or_default();
+            row.0 += 1;
+            row.1 += f64::from(kill.distance);
+        }
+    }
+    if merged.is_empty() {
+        return Ok(());
+    }
+    let days: Vec<NaiveDate> = merged.keys().map(|k| k.0).collect();
+    let maps: Vec<&str> = merged.keys().map(|k| k.1.as_str()).collect();
+    let types: Vec<&str> = merged.keys().map(|k| k.2.as_str()).collect();
+    let classes: Vec<&str> = merged.keys().map(|k| k.3.as_str()).collect();
+    let kills: Vec<i32> = merged.values().map(|v| v.0).collect();
+    let distances: Vec<f64> = merged.values().map(|v| v.1).collect();
+    sqlx::query!(
+        r#"WITH e AS (
+            SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::int4[],
+                                 $6::float8[])
+                   AS t(session_date, map_name, engagement_type, engagement_class, kills,
+                        sum_distance)),
+         d AS (
+            INSERT INTO engagement_daily AS g (session_date, map_name, engagement_type,
+                engagement_class, kills, sum_distance)
+            SELECT * FROM e ORDER BY 1, 2, 3, 4
+            ON CONFLICT (session_date, map_name, engagement_type, engagement_class) DO UPDATE SET
+                kills = g.kills + EXCLUDED.kills, sum_distance = g.sum_distance + EXCLUDED.sum_distance)
+         INSERT INTO engagement_totals AS g (map_name, engagement_type, engagement_class, kills,
+             sum_distance)
+         SELECT map_name, engagement_type, engagement_class, SUM(kills), SUM(sum_distance)
+         FROM e GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+         ON CONFLICT (map_name, engagement_type, engagement_class) DO UPDATE SET
+             kills = g.kills + EXCLUDED.kills, sum_distance = g.sum_distance + EXCLUDED.sum_distance"#,
+        &days,
+        &maps as &[&str],
+        &types as &[&str],
+        &classes as &[&str],
+        &kills,
+        &distances,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Adds (`sign` 1) or takes out again (`sign` -1) the counted kills of stored rounds to the
-/// engagement rows, from their raw kills: called in the import transaction after the kills are
-/// written, and before a replaced round's kills are deleted. Rows are locked in key order.
+/// engagement rows, from their raw kills: called before a replaced round's kills are deleted.
+/// Rows are locked in key order.
 pub async fn add_engagements(
     conn: &mut PgConnection,
     round_ids: &[i64],

@@ -344,8 +344,7 @@ async fn write_round_contents(
         .collect();
     db_rounds::copy_kills(tx, &kills).await?;
     db_rounds::insert_player_rounds(tx, &kills).await?;
-    let ids: Vec<i64> = new.iter().map(|(id, _)| *id).collect();
-    crate::db::stats::add_engagements(tx, &ids, 1).await?;
+    crate::db::stats::add_round_engagements(tx, &kills).await?;
     let contexts: Vec<RoundContext> = new.iter().map(|(_, p)| p.context()).collect();
     let merged = merge_rounds(contexts.iter().zip(new.iter().map(|(_, p)| &p.stats)));
     upsert_aggregates(tx, &merged).await?;
