@@ -16,8 +16,8 @@ use etprox::round_file::synthetic::{synthetic_v3, RoundSpec};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
-    /// Time /solo, /duo, /player and /leaderboard (database + reply) on a scratch database
-    /// `etprox_bench_commands` with about a million kills over two years (kept for --reuse).
+    /// Time every command and heatmap filter (database + reply), cold and warm, on a scratch
+    /// database seeded with a synthetic community (kept for --reuse), and show its size.
     Commands {
         #[arg(long, default_value_t = 1_000_000)]
         kills: usize,
@@ -133,17 +133,42 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
 }
 
 async fn commands(options: &CommandBenchOptions) -> anyhow::Result<()> {
-    let (kills, timings) = command_bench(options, &super::progress::Terminal::stderr()).await?;
+    let report = command_bench(options, &super::progress::Terminal::stderr()).await?;
     println!(
-        "{kills} kills in the database; {} runs per command",
-        options.repeats
+        "{} kills, {} rounds, {} players in {}; {} runs per command{}",
+        report.kills,
+        report.rounds,
+        report.players,
+        options.database,
+        options.repeats,
+        report
+            .seeded_in
+            .map_or(String::new(), |s| format!("; seeded in {s:.0} s"))
     );
-    for t in timings {
+    let ms = |d: std::time::Duration| format!("{:.1}", d.as_secs_f64() * 1e3);
+    let pair = |t: Option<(std::time::Duration, std::time::Duration)>| {
+        t.map_or(("-".into(), "-".into()), |(a, b)| (ms(a), ms(b)))
+    };
+    println!("| command | cold p50 ms | cold p95 ms | warm p50 ms | warm p95 ms |");
+    println!("|---|---:|---:|---:|---:|");
+    for t in &report.timings {
+        let ((c50, c95), (w50, w95)) = (pair(t.cold), pair(t.warm));
+        match &t.failed {
+            Some(why) => println!("| `{}` | failed: {why} | | | |", t.command),
+            None => println!("| `{}` | {c50} | {c95} | {w50} | {w95} |", t.command),
+        }
+    }
+    let mb = |b: i64| b as f64 / 1_048_576.0;
+    println!();
+    println!("database: {:.0} MB", mb(report.database_bytes));
+    println!("| table | rows MB | indexes MB |");
+    println!("|---|---:|---:|");
+    for t in &report.tables {
         println!(
-            "p50 {:>7.1} ms  p95 {:>7.1} ms  {}",
-            t.p50.as_secs_f64() * 1e3,
-            t.p95.as_secs_f64() * 1e3,
-            t.command
+            "| {} | {:.1} | {:.1} |",
+            t.name,
+            mb(t.table_bytes),
+            mb(t.index_bytes)
         );
     }
     Ok(())

@@ -38,6 +38,7 @@ pub mod retention;
 pub mod round_summary;
 pub mod rounds;
 pub mod servers;
+pub mod sizes;
 pub mod stats;
 pub mod stored;
 pub mod synergy;

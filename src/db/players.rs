@@ -27,7 +27,9 @@ fn contains_pattern(text: &str) -> String {
 }
 
 /// Players whose key, current name or an alias equals `text` (case-insensitive); when none
-/// does, those whose name or alias contains it.
+/// does, those whose name or alias contains it. Players whose alias matches come from the
+/// trigram indexes of migration 0009 once (a hashed set), not from a probe per player, so a
+/// typed name stays cheap with thousands of players and aliases.
 pub async fn resolve(pool: &PgPool, text: &str) -> sqlx::Result<Vec<Player>> {
     let rows = sqlx::query!(
         r#"SELECT p.player_guid, p.last_name, p.is_bot, p.last_seen,
@@ -36,8 +38,9 @@ pub async fn resolve(pool: &PgPool, text: &str) -> sqlx::Result<Vec<Player>> {
                             AND (lower(a.display_name) = lower($1) OR lower(a.name) = lower($1)))) AS "exact!"
          FROM players p
          WHERE p.player_guid = $1 OR p.last_name ILIKE $2
-            OR EXISTS (SELECT 1 FROM player_aliases a WHERE a.player_guid = p.player_guid
-                       AND (a.display_name ILIKE $2 OR a.name ILIKE $2))
+            OR p.player_guid IN (SELECT player_guid FROM player_aliases WHERE display_name ILIKE $2
+                                 UNION
+                                 SELECT player_guid FROM player_aliases WHERE name ILIKE $2)
          ORDER BY p.last_seen DESC
          LIMIT 50"#,
         text,

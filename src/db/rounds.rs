@@ -260,6 +260,7 @@ pub async fn remove_round_contribution(
     if old.heatmap_rolled_up {
         remove_fine_heatmap(conn, old.id).await?;
     }
+    super::stats::add_engagements(conn, &[old.id], -1).await?;
     sqlx::query!("DELETE FROM kill_context WHERE round_id = $1", old.id)
         .execute(&mut *conn)
         .await?;

@@ -1,7 +1,10 @@
-//! Teammate pairs over a range of session days.
+//! Teammate pairs over a range of session days: all time from `pair_totals` (migration 0009,
+//! top pairs by its score index), other ranges from the daily rows.
 
 use chrono::NaiveDate;
 use sqlx::PgPool;
+
+use super::stats::is_all_time;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Pair {
@@ -27,6 +30,9 @@ impl Pair {
 
 /// The best pairs of the server.
 pub async fn best_pairs(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> sqlx::Result<Vec<Pair>> {
+    if is_all_time(from, to) {
+        return best_pairs_all_time(pool).await;
+    }
     sqlx::query_as!(
         Pair,
         r#"WITH d AS (
@@ -55,6 +61,60 @@ pub async fn best_pairs(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> sqlx::
     .await
 }
 
+// The all-time statements keep the daily statements' rules: the 600 best pairs by score (then
+// keys) before bots are left out, at most 500 after; rounds together the larger direction. A
+// pair whose rows were all taken out again (a replaced round) has no rounds in either direction.
+
+async fn best_pairs_all_time(pool: &PgPool) -> sqlx::Result<Vec<Pair>> {
+    sqlx::query_as!(
+        Pair,
+        r#"WITH d AS (
+            SELECT player_a AS a, player_b AS b, kills_within_range AS kwr,
+                   simultaneous_kills AS sim, trade_kills AS tr, GREATEST(rounds_ab, rounds_ba) AS rt,
+                   score
+            FROM pair_totals WHERE rounds_ab > 0 OR rounds_ba > 0
+            ORDER BY score DESC, player_a, player_b
+            LIMIT 600)
+        SELECT d.a AS "a_guid!", COALESCE(pa.last_name, d.a) AS "a_name!",
+               d.b AS "b_guid!", COALESCE(pb.last_name, d.b) AS "b_name!",
+               d.kwr AS "kills_within_range!", d.sim AS "simultaneous_kills!",
+               d.tr AS "trade_kills!", d.rt AS "rounds_together!"
+        FROM d LEFT JOIN players pa ON pa.player_guid = d.a LEFT JOIN players pb ON pb.player_guid = d.b
+        WHERE NOT COALESCE(pa.is_bot, false) AND NOT COALESCE(pb.is_bot, false)
+        ORDER BY d.score DESC, d.a, d.b
+        LIMIT 500"#
+    )
+    .fetch_all(pool)
+    .await
+}
+
+async fn partners_all_time(pool: &PgPool, guid: &str) -> sqlx::Result<Vec<Pair>> {
+    sqlx::query_as!(
+        Pair,
+        r#"WITH d AS (
+            SELECT player_a AS a, player_b AS b, kills_within_range AS kwr,
+                   simultaneous_kills AS sim, trade_kills AS tr, GREATEST(rounds_ab, rounds_ba) AS rt,
+                   score
+            FROM (SELECT * FROM pair_totals WHERE player_a = $1
+                  UNION ALL
+                  SELECT * FROM pair_totals WHERE player_b = $1) t
+            WHERE rounds_ab > 0 OR rounds_ba > 0
+            ORDER BY score DESC, player_a, player_b
+            LIMIT 600)
+        SELECT d.a AS "a_guid!", COALESCE(pa.last_name, d.a) AS "a_name!",
+               d.b AS "b_guid!", COALESCE(pb.last_name, d.b) AS "b_name!",
+               d.kwr AS "kills_within_range!", d.sim AS "simultaneous_kills!",
+               d.tr AS "trade_kills!", d.rt AS "rounds_together!"
+        FROM d LEFT JOIN players pa ON pa.player_guid = d.a LEFT JOIN players pb ON pb.player_guid = d.b
+        WHERE NOT COALESCE(pa.is_bot, false) AND NOT COALESCE(pb.is_bot, false)
+        ORDER BY d.score DESC, d.a, d.b
+        LIMIT 500"#,
+        guid,
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// Pairs that include `guid` (the player may be `a` or `b`).
 pub async fn partners(
     pool: &PgPool,
@@ -62,6 +122,9 @@ pub async fn partners(
     from: NaiveDate,
     to: NaiveDate,
 ) -> sqlx::Result<Vec<Pair>> {
+    if is_all_time(from, to) {
+        return partners_all_time(pool, guid).await;
+    }
     sqlx::query_as!(
         Pair,
         r#"WITH d AS (

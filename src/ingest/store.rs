@@ -349,6 +349,7 @@ async fn write_round_contents(
     db_rounds::insert_player_rounds(tx, &kills).await?;
     crate::db::versus::record_rounds(tx, &new.iter().map(|(id, _)| *id).collect::<Vec<_>>())
         .await?;
+    crate::db::stats::add_round_engagements(tx, &kills).await?;
     let contexts: Vec<RoundContext> = new.iter().map(|(_, p)| p.context()).collect();
     let merged = merge_rounds(contexts.iter().zip(new.iter().map(|(_, p)| &p.stats)));
     upsert_aggregates(tx, &merged).await?;

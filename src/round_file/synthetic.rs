@@ -23,8 +23,11 @@ pub struct RoundSpec {
     pub round_number: i16,
     pub start_unix: i64,
     pub kills: usize,
-    /// Players per team.
+    /// Players per team (without a `roster`).
     pub team_size: usize,
+    /// The round's players as (GUID, raw name), alternately Axis and Allies; `None` draws
+    /// `team_size` a side from a fixed pool of 40.
+    pub roster: Option<Vec<(String, Vec<u8>)>>,
 }
 
 impl RoundSpec {
@@ -37,6 +40,7 @@ impl RoundSpec {
             start_unix,
             kills: 140,
             team_size: 6,
+            roster: None,
         }
     }
 }
@@ -49,6 +53,18 @@ struct Player {
 }
 
 fn roster(spec: &RoundSpec) -> Vec<Player> {
+    if let Some(given) = &spec.roster {
+        return given
+            .iter()
+            .enumerate()
+            .map(|(i, (guid, name))| Player {
+                slot: i as i16,
+                guid: guid.clone(),
+                name: name.clone(),
+                team: if i % 2 == 0 { Team::Axis } else { Team::Allies },
+            })
+            .collect();
+    }
     (0..spec.team_size * 2)
         .map(|i| Player {
             slot: i as i16,
