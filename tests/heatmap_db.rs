@@ -365,18 +365,37 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         "days are kept per day only when they are archived"
     );
 
-    // Archive the old day's raw rows; the archive keeps that day in kill_heatmap_fine.
+    // Archive the old day's raw rows: kill_heatmap_cells (0010) already holds that day, so
+    // the archive no longer copies it into kill_heatmap_fine (kept for days archived before 0010).
     let days = (chrono::Utc::now().date_naive() - d("2026-06-01")).num_days() as i32;
     sqlx::query("SELECT * FROM archive_old_proximity_data($1)")
         .bind(days)
         .execute(&pool)
         .await
         .expect("archive");
-    let daily: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
+    let raw_left: i64 = sqlx::query_scalar("SELECT count(*) FROM kill_context")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(raw_left, 3, "the old day's raw kills are archived");
+    let daily: Option<i64> = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine")
         .fetch_one(&pool)
         .await
         .expect("sum");
-    assert_eq!(daily, 8, "the archived day's 4 kills, two positions each");
+    assert_eq!(
+        daily, None,
+        "nothing copied into kill_heatmap_fine any more"
+    );
+    let cells: i64 = sqlx::query_scalar(
+        "SELECT sum(kills)::int8 FROM kill_heatmap_cells WHERE session_date < '2026-06-01'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("sum");
+    assert_eq!(
+        cells, 8,
+        "the archived day's 4 kills, two positions each, in the cells"
+    );
     let (_, s) = render_heatmap_png(&pool, &opts(HeatmapFilter::new("goldrush"), 256))
         .await
         .expect("render");
@@ -434,14 +453,11 @@ async fn fine_rollup_keeps_archived_days_in_all_time(pool: PgPool) {
         .expect("delete");
     // Rebuilding the all-time rollup from archived days and raw rows gives the same counts.
     query::rebuild_fine_rollup(&pool).await.expect("rebuild");
-    let (fine, total): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT sum(kills)::int8 FROM kill_heatmap_fine),
-                (SELECT sum(kills)::int8 FROM kill_heatmap_fine_total)",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("sums");
-    assert_eq!((fine, total), (8, 14));
+    let total: i64 = sqlx::query_scalar("SELECT sum(kills)::int8 FROM kill_heatmap_fine_total")
+        .fetch_one(&pool)
+        .await
+        .expect("sum");
+    assert_eq!(total, 14, "the archived day comes back from the cells");
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -600,14 +600,14 @@ async fn archiving_keeps_aggregates_and_later_imports_add_up(pool: PgPool) {
             rows_archived: 208
         }]
     );
-    let kept: i64 = sqlx::query_scalar("SELECT SUM(kills)::int8 FROM kill_heatmap_fine")
+    let kept: i64 = sqlx::query_scalar("SELECT SUM(kills)::int8 FROM kill_heatmap_cells")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(
         kept,
         2 * counted,
-        "both positions of every archived kill stay in the day rollup"
+        "both positions of every archived kill stay in the day cells"
     );
     assert_same(&before, &aggregates(snapshot(&pool).await));
     // The rounds are still known: re-importing after archiving does not double anything.
@@ -767,8 +767,10 @@ async fn reset(pool: &PgPool) {
         "TRUNCATE rounds, kill_context, kill_heatmap, kill_heatmap_fine, kill_heatmap_fine_total,
                   player_proximity_stats, teammate_synergy_daily, player_aliases, players,
                   import_log, import_rejected_lines, player_weapon_daily, player_versus_daily,
-                  player_rounds, posted_summaries, player_versus_round_detail,
-                  player_versus_round_streak",
+                  player_rounds, import_file_state, posted_summaries, player_versus_round_detail,
+                  player_versus_round_streak, player_totals, pair_totals, player_weapon_totals,
+                  player_versus_totals, engagement_daily, engagement_totals, kill_heatmap_cells,
+                  kill_heatmap_cube_total",
     )
     .execute(pool)
     .await

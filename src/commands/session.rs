@@ -91,9 +91,9 @@ fn nothing_found(session: &Session) -> String {
 #[poise::command(slash_command)]
 pub async fn slash<D: Front>(
     ctx: Ctx<'_, D>,
-    #[description = "Server id or name (default: the one that played last)"] server: Option<
-        String,
-    >,
+    #[description = "Server id or name (default: the one that played last)"]
+    #[autocomplete = "super::slash::servers"]
+    server: Option<String>,
     #[description = "Session day as 2025-11-21 (default: the latest)"] date: Option<String>,
 ) -> Result<(), Error> {
     let read = || -> Result<Session, CommandError> {

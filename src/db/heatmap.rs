@@ -470,8 +470,9 @@ where
 /// Recomputes the rollups from what they are made of and marks every round rolled up:
 /// pending rounds are rolled up first; days that still have raw kills (and were never
 /// archived) get their `kill_heatmap_cells` rows rebuilt from them, compacted; the all-time
-/// tables are summed again, `kill_heatmap_fine_total` from the archived days
-/// (`kill_heatmap_fine`) and the raw kills, `kill_heatmap_cube_total` from the cells.
+/// tables are summed again from what is kept forever: `kill_heatmap_fine_total` from the days
+/// archived before migration 0010 (`kill_heatmap_fine`) and the cells (every day rolled up
+/// since, archived or not), `kill_heatmap_cube_total` from the cells.
 /// Returns the cells written to `kill_heatmap_fine_total`.
 pub async fn rebuild_fine_rollup(pool: &PgPool) -> sqlx::Result<u64> {
     let mut tx = pool.begin().await?;
@@ -501,17 +502,9 @@ SELECT map_name, position, team, cell_x, cell_y, sum(kills)
 FROM (
     SELECT map_name, position, team, cell_x, cell_y, kills FROM kill_heatmap_fine
     UNION ALL
-    SELECT map_name, 'victim', victim_team,
-           floor(greatest(-1e6, least(1e6, victim_x / 64)))::int,
-           floor(greatest(-1e6, least(1e6, victim_y / 64)))::int, 1
-    FROM kill_context WHERE kind = 'kill'
-    UNION ALL
-    SELECT map_name, 'killer', killer_team,
-           floor(greatest(-1e6, least(1e6, killer_x / 64)))::int,
-           floor(greatest(-1e6, least(1e6, killer_y / 64)))::int, 1
-    FROM kill_context WHERE kind = 'kill'
+    SELECT map_name, position, team, cell_x, cell_y, kills FROM kill_heatmap_cells
 ) c
-GROUP BY 1, 2, 3, 4, 5
+GROUP BY 1, 2, 3, 4, 5 HAVING sum(kills) <> 0
 "#
     )
     .execute(&mut *tx)
