@@ -178,3 +178,28 @@ async fn env_file_is_read_and_a_missing_one_is_named(pool: PgPool) {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("no-such.env"), "{out}");
 }
+
+/// `etprox bench import` on a small set runs every case it reports: the v2 backfill and the v3
+/// rounds, each against its COPY floors, then the live path (its own scratch database).
+#[sqlx::test]
+async fn bench_import_runs_every_case_on_a_small_set(pool: PgPool) {
+    let url = url_of(&pool).await;
+    let args = [
+        "bench",
+        "import",
+        "--rounds",
+        "4",
+        "--v2-files",
+        "28",
+        "--live-rounds",
+        "3",
+        "--repeats",
+        "1",
+    ];
+    let (code, out, err) = etprox(&url, &args);
+    assert_eq!(code, 0, "{out}\n{err}");
+    println!("{out}");
+    for case in ["v2 small files", "v3 rounds", "COPY", "live path"] {
+        assert!(out.contains(case), "no `{case}` in:\n{out}");
+    }
+}
