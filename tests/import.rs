@@ -763,18 +763,7 @@ async fn hostile_names_are_stored_verbatim(pool: PgPool) {
 
 /// Empties every table the importer writes, so the same database can take a clean import.
 async fn reset(pool: &PgPool) {
-    sqlx::raw_sql(
-        "TRUNCATE rounds, kill_context, kill_heatmap, kill_heatmap_fine, kill_heatmap_fine_total,
-                  player_proximity_stats, teammate_synergy_daily, player_aliases, players,
-                  import_log, import_rejected_lines, player_weapon_daily, player_versus_daily,
-                  player_rounds, import_file_state, posted_summaries, player_versus_round_detail,
-                  player_versus_round_streak, player_totals, pair_totals, player_weapon_totals,
-                  player_versus_totals, engagement_daily, engagement_totals, kill_heatmap_cells,
-                  kill_heatmap_cube_total",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
+    common::truncate_imported(pool).await;
 }
 
 /// A snapshot of everything but the import log (which keeps the history of what was seen).

@@ -187,3 +187,19 @@ pub fn console() -> etprox::commands::Caller {
         is_admin: true,
     }
 }
+
+/// Empties every table an import writes, so a test can import the same files again from nothing.
+pub async fn truncate_imported(pool: &PgPool) {
+    sqlx::raw_sql(
+        "TRUNCATE rounds, kill_context, kill_heatmap, kill_heatmap_fine, kill_heatmap_fine_total,
+                  player_proximity_stats, teammate_synergy_daily, player_aliases, players,
+                  import_log, import_rejected_lines, player_weapon_daily, player_versus_daily,
+                  player_rounds, import_file_state, posted_summaries, player_versus_round_detail,
+                  player_versus_round_streak, player_totals, pair_totals, player_weapon_totals,
+                  player_versus_totals, engagement_daily, engagement_totals, kill_heatmap_cells,
+                  kill_heatmap_cube_total",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+}
