@@ -1,5 +1,6 @@
-//! `/heatmap <map> [player] [team] [kind] [weapon] [period] [size]`: the PNG of
-//! `etprox::heatmap`, with the options of its CLI.
+//! `/heatmap <map> [player] [team] [kind] [weapon] [action] [period] [size]`: the PNG of
+//! `etprox::heatmap`, with the options of its CLI. Kinds `presence` and `objectives` draw the
+//! fight tables (`etprox::heatmap::fight`); `action` limits objectives to one play.
 
 use super::invocation::Spelled;
 use super::slash::{given, Ctx, Error, Front};
@@ -8,8 +9,8 @@ use super::{
     Invocation, Reply,
 };
 use crate::heatmap::{
-    render_heatmap_png, HeatmapError, HeatmapFilter, HeatmapOptions, PositionKind, Team,
-    WeaponFilter,
+    render_heatmap_png, HeatmapError, HeatmapFilter, HeatmapOptions, ObjectiveAction,
+    PositionKind, Team, WeaponFilter,
 };
 use crate::period::Period;
 
@@ -30,6 +31,8 @@ pub struct Heatmap {
     /// Kills (where killers stood) or deaths (where victims fell, the default).
     pub kind: Option<Spelled<PositionKind>>,
     pub weapon: Option<Spelled<WeaponFilter>>,
+    /// With kind objectives: only this play (steal, secure, return, plant, defuse, destroy, build).
+    pub action: Option<Spelled<ObjectiveAction>>,
     /// Absent: all time.
     pub period: Option<Period>,
     pub size: u32,
@@ -38,7 +41,7 @@ pub struct Heatmap {
 impl Command for Heatmap {
     const NAME: &'static str = "heatmap";
     const DESCRIPTION: &'static str =
-        "Kill heatmap of a map (PNG): where killers stood or victims fell.";
+        "Heatmap of a map (PNG): kills, deaths, presence or objective plays.";
 
     fn from_invocation(inv: &Invocation) -> Result<Heatmap, CommandError> {
         let Some(map) = inv.text("map") else {
@@ -51,6 +54,7 @@ impl Command for Heatmap {
             team: Spelled::option(inv, "team")?,
             kind: Spelled::option(inv, "kind")?,
             weapon: Spelled::option(inv, "weapon")?,
+            action: Spelled::option(inv, "action")?,
             period: inv.get("period").map(parse_period).transpose()?,
             size: inv.number(
                 "size",
@@ -69,6 +73,7 @@ impl Command for Heatmap {
             .set("team", self.team.as_ref())
             .set("kind", self.kind.as_ref())
             .set("weapon", self.weapon.as_ref())
+            .set("action", self.action.as_ref())
             .set("period", self.period)
             .set("size", Some(self.size))
     }
@@ -107,10 +112,12 @@ pub async fn slash<D: Front>(
         poise::serenity_prelude::User,
     >,
     #[description = "axis or allies"] team: Option<String>,
-    #[description = "kills (where killers stood) or deaths (where victims fell, default)"]
+    #[description = "deaths (where victims fell, default), kills, presence or objectives"]
     kind: Option<String>,
     #[description = "Weapon class (bullet, explosive, melee, fire) or weapon (mp40, panzerfaust)"]
     weapon: Option<String>,
+    #[description = "With kind objectives: steal, secure, return, plant, defuse, destroy or build"]
+    action: Option<String>,
     #[description = "all (default), session, 7d, a day 2026-11-20 or a range 2026-11-01..2026-11-20"]
     period: Option<String>,
     #[description = "Width and height in pixels (256 to 2048, default 1024)"]
@@ -129,6 +136,7 @@ pub async fn slash<D: Front>(
             team: spelled("team", team)?,
             kind: spelled("kind", kind)?,
             weapon: spelled("weapon", weapon)?,
+            action: spelled("action", action)?,
             period: given(period)
                 .map(|p| parse_period(&p))
                 .transpose()?,
@@ -153,6 +161,21 @@ impl Heatmap {
         filter.team = self.team.as_ref().map(|t| t.value);
         if let Some(kind) = &self.kind {
             filter.kind = kind.value;
+        }
+        if let Some(action) = &self.action {
+            match filter.kind {
+                PositionKind::Objectives(_) => {
+                    filter.kind = PositionKind::Objectives(Some(action.value));
+                }
+                _ => {
+                    return user_error(
+                        "action works with kind:objectives, e.g. /heatmap map:goldrush kind:objectives action:steal",
+                    )
+                }
+            }
+        }
+        if filter.kind.is_fight() && self.weapon.is_some() {
+            return user_error("weapon filters kills: use it with kind kills or deaths");
         }
         filter.weapon = self.weapon.as_ref().map(|w| w.value.clone());
         if let Some(period) = self.period {
@@ -182,8 +205,13 @@ async fn render(env: &Env, mut options: HeatmapOptions) -> CommandResult {
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
             .collect::<String>()
     );
+    let content = if options.filter.kind.is_fight() {
+        crate::heatmap::fight::message(&summary)
+    } else {
+        summary.message()
+    };
     Ok(Reply {
-        content: Some(summary.message()),
+        content: Some(content),
         attachments: vec![Attachment { name, bytes: png }],
         ..Reply::default()
     })

@@ -86,6 +86,35 @@ pub const GLOSSARY: &[Term] = &[
         meaning: "/trend draws a player's number per session day (K/D is kills / deaths that day) \
             and, dashed, the median of every human player who played that day.",
     },
+    Term {
+        name: "dpm",
+        aliases: &["damage per minute", "damage"],
+        meaning: "Damage per minute: the health a player took from enemies (a hit on a player \
+            with 20 health left counts 20, a hit on a corpse 0; team damage not counted) divided \
+            by the minutes the player was in the rounds (spectating not counted). Leaderboards \
+            rank only players with 30+ minutes in the period.",
+    },
+    Term {
+        name: "accuracy",
+        aliases: &["acc", "headshots", "hs", "headshot share"],
+        meaning: "Hits on enemies / shots fired, with bullet weapons only (pistols, SMGs, rifles, \
+            MGs): a grenade or a panzerfaust hit is splash, not aim. /weapons gives it per weapon. \
+            The headshot share is headshots / hits. Leaderboards rank only players with 200+ \
+            bullet shots in the period.",
+    },
+    Term {
+        name: "revives",
+        aliases: &["revive", "medic", "top medic"],
+        meaning: "A medic bringing a downed teammate back with the syringe. Revives given are \
+            counted when the engine names the medic; revives received always.",
+    },
+    Term {
+        name: "objective plays",
+        aliases: &["objectives", "objective", "objective hero"],
+        meaning: "A player's own objective actions: documents or flag stolen, secured, returned; \
+            dynamite planted or defused; objectives destroyed; constructions built. Each counts \
+            one play; a drop is not a play.",
+    },
 ];
 
 /// The glossary entry `word` names (its name or an alias, any case).

@@ -7,11 +7,17 @@ use super::text::{self, percent, ratio};
 use super::{
     user_error, Caller, Command, CommandError, CommandResult, Embed, Env, Invocation, Reply,
 };
+use super::fight;
+use crate::db::fight_stats::{self, FightTotals};
 use crate::db::stats::PlayerTotals;
 use crate::period::Period;
 
 /// Rounds a player needs for the ratio stats.
 pub const MIN_ROUNDS: i64 = 3;
+/// Minutes in the rounds a player needs for damage per minute (help "dpm" says so).
+pub const MIN_FIGHT_MINUTES: i64 = 30;
+/// Bullet shots a player needs for accuracy (help "accuracy" says so).
+pub const MIN_SHOTS: i64 = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
 pub enum Stat {
@@ -31,10 +37,18 @@ pub enum Stat {
     AvgDistance,
     #[name = "rounds"]
     Rounds,
+    #[name = "dpm"]
+    DamagePerMinute,
+    #[name = "accuracy"]
+    Accuracy,
+    #[name = "revives"]
+    Revives,
+    #[name = "objective_plays"]
+    ObjectivePlays,
 }
 
 impl Stat {
-    pub const ALL: [Stat; 8] = [
+    pub const ALL: [Stat; 12] = [
         Stat::Kills,
         Stat::KillDeath,
         Stat::SoloKills,
@@ -43,6 +57,10 @@ impl Stat {
         Stat::Crossfire,
         Stat::AvgDistance,
         Stat::Rounds,
+        Stat::DamagePerMinute,
+        Stat::Accuracy,
+        Stat::Revives,
+        Stat::ObjectivePlays,
     ];
 
     pub fn key(self) -> &'static str {
@@ -55,7 +73,19 @@ impl Stat {
             Stat::Crossfire => "crossfire",
             Stat::AvgDistance => "avg_distance",
             Stat::Rounds => "rounds",
+            Stat::DamagePerMinute => "dpm",
+            Stat::Accuracy => "accuracy",
+            Stat::Revives => "revives",
+            Stat::ObjectivePlays => "objective_plays",
         }
+    }
+
+    /// Whether the stat comes from the fight aggregates (tracker 1.2 rounds only).
+    fn is_fight(self) -> bool {
+        matches!(
+            self,
+            Stat::DamagePerMinute | Stat::Accuracy | Stat::Revives | Stat::ObjectivePlays
+        )
     }
 
     fn title(self) -> &'static str {
@@ -68,6 +98,10 @@ impl Stat {
             Stat::Crossfire => "Most crossfire participations",
             Stat::AvgDistance => "Longest average kill distance",
             Stat::Rounds => "Most rounds played",
+            Stat::DamagePerMinute => "Most damage per minute",
+            Stat::Accuracy => "Best accuracy",
+            Stat::Revives => "Most revives given",
+            Stat::ObjectivePlays => "Most objective plays",
         }
     }
 
@@ -100,6 +134,7 @@ impl Stat {
             Stat::Crossfire => Some(t.crossfire as f64),
             Stat::AvgDistance => (enough && t.kills > 0).then(|| t.sum_distance / t.kills as f64),
             Stat::Rounds => Some(t.rounds as f64),
+            _ => None,
         }
     }
 
@@ -113,6 +148,39 @@ impl Stat {
             Stat::Crossfire => t.crossfire.to_string(),
             Stat::AvgDistance => format!("{:.0}", t.sum_distance / t.kills.max(1) as f64),
             Stat::Rounds => t.rounds.to_string(),
+            _ => "-".into(),
+        }
+    }
+
+    /// The fight stat ranked, or `None` below the minimum playing time or shots.
+    fn fight_value(self, f: &FightTotals) -> Option<f64> {
+        match self {
+            Stat::DamagePerMinute => (f.time_played_ms >= MIN_FIGHT_MINUTES * 60_000)
+                .then(|| f.damage_per_minute())
+                .flatten(),
+            Stat::Accuracy => (f.bullet_shots >= MIN_SHOTS).then(|| f.accuracy()).flatten(),
+            Stat::Revives => Some(f.revives_given as f64),
+            Stat::ObjectivePlays => Some(f.objective_plays() as f64),
+            _ => None,
+        }
+    }
+
+    fn fight_show(self, f: &FightTotals) -> String {
+        match self {
+            Stat::DamagePerMinute => fight::dpm(f),
+            Stat::Accuracy => percent(f.bullet_hits, f.bullet_shots),
+            Stat::Revives => f.revives_given.to_string(),
+            Stat::ObjectivePlays => f.objective_plays().to_string(),
+            _ => "-".into(),
+        }
+    }
+
+    /// The rule a ranked player met, for the footer.
+    fn fight_rule(self) -> Option<String> {
+        match self {
+            Stat::DamagePerMinute => Some(format!("{MIN_FIGHT_MINUTES}+ minutes played")),
+            Stat::Accuracy => Some(format!("{MIN_SHOTS}+ bullet shots")),
+            _ => None,
         }
     }
 }
@@ -166,6 +234,9 @@ pub async fn slash<D: Front>(
 async fn ranking(env: &Env, options: &Leaderboard) -> CommandResult {
     let stat = options.stat;
     let range = super::range(env, options.period).await?;
+    if stat.is_fight() {
+        return fight_ranking(env, options, &range).await;
+    }
     let all = env.cache.totals(&env.pool, range.from, range.to).await?;
     let mut ranked: Vec<(f64, &PlayerTotals)> = all
         .iter()
@@ -200,6 +271,69 @@ async fn ranking(env: &Env, options: &Leaderboard) -> CommandResult {
     let embed = Embed::new(stat.title(), colour::INFO)
         .description(text::table(&["player", stat.key(), "rounds"], &rows))
         .footer(page_footer(page, ranked.len(), &range));
+    Ok(
+        Reply::embed(embed).with_buttons(page_buttons(
+            &options.to_invocation(),
+            page,
+            ranked.len(),
+        )),
+    )
+}
+
+/// A fight stat's ranking: from the fight aggregates, with minutes played beside the value.
+async fn fight_ranking(
+    env: &Env,
+    options: &Leaderboard,
+    range: &crate::period::DateRange,
+) -> CommandResult {
+    let stat = options.stat;
+    let all = fight_stats::all_fight(&env.pool, range.from, range.to).await?;
+    let mut ranked: Vec<(f64, &FightTotals)> = all
+        .iter()
+        .filter(|t| !t.is_bot)
+        .filter_map(|t| stat.fight_value(t).map(|v| (v, t)))
+        .filter(|(v, _)| *v > 0.0)
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.guid.cmp(&b.1.guid)));
+    let rule = stat.fight_rule();
+    if ranked.is_empty() {
+        let rule = rule.map(|r| format!(" (players need {r})")).unwrap_or_default();
+        return Ok(Reply::text(format!(
+            "No one to rank by {} in {}{rule}; only rounds recorded by tracker 1.2 have fight data.",
+            stat.key(),
+            range.label
+        )));
+    }
+    let (page, shown) = page_of(&ranked, options.page);
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t))| {
+            vec![
+                format!(
+                    "{:>2}. {}",
+                    page * super::PAGE_SIZE + i + 1,
+                    text::clip(&text::name_in_code(&t.name), 20)
+                ),
+                stat.fight_show(t),
+                format!("{:.0}", t.minutes()),
+            ]
+        })
+        .collect();
+    let mut footer = page_footer(page, ranked.len(), range);
+    if let Some(rule) = rule {
+        footer.push_str(&format!(" · ranked: {rule}"));
+    }
+    let help = match stat {
+        Stat::Accuracy => "accuracy",
+        Stat::Revives => "revives",
+        Stat::ObjectivePlays => "objective plays",
+        _ => "dpm",
+    };
+    footer.push_str(&format!(" · /help {help}"));
+    let embed = Embed::new(stat.title(), colour::INFO)
+        .description(text::table(&["player", stat.key(), "minutes"], &rows))
+        .footer(footer);
     Ok(
         Reply::embed(embed).with_buttons(page_buttons(
             &options.to_invocation(),

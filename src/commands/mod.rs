@@ -9,6 +9,7 @@
 //! restart and is checked like a fresh command.
 
 pub mod cache;
+pub mod fight;
 pub mod invocation;
 pub mod paging;
 pub mod registry;
@@ -24,6 +25,7 @@ registry::commands! {
     heatmap::Heatmap,
     engagements::Engagements,
     player::Player,
+    weapons::Weapons,
     leaderboard::Leaderboard,
     round::Round,
     session::Session,

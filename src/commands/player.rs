@@ -1,4 +1,5 @@
-//! `/player <player>`: profile card: aliases, totals, favourite weapons, best partner, nemesis.
+//! `/player <player>`: profile card: aliases, totals, favourite weapons, best partner, nemesis,
+//! and, for rounds with fight data, damage per minute, accuracy, revives and objective plays.
 
 use poise::serenity_prelude as serenity;
 
@@ -66,13 +67,14 @@ pub async fn slash<D: Front>(
 async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
     let range = super::range(env, Period::All).await?;
     let pool = &env.pool;
-    let (aliases, totals, weapons, nemesis, victims, partners) = tokio::try_join!(
+    let (aliases, totals, weapons, nemesis, victims, partners, fight) = tokio::try_join!(
         db::players::aliases(pool, &player.guid, 8),
         db::stats::player_totals(pool, &player.guid, range.from, range.to),
         db::stats::favourite_weapons(pool, &player.guid, 3),
         db::stats::versus(pool, &player.guid, false, 1),
         db::stats::versus(pool, &player.guid, true, 1),
         db::synergy::partners(pool, &player.guid, range.from, range.to),
+        db::fight_stats::player_fight(pool, &player.guid, range.from, range.to),
     )?;
     let t = totals.unwrap_or_default();
     let mut embed = Embed::new(text::name(&player.name), colour::INFO);
@@ -91,6 +93,10 @@ async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
         .collect::<Vec<_>>()
         .join(", ");
     embed = embed.field("Favourite weapons", weapons, false);
+    // Only rounds recorded by tracker 1.2 have fight data: others show what they always did.
+    if let Some(fight) = &fight {
+        embed = super::fight::profile_fields(embed, fight);
+    }
     if let Some(p) = partners.first() {
         let other = if p.a_guid == player.guid {
             &p.b_name
@@ -129,7 +135,8 @@ async fn profile(env: &Env, player: &db::players::Player) -> CommandResult {
         true,
     );
     let bot = if player.is_bot { " · bot" } else { "" };
-    embed = embed.footer(format!("all time{bot} · /help outgunned"));
+    let help = if fight.is_some() { "/help dpm" } else { "/help outgunned" };
+    embed = embed.footer(format!("all time{bot} · {help}"));
     Ok(Reply::embed(embed))
 }
 

@@ -145,9 +145,9 @@ pub async fn summary(pool: &sqlx::PgPool, round: &RoundInfo) -> Result<Embed, sq
         })
         .collect::<Vec<_>>()
         .join(" · ");
-    Ok(embed
-        .field("Engagements", split, false)
-        .footer(format!("{} · /help outgunned", footer(round))))
+    embed = embed.field("Engagements", split, false);
+    embed = super::fight::round_fields(pool, embed, round.id).await?;
+    Ok(embed.footer(format!("{} · /help outgunned", footer(round))))
 }
 
 fn top_fraggers(d: &db::round_summary::RoundDetail) -> String {

@@ -79,6 +79,63 @@ pub enum PositionKind {
     /// Where the victim died (the same position `kill_heatmap` records).
     #[default]
     Deaths,
+    /// Seconds living players spent per cell (tracker 1.2 presence samples): [`super::fight`].
+    Presence,
+    /// Objective plays per cell, optionally of one action: [`super::fight`].
+    Objectives(Option<ObjectiveAction>),
+}
+
+/// An objective play a heatmap can be limited to (`objective_cells_daily.action`; a drop is
+/// not a play).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectiveAction {
+    Steal,
+    Secure,
+    Return,
+    Plant,
+    Defuse,
+    Destroy,
+    Build,
+}
+
+impl ObjectiveAction {
+    pub const ALL: [ObjectiveAction; 7] = [
+        ObjectiveAction::Steal,
+        ObjectiveAction::Secure,
+        ObjectiveAction::Return,
+        ObjectiveAction::Plant,
+        ObjectiveAction::Defuse,
+        ObjectiveAction::Destroy,
+        ObjectiveAction::Build,
+    ];
+
+    /// The value stored in `action`.
+    pub fn db_name(self) -> &'static str {
+        match self {
+            ObjectiveAction::Steal => "steal",
+            ObjectiveAction::Secure => "secure",
+            ObjectiveAction::Return => "return",
+            ObjectiveAction::Plant => "plant",
+            ObjectiveAction::Defuse => "defuse",
+            ObjectiveAction::Destroy => "destroy",
+            ObjectiveAction::Build => "build",
+        }
+    }
+}
+
+impl FromStr for ObjectiveAction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let want = s.trim().to_ascii_lowercase();
+        ObjectiveAction::ALL
+            .into_iter()
+            .find(|a| a.db_name() == want || format!("{}s", a.db_name()) == want)
+            .ok_or_else(|| {
+                format!(
+                    "unknown action `{want}`: use steal, secure, return, plant, defuse, destroy or build"
+                )
+            })
+    }
 }
 
 impl PositionKind {
@@ -86,8 +143,16 @@ impl PositionKind {
     pub fn side(self) -> Side {
         match self {
             PositionKind::Kills => Side::Killer,
-            PositionKind::Deaths => Side::Victim,
+            // Fight kinds read no kills ([`PositionKind::is_fight`]); the victim side is inert.
+            PositionKind::Deaths | PositionKind::Presence | PositionKind::Objectives(_) => {
+                Side::Victim
+            }
         }
+    }
+
+    /// Presence and objectives come from the fight tables, not from kills.
+    pub fn is_fight(self) -> bool {
+        matches!(self, PositionKind::Presence | PositionKind::Objectives(_))
     }
 }
 
@@ -97,7 +162,11 @@ impl FromStr for PositionKind {
         match s.to_ascii_lowercase().as_str() {
             "kills" | "kill" | "killer" => Ok(PositionKind::Kills),
             "deaths" | "death" | "victim" => Ok(PositionKind::Deaths),
-            other => Err(format!("unknown kind `{other}`: use kills or deaths")),
+            "presence" => Ok(PositionKind::Presence),
+            "objectives" | "objective" => Ok(PositionKind::Objectives(None)),
+            other => Err(format!(
+                "unknown kind `{other}`: use kills, deaths, presence or objectives"
+            )),
         }
     }
 }

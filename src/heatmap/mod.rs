@@ -12,6 +12,7 @@ pub mod bsp;
 pub mod calibration;
 pub mod cli;
 pub mod density;
+pub mod fight;
 pub mod filter;
 mod game_files;
 pub mod map_import;
@@ -23,6 +24,8 @@ pub mod summary;
 pub(crate) mod text;
 
 pub use binned::{render_bins, Binned};
-pub use filter::{resolve_player, HeatmapFilter, PlayerFilter, PositionKind, Team, WeaponFilter};
+pub use filter::{
+    resolve_player, HeatmapFilter, ObjectiveAction, PlayerFilter, PositionKind, Team, WeaponFilter,
+};
 pub use pipeline::{render_heatmap_png, HeatmapError, HeatmapOptions};
 pub use summary::{BinSource, Calibration, HeatmapSummary};

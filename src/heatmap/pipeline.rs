@@ -98,6 +98,10 @@ pub async fn render_heatmap_png(
     clock: &Clock,
     opts: &HeatmapOptions,
 ) -> Result<(Vec<u8>, HeatmapSummary), HeatmapError> {
+    // Presence and objective plays come from the fight tables: their own path.
+    if opts.filter.kind.is_fight() {
+        return super::fight::render_fight_png(pool, clock, opts).await;
+    }
     let started = Instant::now();
     let map = checked_map(opts)?;
     let table = match &opts.table {
@@ -162,7 +166,7 @@ pub async fn render_heatmap_png(
 }
 
 /// The map name, lower-case, after checking it and the size.
-fn checked_map(opts: &HeatmapOptions) -> Result<String, HeatmapError> {
+pub(super) fn checked_map(opts: &HeatmapOptions) -> Result<String, HeatmapError> {
     let map = opts.filter.map.trim().to_ascii_lowercase();
     if map.is_empty() || map.len() > 64 {
         return Err(HeatmapError::InvalidOption(
@@ -369,7 +373,7 @@ async fn bin(
 }
 
 /// The command-map image scaled to `size`, or None (with a note saying why) for the grid.
-async fn map_image(
+pub(super) async fn map_image(
     path: Option<std::path::PathBuf>,
     size: u32,
     calibration: Calibration,
@@ -403,7 +407,7 @@ async fn map_image(
 
 /// Smooths, draws and encodes on the blocking pool (~10–20 ms of CPU), so a bot's other
 /// commands are not held up; completes the summary with what was drawn.
-async fn render_off_thread(
+pub(super) async fn render_off_thread(
     binned: Binned,
     frame: Frame,
     opts: &HeatmapOptions,

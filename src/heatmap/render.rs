@@ -58,6 +58,12 @@ pub struct Frame {
     pub notes: Vec<String>,
 }
 
+impl Frame {
+    /// A `kill_count` that draws no count line (presence and objective heatmaps count seconds
+    /// or plays, written in their filter lines instead).
+    pub const NO_COUNT: u64 = u64::MAX;
+}
+
 /// Intensities in [0, 1] on a `cols`×`rows` grid covering the whole image.
 #[derive(Debug, Clone, Copy)]
 pub struct HeatLayer<'a> {

@@ -84,6 +84,11 @@ pub fn describe_filters(filter: &HeatmapFilter, from: Option<NaiveDate>) -> Vec<
     let kind = match filter.kind {
         PositionKind::Kills => "where kills were made (killer positions)",
         PositionKind::Deaths => "where players died (victim positions)",
+        PositionKind::Presence => "where living players stood (seconds per spot)",
+        PositionKind::Objectives(None) => "where objective plays happened",
+        PositionKind::Objectives(Some(a)) => {
+            return super::fight::describe_objectives(a, filter, from);
+        }
     };
     let mut line = period_caption(filter.period, from);
     if let Some(t) = filter.team {
@@ -102,7 +107,7 @@ pub fn describe_filters(filter: &HeatmapFilter, from: Option<NaiveDate>) -> Vec<
 }
 
 /// "session 2026-11-20", "last 7 days (since 2026-11-14)", or the period in words.
-fn period_caption(period: Period, from: Option<NaiveDate>) -> String {
+pub(super) fn period_caption(period: Period, from: Option<NaiveDate>) -> String {
     match (period, from) {
         (Period::Session, Some(day)) => format!("session {day}"),
         (Period::LastDays(_), Some(since)) => format!("{} (since {since})", period.describe()),

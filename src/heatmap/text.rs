@@ -94,7 +94,10 @@ fn draw_title_block(root: &Area<'_>, frame: &Frame, st: &TextStyles) -> Result<(
     for f in &frame.filters {
         lines.push((f.clone(), &st.body));
     }
-    lines.push((kill_count_text(frame.kill_count), &st.body));
+    // Fight heatmaps say what they count in their filter lines.
+    if frame.kill_count != Frame::NO_COUNT {
+        lines.push((kill_count_text(frame.kill_count), &st.body));
+    }
     let margin = st.margin;
     let mut width = 0i32;
     let mut height = 0i32;

@@ -30,6 +30,7 @@ pub async fn session_input(
         day - Duration::days(1),
     );
     let reference_duels = db::duels(pool, from, to, &guids).await?;
+    let fight = crate::db::fight_stats::day_fight(pool, day, &guids).await?;
     Ok(SessionInput {
         server_id: server.to_owned(),
         // The name the server used that day (its id when its files carry none).
@@ -44,6 +45,7 @@ pub async fn session_input(
         day: day_rows,
         pairs,
         reference_duels,
+        fight,
     })
 }
 

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
+use crate::db::fight_stats::FightTotals;
 use crate::db::recap::{DayPlayer, Duels, PairDay, PlayerRound, SessionRound};
 pub use maps::{maps_played, MapPlayed, Outcome};
 
@@ -20,6 +21,10 @@ pub const CHART_PLAYERS: usize = 5;
 pub const MIN_DUELS: i64 = 10;
 /// Days before the session that make the 1v1 reference.
 pub const REFERENCE_DAYS: i64 = 30;
+/// Bullet shots a player needs on the evening for the accuracy award.
+pub const MIN_RECAP_SHOTS: i64 = 100;
+/// Minutes a player needs on the evening for the damage award.
+pub const MIN_RECAP_MINUTES: i64 = 10;
 
 /// Everything a recap is computed from.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +42,8 @@ pub struct SessionInput {
     pub pairs: Vec<PairDay>,
     /// 1v1 duels of those players in the [`REFERENCE_DAYS`] before the day.
     pub reference_duels: Vec<Duels>,
+    /// The day's fight numbers of those players (rounds with fight data only; empty without).
+    pub fight: Vec<FightTotals>,
 }
 
 /// A player's evening and MVP points.
@@ -242,6 +249,78 @@ fn awards(input: &SessionInput, players: &[PlayerEvening]) -> Vec<Award> {
     }
     if let Some(riser) = duel_riser(input, players) {
         out.push(riser);
+    }
+    out.extend(fight_awards(input, players));
+    out
+}
+
+/// Awards from the fight numbers: top medic, sharpshooter, damage dealer, objective hero. Only
+/// the evening's human players compete; each needs a number above zero (and the minimum
+/// shots or minutes where a ratio is ranked).
+fn fight_awards(input: &SessionInput, players: &[PlayerEvening]) -> Vec<Award> {
+    let names: HashMap<&str, &str> = players
+        .iter()
+        .map(|p| (p.guid.as_str(), p.name.as_str()))
+        .collect();
+    let rows: Vec<(&str, &FightTotals)> = input
+        .fight
+        .iter()
+        .filter_map(|f| Some((*names.get(f.guid.as_str())?, f)))
+        .collect();
+    let pick = |value: &dyn Fn(&FightTotals) -> Option<f64>| {
+        best(rows.iter().filter_map(|(name, f)| {
+            Some(((*name).to_owned(), f.guid.clone(), value(f)?, (*f).clone()))
+        }))
+    };
+    let mut out = Vec::new();
+    if let Some((winner, _, f)) = pick(&|f| Some(f.revives_given as f64)) {
+        out.push(Award {
+            title: "Top medic",
+            winner,
+            value: plural(f.revives_given, "revive"),
+            how: "teammates this player revived (revives whose medic the engine named)",
+        });
+    }
+    let enough_shots = |f: &FightTotals| f.bullet_shots >= MIN_RECAP_SHOTS;
+    if let Some((winner, acc, f)) = pick(&|f| enough_shots(f).then(|| f.accuracy()).flatten()) {
+        out.push(Award {
+            title: "Sharpshooter",
+            winner,
+            value: format!(
+                "{:.1}% accuracy ({} of {} bullet shots hit)",
+                acc * 100.0,
+                f.bullet_hits,
+                f.bullet_shots
+            ),
+            how: "bullet hits on enemies / bullet shots fired; 100+ bullet shots",
+        });
+    }
+    let enough_time = |f: &FightTotals| f.time_played_ms >= MIN_RECAP_MINUTES * 60_000;
+    if let Some((winner, dpm, f)) =
+        pick(&|f| enough_time(f).then(|| f.damage_per_minute()).flatten())
+    {
+        out.push(Award {
+            title: "Damage dealer",
+            winner,
+            value: format!(
+                "{dpm:.1} damage per minute ({} damage in {:.0} min)",
+                f.damage_given,
+                f.minutes()
+            ),
+            how: "health taken from enemies / minutes in the rounds; 10+ minutes",
+        });
+    }
+    if let Some((winner, _, f)) = pick(&|f| Some(f.objective_plays() as f64)) {
+        out.push(Award {
+            title: "Objective hero",
+            winner,
+            value: format!(
+                "{} ({})",
+                plural(f.objective_plays(), "objective play"),
+                crate::commands::fight::objective_counts(&f)
+            ),
+            how: "steals, secures, returns, plants, defuses, destroys and builds by this player",
+        });
     }
     out
 }

@@ -90,6 +90,7 @@ fn input() -> SessionInput {
                 lost: 22,
             },
         ],
+        fight: Vec::new(),
     }
 }
 
@@ -249,4 +250,55 @@ fn the_embed_explains_each_number() {
     assert!(embed.fields[0]
         .value
         .contains("1. goldrush · 10m 00s + 7m 00s · stopwatch: the 2nd half beat the time"));
+}
+
+fn fight(guid: &str, minutes: i64, damage: i64, shots: i64, hits: i64, revives: i64) -> FightTotals {
+    FightTotals {
+        guid: guid.into(),
+        name: guid.into(),
+        time_played_ms: minutes * 60_000,
+        damage_given: damage,
+        bullet_shots: shots,
+        bullet_hits: hits,
+        revives_given: revives,
+        ..FightTotals::default()
+    }
+}
+
+#[test]
+fn fight_awards_need_their_minimum_and_explain_themselves() {
+    let mut with_fight = input();
+    with_fight.fight = vec![
+        // alpha: best accuracy but too few shots; most damage per minute.
+        fight("alpha", 20, 6000, 50, 40, 1),
+        fight("bravo", 30, 6000, 400, 120, 6),
+        FightTotals {
+            obj_steals: 2,
+            obj_secures: 1,
+            ..fight("charlie", 5, 5000, 0, 0, 0)
+        },
+    ];
+    let recap = compute(&with_fight);
+    let award = |title: &str| {
+        recap
+            .awards
+            .iter()
+            .find(|a| a.title == title)
+            .unwrap_or_else(|| panic!("no {title} award in {:?}", recap.awards))
+    };
+    assert_eq!(award("Top medic").winner, "^1bravo");
+    assert_eq!(award("Top medic").value, "6 revives");
+    assert_eq!(award("Sharpshooter").winner, "^1bravo");
+    assert_eq!(
+        award("Sharpshooter").value,
+        "30.0% accuracy (120 of 400 bullet shots hit)"
+    );
+    // charlie's 1000/min over 5 minutes is below the 10-minute minimum.
+    assert_eq!(award("Damage dealer").winner, "^1alpha");
+    assert_eq!(award("Damage dealer").value, "300.0 damage per minute (6000 damage in 20 min)");
+    assert_eq!(award("Objective hero").winner, "^1charlie");
+    assert_eq!(award("Objective hero").value, "3 objective plays (2 steals, 1 secure)");
+    // Without fight data there is no fight award.
+    let plain = compute(&input());
+    assert!(plain.awards.iter().all(|a| a.title != "Top medic"));
 }
