@@ -4,6 +4,7 @@
 //! test` (insta writes a `.snap.new` beside it to review; CI never writes).
 
 mod common;
+mod fight_rows;
 
 use chrono::{TimeZone, Utc};
 use etprox::clock::Clock;
@@ -30,6 +31,8 @@ async fn seed(pool: &PgPool) {
     for f in [common::SUPPLY, common::GOLDRUSH] {
         common::expect_imported(&common::import(&importer, &common::shared_fixture(f)).await);
     }
+    // Fight data for three players (tests/fight_rows): kira and the others have none.
+    fight_rows::seed(pool).await;
 }
 
 /// What changes from run to run: import times (only `/import status` shows them), table sizes
@@ -53,7 +56,7 @@ fn check(name: &str, reply: &Reply) {
 }
 
 /// Each command (and each form a command answers in), by snapshot name.
-const LINES: [(&str, &str); 34] = [
+const LINES: [(&str, &str); 41] = [
     ("solo_ranking", "/solo period:all"),
     ("solo_player", "/solo player:SlomiX period:all"),
     ("solo_week", "/solo player:SlomiX period:7d"),
@@ -67,8 +70,13 @@ const LINES: [(&str, &str); 34] = [
     ("engagements_session", "/engagements"),
     ("engagements_map", "/engagements map:goldrush period:all"),
     ("player", "/player player:SlomiX"),
+    ("player_no_fight", "/player player:kira"),
+    ("weapons", "/weapons player:SlomiX"),
+    ("weapons_everyone", "/weapons by:accuracy period:7d"),
     ("leaderboard_kills", "/leaderboard stat:kills period:all"),
     ("leaderboard_week", "/leaderboard stat:rounds period:7d"),
+    ("leaderboard_dpm", "/leaderboard stat:dpm period:all"),
+    ("leaderboard_accuracy", "/leaderboard stat:accuracy period:30d"),
     ("round_latest", "/round"),
     ("round_first", "/round round:1"),
     ("session_latest", "/session"),
@@ -76,6 +84,11 @@ const LINES: [(&str, &str); 34] = [
     ("session_no_rounds", "/session date:2025-11-01"),
     ("maps", "/maps"),
     ("heatmap", "/heatmap map:goldrush kind:kills size:256"),
+    ("heatmap_presence", "/heatmap map:goldrush kind:presence team:axis size:256"),
+    (
+        "heatmap_objectives",
+        "/heatmap map:goldrush kind:objectives action:steal size:256",
+    ),
     ("retention_stats", "/retention stats"),
     (
         "retention_dry_run",
@@ -182,7 +195,7 @@ async fn mistakes_are_answered_as_in_their_snapshots(pool: PgPool) {
             console(),
             "/versus player:SlomiX opponent:slomix",
         ),
-        ("error_help_topic", console(), "/help topic:headshots"),
+        ("error_help_topic", console(), "/help topic:teabag"),
     ] {
         let reply = dispatch(&env, &caller, &Invocation::parse(line).unwrap()).await;
         check(name, &reply);
