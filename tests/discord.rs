@@ -4,6 +4,7 @@
 
 mod common;
 mod fake_discord;
+mod fight_rows;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -1284,4 +1285,53 @@ async fn daily_retention_archives_once_a_day(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(left, 0);
+}
+
+/// The whole fight through Discord: /weapons is registered and answers with its choices,
+/// /player shows the fight fields, /leaderboard ranks damage per minute, /heatmap draws presence.
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn weapons_and_the_fight_stats_answer_on_discord(pool: PgPool) {
+    seed(&pool).await;
+    fight_rows::seed(&pool).await;
+    let bot = start(pool.clone(), &[]).await;
+    let weapons = bot.command("weapons");
+    assert!(!weapons["description"].as_str().unwrap_or_default().is_empty());
+
+    let by = json!({ "name": "by", "type": 4, "value": bot.choice("weapons", "by", "damage") });
+    let a = bot
+        .ask("weapons", json!([text("player", "SlomiX"), by]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Weapons · SlomiX"]);
+    let table = a.embed_text();
+    assert!(table.contains(" 1. MP40") && table.contains("9000"), "{table}");
+    assert!(table.contains("ranked by damage"), "{table}");
+
+    let a = bot
+        .ask("player", json!([text("player", "SlomiX")]), plain())
+        .await;
+    assert_eq!(a.field("Damage per minute").as_deref(), Some("300.0 (12000 given, 9000 taken)"));
+    assert_eq!(a.field("Objective plays").as_deref(), Some("2 steals, 1 secure"));
+
+    let stat =
+        json!({ "name": "stat", "type": 4, "value": bot.choice("leaderboard", "stat", "dpm") });
+    let a = bot
+        .ask("leaderboard", json!([stat, bot.period("leaderboard", "all")]), plain())
+        .await;
+    assert_eq!(a.embed_titles(), ["Most damage per minute"]);
+    assert!(a.embed_text().contains("30+ minutes played"), "{}", a.embed_text());
+
+    let a = bot
+        .ask(
+            "heatmap",
+            json!([
+                text("map", "goldrush"),
+                text("kind", "presence"),
+                { "name": "size", "type": 4, "value": 256 }
+            ]),
+            plain(),
+        )
+        .await;
+    assert!(a.content().contains("of presence"), "{}", a.content());
+    assert_eq!(a.files.len(), 1, "one PNG attached");
+    assert_eq!(&a.files[0].1[..8], b"\x89PNG\r\n\x1a\n");
 }
