@@ -848,14 +848,31 @@ async fn player_shows_the_fight_only_for_players_with_fight_data(pool: PgPool) {
     let env = seed_with_fight(&pool).await;
     let slomix = all_text(&ask(&env, &console(), "/player player:SlomiX").await);
     // 12,000 damage in 40 minutes; MP40 180 of 600 (the Panzerfaust is not a bullet weapon).
-    assert!(slomix.contains("Damage per minute: 300.0 (12000 given, 9000 taken)"), "{slomix}");
-    assert!(slomix.contains("Accuracy: 30.0% (headshots 16.7%)"), "{slomix}");
+    assert!(
+        slomix.contains("Damage per minute: 300.0 (12000 given, 9000 taken)"),
+        "{slomix}"
+    );
+    assert!(
+        slomix.contains("Accuracy: 30.0% (headshots 16.7%)"),
+        "{slomix}"
+    );
     assert!(slomix.contains("Revives: 3 given, 1 received"), "{slomix}");
-    assert!(slomix.contains("Objective plays: 2 steals, 1 secure"), "{slomix}");
+    assert!(
+        slomix.contains("Objective plays: 2 steals, 1 secure"),
+        "{slomix}"
+    );
     let kira = all_text(&ask(&env, &console(), "/player player:kira").await);
     assert!(kira.contains("Kills / deaths"), "{kira}");
-    for word in ["Damage per minute", "Accuracy", "Revives", "Objective plays"] {
-        assert!(!kira.contains(word), "{word} for a player without fight data: {kira}");
+    for word in [
+        "Damage per minute",
+        "Accuracy",
+        "Revives",
+        "Objective plays",
+    ] {
+        assert!(
+            !kira.contains(word),
+            "{word} for a player without fight data: {kira}"
+        );
     }
 }
 
@@ -867,7 +884,10 @@ async fn weapons_rank_by_kills_accuracy_and_damage(pool: PgPool) {
     let mine = all_text(&ask(&env, &console(), "/weapons player:SlomiX").await);
     let first = ranked(&mine).first().cloned().expect("a ranked line");
     // SlomiX's MP40: 8 kills (the kill aggregates), 30.0 %, 16.7 % headshots, 9000 damage.
-    assert!(first.contains("MP40") && first.contains("8") && first.contains("30.0%"), "{mine}");
+    assert!(
+        first.contains("MP40") && first.contains("8") && first.contains("30.0%"),
+        "{mine}"
+    );
     assert!(first.contains("16.7%") && first.contains("9000"), "{mine}");
     let by_damage = all_text(&ask(&env, &console(), "/weapons player:SlomiX by:damage").await);
     assert!(by_damage.contains("ranked by damage"), "{by_damage}");
@@ -875,9 +895,18 @@ async fn weapons_rank_by_kills_accuracy_and_damage(pool: PgPool) {
     // weapons without counted shots last.
     let all = all_text(&ask(&env, &console(), "/weapons by:accuracy").await);
     let lines = ranked(&all);
-    assert!(lines[0].contains("Thompson") && lines[0].contains("80.0%"), "{all}");
-    assert!(lines[1].contains("MP40") && lines[1].contains("34.5%"), "{all}");
-    assert!(lines[2].contains("Panzerfaust") && lines[2].contains("25.0%"), "{all}");
+    assert!(
+        lines[0].contains("Thompson") && lines[0].contains("80.0%"),
+        "{all}"
+    );
+    assert!(
+        lines[1].contains("MP40") && lines[1].contains("34.5%"),
+        "{all}"
+    );
+    assert!(
+        lines[2].contains("Panzerfaust") && lines[2].contains("25.0%"),
+        "{all}"
+    );
     assert!(lines[3].contains(" - "), "{all}");
     // The day's rows and the all-time totals give the same answer.
     let day = all_text(&ask(&env, &console(), "/weapons by:accuracy period:2025-11-18").await);
@@ -891,8 +920,14 @@ async fn weapons_rank_by_kills_accuracy_and_damage(pool: PgPool) {
         .await
         .unwrap();
     let after = all_text(&ask(&env, &console(), "/weapons by:accuracy").await);
-    assert!(!after.contains("80.0%"), "the Thompson row is gone: {after}");
-    assert!(after.contains("36.4%"), "400 of 1,100 after the update: {after}");
+    assert!(
+        !after.contains("80.0%"),
+        "the Thompson row is gone: {after}"
+    );
+    assert!(
+        after.contains("36.4%"),
+        "400 of 1,100 after the update: {after}"
+    );
     let unknown = all_text(&ask(&env, &console(), "/weapons by:speed").await);
     assert!(unknown.contains("kills, accuracy or damage"), "{unknown}");
 }
@@ -904,21 +939,54 @@ async fn leaderboard_fight_stats_keep_a_minimum(pool: PgPool) {
     let env = seed_with_fight(&pool).await;
     let dpm = all_text(&ask(&env, &console(), "/leaderboard stat:dpm period:all").await);
     let rows = ranked(&dpm);
-    assert_eq!(rows.len(), 2, "Lagger's 5 minutes are under the rule: {dpm}");
-    assert!(rows[0].contains("SlomiX") && rows[0].contains("300.0"), "{dpm}");
-    assert!(rows[1].contains("carniee") && rows[1].contains("240.0"), "{dpm}");
+    assert_eq!(
+        rows.len(),
+        2,
+        "Lagger's 5 minutes are under the rule: {dpm}"
+    );
+    assert!(
+        rows[0].contains("SlomiX") && rows[0].contains("300.0"),
+        "{dpm}"
+    );
+    assert!(
+        rows[1].contains("carniee") && rows[1].contains("240.0"),
+        "{dpm}"
+    );
     assert!(dpm.contains("ranked: 30+ minutes played"), "{dpm}");
     let day = all_text(&ask(&env, &console(), "/leaderboard stat:dpm period:2025-11-18").await);
     assert_eq!(ranked(&day), ranked(&dpm));
     let acc = all_text(&ask(&env, &console(), "/leaderboard stat:accuracy period:all").await);
     let rows = ranked(&acc);
-    assert!(rows[0].contains("carniee") && rows[0].contains("40.0%"), "{acc}");
-    assert!(!acc.contains("Lagger"), "90 shots are under the rule: {acc}");
+    assert!(
+        rows[0].contains("carniee") && rows[0].contains("40.0%"),
+        "{acc}"
+    );
+    assert!(
+        !acc.contains("Lagger"),
+        "90 shots are under the rule: {acc}"
+    );
     assert!(acc.contains("ranked: 200+ bullet shots"), "{acc}");
     let revives = all_text(&ask(&env, &console(), "/leaderboard stat:revives period:all").await);
-    assert!(revives.lines().any(|l| l.starts_with(" 1. carniee") && l.contains(" 7 ")), "{revives}");
-    let plays = all_text(&ask(&env, &console(), "/leaderboard stat:objective_plays period:all").await);
-    assert!(plays.lines().any(|l| l.starts_with(" 1. ") && l.contains(" 3 ")), "{plays}");
+    assert!(
+        revives
+            .lines()
+            .any(|l| l.starts_with(" 1. carniee") && l.contains(" 7 ")),
+        "{revives}"
+    );
+    let plays = all_text(
+        &ask(
+            &env,
+            &console(),
+            "/leaderboard stat:objective_plays period:all",
+        )
+        .await,
+    );
+    assert!(
+        plays
+            .lines()
+            .any(|l| l.starts_with(" 1. ") && l.contains(" 3 ")),
+        "{plays}"
+    );
     // Nothing in a period without fight data.
     let none = all_text(&ask(&env, &console(), "/leaderboard stat:dpm period:2025-11-01").await);
     assert!(none.contains("No one to rank by dpm"), "{none}");
@@ -928,29 +996,88 @@ async fn leaderboard_fight_stats_keep_a_minimum(pool: PgPool) {
 #[sqlx::test]
 async fn presence_and_objective_heatmaps_are_drawn(pool: PgPool) {
     let env = seed_with_fight(&pool).await;
-    let png = |r: &Reply| r.attachments.first().map(|a| a.bytes.clone()).unwrap_or_default();
-    let presence = ask(&env, &console(), "/heatmap map:goldrush kind:presence size:256").await;
+    let png = |r: &Reply| {
+        r.attachments
+            .first()
+            .map(|a| a.bytes.clone())
+            .unwrap_or_default()
+    };
+    let presence = ask(
+        &env,
+        &console(),
+        "/heatmap map:goldrush kind:presence size:256",
+    )
+    .await;
     assert!(png(&presence).starts_with(b"\x89PNG"), "{presence:?}");
     let text = presence.content.clone().unwrap_or_default();
     // 480 s of SlomiX and 240 s of Lagger.
     assert!(text.contains("12m 00s of presence"), "{text}");
-    let axis = ask(&env, &console(), "/heatmap map:goldrush kind:presence team:axis size:256").await;
-    assert!(axis.content.unwrap_or_default().contains("8m 00s of presence"));
-    let lagger = ask(&env, &console(), "/heatmap map:goldrush kind:presence player:Lagger size:256").await;
-    assert!(lagger.content.unwrap_or_default().contains("4m 00s of presence"));
-    let objectives = ask(&env, &console(), "/heatmap map:goldrush kind:objectives size:256").await;
+    let axis = ask(
+        &env,
+        &console(),
+        "/heatmap map:goldrush kind:presence team:axis size:256",
+    )
+    .await;
+    assert!(axis
+        .content
+        .unwrap_or_default()
+        .contains("8m 00s of presence"));
+    let lagger = ask(
+        &env,
+        &console(),
+        "/heatmap map:goldrush kind:presence player:Lagger size:256",
+    )
+    .await;
+    assert!(lagger
+        .content
+        .unwrap_or_default()
+        .contains("4m 00s of presence"));
+    let objectives = ask(
+        &env,
+        &console(),
+        "/heatmap map:goldrush kind:objectives size:256",
+    )
+    .await;
     assert!(png(&objectives).starts_with(b"\x89PNG"));
-    assert!(objectives.content.unwrap_or_default().contains("5 objective plays"));
-    let steals = ask(&env, &console(), "/heatmap map:goldrush kind:objectives action:steal size:256").await;
+    assert!(objectives
+        .content
+        .unwrap_or_default()
+        .contains("5 objective plays"));
+    let steals = ask(
+        &env,
+        &console(),
+        "/heatmap map:goldrush kind:objectives action:steal size:256",
+    )
+    .await;
     let text = steals.content.unwrap_or_default();
-    assert!(text.contains("2 objective plays") && text.contains("steal only"), "{text}");
-    let empty = ask(&env, &console(), "/heatmap map:supply kind:presence size:256").await;
+    assert!(
+        text.contains("2 objective plays") && text.contains("steal only"),
+        "{text}"
+    );
+    let empty = ask(
+        &env,
+        &console(),
+        "/heatmap map:supply kind:presence size:256",
+    )
+    .await;
     assert!(!png(&empty).is_empty());
     assert!(empty.content.unwrap_or_default().contains("tracker 1.2"));
-    let wrong = all_text(&ask(&env, &console(), "/heatmap map:goldrush kind:kills action:steal").await);
+    let wrong = all_text(
+        &ask(
+            &env,
+            &console(),
+            "/heatmap map:goldrush kind:kills action:steal",
+        )
+        .await,
+    );
     assert!(wrong.contains("kind:objectives"), "{wrong}");
     // The kill heatmap is unchanged by the new kinds.
-    let kills = ask(&env, &console(), "/heatmap map:goldrush kind:kills size:256").await;
+    let kills = ask(
+        &env,
+        &console(),
+        "/heatmap map:goldrush kind:kills size:256",
+    )
+    .await;
     assert!(kills.content.unwrap_or_default().contains("kills"));
 }
 
@@ -961,22 +1088,47 @@ async fn round_summary_names_objective_plays_and_the_top_medic(pool: PgPool) {
     let env = seed_with_fight(&pool).await;
     let round = fight_rows::round_on(&pool, "goldrush").await;
     let text = all_text(&ask(&env, &console(), &format!("/round round:{round}")).await);
-    assert!(text.contains("1:32 SlomiX (axis) stole the Gold Crate"), "{text}");
-    assert!(text.contains("2:10 allies (time-out) returned the Gold Crate"), "{text}");
-    assert!(text.contains("2:30 carniee (axis) built the Tank Barrier"), "{text}");
-    assert!(text.contains("5:01 SlomiX (axis) secured the Gold Crate"), "{text}");
-    assert!(!text.contains("dropped") && !text.contains(" drop "), "drops are not plays: {text}");
+    assert!(
+        text.contains("1:32 SlomiX (axis) stole the Gold Crate"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2:10 allies (time-out) returned the Gold Crate"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2:30 carniee (axis) built the Tank Barrier"),
+        "{text}"
+    );
+    assert!(
+        text.contains("5:01 SlomiX (axis) secured the Gold Crate"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("dropped") && !text.contains(" drop "),
+        "drops are not plays: {text}"
+    );
     assert!(text.contains("Top medic: carniee (2 revives)"), "{text}");
     let supply = fight_rows::round_on(&pool, "supply").await;
     let plain = all_text(&ask(&env, &console(), &format!("/round round:{supply}")).await);
-    assert!(!plain.contains("Objective plays") && !plain.contains("Top medic"), "{plain}");
+    assert!(
+        !plain.contains("Objective plays") && !plain.contains("Top medic"),
+        "{plain}"
+    );
 }
 
 /// The session recap gives the fight awards, each with how it is computed.
 #[sqlx::test]
 async fn the_recap_gives_fight_awards(pool: PgPool) {
     let env = seed_with_fight(&pool).await;
-    let text = all_text(&ask(&env, &console(), "/session server:test-server date:2025-11-18").await);
+    let text = all_text(
+        &ask(
+            &env,
+            &console(),
+            "/session server:test-server date:2025-11-18",
+        )
+        .await,
+    );
     // Objective hero: SlomiX and carniee both have 3 plays; the tie goes by name.
     for line in [
         "Top medic:\n**carniee** · 7 revives\n_teammates this player revived",

@@ -1295,7 +1295,10 @@ async fn weapons_and_the_fight_stats_answer_on_discord(pool: PgPool) {
     fight_rows::seed(&pool).await;
     let bot = start(pool.clone(), &[]).await;
     let weapons = bot.command("weapons");
-    assert!(!weapons["description"].as_str().unwrap_or_default().is_empty());
+    assert!(!weapons["description"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty());
 
     let by = json!({ "name": "by", "type": 4, "value": bot.choice("weapons", "by", "damage") });
     let a = bot
@@ -1303,22 +1306,39 @@ async fn weapons_and_the_fight_stats_answer_on_discord(pool: PgPool) {
         .await;
     assert_eq!(a.embed_titles(), ["Weapons · SlomiX"]);
     let table = a.embed_text();
-    assert!(table.contains(" 1. MP40") && table.contains("9000"), "{table}");
+    assert!(
+        table.contains(" 1. MP40") && table.contains("9000"),
+        "{table}"
+    );
     assert!(table.contains("ranked by damage"), "{table}");
 
     let a = bot
         .ask("player", json!([text("player", "SlomiX")]), plain())
         .await;
-    assert_eq!(a.field("Damage per minute").as_deref(), Some("300.0 (12000 given, 9000 taken)"));
-    assert_eq!(a.field("Objective plays").as_deref(), Some("2 steals, 1 secure"));
+    assert_eq!(
+        a.field("Damage per minute").as_deref(),
+        Some("300.0 (12000 given, 9000 taken)")
+    );
+    assert_eq!(
+        a.field("Objective plays").as_deref(),
+        Some("2 steals, 1 secure")
+    );
 
     let stat =
         json!({ "name": "stat", "type": 4, "value": bot.choice("leaderboard", "stat", "dpm") });
     let a = bot
-        .ask("leaderboard", json!([stat, bot.period("leaderboard", "all")]), plain())
+        .ask(
+            "leaderboard",
+            json!([stat, bot.period("leaderboard", "all")]),
+            plain(),
+        )
         .await;
     assert_eq!(a.embed_titles(), ["Most damage per minute"]);
-    assert!(a.embed_text().contains("30+ minutes played"), "{}", a.embed_text());
+    assert!(
+        a.embed_text().contains("30+ minutes played"),
+        "{}",
+        a.embed_text()
+    );
 
     let a = bot
         .ask(

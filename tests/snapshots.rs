@@ -76,7 +76,10 @@ const LINES: [(&str, &str); 41] = [
     ("leaderboard_kills", "/leaderboard stat:kills period:all"),
     ("leaderboard_week", "/leaderboard stat:rounds period:7d"),
     ("leaderboard_dpm", "/leaderboard stat:dpm period:all"),
-    ("leaderboard_accuracy", "/leaderboard stat:accuracy period:30d"),
+    (
+        "leaderboard_accuracy",
+        "/leaderboard stat:accuracy period:30d",
+    ),
     ("round_latest", "/round"),
     ("round_first", "/round round:1"),
     ("session_latest", "/session"),
@@ -84,7 +87,10 @@ const LINES: [(&str, &str); 41] = [
     ("session_no_rounds", "/session date:2025-11-01"),
     ("maps", "/maps"),
     ("heatmap", "/heatmap map:goldrush kind:kills size:256"),
-    ("heatmap_presence", "/heatmap map:goldrush kind:presence team:axis size:256"),
+    (
+        "heatmap_presence",
+        "/heatmap map:goldrush kind:presence team:axis size:256",
+    ),
     (
         "heatmap_objectives",
         "/heatmap map:goldrush kind:objectives action:steal size:256",

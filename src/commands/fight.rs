@@ -156,6 +156,9 @@ mod tests {
             action: "steal".into(),
             target: "the Gold Crate".into(),
         };
-        assert_eq!(objective_line(&play), "1:32 Alpha (axis) stole the Gold Crate");
+        assert_eq!(
+            objective_line(&play),
+            "1:32 Alpha (axis) stole the Gold Crate"
+        );
     }
 }

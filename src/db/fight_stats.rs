@@ -118,10 +118,7 @@ pub async fn day_fight(
     daily_fight(pool, Some(guids), day, day).await
 }
 
-async fn all_time_fight(
-    pool: &PgPool,
-    guids: Option<&[String]>,
-) -> sqlx::Result<Vec<FightTotals>> {
+async fn all_time_fight(pool: &PgPool, guids: Option<&[String]>) -> sqlx::Result<Vec<FightTotals>> {
     sqlx::query_as!(
         FightTotals,
         r#"SELECT t.player_guid AS "guid!", COALESCE(p.last_name, t.player_guid) AS "name!",

@@ -167,9 +167,7 @@ fn nothing_note(map: &str, kind: PositionKind, no_session: bool) -> String {
     if no_session {
         format!("no session with {what} on {map} yet")
     } else {
-        format!(
-            "no {what} match these filters (only rounds recorded by tracker 1.2 have {what})"
-        )
+        format!("no {what} match these filters (only rounds recorded by tracker 1.2 have {what})")
     }
 }
 
@@ -177,7 +175,10 @@ fn nothing_note(map: &str, kind: PositionKind, no_session: bool) -> String {
 fn fitted_box(cells: &[RollupCount]) -> Result<(WorldBox, Calibration), HeatmapError> {
     let mut bounds: Option<(f64, f64, f64, f64)> = None;
     for c in cells {
-        let (x0, y0) = (f64::from(c.cell_x) * FINE_CELL, f64::from(c.cell_y) * FINE_CELL);
+        let (x0, y0) = (
+            f64::from(c.cell_x) * FINE_CELL,
+            f64::from(c.cell_y) * FINE_CELL,
+        );
         let (x1, y1) = (x0 + FINE_CELL, y0 + FINE_CELL);
         bounds = Some(match bounds {
             None => (x0, x1, y0, y1),
@@ -200,10 +201,19 @@ mod tests {
 
     #[test]
     fn counts_say_what_was_counted() {
-        assert_eq!(count_text(PositionKind::Presence, 3725), "1h 02m of presence");
+        assert_eq!(
+            count_text(PositionKind::Presence, 3725),
+            "1h 02m of presence"
+        );
         assert_eq!(count_text(PositionKind::Presence, 75), "1m 15s of presence");
-        assert_eq!(count_text(PositionKind::Objectives(None), 1), "1 objective play");
-        assert_eq!(count_text(PositionKind::Objectives(None), 4), "4 objective plays");
+        assert_eq!(
+            count_text(PositionKind::Objectives(None), 1),
+            "1 objective play"
+        );
+        assert_eq!(
+            count_text(PositionKind::Objectives(None), 4),
+            "4 objective plays"
+        );
     }
 
     #[test]

@@ -252,7 +252,14 @@ fn the_embed_explains_each_number() {
         .contains("1. goldrush · 10m 00s + 7m 00s · stopwatch: the 2nd half beat the time"));
 }
 
-fn fight(guid: &str, minutes: i64, damage: i64, shots: i64, hits: i64, revives: i64) -> FightTotals {
+fn fight(
+    guid: &str,
+    minutes: i64,
+    damage: i64,
+    shots: i64,
+    hits: i64,
+    revives: i64,
+) -> FightTotals {
     FightTotals {
         guid: guid.into(),
         name: guid.into(),
@@ -295,9 +302,15 @@ fn fight_awards_need_their_minimum_and_explain_themselves() {
     );
     // charlie's 1000/min over 5 minutes is below the 10-minute minimum.
     assert_eq!(award("Damage dealer").winner, "^1alpha");
-    assert_eq!(award("Damage dealer").value, "300.0 damage per minute (6000 damage in 20 min)");
+    assert_eq!(
+        award("Damage dealer").value,
+        "300.0 damage per minute (6000 damage in 20 min)"
+    );
     assert_eq!(award("Objective hero").winner, "^1charlie");
-    assert_eq!(award("Objective hero").value, "3 objective plays (2 steals, 1 secure)");
+    assert_eq!(
+        award("Objective hero").value,
+        "3 objective plays (2 steals, 1 secure)"
+    );
     // Without fight data there is no fight award.
     let plain = compute(&input());
     assert!(plain.awards.iter().all(|a| a.title != "Top medic"));

@@ -184,11 +184,56 @@ pub async fn seed(pool: &PgPool) {
     weapon(pool, "carniee", 3, [500, 200, 50], 8_400).await;
     weapon(pool, "Lagger", 8, [90, 72, 10], 3_000).await;
     let round = round_on(pool, "goldrush").await;
-    objective(pool, round, 92_500, Some("SlomiX"), "AXIS", "steal", "the Gold Crate").await;
-    objective(pool, round, 100_000, Some("SlomiX"), "AXIS", "drop", "the Gold Crate").await;
-    objective(pool, round, 130_000, None, "ALLIES", "return", "the Gold Crate").await;
-    objective(pool, round, 150_000, Some("carniee"), "AXIS", "build", "the Tank Barrier").await;
-    objective(pool, round, 301_000, Some("SlomiX"), "AXIS", "secure", "the Gold Crate").await;
+    objective(
+        pool,
+        round,
+        92_500,
+        Some("SlomiX"),
+        "AXIS",
+        "steal",
+        "the Gold Crate",
+    )
+    .await;
+    objective(
+        pool,
+        round,
+        100_000,
+        Some("SlomiX"),
+        "AXIS",
+        "drop",
+        "the Gold Crate",
+    )
+    .await;
+    objective(
+        pool,
+        round,
+        130_000,
+        None,
+        "ALLIES",
+        "return",
+        "the Gold Crate",
+    )
+    .await;
+    objective(
+        pool,
+        round,
+        150_000,
+        Some("carniee"),
+        "AXIS",
+        "build",
+        "the Tank Barrier",
+    )
+    .await;
+    objective(
+        pool,
+        round,
+        301_000,
+        Some("SlomiX"),
+        "AXIS",
+        "secure",
+        "the Gold Crate",
+    )
+    .await;
     revive(pool, round, 50_000, "carniee", "SlomiX").await;
     revive(pool, round, 70_000, "carniee", "SlomiX").await;
     revive(pool, round, 90_000, "SlomiX", "carniee").await;
