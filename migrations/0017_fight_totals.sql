@@ -2,17 +2,18 @@
 -- player (and weapon) instead of summing every day (issue "The whole fight", "Stored and shown").
 --
 -- They are the sums of the per-day tables of 0013 (player_fight_daily,
--- player_weapon_fight_daily) and nothing else. Triggers on those tables keep them so: every
--- insert, update or delete of a daily row adds the new row and takes out the old one, in the
--- same transaction. The importer therefore does nothing for them: whatever writes the daily
+-- player_weapon_fight_daily) and nothing else. Statement triggers on those tables keep them so:
+-- after every INSERT (also INSERT ... ON CONFLICT DO UPDATE), UPDATE or DELETE of daily rows,
+-- the rows written are added and the rows replaced or removed taken out, in the same
+-- transaction. The importer therefore does nothing for them: whatever writes the daily
 -- rows (upsert per round, taking out a replaced round, a rebuild) keeps the totals exact, in any
 -- order of imports. Retention never touches the daily rows, so it never touches these.
 -- A TRUNCATE of a daily table fires no row trigger: truncate the totals with it.
 --
--- Cost: one upsert of a totals row per daily row written (a round writes one daily row per
--- player and one per player and weapon fired). Rows are written in the order the statement
--- writes the daily rows; the importer writes them in key order, so concurrent imports lock
--- totals rows in the same order.
+-- Cost: one grouped upsert per statement that writes daily rows, about as dear as the daily
+-- upsert itself (measured at load ~10 on 2 cores: 4,000 player rows 0.5-0.9 s with, 0.3-0.55 s
+-- without; row-level triggers cost 4-6 times more). Totals rows are written in key order, so
+-- concurrent imports lock them in the same order.
 
 CREATE TABLE player_fight_totals (
     player_guid           TEXT    NOT NULL PRIMARY KEY,
@@ -49,85 +50,91 @@ CREATE TABLE player_weapon_fight_totals (
     PRIMARY KEY (player_guid, weapon)
 );
 
--- `sign` 1 adds a daily row, -1 takes it out.
-CREATE FUNCTION player_fight_totals_add(r player_fight_daily, sign INTEGER) RETURNS void
-LANGUAGE sql AS $$
-    INSERT INTO player_fight_totals AS t VALUES (
-        r.player_guid, sign, sign * r.time_played_ms, sign * r.time_alive_ms, sign * r.lives,
-        sign * r.damage_given, sign * r.damage_received, sign * r.team_damage_given,
-        sign * r.team_damage_received, sign * r.hits, sign * r.headshots, sign * r.shots,
-        sign * r.revives_given, sign * r.revives_received, sign * r.down_ms,
-        sign * r.obj_steals, sign * r.obj_secures, sign * r.obj_returns, sign * r.obj_plants,
-        sign * r.obj_defuses, sign * r.obj_destroys, sign * r.obj_builds)
-    ON CONFLICT (player_guid) DO UPDATE SET
-        days_played = t.days_played + EXCLUDED.days_played,
-        time_played_ms = t.time_played_ms + EXCLUDED.time_played_ms,
-        time_alive_ms = t.time_alive_ms + EXCLUDED.time_alive_ms,
-        lives = t.lives + EXCLUDED.lives,
-        damage_given = t.damage_given + EXCLUDED.damage_given,
-        damage_received = t.damage_received + EXCLUDED.damage_received,
-        team_damage_given = t.team_damage_given + EXCLUDED.team_damage_given,
-        team_damage_received = t.team_damage_received + EXCLUDED.team_damage_received,
-        hits = t.hits + EXCLUDED.hits,
-        headshots = t.headshots + EXCLUDED.headshots,
-        shots = t.shots + EXCLUDED.shots,
-        revives_given = t.revives_given + EXCLUDED.revives_given,
-        revives_received = t.revives_received + EXCLUDED.revives_received,
-        down_ms = t.down_ms + EXCLUDED.down_ms,
-        obj_steals = t.obj_steals + EXCLUDED.obj_steals,
-        obj_secures = t.obj_secures + EXCLUDED.obj_secures,
-        obj_returns = t.obj_returns + EXCLUDED.obj_returns,
-        obj_plants = t.obj_plants + EXCLUDED.obj_plants,
-        obj_defuses = t.obj_defuses + EXCLUDED.obj_defuses,
-        obj_destroys = t.obj_destroys + EXCLUDED.obj_destroys,
-        obj_builds = t.obj_builds + EXCLUDED.obj_builds
+-- The rows a statement changed, signed: +1 for each row written (new_rows), -1 for each row
+-- replaced or removed (old_rows). Statement-level triggers with transition tables: one grouped
+-- upsert per statement, however many daily rows it wrote.
+CREATE FUNCTION fight_changed_rows(op TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE op
+        WHEN 'INSERT' THEN 'SELECT 1 AS s, * FROM new_rows'
+        WHEN 'DELETE' THEN 'SELECT -1 AS s, * FROM old_rows'
+        ELSE 'SELECT 1 AS s, * FROM new_rows UNION ALL SELECT -1 AS s, * FROM old_rows'
+    END
 $$;
 
-CREATE FUNCTION player_fight_totals_follow() RETURNS trigger
-LANGUAGE plpgsql AS $$
+CREATE FUNCTION player_fight_totals_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM player_fight_totals_add(OLD, -1);
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM player_fight_totals_add(NEW, 1);
-    END IF;
+    EXECUTE format($q$
+        INSERT INTO player_fight_totals AS t
+        SELECT player_guid, SUM(s), SUM(s * time_played_ms), SUM(s * time_alive_ms),
+            SUM(s * lives), SUM(s * damage_given), SUM(s * damage_received),
+            SUM(s * team_damage_given), SUM(s * team_damage_received), SUM(s * hits),
+            SUM(s * headshots), SUM(s * shots), SUM(s * revives_given), SUM(s * revives_received),
+            SUM(s * down_ms), SUM(s * obj_steals), SUM(s * obj_secures), SUM(s * obj_returns),
+            SUM(s * obj_plants), SUM(s * obj_defuses), SUM(s * obj_destroys), SUM(s * obj_builds)
+        FROM (%s) d GROUP BY player_guid ORDER BY player_guid
+        ON CONFLICT (player_guid) DO UPDATE SET
+            days_played = t.days_played + EXCLUDED.days_played,
+            time_played_ms = t.time_played_ms + EXCLUDED.time_played_ms,
+            time_alive_ms = t.time_alive_ms + EXCLUDED.time_alive_ms,
+            lives = t.lives + EXCLUDED.lives,
+            damage_given = t.damage_given + EXCLUDED.damage_given,
+            damage_received = t.damage_received + EXCLUDED.damage_received,
+            team_damage_given = t.team_damage_given + EXCLUDED.team_damage_given,
+            team_damage_received = t.team_damage_received + EXCLUDED.team_damage_received,
+            hits = t.hits + EXCLUDED.hits,
+            headshots = t.headshots + EXCLUDED.headshots,
+            shots = t.shots + EXCLUDED.shots,
+            revives_given = t.revives_given + EXCLUDED.revives_given,
+            revives_received = t.revives_received + EXCLUDED.revives_received,
+            down_ms = t.down_ms + EXCLUDED.down_ms,
+            obj_steals = t.obj_steals + EXCLUDED.obj_steals,
+            obj_secures = t.obj_secures + EXCLUDED.obj_secures,
+            obj_returns = t.obj_returns + EXCLUDED.obj_returns,
+            obj_plants = t.obj_plants + EXCLUDED.obj_plants,
+            obj_defuses = t.obj_defuses + EXCLUDED.obj_defuses,
+            obj_destroys = t.obj_destroys + EXCLUDED.obj_destroys,
+            obj_builds = t.obj_builds + EXCLUDED.obj_builds
+        $q$, fight_changed_rows(TG_OP));
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER player_fight_totals_follow
-    AFTER INSERT OR UPDATE OR DELETE ON player_fight_daily
-    FOR EACH ROW EXECUTE FUNCTION player_fight_totals_follow();
+CREATE TRIGGER player_fight_totals_insert AFTER INSERT ON player_fight_daily
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION player_fight_totals_follow();
+CREATE TRIGGER player_fight_totals_update AFTER UPDATE ON player_fight_daily
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION player_fight_totals_follow();
+CREATE TRIGGER player_fight_totals_delete AFTER DELETE ON player_fight_daily
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION player_fight_totals_follow();
 
-CREATE FUNCTION player_weapon_fight_totals_add(r player_weapon_fight_daily, sign INTEGER)
-RETURNS void LANGUAGE sql AS $$
-    INSERT INTO player_weapon_fight_totals AS t VALUES (
-        r.player_guid, r.weapon, sign * r.shots, sign * r.hits, sign * r.headshots,
-        sign * r.damage)
-    ON CONFLICT (player_guid, weapon) DO UPDATE SET
-        shots = t.shots + EXCLUDED.shots,
-        hits = t.hits + EXCLUDED.hits,
-        headshots = t.headshots + EXCLUDED.headshots,
-        damage = t.damage + EXCLUDED.damage
-$$;
-
-CREATE FUNCTION player_weapon_fight_totals_follow() RETURNS trigger
-LANGUAGE plpgsql AS $$
+CREATE FUNCTION player_weapon_fight_totals_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM player_weapon_fight_totals_add(OLD, -1);
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM player_weapon_fight_totals_add(NEW, 1);
-    END IF;
+    EXECUTE format($q$
+        INSERT INTO player_weapon_fight_totals AS t
+        SELECT player_guid, weapon, SUM(s * shots), SUM(s * hits), SUM(s * headshots),
+            SUM(s * damage)
+        FROM (%s) d GROUP BY player_guid, weapon ORDER BY player_guid, weapon
+        ON CONFLICT (player_guid, weapon) DO UPDATE SET
+            shots = t.shots + EXCLUDED.shots,
+            hits = t.hits + EXCLUDED.hits,
+            headshots = t.headshots + EXCLUDED.headshots,
+            damage = t.damage + EXCLUDED.damage
+        $q$, fight_changed_rows(TG_OP));
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER player_weapon_fight_totals_follow
-    AFTER INSERT OR UPDATE OR DELETE ON player_weapon_fight_daily
-    FOR EACH ROW EXECUTE FUNCTION player_weapon_fight_totals_follow();
+CREATE TRIGGER player_weapon_fight_totals_insert AFTER INSERT ON player_weapon_fight_daily
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION player_weapon_fight_totals_follow();
+CREATE TRIGGER player_weapon_fight_totals_update AFTER UPDATE ON player_weapon_fight_daily
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION player_weapon_fight_totals_follow();
+CREATE TRIGGER player_weapon_fight_totals_delete AFTER DELETE ON player_weapon_fight_daily
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION player_weapon_fight_totals_follow();
 
 -- Daily rows written before this migration (none on a fresh database).
 INSERT INTO player_fight_totals
