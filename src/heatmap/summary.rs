@@ -107,7 +107,7 @@ pub fn describe_filters(filter: &HeatmapFilter, from: Option<NaiveDate>) -> Vec<
 }
 
 /// "session 2026-11-20", "last 7 days (since 2026-11-14)", or the period in words.
-pub(super) fn period_caption(period: Period, from: Option<NaiveDate>) -> String {
+fn period_caption(period: Period, from: Option<NaiveDate>) -> String {
     match (period, from) {
         (Period::Session, Some(day)) => format!("session {day}"),
         (Period::LastDays(_), Some(since)) => format!("{} (since {since})", period.describe()),
