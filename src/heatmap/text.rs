@@ -130,9 +130,13 @@ fn draw_legend(
     has_image: bool,
 ) -> Result<i32, RenderError> {
     let size = frame.size as i32;
-    let legend_label = match frame.scale {
-        Scale::Linear => "kill density (linear)",
-        Scale::Log => "kill density (log)",
+    // Fight heatmaps (no kill count) weigh seconds or objective plays, not kills.
+    let kills = frame.kill_count != Frame::NO_COUNT;
+    let legend_label = match (frame.scale, kills) {
+        (Scale::Linear, true) => "kill density (linear)",
+        (Scale::Log, true) => "kill density (log)",
+        (Scale::Linear, false) => "density (linear)",
+        (Scale::Log, false) => "density (log)",
     };
     let (_, small_h) = root
         .estimate_text_size("≥ 99th pct", &st.small)
