@@ -35,7 +35,8 @@ $$;
 
 -- As in 0008, for every table of raw_partitioned_tables(): a missing month is created under the
 -- lock on kill_context (one creator at a time), filled from the table's default partition, and
--- attached. Returns how many partitions it created (kill_context's and the fight tables').
+-- attached. Returns how many months of kill_context it created, as before (the fight tables'
+-- partitions of those months come with them and are not counted).
 CREATE OR REPLACE FUNCTION ensure_kill_context_partitions(days DATE[])
 RETURNS INTEGER
 LANGUAGE plpgsql AS $$
@@ -58,7 +59,9 @@ BEGIN
                            t || '_default', m, (m + INTERVAL '1 month')::date, part);
             EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
                            t, part, m, (m + INTERVAL '1 month')::date);
-            created := created + 1;
+            IF t = 'kill_context' THEN
+                created := created + 1;
+            END IF;
         END LOOP;
     END LOOP;
     RETURN created;

@@ -13,6 +13,10 @@ use super::{field, Line, Team};
 /// Presence encodes the roster index in two base-64 digits.
 pub const MAX_ROSTER_INDEX: u16 = 4095;
 
+/// More shots than any weapon fires in a day of play (an MG42 fires 20 a second); a line
+/// beyond is refused, so the per-day sums stay far from the end of their INTEGER columns.
+pub const MAX_SHOTS: i32 = 2_000_000;
+
 /// Longest GUID or name a players line may hold.
 pub const MAX_IDENTITY_BYTES: usize = 512;
 
@@ -450,6 +454,11 @@ fn parse_shots(line: Line<'_>, fight: &FightSections<'_>) -> Result<ShotCount, S
         .filter(|w| *w >= 0)
         .ok_or("weapon is not a weapon number")?;
     let shots = count(f[2], "shots")?;
+    if shots > MAX_SHOTS {
+        return Err(format!(
+            "shots {shots} is more than a round can fire (at most {MAX_SHOTS})"
+        ));
+    }
     Ok(ShotCount {
         line: line.number,
         player,
