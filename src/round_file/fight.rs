@@ -617,7 +617,8 @@ fn parse_presence(line: Line<'_>, fight: &FightSections<'_>) -> Result<PresenceS
 /// * a means of death maps to the weapon whose fire function reports it (`mod_from_weaponTable`
 ///   of weapons.csv; the first, undeployed weapon when several do), else to mods.csv's
 ///   `icon_weapon`; a means of death of no weapon (world, falling, …) maps to 0; the tank
-///   machine guns map to the mounted MG42 (33), whose shots `et_WeaponFire` never reports;
+///   machine guns map to the mounted MG42 (33), whose shots `et_WeaponFire` never reports, and
+///   the airstrike to its marker (22), which is what `et_WeaponFire` reports for it;
 /// * a fired weapon maps to itself, except a deployed set-up (mobile MG42/Browning, mortars),
 ///   which fires as its carried weapon: deployed and carried share one means of death.
 ///
@@ -666,11 +667,12 @@ pub mod weapons {
                     .map(|w| w.0);
                 // Tank machine guns are fixed guns like the emplacement: et_WeaponFire never
                 // reports them, and their hits must not count for the carried MG42's accuracy.
-                let fixed = matches!(*name, "MOD_BROWNING" | "MOD_MG42");
-                let weapon = if fixed {
-                    weapon_named("WP_DUMMY_MG42")
-                } else {
-                    fired.or_else(|| weapon_named(icon))
+                // An airstrike is fired as the marker (weapon 22, the facts of et_WeaponFire);
+                // the bomb's own weapon number (55) never fires.
+                let weapon = match *name {
+                    "MOD_BROWNING" | "MOD_MG42" => weapon_named("WP_DUMMY_MG42"),
+                    "MOD_AIRSTRIKE" => weapon_named("WP_SMOKE_MARKER"),
+                    _ => fired.or_else(|| weapon_named(icon)),
                 };
                 by_mod.insert(value, weapon.unwrap_or(0));
             }

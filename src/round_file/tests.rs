@@ -754,6 +754,8 @@ fn shots_and_hits_of_one_weapon_meet_on_one_number() {
         (62, 50), // mobile Browning, deployed
         (52, 43), // mortar, set
         (37, 24), // M1 Carbine
+        (16, 4),  // hand grenade (Axis)
+        (23, 22), // airstrike: thrown as its marker
     ] {
         assert_eq!(
             of_mod(means_of_death),
