@@ -678,7 +678,7 @@ pub mod weapons {
             }
             let mut fired = HashMap::new();
             for (value, name, _) in &weapons {
-                if let Some(base) = name.strip_suffix("_SET").and_then(|b| weapon_named(b)) {
+                if let Some(base) = name.strip_suffix("_SET").and_then(&weapon_named) {
                     fired.insert(*value, base);
                 }
             }
