@@ -720,3 +720,46 @@ async fn files_without_fight_sections_write_no_fight_rows(pool: PgPool) {
         assert_eq!(count(&pool, table).await, 0, "{table}");
     }
 }
+
+/// A round of about 10 000 damage events (the size the tracker writes for a busy 20-minute
+/// round) imports whole, and its aggregates are its raw rows summed. Prints the time the fight
+/// adds to the import (the same kills without fight sections, then with them).
+#[sqlx::test]
+async fn a_round_of_ten_thousand_damage_events_imports_exactly(pool: PgPool) {
+    let dir = tempfile::tempdir().unwrap();
+    let imp = importer(&pool);
+    let spec = RoundSpec {
+        kills: 4_600,
+        team_size: 12,
+        server_id: "eu-1".into(),
+        ..RoundSpec::new(77, START)
+    };
+    let plain = write(dir.path(), "plain.txt", &synthetic_v3(&spec));
+    let started = std::time::Instant::now();
+    expect_imported(&import(&imp, &plain).await);
+    let kills_only = started.elapsed();
+    truncate_imported(&pool).await;
+    let bytes = synthetic_v3_fight(&spec);
+    let file = write(dir.path(), "fight.txt", &bytes);
+    let started = std::time::Instant::now();
+    expect_imported(&import(&imp, &file).await);
+    let with_fight = started.elapsed();
+    let damage = count(&pool, "damage_event").await;
+    assert!(damage >= 10_000, "{damage}");
+    let (given, raw, hits, raw_hits): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(damage_given + team_damage_given)::int8 FROM player_fight_daily),
+                (SELECT sum(effective)::int8 FROM damage_event),
+                (SELECT sum(hits)::int8 FROM player_weapon_fight_daily),
+                (SELECT count(*) FROM damage_event WHERE effective > 0 AND NOT team_damage)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((given, hits), (raw, raw_hits));
+    eprintln!(
+        "import of {} kills: {kills_only:?} without fight sections, {with_fight:?} with {damage} damage events, {} presence rows ({} bytes)",
+        spec.kills,
+        count(&pool, "round_presence_cells").await,
+        bytes.len()
+    );
+}
