@@ -279,6 +279,14 @@ fn fight() -> FightSections<'static> {
     }
 }
 
+fn sample_at(player: u16, x: f32, y: f32) -> PresenceSample {
+    PresenceSample {
+        player,
+        qx: PresenceSample::quantise(x),
+        qy: PresenceSample::quantise(y),
+    }
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
@@ -739,7 +747,28 @@ async fn a_round_of_ten_thousand_damage_events_imports_exactly(pool: PgPool) {
     expect_imported(&import(&imp, &plain).await);
     let kills_only = started.elapsed();
     truncate_imported(&pool).await;
-    let bytes = synthetic_v3_fight(&spec);
+    // Presence as a 20-minute round has it: one line a second, 24 players walking about.
+    let synthetic = synthetic_v3_fight(&spec);
+    let parsed = etprox::round_file::parse_round_file(&synthetic, "fight.txt").unwrap();
+    let mut fight = parsed.fight.clone().unwrap();
+    let mut rng = etprox::prng::SplitMix64::new(5);
+    let mut at: Vec<(f32, f32)> = (0..24).map(|_| (0.0, 0.0)).collect();
+    fight.presence = (1..=1_200)
+        .map(|t_s| PresenceSecond {
+            line: 0,
+            t_s,
+            samples: at
+                .iter_mut()
+                .enumerate()
+                .map(|(p, (x, y))| {
+                    *x += rng.range_f64(-300.0, 300.0) as f32;
+                    *y += rng.range_f64(-300.0, 300.0) as f32;
+                    sample_at(p as u16, *x, *y)
+                })
+                .collect(),
+        })
+        .collect();
+    let bytes = write_v3_fight(&parsed.header, false, &parsed.kills, &fight);
     let file = write(dir.path(), "fight.txt", &bytes);
     let started = std::time::Instant::now();
     expect_imported(&import(&imp, &file).await);
@@ -757,7 +786,7 @@ async fn a_round_of_ten_thousand_damage_events_imports_exactly(pool: PgPool) {
     .unwrap();
     assert_eq!((given, hits), (raw, raw_hits));
     eprintln!(
-        "import of {} kills: {kills_only:?} without fight sections, {with_fight:?} with {damage} damage events, {} presence rows ({} bytes)",
+        "import of {} kills: {kills_only:?} without fight sections, {with_fight:?} with {damage} damage events and 1 200 presence seconds of 24 players: {} presence rows ({} bytes)",
         spec.kills,
         count(&pool, "round_presence_cells").await,
         bytes.len()
