@@ -18,7 +18,7 @@ use chrono::{NaiveTime, Utc};
 use etprox::config::SessionClock;
 use etprox::ingest::{Importer, Preparation};
 use etprox::prng::SplitMix64 as Rng;
-use etprox::round_file::synthetic::{synthetic_v2, synthetic_v3, RoundSpec};
+use etprox::round_file::synthetic::{synthetic_v2, synthetic_v3, synthetic_v3_fight, RoundSpec};
 use etprox::round_file::KillKind;
 use etprox::stats::batch::{merge_rounds, RoundContext};
 
@@ -37,6 +37,15 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
             chrono::NaiveDateTime::parse_from_str("2025-11-18 21:00:00", "%Y-%m-%d %H:%M:%S")
                 .unwrap();
         out.push(synthetic_v2(&spec, when));
+        // Tracker 1.2: the same kills with every fight section.
+        let spec = RoundSpec {
+            team_size: 3,
+            ..spec
+        };
+        out.push((
+            "2025-11-18-200000-goldrush-round-1_etprox_eu-1_3.txt".into(),
+            synthetic_v3_fight(&spec),
+        ));
     }
     // v2 quirks: a name with '|', a literal NONE player, an ally name with ','.
     out.push((
@@ -202,10 +211,17 @@ fn check(
         }
     };
     let round = &file.round;
+    let fight_lines = round.fight.as_ref().map_or(0, |f| {
+        use etprox::round_file::fight::Section;
+        Section::ALL.iter().map(|s| f.len(*s)).sum::<usize>()
+    });
     assert!(
-        round.kills.len() + round.rejected.len() <= lines,
+        round.kills.len() + fight_lines + round.rejected.len() <= lines,
         "more results than lines"
     );
+    if let Some(fight) = &round.fight {
+        check_fight(fight);
+    }
     for issue in round.rejected.iter().chain(&round.warnings) {
         assert!(issue.line as usize <= lines, "line number out of range");
         assert!(!issue.reason.contains('\0') && !issue.excerpt.contains('\0'));
@@ -261,6 +277,35 @@ fn check(
         serde_json::from_str::<serde_json::Value>(&stats.allies_json(kill)).unwrap();
     }
     Some(true)
+}
+
+/// What the importer writes of the fight sections is always something PostgreSQL takes: rows
+/// that name players the roster has, and texts without NUL.
+fn check_fight(fight: &etprox::round_file::FightSections<'_>) {
+    use etprox::db::fight::FightRows;
+    use etprox::ingest::fight::{add_round, RoundOf};
+    let mut rows = FightRows::default();
+    let round = RoundOf {
+        round_id: 1,
+        session_date: chrono::NaiveDate::from_ymd_opt(2025, 11, 18).unwrap(),
+        map_name: "goldrush",
+    };
+    add_round(&mut rows, &round, &[], fight);
+    let texts = rows
+        .roster
+        .player_guid
+        .iter()
+        .chain(&rows.damage.attacker_guid)
+        .chain(&rows.damage.target_guid)
+        .chain(&rows.objectives.target)
+        .chain(rows.objectives.player_guid.iter().flatten());
+    for text in texts {
+        assert!(!text.is_empty() && !text.contains('\0'), "{text:?}");
+    }
+    for life in &rows.lives.start_ms {
+        assert!(*life >= 0);
+    }
+    assert_eq!(rows.damage.round_id.len(), fight.damage.len());
 }
 
 #[tokio::test]

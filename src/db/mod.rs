@@ -27,6 +27,7 @@ pub mod admin;
 pub mod aggregates;
 pub mod copy_text;
 pub mod demo;
+pub mod fight;
 pub mod fight_stats;
 pub mod heatmap;
 pub mod import_log;

@@ -1,6 +1,7 @@
 //! Importing round files: each file once, in one transaction, with every rejected line logged.
 
 mod backfill;
+pub mod fight;
 mod files;
 pub mod identity;
 mod prepare;

@@ -346,6 +346,8 @@ async fn write_round_contents(
         })
         .collect();
     db_rounds::copy_kills(tx, &kills).await?;
+    // The whole fight (tracker 1.2 sections), after the kills: see ingest::fight.
+    super::fight::store_fights(tx, &new).await?;
     db_rounds::insert_player_rounds(tx, &kills).await?;
     crate::db::versus::record_rounds(tx, &new.iter().map(|(id, _)| *id).collect::<Vec<_>>())
         .await?;

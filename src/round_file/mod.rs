@@ -6,6 +6,7 @@
 
 pub mod backfill;
 pub mod escape;
+pub mod fight;
 pub mod name;
 pub mod synthetic;
 mod v2;
@@ -15,6 +16,7 @@ pub mod writer;
 use std::borrow::Cow;
 use std::fmt;
 
+pub use fight::FightSections;
 pub use v2::parse_v2_file_name;
 pub use v3::{parse_v3_file_name, V3FileName};
 
@@ -191,7 +193,7 @@ pub enum RoundFlag {
     MapMismatch,
     /// Some lines could not be used; see the import log.
     LinesRejected,
-    /// v3 end marker count differs from the kill lines read.
+    /// v3 end marker count differs from the kill lines (or a fight section's lines) read.
     CountMismatch,
     /// A v2 line was realigned because a name contained `|`.
     Realigned,
@@ -259,6 +261,11 @@ pub struct ParsedRound<'a> {
     pub warnings: Vec<LineIssue>,
     /// v3 only: whether the end marker was present.
     pub has_end_marker: bool,
+    /// v3 only: the header's `tracker=` (the tracker's version), when written (1.2 and later).
+    pub tracker: Option<String>,
+    /// v3 only: the fight sections (tracker 1.2); None for files without any (older trackers,
+    /// v2).
+    pub fight: Option<FightSections<'a>>,
 }
 
 impl ParsedRound<'_> {
@@ -273,6 +280,8 @@ impl ParsedRound<'_> {
             rejected: Vec::new(),
             warnings: Vec::new(),
             has_end_marker: false,
+            tracker: None,
+            fight: None,
         }
     }
 

@@ -6,7 +6,11 @@ use std::borrow::Cow;
 
 use crate::prng::SplitMix64 as Rng;
 
-use super::writer::{v2_file_name, write_v2, write_v3, V2Kill, V2Side};
+use super::fight::{
+    DamageEvent, FightSections, ObjectiveAction, ObjectiveEvent, PresenceSample, PresenceSecond,
+    ReviveEvent, RosterEntry, ShotCount, SpawnEvent,
+};
+use super::writer::{v2_file_name, write_v2, write_v3, write_v3_fight, V2Kill, V2Side};
 use super::{AllyRef, Combatant, KillKind, KillRecord, RoundHeader, Team};
 
 /// Uniform in `[lo, hi)`, in the file's precision.
@@ -181,8 +185,169 @@ fn kills<'p>(spec: &RoundSpec, players: &'p [Player]) -> Vec<KillRecord<'p>> {
 pub fn synthetic_v3(spec: &RoundSpec) -> Vec<u8> {
     let players = roster(spec);
     let kills = kills(spec, &players);
+    write_v3(&v3_header(spec, &kills), false, &kills)
+}
+
+/// A complete tracker 1.2 file for the spec: the kills of [`synthetic_v3`] and fight sections
+/// that agree with them (damage before each kill, a corpse hit now and then, shots, spawns,
+/// medic revives, a carrier run, presence every five seconds).
+pub fn synthetic_v3_fight(spec: &RoundSpec) -> Vec<u8> {
+    let players = roster(spec);
+    let kills = kills(spec, &players);
+    let header = v3_header(spec, &kills);
+    let end_ms = ((header.ended_unix.unwrap_or(0) - header.started_unix.unwrap_or(0)) * 1000)
+        .clamp(0, i64::from(i32::MAX)) as i32;
+    let fight = synthetic_fight(spec, &players, &kills, end_ms);
+    write_v3_fight(&header, false, &kills, &fight)
+}
+
+fn synthetic_fight<'p>(
+    spec: &RoundSpec,
+    players: &'p [Player],
+    kills: &[KillRecord<'_>],
+    end_ms: i32,
+) -> FightSections<'p> {
+    let mut rng = Rng::new(spec.seed ^ 0x5EED_F16E);
+    let mut f = FightSections::default();
+    for (i, p) in players.iter().enumerate() {
+        f.players.push(RosterEntry {
+            line: 0,
+            index: i as u16,
+            slot: p.slot,
+            guid: Cow::Borrowed(p.guid.as_bytes()),
+            name: Cow::Borrowed(p.name.as_slice()),
+            team: p.team,
+            from_ms: 0,
+            to_ms: end_ms,
+        });
+        f.spawns.push(SpawnEvent {
+            line: 0,
+            t_ms: 0,
+            player: i as u16,
+            revived: false,
+        });
+    }
+    let index = |slot: i16| players.iter().position(|p| p.slot == slot).unwrap_or(0) as u16;
+    let mut shots = vec![0i32; players.len()];
+    for k in kills {
+        let t = k.time_ms.unwrap_or(0) as i32;
+        let (a, v) = (index(k.killer.slot), index(k.victim.slot));
+        if k.kind == KillKind::Kill || k.kind == KillKind::TeamKill {
+            let team_damage = k.kind == KillKind::TeamKill;
+            let first = 20 + rng.below(60) as i32;
+            for (n, (damage, health)) in [(first, 100), (100, 100 - first)].into_iter().enumerate()
+            {
+                f.damage.push(DamageEvent {
+                    line: 0,
+                    t_ms: t - 400 + n as i32 * 300,
+                    attacker: a,
+                    target: v,
+                    damage,
+                    health,
+                    means_of_death: k.means_of_death,
+                    headshot: rng.below(5) == 0,
+                    team_damage,
+                    splash: false,
+                });
+            }
+            if rng.below(4) == 0 {
+                f.damage.push(DamageEvent {
+                    line: 0,
+                    t_ms: t + 100,
+                    attacker: a,
+                    target: v,
+                    damage: 18,
+                    health: -20,
+                    means_of_death: k.means_of_death,
+                    headshot: false,
+                    team_damage,
+                    splash: false,
+                });
+            }
+            shots[usize::from(a)] += 2 + rng.below(6) as i32;
+        }
+        // Down, then a medic of the victim's team revives or the victim respawns.
+        let medic = players
+            .iter()
+            .position(|p| p.team == k.victim.team && p.slot != k.victim.slot);
+        let back = t + 2_000 + rng.below(8_000) as i32;
+        if back < end_ms {
+            let revived = k.kind == KillKind::Kill && medic.is_some() && rng.below(3) == 0;
+            if revived {
+                f.revives.push(ReviveEvent {
+                    line: 0,
+                    t_ms: back,
+                    revived: v,
+                    medic: medic.map(|m| m as u16).filter(|_| rng.below(5) != 0),
+                    pos: k.victim.pos,
+                    down_ms: Some(back - t),
+                });
+            }
+            f.spawns.push(SpawnEvent {
+                line: 0,
+                t_ms: back,
+                player: v,
+                revived,
+            });
+        }
+    }
+    for (i, n) in shots.iter().enumerate().filter(|(_, n)| **n > 0) {
+        f.shots.push(ShotCount {
+            line: 0,
+            player: i as u16,
+            weapon: 8,
+            shots: *n,
+        });
+    }
+    f.spawns.sort_by_key(|s| s.t_ms);
+    if players.len() >= 2 && end_ms > 40_000 {
+        let carrier = 0u16;
+        for (n, action) in [
+            ObjectiveAction::Steal,
+            ObjectiveAction::Drop,
+            ObjectiveAction::Return,
+            ObjectiveAction::Steal,
+            ObjectiveAction::Secure,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let timeout = n == 2;
+            f.objectives.push(ObjectiveEvent {
+                line: 0,
+                t_ms: 10_000 + n as i32 * 5_000,
+                player: (!timeout).then_some(carrier),
+                team: if timeout {
+                    Team::Allies
+                } else {
+                    players[0].team
+                },
+                action,
+                target: Cow::Borrowed(b"the Gold Crate"),
+                pos: (!timeout).then_some([100.0 * n as f32, -2030.0, 64.0]),
+            });
+        }
+    }
+    for t_s in (1..end_ms / 1000).step_by(5) {
+        let samples = (0..players.len())
+            .map(|i| PresenceSample {
+                player: i as u16,
+                qx: PresenceSample::quantise(range_f32(&mut rng, -3000.0, 3000.0)),
+                qy: PresenceSample::quantise(range_f32(&mut rng, -3000.0, 3000.0)),
+            })
+            .collect();
+        f.presence.push(PresenceSecond {
+            line: 0,
+            t_s,
+            samples,
+        });
+    }
+    f
+}
+
+fn v3_header(spec: &RoundSpec, kills: &[KillRecord<'_>]) -> RoundHeader {
     let duration = kills.last().map_or(60, |k| k.game_time / 1000 + 30);
-    let header = RoundHeader {
+    RoundHeader {
         server_id: Some(spec.server_id.clone()),
         server_name: Some("Synthetic server".into()),
         map_name: spec.map.clone(),
@@ -194,8 +359,7 @@ pub fn synthetic_v3(spec: &RoundSpec) -> Vec<u8> {
         ended_unix: Some(spec.start_unix + duration),
         ended_local: None,
         mod_family: Some("etlegacy".into()),
-    };
-    write_v3(&header, false, &kills)
+    }
 }
 
 fn v2_side<'a>(c: &'a Combatant<'_>) -> V2Side<'a> {

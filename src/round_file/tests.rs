@@ -553,3 +553,274 @@ fn a_broken_escape_never_puts_nul_in_a_reason() {
         round.rejected[0]
     );
 }
+
+// Fight sections (tracker 1.2) -------------------------------------------------------------------
+
+const V3_NAME: &str = "2025-11-18-205822-goldrush-round-2_etprox_eu-1_17.txt";
+
+/// A tracker 1.2 file with one kill, `sections` (each after its `# SECTION` line) and `end`.
+fn fight_file(sections: &str, end: &str) -> String {
+    let kills = writer::write_v3(&sample_header(), false, &[sample_kill(13, b"alpha", b"x")]);
+    let text = String::from_utf8(kills).unwrap();
+    let head = text.rsplit_once("# END").unwrap().0;
+    let head = head.replace(
+        "# mod_family=etlegacy\n",
+        "# mod_family=etlegacy\n# tracker=1.2\n",
+    );
+    format!("{head}{sections}{end}\n")
+}
+
+const PLAYERS: &str = "# SECTION players\n# FORMAT: p|slot|guid|name|team|from_ms|to_ms\n0|3|0F3C0F3C0F3C0F3C0F3C0F3C0F3C0F3C|alpha|AXIS|0|612000\n1|7||NONE|ALLIES|15250|612000\n";
+
+#[test]
+fn fight_sections_parse_and_round_trip_through_the_writer() {
+    for seed in [1u64, 7, 99] {
+        let spec = synthetic::RoundSpec {
+            kills: 30,
+            ..synthetic::RoundSpec::new(seed, 1_763_000_000)
+        };
+        let bytes = synthetic::synthetic_v3_fight(&spec);
+        let round = parse_round_file(&bytes, V3_NAME).unwrap();
+        assert!(round.rejected.is_empty(), "{:?}", round.rejected);
+        assert!(round.flags.is_empty(), "{:?}", round.flags);
+        assert!(round.warnings.is_empty(), "{:?}", round.warnings);
+        assert_eq!(round.tracker.as_deref(), Some("1.2"));
+        let fight = round.fight.as_ref().expect("fight sections");
+        assert_eq!(fight.players.len(), 12);
+        assert!(!fight.damage.is_empty() && !fight.presence.is_empty());
+        assert!(fight.objectives.iter().any(|o| o.player.is_none()));
+        let again = writer::write_v3_fight(&round.header, false, &round.kills, fight);
+        assert_eq!(
+            String::from_utf8_lossy(&again),
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+}
+
+#[test]
+fn files_without_fight_sections_have_none() {
+    let text = String::from_utf8(write_v3(
+        &sample_header(),
+        false,
+        &[sample_kill(13, b"a", b"b")],
+    ))
+    .unwrap();
+    let round = parse_round_file(text.as_bytes(), V3_NAME).unwrap();
+    assert_eq!(
+        (round.fight.is_none(), round.tracker.is_none()),
+        (true, true)
+    );
+    assert!(round.flags.is_empty());
+    let text = v2(&format!("{KILL_A}{HEATMAP}"));
+    assert!(parse(&text).fight.is_none());
+}
+
+#[test]
+fn every_fight_line_kind_is_read() {
+    use fight::PresenceSample;
+    let sections = format!(
+        "{PLAYERS}# SECTION damage\n# FORMAT: t_ms|attacker|target|damage|health|mod|flags\n\
+         12001|0|1|18|100|8|\n12034|0|1|56|-4|8|hts\n\
+         # SECTION shots\n# FORMAT: player|weapon|shots\n0|47|41\n\
+         # SECTION revives\n# FORMAT: t_ms|revived|medic|x|y|z|down_ms\n20110|1||-120.5|330.0|16.1|\n\
+         # SECTION objectives\n# FORMAT: t_ms|player|team|action|target|x|y|z\n\
+         30500|0|AXIS|steal|the%20Gold%20Crate|101.0|-2030.0|64.1\n31000||ALLIES|return|the%20Gold%20Crate|||\n\
+         # SECTION spawns\n# FORMAT: t_ms|player|revived\n0|0|0\n20110|1|1\n\
+         # SECTION presence\n# FORMAT: t_s|samples\n1|000Vzw01Wz0X\n"
+    );
+    let text = fight_file(
+        &sections,
+        "# END kills=1 players=2 damage=2 shots=1 revives=1 objectives=2 spawns=2 presence=1",
+    );
+    let round = parse_round_file(text.as_bytes(), V3_NAME).unwrap();
+    assert!(round.rejected.is_empty(), "{:?}", round.rejected);
+    assert!(
+        round.flags.is_empty(),
+        "{:?} {:?}",
+        round.flags,
+        round.warnings
+    );
+    let f = round.fight.unwrap();
+    assert_eq!(f.players[1].guid.as_ref(), b"");
+    assert_eq!(f.players[1].from_ms, 15250);
+    let corpse = f.damage[1];
+    assert!(corpse.headshot && corpse.team_damage && corpse.splash);
+    assert_eq!((corpse.effective(), f.damage[0].effective()), (0, 18));
+    assert_eq!(f.shots[0].weapon, 47);
+    assert_eq!((f.revives[0].medic, f.revives[0].down_ms), (None, None));
+    assert_eq!(f.objectives[0].target.as_ref(), b"the Gold Crate");
+    assert_eq!((f.objectives[1].player, f.objectives[1].pos), (None, None));
+    assert!(f.spawns[1].revived);
+    // "00" "0V" "zw": player 0, x = 0 * 64 + 31, y = 61 * 64 + 58 ('z' is 61, 'w' 58).
+    let s = f.presence[0].samples[0];
+    assert_eq!((s.player, s.qx, s.qy), (0, 31, 61 * 64 + 58));
+    assert_eq!(PresenceSample::cell(31), -505);
+    assert_eq!(f.presence[0].samples[1].player, 1);
+}
+
+#[test]
+fn bad_fight_lines_are_rejected_with_line_number_and_reason() {
+    let sections = format!(
+        "{PLAYERS}# SECTION damage\n# FORMAT: t_ms|attacker|target|damage|health|mod|flags\n\
+         12001|0|5|18|100|8|\n12002|0|1|18|100|8|x\n12003|0|0|18|100|8|\n\
+         # SECTION objectives\n# FORMAT: t_ms|player|team|action|target|x|y|z\n\
+         30500||AXIS|steal|crate|||\n30600|0|AXIS|steal|crate|1.0||\n\
+         # SECTION presence\n# FORMAT: t_s|samples\n1|000Vz\n2|020000\n"
+    );
+    let text = fight_file(
+        &sections,
+        "# END kills=1 players=2 damage=3 objectives=2 presence=2",
+    );
+    let first = text.lines().position(|l| l.starts_with("12001")).unwrap() as u32 + 1;
+    let round = parse_round_file(text.as_bytes(), V3_NAME).unwrap();
+    let got: Vec<(u32, &str)> = round
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (first, "damage line: target 5 is not in the players section (a players line is missing or was rejected)"),
+            (first + 1, "damage line: flags: unknown letter 'x' (h, t and s are known)"),
+            (first + 2, "damage line: attacker and target are the same player (self-damage is not written)"),
+            (first + 5, "objectives line: player is empty, which only a return by time-out may be (action steal)"),
+            (first + 6, "objectives line: position: give x, y and z, or none of them"),
+            (first + 9, "presence line: samples is 5 characters, not a multiple of 6"),
+            (first + 10, "presence line: sample 1: player 2 is not in the players section"),
+        ]
+    );
+    assert!(round.flags.contains(&RoundFlag::LinesRejected));
+    // Rejected lines still count against the end marker, as kill lines do.
+    assert!(
+        !round.flags.contains(&RoundFlag::CountMismatch),
+        "{:?}",
+        round.warnings
+    );
+    assert_eq!(round.kills.len(), 1);
+}
+
+#[test]
+fn section_counts_that_differ_from_the_end_marker_are_flagged() {
+    let text = fight_file(PLAYERS, "# END kills=1 players=3 damage=1");
+    let round = parse_round_file(text.as_bytes(), V3_NAME).unwrap();
+    assert!(round.flags.contains(&RoundFlag::CountMismatch));
+    let reasons: Vec<&str> = round.warnings.iter().map(|w| w.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "end marker says 3 for players, the file has 2 players lines",
+            "end marker says 1 for damage, the file has 0 damage lines",
+        ]
+    );
+    // A file cut inside a section: truncated, the cut line rejected, what came before kept.
+    let cut = fight_file(PLAYERS, "");
+    let cut = &cut[..cut.len() - 6];
+    let round = parse_round_file(cut.as_bytes(), V3_NAME).unwrap();
+    assert!(round.flags.contains(&RoundFlag::Truncated));
+    assert_eq!(round.fight.unwrap().players.len(), 1);
+    assert_eq!(round.rejected.len(), 1);
+}
+
+#[test]
+fn unknown_sections_are_skipped_with_a_warning() {
+    let sections = format!("# SECTION focus_fire\n# FORMAT: a|b\n1|2\n3|4\n{PLAYERS}");
+    let text = fight_file(&sections, "# END kills=1 focus_fire=2 players=2");
+    let round = parse_round_file(text.as_bytes(), V3_NAME).unwrap();
+    assert!(round.rejected.is_empty(), "{:?}", round.rejected);
+    assert!(round.flags.is_empty(), "{:?}", round.flags);
+    assert_eq!(round.warnings.len(), 1);
+    assert!(round.warnings[0]
+        .reason
+        .contains("unknown section \"focus_fire\""));
+    assert_eq!(round.fight.unwrap().players.len(), 2);
+}
+
+#[test]
+fn shots_and_hits_of_one_weapon_meet_on_one_number() {
+    use fight::weapons::{of_fired, of_mod};
+    // (means of death, weapon et_WeaponFire reports)
+    for (means_of_death, fired) in [
+        (8, 3),   // MP40
+        (46, 40), // Garand, scoped
+        (51, 41), // K43, scoped
+        (14, 42), // FG42, scoped
+        (12, 14), // silenced Luger
+        (45, 39), // silenced Colt
+        (53, 35), // akimbo Colts
+        (56, 46), // akimbo silenced Lugers
+        (44, 47), // mobile MG42 fired deployed
+        (44, 30), // … and carried
+        (62, 50), // mobile Browning, deployed
+        (52, 43), // mortar, set
+        (37, 24), // M1 Carbine
+        (16, 4),  // hand grenade (Axis)
+        (23, 22), // airstrike: thrown as its marker
+    ] {
+        assert_eq!(
+            of_mod(means_of_death),
+            of_fired(fired),
+            "mod {means_of_death}"
+        );
+    }
+    // Fixed guns (emplacement, tanks) never fire through et_WeaponFire: their own number.
+    assert_eq!([of_mod(1), of_mod(2), of_mod(3)], [33, 33, 33]);
+    assert_ne!(of_mod(1), of_mod(44));
+    // No weapon's: falling, world, unknown numbers.
+    assert_eq!([of_mod(32), of_mod(0), of_mod(999)], [0, 0, 0]);
+    // Every bullet means of death lands on a weapon that fires as itself.
+    for line in include_str!("../../assets/mods.csv").lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[3] == "bullet" {
+            let w = of_mod(f[0].parse().unwrap());
+            assert!(w > 0 && of_fired(w) == w, "{line}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn synthetic_fight_files_round_trip(seed in 0u64..1_000_000, kills in 0usize..40, team in 2usize..8) {
+        let spec = synthetic::RoundSpec {
+            kills,
+            team_size: team,
+            ..synthetic::RoundSpec::new(seed, 1_763_000_000)
+        };
+        let bytes = synthetic::synthetic_v3_fight(&spec);
+        let round = parse_round_file(&bytes, V3_NAME).unwrap();
+        prop_assert!(round.rejected.is_empty(), "{:?}", round.rejected);
+        prop_assert!(round.flags.is_empty(), "{:?}", round.flags);
+        let fight = round.fight.as_ref().unwrap();
+        let again = writer::write_v3_fight(&round.header, false, &round.kills, fight);
+        prop_assert_eq!(again, bytes);
+    }
+
+    /// Any single line dropped from a fight file: every other line is still used or reported,
+    /// and the end marker tells the loss.
+    #[test]
+    fn a_lost_fight_line_is_never_silent(seed in 0u64..1_000, drop in 0usize..400) {
+        let spec = synthetic::RoundSpec {
+            kills: 6,
+            team_size: 2,
+            ..synthetic::RoundSpec::new(seed, 1_763_000_000)
+        };
+        let bytes = synthetic::synthetic_v3_fight(&spec);
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let first_section = lines.iter().position(|l| l.starts_with("# SECTION")).unwrap();
+        let data: Vec<usize> = (first_section..lines.len() - 1)
+            .filter(|i| !lines[*i].starts_with('#'))
+            .collect();
+        let gone = data[drop % data.len()];
+        let kept: String = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != gone)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        let round = parse_round_file(kept.as_bytes(), V3_NAME).unwrap();
+        prop_assert!(round.flags.contains(&RoundFlag::CountMismatch), "{:?}", round.flags);
+    }
+}

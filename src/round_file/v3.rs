@@ -1,6 +1,7 @@
 //! Parser for our own v3 format (docs/round-file-format.md).
 
 use super::escape::unescape;
+use super::fight::{FightSections, Section};
 use super::{
     field, lines, AllyRef, Combatant, FileRejection, FormatVersion, KillKind, KillRecord, Line,
     LineIssue, ParsedRound, RoundFlag, RoundHeader, Team,
@@ -19,37 +20,57 @@ pub(super) fn parse<'a>(
         body.read(&mut round, &mut header, line)?;
     }
     round.header = header.finish(file_name)?;
+    round.tracker = header.tracker.clone();
     if header.incomplete {
         round.flag(RoundFlag::Incomplete);
     }
-    check_end_marker(&mut round, body.end_count);
+    check_end_marker(&mut round, &body);
+    if let Some(fight) = body.fight.take() {
+        round.fight = Some(fight);
+    }
     if !round.rejected.is_empty() {
         round.flag(RoundFlag::LinesRejected);
     }
     Ok(round)
 }
 
-/// Where the reader is in the lines after the first: header, kill lines, or past the end.
+/// Where the reader is in the lines after the first: header, kill lines, a fight section, or
+/// past the end.
 #[derive(Default)]
-struct Body {
-    /// The end marker's line number and kill count, once read.
-    end_count: Option<(u32, usize)>,
+struct Body<'a> {
+    /// The end marker, once read.
+    end_count: Option<EndMarker>,
     /// A kill line or the `# FORMAT:` line was seen: header lines are no longer allowed.
     in_kills: bool,
+    /// The section being read (after `# SECTION <name>`): a known one, or an unknown one whose
+    /// lines are skipped.
+    section: Option<Option<Section>>,
+    /// Data lines read per known section, used or rejected (compared with the end marker).
+    section_lines: [usize; 7],
+    /// Rejected lines that belong to fight sections (not counted as kill lines).
+    rejected_in_sections: usize,
+    fight: Option<FightSections<'a>>,
 }
 
-impl Body {
+/// `# END kills=N [<section>=N …]`.
+struct EndMarker {
+    line: u32,
+    kills: usize,
+    sections: Vec<(Vec<u8>, usize)>,
+}
+
+impl<'a> Body<'a> {
     /// Sorts one line into the header, the kills, the end marker or the rejected lines.
     // Inlined into the loop, as the body of `parse` was: this runs once per line.
     #[inline(always)]
-    fn read<'a>(
+    fn read(
         &mut self,
         round: &mut ParsedRound<'a>,
         header: &mut HeaderFields,
         line: Line<'a>,
     ) -> Result<(), FileRejection> {
         let text = line.text;
-        if let Some((line_no, _)) = self.end_count {
+        if let Some(EndMarker { line: line_no, .. }) = self.end_count {
             if !text.is_empty() {
                 let reason = format!("text after the end marker on line {line_no}");
                 round
@@ -68,9 +89,60 @@ impl Body {
         if let Some(rest) = text.strip_prefix(b"# ") {
             return self.read_comment(round, header, line, rest);
         }
+        if let Some(section) = self.section {
+            self.read_fight_line(round, section, line);
+            return Ok(());
+        }
         self.in_kills = true;
         read_kill_line(round, line);
         Ok(())
+    }
+
+    /// A data line of a fight section: used, rejected, or skipped (unknown section).
+    fn read_fight_line(
+        &mut self,
+        round: &mut ParsedRound<'a>,
+        section: Option<Section>,
+        line: Line<'a>,
+    ) {
+        let Some(section) = section else {
+            return;
+        };
+        self.section_lines[section.index()] += 1;
+        let reason = if !line.terminated {
+            round.flag(RoundFlag::Truncated);
+            "line cut off (the file ends without a newline)".to_owned()
+        } else {
+            let fight = self.fight.get_or_insert_with(FightSections::default);
+            match fight.read_line(section, line) {
+                Ok(()) => return,
+                Err(reason) => format!("{} line: {reason}", section.name()),
+            }
+        };
+        self.rejected_in_sections += 1;
+        round
+            .rejected
+            .push(LineIssue::new(line.number, line.text, reason));
+    }
+
+    /// `# SECTION <name>`: the lines that follow belong to that section.
+    fn start_section(&mut self, round: &mut ParsedRound<'_>, line: Line<'_>, name: &[u8]) {
+        self.in_kills = true;
+        let section = Section::parse(name);
+        match section {
+            Some(_) => {
+                self.fight.get_or_insert_with(FightSections::default);
+            }
+            None => round.warnings.push(LineIssue::new(
+                line.number,
+                line.text,
+                format!(
+                    "unknown section {:?}: its lines are skipped (written by a newer tracker?)",
+                    field::text(name)
+                ),
+            )),
+        }
+        self.section = Some(section);
     }
 
     /// A `# ` line that is not the end marker: the column line, or a header line (an error
@@ -86,6 +158,21 @@ impl Body {
             self.in_kills = true;
             return Ok(());
         }
+        if let Some(name) = rest.strip_prefix(b"SECTION ") {
+            self.start_section(round, line, name);
+            return Ok(());
+        }
+        if let Some(section) = self.section {
+            let name = section.map_or("unknown section", Section::name);
+            let issue = LineIssue::new(
+                line.number,
+                line.text,
+                format!("header line among the {name} lines"),
+            );
+            round.rejected.push(issue);
+            self.rejected_in_sections += 1;
+            return Ok(());
+        }
         if self.in_kills {
             let issue = LineIssue::new(line.number, line.text, "header line among the kill lines");
             round.rejected.push(issue);
@@ -95,15 +182,35 @@ impl Body {
     }
 }
 
-/// `# END kills=N`: its line number and count, or None (and a rejected line) when cut off or
-/// without a count.
-fn read_end_marker(
-    round: &mut ParsedRound<'_>,
-    line: Line<'_>,
-    rest: &[u8],
-) -> Option<(u32, usize)> {
-    let reason = match field::int::<usize>(rest) {
-        Some(count) if line.terminated => return Some((line.number, count)),
+/// `# END kills=N [<section>=N …]`: its line number and counts, or None (and a rejected line)
+/// when cut off or without a kill count. A section count that is not `name=N` is a warning.
+fn read_end_marker(round: &mut ParsedRound<'_>, line: Line<'_>, rest: &[u8]) -> Option<EndMarker> {
+    let mut parts = rest.split(|&b| b == b' ');
+    let kills = parts.next().and_then(field::int::<usize>);
+    let reason = match kills {
+        Some(kills) if line.terminated => {
+            let mut sections = Vec::new();
+            for part in parts.filter(|p| !p.is_empty()) {
+                let count = memchr::memchr(b'=', part)
+                    .and_then(|eq| Some((&part[..eq], field::int::<usize>(&part[eq + 1..])?)));
+                match count {
+                    Some((name, n)) => sections.push((name.to_vec(), n)),
+                    None => round.warnings.push(LineIssue::new(
+                        line.number,
+                        line.text,
+                        format!(
+                            "end marker: {:?} is not <section>=<count>; ignored",
+                            field::text(part)
+                        ),
+                    )),
+                }
+            }
+            return Some(EndMarker {
+                line: line.number,
+                kills,
+                sections,
+            });
+        }
         Some(_) => "end marker cut off",
         None => "end marker without a kill count",
     };
@@ -133,14 +240,17 @@ fn read_kill_line<'a>(round: &mut ParsedRound<'a>, line: Line<'a>) {
     }
 }
 
-/// Compares the end marker's count with the kill lines read; no marker means truncated.
-fn check_end_marker(round: &mut ParsedRound<'_>, end_count: Option<(u32, usize)>) {
-    let Some((_, count)) = end_count else {
+/// Compares the end marker's counts with the kill lines and the lines of each fight section
+/// read; no marker means truncated. A section the marker does not count must be empty, and a
+/// section it counts but the file lacks must count 0.
+fn check_end_marker(round: &mut ParsedRound<'_>, body: &Body<'_>) {
+    let Some(end) = &body.end_count else {
         round.flag(RoundFlag::Truncated);
         return;
     };
     round.has_end_marker = true;
-    let lines_seen = round.kills.len() + round.rejected.len();
+    let count = end.kills;
+    let lines_seen = round.kills.len() + round.rejected.len() - body.rejected_in_sections;
     if count != lines_seen {
         round.flag(RoundFlag::CountMismatch);
         round.warnings.push(LineIssue::new(
@@ -148,6 +258,24 @@ fn check_end_marker(round: &mut ParsedRound<'_>, end_count: Option<(u32, usize)>
             b"",
             format!("end marker says {count} kills, the file has {lines_seen} kill lines"),
         ));
+    }
+    for section in Section::ALL {
+        let name = section.name();
+        let said = end
+            .sections
+            .iter()
+            .find(|(n, _)| n == name.as_bytes())
+            .map(|(_, c)| *c);
+        let seen = body.section_lines[section.index()];
+        if said.unwrap_or(0) != seen {
+            round.flag(RoundFlag::CountMismatch);
+            let said = said.map_or("nothing".to_owned(), |c| c.to_string());
+            round.warnings.push(LineIssue::new(
+                end.line,
+                b"",
+                format!("end marker says {said} for {name}, the file has {seen} {name} lines"),
+            ));
+        }
     }
 }
 
@@ -164,6 +292,7 @@ struct HeaderFields {
     status: Option<bool>,
     incomplete: bool,
     mod_family: Option<String>,
+    tracker: Option<String>,
 }
 
 impl HeaderFields {
@@ -219,6 +348,7 @@ impl HeaderFields {
                 }
             },
             b"mod_family" => self.mod_family = Some(text()),
+            b"tracker" => self.tracker = Some(text()),
             _ => {} // unknown keys are allowed for forward compatibility
         }
         Ok(())

@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use super::escape::{escape, escape_guid};
+use super::fight::{digit64_char, FightSections, Section};
 use super::{AllyRef, Combatant, KillRecord, RoundHeader};
 
 /// Serialises a round as a complete v3 file, end marker included.
@@ -19,6 +20,125 @@ pub fn write_v3_into(
     header: &RoundHeader,
     incomplete: bool,
     kills: &[KillRecord<'_>],
+) {
+    write_v3_head_and_kills(out, header, incomplete, kills, None);
+    let _ = writeln!(out, "# END kills={}", kills.len());
+}
+
+/// A tracker 1.2 file: header with `# tracker=1.2`, kills, every fight section (each with its
+/// `# SECTION` and `# FORMAT:` lines, in the documented order) and the end marker counting
+/// them all.
+pub fn write_v3_fight(
+    header: &RoundHeader,
+    incomplete: bool,
+    kills: &[KillRecord<'_>],
+    fight: &FightSections<'_>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024 + kills.len() * 200 + fight.damage.len() * 24);
+    write_v3_head_and_kills(&mut out, header, incomplete, kills, Some("1.2"));
+    write_fight_sections(&mut out, fight);
+    let _ = write!(out, "# END kills={}", kills.len());
+    for section in Section::ALL {
+        let _ = write!(out, " {}={}", section.name(), fight.len(section));
+    }
+    out.push(b'\n');
+    out
+}
+
+/// The fight sections, as tracker 1.2 writes them (docs/round-file-format.md).
+pub fn write_fight_sections(out: &mut Vec<u8>, fight: &FightSections<'_>) {
+    let opt = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
+    for section in Section::ALL {
+        let _ = writeln!(out, "# SECTION {}", section.name());
+        let _ = writeln!(out, "# FORMAT: {}", section.format_line());
+        match section {
+            Section::Players => {
+                for p in &fight.players {
+                    let _ = write!(out, "{}|{}|", p.index, p.slot);
+                    out.extend_from_slice(escape_guid(&p.guid).as_bytes());
+                    out.push(b'|');
+                    out.extend_from_slice(escape(&p.name).as_bytes());
+                    let _ = writeln!(out, "|{}|{}|{}", p.team.as_str(), p.from_ms, p.to_ms);
+                }
+            }
+            Section::Damage => {
+                for d in &fight.damage {
+                    let flags = [(d.headshot, 'h'), (d.team_damage, 't'), (d.splash, 's')]
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, c)| *c)
+                        .collect::<String>();
+                    let _ = writeln!(
+                        out,
+                        "{}|{}|{}|{}|{}|{}|{flags}",
+                        d.t_ms, d.attacker, d.target, d.damage, d.health, d.means_of_death
+                    );
+                }
+            }
+            Section::Shots => {
+                for s in &fight.shots {
+                    let _ = writeln!(out, "{}|{}|{}", s.player, s.weapon, s.shots);
+                }
+            }
+            Section::Revives => {
+                for r in &fight.revives {
+                    let [x, y, z] = r.pos;
+                    let _ = writeln!(
+                        out,
+                        "{}|{}|{}|{x:.1}|{y:.1}|{z:.1}|{}",
+                        r.t_ms,
+                        r.revived,
+                        opt(r.medic.map(i64::from)),
+                        opt(r.down_ms.map(i64::from))
+                    );
+                }
+            }
+            Section::Objectives => {
+                for o in &fight.objectives {
+                    let _ = write!(
+                        out,
+                        "{}|{}|{}|{}|",
+                        o.t_ms,
+                        opt(o.player.map(i64::from)),
+                        o.team.as_str(),
+                        o.action.as_str()
+                    );
+                    out.extend_from_slice(escape(&o.target).as_bytes());
+                    match o.pos {
+                        Some([x, y, z]) => {
+                            let _ = writeln!(out, "|{x:.1}|{y:.1}|{z:.1}");
+                        }
+                        None => out.extend_from_slice(b"|||\n"),
+                    }
+                }
+            }
+            Section::Spawns => {
+                for s in &fight.spawns {
+                    let _ = writeln!(out, "{}|{}|{}", s.t_ms, s.player, u8::from(s.revived));
+                }
+            }
+            Section::Presence => {
+                for second in &fight.presence {
+                    let _ = write!(out, "{}|", second.t_s);
+                    for s in &second.samples {
+                        for v in [s.player, s.qx, s.qy] {
+                            out.push(digit64_char(v >> 6));
+                            out.push(digit64_char(v));
+                        }
+                    }
+                    out.push(b'\n');
+                }
+            }
+        }
+    }
+}
+
+fn write_v3_head_and_kills(
+    out: &mut Vec<u8>,
+    header: &RoundHeader,
+    incomplete: bool,
+    kills: &[KillRecord<'_>],
+    tracker: Option<&str>,
 ) {
     let text =
         |value: &Option<String>| escape(value.as_deref().unwrap_or("").as_bytes()).into_owned();
@@ -39,6 +159,9 @@ pub fn write_v3_into(
     let _ = writeln!(out, "# status={status}");
     let family = header.mod_family.as_deref().unwrap_or("etlegacy");
     let _ = writeln!(out, "# mod_family={}", escape(family.as_bytes()));
+    if let Some(tracker) = tracker {
+        let _ = writeln!(out, "# tracker={}", escape(tracker.as_bytes()));
+    }
     let _ = writeln!(
         out,
         "# FORMAT: t_ms|kind|killer_slot|killer_guid|killer_name|killer_team|killer_x|killer_y|killer_z|victim_slot|victim_guid|victim_name|victim_team|victim_x|victim_y|victim_z|distance|weapon|mod|killer_allies|victim_allies|supporting_allies"
@@ -68,7 +191,6 @@ pub fn write_v3_into(
         }
         out.push(b'\n');
     }
-    let _ = writeln!(out, "# END kills={}", kills.len());
 }
 
 fn write_combatant(out: &mut Vec<u8>, side: &Combatant<'_>) {

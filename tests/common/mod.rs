@@ -129,6 +129,16 @@ pub async fn snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
         ("import_log", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM import_log t")),
         ("import_rejected_lines", format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM import_rejected_lines t")),
     ];
+    // The whole fight (migrations 0013, 0014): raw rows by round key, and the aggregates.
+    let fight = FIGHT_RAW_TABLES
+        .iter()
+        .map(|t| {
+            (*t, format!("SELECT (to_jsonb(t) - {VOLATILE} || jsonb_build_object('round_key', r.round_key))::text FROM {t} t JOIN rounds r ON r.id = t.round_id"))
+        })
+        .chain(FIGHT_AGGREGATE_TABLES.iter().map(|t| {
+            (*t, format!("SELECT (to_jsonb(t) - {VOLATILE})::text FROM {t} t"))
+        }));
+    let tables = tables.into_iter().chain(fight);
     let mut out = Vec::new();
     for (name, sql) in tables {
         let mut rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(pool).await.unwrap();
@@ -137,6 +147,26 @@ pub async fn snapshot(pool: &PgPool) -> Vec<(String, Vec<String>)> {
     }
     out
 }
+
+/// The raw per-round fight tables (migration 0013), archived with the kills.
+pub const FIGHT_RAW_TABLES: [&str; 7] = [
+    "round_roster",
+    "damage_event",
+    "round_weapon_fire",
+    "revive_event",
+    "objective_event",
+    "round_life",
+    "round_presence_cells",
+];
+
+/// The fight aggregates (migration 0013), kept forever.
+pub const FIGHT_AGGREGATE_TABLES: [&str; 5] = [
+    "player_fight_daily",
+    "player_weapon_fight_daily",
+    "pair_damage_daily",
+    "presence_cells_daily",
+    "objective_cells_daily",
+];
 
 /// Asserts two snapshots are equal, naming the first table that differs.
 pub fn assert_same(a: &[(String, Vec<String>)], b: &[(String, Vec<String>)]) {
@@ -197,7 +227,10 @@ pub async fn truncate_imported(pool: &PgPool) {
                   player_rounds, import_file_state, posted_summaries, player_versus_round_detail,
                   player_versus_round_streak, player_totals, pair_totals, player_weapon_totals,
                   player_versus_totals, engagement_daily, engagement_totals, kill_heatmap_cells,
-                  kill_heatmap_cube_total",
+                  kill_heatmap_cube_total, round_roster, damage_event, round_weapon_fire,
+                  revive_event, objective_event, round_life, round_presence_cells,
+                  player_fight_daily, player_weapon_fight_daily, pair_damage_daily,
+                  presence_cells_daily, objective_cells_daily",
     )
     .execute(pool)
     .await
