@@ -160,12 +160,15 @@ pub const FIGHT_RAW_TABLES: [&str; 7] = [
 ];
 
 /// The fight aggregates (migration 0013), kept forever.
-pub const FIGHT_AGGREGATE_TABLES: [&str; 5] = [
+pub const FIGHT_AGGREGATE_TABLES: [&str; 7] = [
     "player_fight_daily",
     "player_weapon_fight_daily",
     "pair_damage_daily",
     "presence_cells_daily",
     "objective_cells_daily",
+    // Kept by the triggers of 0017 from the two daily tables above.
+    "player_fight_totals",
+    "player_weapon_fight_totals",
 ];
 
 /// Asserts two snapshots are equal, naming the first table that differs.
@@ -230,7 +233,8 @@ pub async fn truncate_imported(pool: &PgPool) {
                   kill_heatmap_cube_total, round_roster, damage_event, round_weapon_fire,
                   revive_event, objective_event, round_life, round_presence_cells,
                   player_fight_daily, player_weapon_fight_daily, pair_damage_daily,
-                  presence_cells_daily, objective_cells_daily",
+                  presence_cells_daily, objective_cells_daily,
+                  player_fight_totals, player_weapon_fight_totals",
     )
     .execute(pool)
     .await
