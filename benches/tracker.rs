@@ -46,6 +46,7 @@ fn full_server(mock: &EtMock) {
             ],
             weapon: 8,
             is_bot: false,
+            hit_regions: [0; 4],
         });
     }
 }
