@@ -797,6 +797,7 @@ local function quantize(v)
     return tointeger(q) or 0
 end
 
+-- `second` nil: the roster only (round start), no presence line.
 local function presence_sweep(second)
     local get = gentity_get
     local t = now_ms()
@@ -805,7 +806,7 @@ local function presence_sweep(second)
         local team = get(slot, "sess.sessionTeam")
         if team == TEAM_AXIS or team == TEAM_ALLIES then
             local i = pidx_of(slot, team, get(slot, "pers.netname"))
-            if (tonumber(get(slot, "health")) or 0) > 0 and get(slot, "pers.connected") == CON_CONNECTED
+            if second and (tonumber(get(slot, "health")) or 0) > 0 and get(slot, "pers.connected") == CON_CONNECTED
                 and i < 4096 then
                 local o = get(slot, "ps.origin")
                 if type(o) == "table" then
@@ -817,13 +818,19 @@ local function presence_sweep(second)
             close_identity(slot, t) -- left play: spectator or free slot
         end
     end
-    presence_lines[#presence_lines + 1] = second .. "|" .. concat(parts)
+    if second then
+        presence_lines[#presence_lines + 1] = second .. "|" .. concat(parts)
+    end
 end
 
 local function fight_round_start()
     presence_second = -1
     for slot = 0, state.max_clients - 1 do
         reset_head_count(slot)
+    end
+    local ok, err = pcall(presence_sweep, nil)
+    if not ok then
+        report("roster", err)
     end
 end
 

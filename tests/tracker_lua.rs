@@ -1746,3 +1746,246 @@ fn a_round_restarted_within_its_first_second_gets_its_own_id_and_file() {
     assert_eq!(round_ids.len(), 2, "{round_ids:?}");
     assert_eq!(s.mock.state().cvar("etprox_round_seq"), b"2");
 }
+
+// ---- The fight (tracker 1.2, issue 19) on a hand-built server. ----
+
+/// The text of the file's fight sections (from `# SECTION players` to the end marker).
+fn fight_text(s: &Server) -> String {
+    let files = final_files(s);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(s.mock.fs_root().join(&files[0])).expect("ASCII file");
+    let at = text.find("# SECTION players\n").expect("fight sections");
+    text[at..].to_string()
+}
+
+/// The data lines of one section.
+fn section_lines(text: &str, name: &str) -> Vec<String> {
+    let head = format!("# SECTION {name}\n");
+    let at = text.find(&head).unwrap_or_else(|| panic!("no section {name}"));
+    text[at + head.len()..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn damage_shots_revives_spawns_and_presence_are_recorded_exactly() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2); // t = 100 ms; second 0 sampled at 50 ms: p0 = slot 0, p1 = slot 1, p2 = slot 2
+    let mut cancelled = Vec::new();
+    // A headshot: the engine raised the attacker's head counter before et_Damage.
+    s.mock.state_mut().clients[0].as_mut().expect("slot 0").hit_regions[0] = 1;
+    cancelled.push(s.mock.damage(1, 0, 56, 0x40, 8));
+    s.mock.state_mut().clients[1].as_mut().expect("slot 1").health = 44;
+    s.mock.state_mut().clients[0].as_mut().expect("slot 0").hit_regions[2] = 1;
+    cancelled.push(s.mock.damage(1, 0, 18, 0x40, 8));
+    // Friendly splash, own splash, the world, a map entity: only the first is a fight line.
+    cancelled.push(s.mock.damage(2, 0, 10, 1, 16));
+    cancelled.push(s.mock.damage(0, 0, 50, 1, 15));
+    cancelled.push(s.mock.damage(1, 1022, 20, 8, 32));
+    cancelled.push(s.mock.damage(300, 0, 20, 0, 8));
+    cancelled.push(s.mock.damage(0, 300, 20, 0, 8));
+    for _ in 0..3 {
+        cancelled.push(s.mock.weapon_fire(0, 3));
+    }
+    cancelled.push(s.mock.weapon_fire(1, 8));
+    s.mock.fixed_mg_fire(1);
+    assert!(cancelled.iter().all(|c| !c), "the module never cancels a hit or a shot");
+
+    // Bravo goes down at 100 ms, the body is hit (health ≤ 0), a medic revives at 600 ms.
+    s.mock.state_mut().clients[1].as_mut().expect("slot 1").health = -5;
+    s.mock.obituary(1, 0, 8);
+    s.mock.damage(1, 0, 30, 1, 4);
+    s.frames(10);
+    s.mock.weapon_fire(2, 11);
+    s.mock.state_mut().clients[1].as_mut().expect("slot 1").health = 100;
+    s.mock.spawn(1, true, false, true);
+    s.mock.state_mut().clients[1].as_mut().expect("slot 1").health = 50;
+    s.mock.revive(1, 2, 103_600);
+    s.mock.print("Medic_Revive: 2 1\n");
+    // A revive nobody saw go down (no obituary this round): down_ms stays empty.
+    s.mock.revive(0, 2, 103_600);
+    s.frames(8); // t = 1000 ms: second 1 sampled
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+
+    let text = fight_text(&s);
+    let players = section_lines(&text, "players");
+    assert_eq!(
+        players,
+        vec![
+            format!("0|0|{G1}|^1Al%7Cpha|AXIS|0|1050"),
+            format!("1|1|{G2}|Bravo|ALLIES|0|1050"),
+            "2|2||No%2Cguid|AXIS|0|1050".to_string(),
+        ]
+    );
+    assert_eq!(
+        section_lines(&text, "damage"),
+        vec![
+            "100|0|1|56|100|8|h",
+            "100|0|1|18|44|8|",
+            "100|0|2|10|100|16|ts",
+            "100|0|1|30|-5|4|s",
+        ]
+    );
+    assert_eq!(section_lines(&text, "shots"), vec!["0|3|3", "1|8|1", "2|11|1"]);
+    assert_eq!(
+        section_lines(&text, "revives"),
+        vec!["600|1|2|400.0|0.0|0.0|500", "600|0|2|0.0|0.0|0.0|"]
+    );
+    assert_eq!(section_lines(&text, "spawns"), vec!["600|1|1"]);
+    // x = 0 -> 2048 -> "W0"; 400 -> 2073 -> "WP"; 100 -> 2054 -> "W6".
+    assert_eq!(
+        section_lines(&text, "presence"),
+        vec!["0|00W0W001WPW002W6W6", "1|00W0W001WPW002W6W6"]
+    );
+    assert!(text.ends_with(
+        "# END kills=1 players=3 damage=4 shots=3 revives=2 objectives=0 spawns=1 presence=2\n"
+    ));
+    assert!(s.mock.escaped_errors().is_empty(), "{:?}", s.mock.escaped_errors());
+    assert!(s.errors_printed().is_empty(), "{:?}", s.errors_printed());
+}
+
+#[test]
+fn objective_plays_follow_the_engine_texts_and_chat_cannot_fake_them() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(1); // t = 50
+    let gold = "the Gold Crate";
+    // Steal (Item + popup), the map's theft announcement (no secure), chat that imitates.
+    s.mock.print("Item: 1 team_CTF_redflag\n");
+    s.mock.print(&format!("legacy popup: ^7allies^7 stole \"{gold}\"\n"));
+    s.mock.print(&format!("legacy announce: \"^7Allies have stolen {gold}!\"\n"));
+    for fake in [
+        "say: ^7Bob^7: Item: 0 team_CTF_redflag\n",
+        "say: popup: ^7allies^7 stole \"the Gold Crate\"\n",
+        "sayteam: legacy: Repair: 2\n",
+        "say: x: Dynamite_Plant: 1 the Bank Doors\n",
+        "say: y: legacy announce: \"^7Allies have secured the Gold Crate!\"\n",
+        "vsay: z: Objective_Destroyed: 1 the Bank Doors\n",
+        " Item: 0 team_CTF_blueflag\n",
+        "Repair: 2 \n",
+        "Repair: 2\nRepair: 2\n",
+        "legacy popup: ^7allies^7 stole \"x\"\nlegacy announce: \"^7secured\"\n",
+        "legacy popup: ^7blue^7 stole \"x\"\n",
+    ] {
+        s.mock.print(fake);
+    }
+    // The carrier dies: the item drops where he fell; it times out (no Item line).
+    s.frames(1); // t = 100
+    s.mock.state_mut().clients[1].as_mut().expect("slot 1").origin = [410.0, -20.5, 8.0];
+    s.mock.obituary(1, 0, 8);
+    s.frames(1); // t = 150
+    s.mock.print(&format!("legacy popup: ^7axis^7 returned \"{gold}\"\n"));
+    // Stolen again and secured (a mod with another MODNAME).
+    s.frames(1); // t = 200
+    s.mock.print("Item: 1 team_CTF_redflag\n");
+    s.mock.print(&format!("etpro popup: ^7allies^7 stole \"{gold}\"\n"));
+    s.frames(1); // t = 250
+    s.mock.print(&format!("etpro announce: \"^7Allies have secured {gold}!\"\n"));
+    // Dynamite: planted, exploded (position of the plant), then defused elsewhere.
+    s.mock.print("legacy popup: ^7allies^7 planted \"the Bank Doors\"\n");
+    s.mock.print("Dynamite_Plant: 1 the Bank Doors\n");
+    s.mock.state_mut().clients[1].as_mut().expect("slot 1").origin = [0.0, 999.0, 0.0];
+    s.frames(1); // t = 300
+    s.mock.print("Objective_Destroyed: 1 the Bank Doors\n");
+    s.mock.print("Dynamite_Diffuse: 0 the Tank|Barrier\n");
+    s.mock.print("legacy popup: ^7axis^7 defused \"the Tank|Barrier\"\n");
+    // A construction announced in the same frame, then an MG42 repair without one.
+    s.mock.print("legacy announce: \"^7Axis have constructed the Command Post!\"\n");
+    s.mock.print("Repair: 2\n");
+    s.frames(1); // t = 350
+    s.mock.print("Repair: 2\n");
+    // A defender touches a dropped item: a return with a player.
+    s.mock.print("Item: 0 team_CTF_redflag\n");
+    s.mock.print(&format!("legacy popup: ^7axis^7 returned \"{gold}\"\n"));
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+
+    let text = fight_text(&s);
+    assert_eq!(
+        section_lines(&text, "objectives"),
+        vec![
+            "50|1|ALLIES|steal|the Gold Crate|400.0|0.0|0.0",
+            "100|1|ALLIES|drop|the Gold Crate|410.0|-20.5|8.0",
+            "150||AXIS|return|the Gold Crate|||",
+            "200|1|ALLIES|steal|the Gold Crate|410.0|-20.5|8.0",
+            "250|1|ALLIES|secure|Allies have secured the Gold Crate!|410.0|-20.5|8.0",
+            "250|1|ALLIES|plant|the Bank Doors|410.0|-20.5|8.0",
+            "300|1|ALLIES|destroy|the Bank Doors|410.0|-20.5|8.0",
+            "300|0|AXIS|defuse|the Tank%7CBarrier|0.0|0.0|0.0",
+            "300|2|AXIS|build|Axis have constructed the Command Post!|100.0|100.0|0.0",
+            "350|2|AXIS|build||100.0|100.0|0.0",
+            "350|0|AXIS|return|the Gold Crate|0.0|0.0|0.0",
+        ]
+    );
+    assert!(s.mock.escaped_errors().is_empty(), "{:?}", s.mock.escaped_errors());
+    assert!(s.errors_printed().is_empty(), "{:?}", s.errors_printed());
+}
+
+#[test]
+fn roster_lines_follow_renames_team_switches_and_leaves() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(1); // t = 50: second 0, three identities
+    s.mock.state_mut().clients[1].as_mut().expect("slot 1").name = b"Bravo2".to_vec();
+    s.mock.weapon_fire(1, 8); // seen at once by the event
+    s.frames(20); // t = 1050
+    s.mock.state_mut().clients[2].as_mut().expect("slot 2").team = Team::Spectator;
+    s.frames(20); // t = 2050: the sweep of second 2 closes slot 2
+    s.mock.call("et_ClientDisconnect", 0i64);
+    s.mock.state_mut().clients[0] = None;
+    s.frames(20); // t = 3050
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let text = fight_text(&s);
+    assert_eq!(
+        section_lines(&text, "players"),
+        vec![
+            format!("0|0|{G1}|^1Al%7Cpha|AXIS|0|2050"),
+            format!("1|1|{G2}|Bravo|ALLIES|0|50"),
+            "2|2||No%2Cguid|AXIS|0|2000".to_string(),
+            format!("3|1|{G2}|Bravo2|ALLIES|50|3100"),
+        ]
+    );
+    assert_eq!(section_lines(&text, "shots"), vec!["3|8|1"]);
+}
+
+#[test]
+fn fight_sections_survive_a_map_change_and_a_full_disk() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2);
+    s.mock.damage(1, 0, 20, 0, 8);
+    s.mock.weapon_fire(0, 3);
+    s.mock.print("Item: 1 team_CTF_redflag\n");
+    s.mock.print("legacy popup: ^7allies^7 stole \"docs\"\n");
+    s.mock.state_mut().faults.disk_capacity = Some(300);
+    // Cut short by a map change while the disk is full: kept outside the VM.
+    s.mock.shutdown_vm(false);
+    assert!(final_files(&s).is_empty());
+    assert_eq!(spilled(&s).len(), 1);
+
+    // The next round ends with room: both files, every section of the first one intact.
+    s.mock.state_mut().faults.disk_capacity = None;
+    s.start_playing("0");
+    s.frames(2);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let files = final_files(&s);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let first = files
+        .iter()
+        .map(|p| parse_file(&s.mock.fs_root().join(p)))
+        .find(|f| f.header_str("status") == "incomplete")
+        .expect("the cut round");
+    assert_eq!(first.fight.damage.len(), 1);
+    assert_eq!(first.fight.shots, vec![(0, 3, 1)]);
+    assert_eq!(first.fight.objectives.len(), 1);
+    assert_eq!(first.fight.presence.len(), 1);
+    assert_eq!(first.fight.players.len(), 3);
+    assert!(s.mock.escaped_errors().is_empty());
+}
