@@ -544,15 +544,27 @@ local function valid_slot(v)
     return nil
 end
 
+-- Head hits of a client. An engine without the field (older than the facts this module was
+-- written against) raises; then headshots are not flagged, and damage is still recorded.
+local head_field = true
 local function head_count(slot)
-    return tonumber(gentity_get(slot, "pers.playerStats.hitRegions", HR_HEAD)) or 0
+    if not head_field then
+        return 0
+    end
+    local ok, v = pcall(gentity_get, slot, "pers.playerStats.hitRegions", HR_HEAD)
+    if not ok then
+        head_field = false
+        console("note: this engine has no pers.playerStats.hitRegions; headshots are not "
+            .. "flagged in damage lines (" .. tostring(v) .. ")")
+        return 0
+    end
+    return tonumber(v) or 0
 end
 
 -- Engine counters survive in the client across VMs; the baseline is taken whenever a life
 -- begins, so only this round's headshots count.
 local function reset_head_count(slot)
-    local ok, v = pcall(head_count, slot)
-    head_hits[slot] = ok and v or nil
+    head_hits[slot] = head_count(slot)
 end
 
 local function record_damage(target, attacker, damage, flags, mod)

@@ -1989,3 +1989,27 @@ fn fight_sections_survive_a_map_change_and_a_full_disk() {
     assert_eq!(first.fight.players.len(), 3);
     assert!(s.mock.escaped_errors().is_empty());
 }
+
+#[test]
+fn damage_is_kept_when_the_engine_lacks_the_head_hit_counter() {
+    let mut s = Server::new();
+    s.mock
+        .state_mut()
+        .faults
+        .gentity_get_raises
+        .push((None, "pers.playerStats.hitRegions".to_string()));
+    s.start_playing("0");
+    s.frames(1);
+    s.mock.state_mut().clients[0].as_mut().expect("slot 0").hit_regions[0] = 3;
+    s.mock.damage(1, 0, 60, 0, 8);
+    s.mock.damage(1, 0, 20, 0, 8);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let text = fight_text(&s);
+    assert_eq!(
+        section_lines(&text, "damage"),
+        vec!["50|0|1|60|100|8|", "50|0|1|20|100|8|"]
+    );
+    assert!(console_has(&s, "headshots are not flagged"));
+    assert!(s.mock.escaped_errors().is_empty());
+}

@@ -3,10 +3,13 @@
 //!
 //! Everything is a function of the seed: the roster (humans, Omni-bots, players without
 //! `cl_guid`, hostile names), joins and leaves mid-round, team switches, spectators, kills,
-//! team kills, suicides, world kills, warm-ups, rounds without kills and rounds cut short.
+//! team kills, suicides, world kills, warm-ups, rounds without kills and rounds cut short, and
+//! the fight around them: shots and hits (misses, headshots, team damage, hits on bodies),
+//! medic revives, respawn waves, carrier runs, dynamite, constructions and presence.
 //!
 //! `truth` holds what happened; `people` the roster, joins, leaves, renames and movement;
-//! `obituaries` the kills of every kind and what the tracker should see of them.
+//! `obituaries` the kills of every kind and what the tracker should see of them; `fight`
+//! everything else of tracker 1.2's sections.
 
 mod fight;
 mod obituaries;
