@@ -186,12 +186,17 @@ fn bench_tracker(c: &mut Criterion) {
 /// The event load of one second (20 frames at `sv_fps 20`) of a busy 32 v 32 round, per frame
 /// `f` of the second (0..20) and second `sec`:
 /// - 3 shots per frame (60/s: a third of the players firing bursts, misses included);
-/// - 1 kill per second (60 per minute) with 8 damage events around it (hits, the killing hit,
-///   non-lethal damage elsewhere), spread over the second;
-/// - 1 spawn per second, a revive every 3 s, 6 log lines per second through et_Print
-///   (Kill:, chat, Item:, popups, announcements);
+/// - `kills_per_min` kills (default 60: `ETPROX_BENCH_KILLS_PER_MIN`), each with 8 damage
+///   events in the 4 frames up to it (hits, the killing hit, non-lethal damage elsewhere);
+/// - 1 spawn per second, a revive every 3 s, a construction every 30 s, 5 or 6 log lines per
+///   second through et_Print (Kill:, chat, Item:, Health_Pack:, announcements);
 /// - presence from the module's own once-per-second sweep; 48 of 64 players alive.
 fn busy_frame(mock: &mut EtMock, sec: i64, f: i64) {
+    let kills_per_min: i64 = std::env::var("ETPROX_BENCH_KILLS_PER_MIN")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(60);
+    let frames_per_kill = (1200 / kills_per_min.max(1)).max(4);
     mock.state_mut().level_time += 50;
     mock.run_frame();
     let k = sec * 20 + f;
@@ -199,7 +204,7 @@ fn busy_frame(mock: &mut EtMock, sec: i64, f: i64) {
         let shooter = (k * 3 + i) % 64;
         mock.weapon_fire(shooter, 8);
     }
-    if f % 5 < 2 {
+    if k % frames_per_kill < 4 {
         // 8 damage events per second between opponents (even slots AXIS, odd ALLIES)
         for i in 0..2 {
             let attacker = (k + i) % 64;
@@ -215,13 +220,16 @@ fn busy_frame(mock: &mut EtMock, sec: i64, f: i64) {
             }
         }
     }
+    if k % frames_per_kill == 3 {
+        let n = k / frames_per_kill;
+        let victim = (n * 7) % 64;
+        let killer = (victim + 1 + 2 * (n % 31)) % 64;
+        mock.print(&format!(
+            "Kill: {killer} {victim} 9: ^7a^7 killed b^7 by MOD_THOMPSON\n"
+        ));
+        mock.obituary(victim, killer, 9);
+    }
     match f {
-        3 => {
-            let victim = (sec * 7) % 64;
-            let killer = (victim + 1 + 2 * (sec % 31)) % 64;
-            mock.print(&format!("Kill: {killer} {victim} 9: ^7a^7 killed b^7 by MOD_THOMPSON\n"));
-            mock.obituary(victim, killer, 9);
-        }
         7 => mock.spawn((sec * 11) % 64, false, false, true),
         9 => mock.print("say: ^7someone^7: nice shot\n"),
         11 => mock.print("Item: 4 item_health\n"),
@@ -235,7 +243,7 @@ fn busy_frame(mock: &mut EtMock, sec: i64, f: i64) {
             mock.revive(revivee, medic, 0);
             mock.print(&format!("Medic_Revive: {medic} {revivee}\n"));
         }
-        19 => mock.print("Repair: 6\n"),
+        19 if sec % 30 == 0 => mock.print("Repair: 6\n"),
         _ => {}
     }
 }
@@ -267,9 +275,14 @@ fn busy_server(mock: &EtMock) {
 /// wrote for the same round (its kill lines are unchanged in 1.2).
 fn kills_only_size(text: &str) -> usize {
     let sections = text.find("# SECTION ").unwrap_or(text.len());
-    let end = text.rfind("# END ").unwrap_or(text.len());
-    let kills_end = text[end..].split(' ').nth(1).unwrap_or("").trim_end();
-    let header = text.lines().find(|l| l.starts_with("# tracker=")).map_or(0, |l| l.len() + 1);
+    let end = text
+        .rfind("# END ")
+        .map_or(text.len(), |at| at + "# END ".len());
+    let kills_end = text[end..].split(' ').next().unwrap_or("").trim_end();
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("# tracker="))
+        .map_or(0, |l| l.len() + 1);
     sections - header + "# END ".len() + kills_end.len() + 1
 }
 
@@ -293,11 +306,13 @@ fn budgets() {
     let mut sweep = Duration::ZERO;
     let mut others = Duration::ZERO;
     for _ in 0..40 {
-        for f in 0..20 {
+        for _ in 0..20 {
             mock.state_mut().level_time += 50;
+            // Play began at level time 1 000 000: a new second starts every 20th frame.
+            let presence_frame = mock.state().level_time % 1000 == 0;
             let t = Instant::now();
             mock.run_frame();
-            if f == 0 {
+            if presence_frame {
                 sweep += t.elapsed();
             } else {
                 others += t.elapsed();
@@ -314,7 +329,11 @@ fn budgets() {
         t.elapsed().as_secs_f64() * 1000.0 / 400.0
     };
     mock.shutdown_vm(false);
-    assert!(mock.escaped_errors().is_empty(), "{:?}", mock.escaped_errors());
+    assert!(
+        mock.escaped_errors().is_empty(),
+        "{:?}",
+        mock.escaped_errors()
+    );
 
     // A whole round of busy play, written at intermission.
     let round_dir = tempfile::tempdir().expect("tempdir");
@@ -330,10 +349,13 @@ fn budgets() {
     round.run_frame();
     let write_ms = t.elapsed().as_secs_f64() * 1000.0;
     round.shutdown_vm(false);
-    let (size, before, counts) = round_file_size(&round.fs_root());
+    let (size, before, counts, sections) = round_file_size(&round.fs_root());
 
-    eprintln!("tracker 1.2 budgets, 64 players, busy round (60 kills/min, 8 damage events per kill, 60 shots/s):");
-    eprintln!("  average per server frame, whole module, all events: {per_frame:.4} ms (budget 0.5 ms)");
+    let kills_per_min = std::env::var("ETPROX_BENCH_KILLS_PER_MIN").unwrap_or_else(|_| "60".into());
+    eprintln!("tracker 1.2 budgets, 64 players (48 alive), busy round ({kills_per_min} kills/min, 8 damage events per kill, 60 shots/s):");
+    eprintln!(
+        "  average per server frame, whole module, all events: {per_frame:.4} ms (budget 0.5 ms)"
+    );
     eprintln!(
         "  et_RunFrame alone: {:.4} ms on the presence frame (once a second), {:.4} ms on the others",
         sweep.as_secs_f64() * 1000.0 / 40.0,
@@ -350,16 +372,29 @@ fn budgets() {
         size as f64 / 1_048_576.0
     );
     eprintln!("  {counts}");
+    eprintln!("  bytes per section: {sections}");
 }
 
 /// Size of the one round file under `root`, the size tracker 1.1 would have written, and the
 /// end marker's counts.
-fn round_file_size(root: &Path) -> (usize, usize, String) {
+fn round_file_size(root: &Path) -> (usize, usize, String, String) {
     let files = etprox::sim::et_mock::list_files(root);
     assert_eq!(files.len(), 1, "{files:?}");
     let text = std::fs::read_to_string(root.join(&files[0])).expect("round file");
     let end = text.lines().last().unwrap_or("").to_string();
-    (text.len(), kills_only_size(&text), end)
+    let mut sections = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("# SECTION ") {
+        let body = &rest[at..];
+        let len = body[1..].find("\n# SECTION ").map_or_else(
+            || body.rfind("# END ").unwrap_or(body.len()),
+            |next| next + 2,
+        );
+        let name = body["# SECTION ".len()..].lines().next().unwrap_or("");
+        sections.push(format!("{name} {len}"));
+        rest = &body[len..];
+    }
+    (text.len(), kills_only_size(&text), end, sections.join(", "))
 }
 
 fn bench_budgets(c: &mut Criterion) {

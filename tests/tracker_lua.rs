@@ -1761,7 +1761,9 @@ fn fight_text(s: &Server) -> String {
 /// The data lines of one section.
 fn section_lines(text: &str, name: &str) -> Vec<String> {
     let head = format!("# SECTION {name}\n");
-    let at = text.find(&head).unwrap_or_else(|| panic!("no section {name}"));
+    let at = text
+        .find(&head)
+        .unwrap_or_else(|| panic!("no section {name}"));
     text[at + head.len()..]
         .lines()
         .skip(1)
@@ -1777,10 +1779,19 @@ fn damage_shots_revives_spawns_and_presence_are_recorded_exactly() {
     s.frames(2); // t = 100 ms; second 0 sampled at 50 ms: p0 = slot 0, p1 = slot 1, p2 = slot 2
     let mut cancelled = Vec::new();
     // A headshot: the engine raised the attacker's head counter before et_Damage.
-    s.mock.state_mut().clients[0].as_mut().expect("slot 0").hit_regions[0] = 1;
+    s.mock.state_mut().clients[0]
+        .as_mut()
+        .expect("slot 0")
+        .hit_regions[0] = 1;
     cancelled.push(s.mock.damage(1, 0, 56, 0x40, 8));
-    s.mock.state_mut().clients[1].as_mut().expect("slot 1").health = 44;
-    s.mock.state_mut().clients[0].as_mut().expect("slot 0").hit_regions[2] = 1;
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = 44;
+    s.mock.state_mut().clients[0]
+        .as_mut()
+        .expect("slot 0")
+        .hit_regions[2] = 1;
     cancelled.push(s.mock.damage(1, 0, 18, 0x40, 8));
     // Friendly splash, own splash, the world, a map entity: only the first is a fight line.
     cancelled.push(s.mock.damage(2, 0, 10, 1, 16));
@@ -1793,17 +1804,29 @@ fn damage_shots_revives_spawns_and_presence_are_recorded_exactly() {
     }
     cancelled.push(s.mock.weapon_fire(1, 8));
     s.mock.fixed_mg_fire(1);
-    assert!(cancelled.iter().all(|c| !c), "the module never cancels a hit or a shot");
+    assert!(
+        cancelled.iter().all(|c| !c),
+        "the module never cancels a hit or a shot"
+    );
 
     // Bravo goes down at 100 ms, the body is hit (health ≤ 0), a medic revives at 600 ms.
-    s.mock.state_mut().clients[1].as_mut().expect("slot 1").health = -5;
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = -5;
     s.mock.obituary(1, 0, 8);
     s.mock.damage(1, 0, 30, 1, 4);
     s.frames(10);
     s.mock.weapon_fire(2, 11);
-    s.mock.state_mut().clients[1].as_mut().expect("slot 1").health = 100;
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = 100;
     s.mock.spawn(1, true, false, true);
-    s.mock.state_mut().clients[1].as_mut().expect("slot 1").health = 50;
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = 50;
     s.mock.revive(1, 2, 103_600);
     s.mock.print("Medic_Revive: 2 1\n");
     // A revive nobody saw go down (no obituary this round): down_ms stays empty.
@@ -1831,7 +1854,10 @@ fn damage_shots_revives_spawns_and_presence_are_recorded_exactly() {
             "100|0|1|30|-5|4|s",
         ]
     );
-    assert_eq!(section_lines(&text, "shots"), vec!["0|3|3", "1|8|1", "2|11|1"]);
+    assert_eq!(
+        section_lines(&text, "shots"),
+        vec!["0|3|3", "1|8|1", "2|11|1"]
+    );
     assert_eq!(
         section_lines(&text, "revives"),
         vec!["600|1|2|400.0|0.0|0.0|500", "600|0|2|0.0|0.0|0.0|"]
@@ -1845,7 +1871,11 @@ fn damage_shots_revives_spawns_and_presence_are_recorded_exactly() {
     assert!(text.ends_with(
         "# END kills=1 players=3 damage=4 shots=3 revives=2 objectives=0 spawns=1 presence=2\n"
     ));
-    assert!(s.mock.escaped_errors().is_empty(), "{:?}", s.mock.escaped_errors());
+    assert!(
+        s.mock.escaped_errors().is_empty(),
+        "{:?}",
+        s.mock.escaped_errors()
+    );
     assert!(s.errors_printed().is_empty(), "{:?}", s.errors_printed());
 }
 
@@ -1857,8 +1887,11 @@ fn objective_plays_follow_the_engine_texts_and_chat_cannot_fake_them() {
     let gold = "the Gold Crate";
     // Steal (Item + popup), the map's theft announcement (no secure), chat that imitates.
     s.mock.print("Item: 1 team_CTF_redflag\n");
-    s.mock.print(&format!("legacy popup: ^7allies^7 stole \"{gold}\"\n"));
-    s.mock.print(&format!("legacy announce: \"^7Allies have stolen {gold}!\"\n"));
+    s.mock
+        .print(&format!("legacy popup: ^7allies^7 stole \"{gold}\"\n"));
+    s.mock.print(&format!(
+        "legacy announce: \"^7Allies have stolen {gold}!\"\n"
+    ));
     for fake in [
         "say: ^7Bob^7: Item: 0 team_CTF_redflag\n",
         "say: popup: ^7allies^7 stole \"the Gold Crate\"\n",
@@ -1876,32 +1909,46 @@ fn objective_plays_follow_the_engine_texts_and_chat_cannot_fake_them() {
     }
     // The carrier dies: the item drops where he fell; it times out (no Item line).
     s.frames(1); // t = 100
-    s.mock.state_mut().clients[1].as_mut().expect("slot 1").origin = [410.0, -20.5, 8.0];
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .origin = [410.0, -20.5, 8.0];
     s.mock.obituary(1, 0, 8);
     s.frames(1); // t = 150
-    s.mock.print(&format!("legacy popup: ^7axis^7 returned \"{gold}\"\n"));
+    s.mock
+        .print(&format!("legacy popup: ^7axis^7 returned \"{gold}\"\n"));
     // Stolen again and secured (a mod with another MODNAME).
     s.frames(1); // t = 200
     s.mock.print("Item: 1 team_CTF_redflag\n");
-    s.mock.print(&format!("etpro popup: ^7allies^7 stole \"{gold}\"\n"));
+    s.mock
+        .print(&format!("etpro popup: ^7allies^7 stole \"{gold}\"\n"));
     s.frames(1); // t = 250
-    s.mock.print(&format!("etpro announce: \"^7Allies have secured {gold}!\"\n"));
+    s.mock.print(&format!(
+        "etpro announce: \"^7Allies have secured {gold}!\"\n"
+    ));
     // Dynamite: planted, exploded (position of the plant), then defused elsewhere.
-    s.mock.print("legacy popup: ^7allies^7 planted \"the Bank Doors\"\n");
+    s.mock
+        .print("legacy popup: ^7allies^7 planted \"the Bank Doors\"\n");
     s.mock.print("Dynamite_Plant: 1 the Bank Doors\n");
-    s.mock.state_mut().clients[1].as_mut().expect("slot 1").origin = [0.0, 999.0, 0.0];
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .origin = [0.0, 999.0, 0.0];
     s.frames(1); // t = 300
     s.mock.print("Objective_Destroyed: 1 the Bank Doors\n");
     s.mock.print("Dynamite_Diffuse: 0 the Tank|Barrier\n");
-    s.mock.print("legacy popup: ^7axis^7 defused \"the Tank|Barrier\"\n");
+    s.mock
+        .print("legacy popup: ^7axis^7 defused \"the Tank|Barrier\"\n");
     // A construction announced in the same frame, then an MG42 repair without one.
-    s.mock.print("legacy announce: \"^7Axis have constructed the Command Post!\"\n");
+    s.mock
+        .print("legacy announce: \"^7Axis have constructed the Command Post!\"\n");
     s.mock.print("Repair: 2\n");
     s.frames(1); // t = 350
     s.mock.print("Repair: 2\n");
     // A defender touches a dropped item: a return with a player.
     s.mock.print("Item: 0 team_CTF_redflag\n");
-    s.mock.print(&format!("legacy popup: ^7axis^7 returned \"{gold}\"\n"));
+    s.mock
+        .print(&format!("legacy popup: ^7axis^7 returned \"{gold}\"\n"));
     s.intermission("1");
     s.mock.shutdown_vm(true);
 
@@ -1922,7 +1969,11 @@ fn objective_plays_follow_the_engine_texts_and_chat_cannot_fake_them() {
             "350|0|AXIS|return|the Gold Crate|0.0|0.0|0.0",
         ]
     );
-    assert!(s.mock.escaped_errors().is_empty(), "{:?}", s.mock.escaped_errors());
+    assert!(
+        s.mock.escaped_errors().is_empty(),
+        "{:?}",
+        s.mock.escaped_errors()
+    );
     assert!(s.errors_printed().is_empty(), "{:?}", s.errors_printed());
 }
 
@@ -2000,7 +2051,10 @@ fn damage_is_kept_when_the_engine_lacks_the_head_hit_counter() {
         .push((None, "pers.playerStats.hitRegions".to_string()));
     s.start_playing("0");
     s.frames(1);
-    s.mock.state_mut().clients[0].as_mut().expect("slot 0").hit_regions[0] = 3;
+    s.mock.state_mut().clients[0]
+        .as_mut()
+        .expect("slot 0")
+        .hit_regions[0] = 3;
     s.mock.damage(1, 0, 60, 0, 8);
     s.mock.damage(1, 0, 20, 0, 8);
     s.intermission("1");
