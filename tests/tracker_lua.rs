@@ -113,9 +113,11 @@ mod v3_spec_check {
         pub objectives: Vec<Objective>,
         /// (t_ms, player, revived)
         pub spawns: Vec<(i64, usize, bool)>,
-        /// (t_s, [(player, qx, qy)])
-        pub presence: Vec<(i64, Vec<(usize, u32, u32)>)>,
+        pub presence: Vec<PresenceLine>,
     }
+
+    /// (t_s, [(player, qx, qy)])
+    pub type PresenceLine = (i64, Vec<(usize, u32, u32)>);
 
     pub const SECTIONS: &[(&str, &str)] = &[
         ("players", "p|slot|guid|name|team|from_ms|to_ms"),
@@ -481,7 +483,7 @@ mod v3_spec_check {
             }
             _ => {
                 let b = v[1].as_bytes();
-                if b.len() % 6 != 0 {
+                if !b.len().is_multiple_of(6) {
                     return Err(format!("presence samples not in groups of 6: {line:?}"));
                 }
                 let samples = b
@@ -649,8 +651,11 @@ fn assert_main_parser_accepts(path: &Path, status: RoundStatus, kills: usize, ct
     assert_eq!(parsed.kills.len(), kills, "{ctx}");
 }
 
+/// (slot, GUID, name, team) of a players line.
+type IdentityKey = (i64, Vec<u8>, Vec<u8>, String);
+
 /// The identity a players line must hold for `who`.
-fn identity_key(who: &Who) -> (i64, Vec<u8>, Vec<u8>, String) {
+fn identity_key(who: &Who) -> IdentityKey {
     (
         who.slot,
         who.guid.clone().unwrap_or_default().into_bytes(),
@@ -659,7 +664,7 @@ fn identity_key(who: &Who) -> (i64, Vec<u8>, Vec<u8>, String) {
     )
 }
 
-fn roster_key(id: &Identity) -> (i64, Vec<u8>, Vec<u8>, String) {
+fn roster_key(id: &Identity) -> IdentityKey {
     (id.slot, id.guid.clone(), id.name.clone(), id.team.clone())
 }
 
@@ -712,7 +717,7 @@ fn assert_fight_matches(file: &V3File, truth: &FightTruth, ctx: &str) {
         );
     }
 
-    let mut shots: BTreeMap<((i64, Vec<u8>, Vec<u8>, String), i64), u64> = BTreeMap::new();
+    let mut shots: BTreeMap<(IdentityKey, i64), u64> = BTreeMap::new();
     for (p, weapon, n) in &f.shots {
         *shots.entry((who(*p), *weapon)).or_default() += n;
     }
