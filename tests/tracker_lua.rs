@@ -2072,3 +2072,70 @@ fn damage_is_kept_when_the_engine_lacks_the_head_hit_counter() {
     assert!(console_has(&s, "headshots are not flagged"));
     assert!(s.mock.escaped_errors().is_empty());
 }
+
+#[test]
+fn truth_totals_per_player_equal_what_the_files_add_up_to() {
+    let run = run_sim(config(2));
+    let files = check_run(&run);
+    let key = |id: &Identity| {
+        if id.guid.is_empty() {
+            format!("NOGUID:{}", String::from_utf8_lossy(&id.name))
+        } else {
+            String::from_utf8_lossy(&id.guid).into_owned()
+        }
+    };
+    // (damage given, team damage given, shots, revives given, objective plays) per player
+    let mut from_files: BTreeMap<String, (i64, i64, u64, u64, u64)> = BTreeMap::new();
+    let mut pairs: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for file in &files {
+        let f = &file.fight;
+        for d in &f.damage {
+            let effective = d.damage.min(d.health).max(0);
+            let a = key(&f.players[d.attacker]);
+            let t = key(&f.players[d.target]);
+            let e = from_files.entry(a.clone()).or_default();
+            if d.flags.contains('t') {
+                e.1 += effective;
+            } else {
+                e.0 += effective;
+            }
+            *pairs.entry((a, t)).or_default() += effective;
+        }
+        for (p, _, n) in &f.shots {
+            from_files.entry(key(&f.players[*p])).or_default().2 += n;
+        }
+        for r in &f.revives {
+            if let Some(m) = r.medic {
+                from_files.entry(key(&f.players[m])).or_default().3 += 1;
+            }
+        }
+        for o in &f.objectives {
+            if let Some(p) = o.player {
+                from_files.entry(key(&f.players[p])).or_default().4 += 1;
+            }
+        }
+    }
+    let truth = run.truth.player_fight();
+    let mut checked = 0;
+    for (player, t) in &truth {
+        let got = from_files.get(player).copied().unwrap_or_default();
+        let want = (
+            t.damage_given,
+            t.team_damage_given,
+            t.shots.values().sum::<u64>(),
+            t.revives_given,
+            t.objectives.values().sum::<u64>(),
+        );
+        assert_eq!(got, want, "{player}");
+        checked += 1;
+    }
+    assert!(checked > 20, "{checked} players");
+    let truth_pairs: BTreeMap<_, _> = run
+        .truth
+        .pair_damage()
+        .into_iter()
+        .filter(|(_, v)| *v != 0)
+        .collect();
+    pairs.retain(|_, v| *v != 0);
+    assert_eq!(pairs, truth_pairs);
+}
