@@ -2,7 +2,10 @@
 --
 -- Records every obituary of a round (kills, team kills, suicides, world kills) with both sides'
 -- slots, GUIDs, names, teams, positions, nearby allies and the time since round start, and
--- writes one v3 round file per round (docs/round-file-format.md in the etprox repository):
+-- (since 1.2) the rest of the fight: who played when, every damage event between players,
+-- shots per weapon, medic revives, objective plays (flag/documents, dynamite, constructions),
+-- spawns and a presence sample of every living player once a second. It writes one v3 round
+-- file per round (docs/round-file-format.md in the etprox repository):
 --   * at intermission (cvar gamestate becomes 3), status=complete, even with zero kills;
 --   * from et_ShutdownGame when the round was cut short (map change, vote, restart),
 --     status=incomplete.
@@ -26,7 +29,7 @@
 -- callback and never escapes into the engine.
 
 local MODULE = "etprox_tracker"
-local VERSION = "1.1"
+local VERSION = "1.2"
 
 local ENTITYNUM_WORLD = 1022
 local ALLY_RADIUS_SQ = 300 * 300
@@ -149,6 +152,24 @@ local state = {
     max_clients = 64,
 }
 local kills = {}
+-- Fight sections (tracker 1.2): lines are built as strings when the event happens and kept in
+-- arrays, so writing the round is one concat per section.
+local roster = {}       -- p + 1 -> { slot, guid, name, team, from_ms, to_ms (nil while open) }
+local damage_lines = {}
+local shots = {}        -- p * 256 + weapon -> shots fired
+local revive_lines = {}
+local objective_lines = {}
+local spawn_lines = {}
+local presence_lines = {}
+-- Per-slot identity currently on the roster (cleared when it leaves play).
+local cur_idx, cur_team, cur_name, cur_guid = {}, {}, {}, {}
+local head_hits = {}    -- slot -> last pers.playerStats.hitRegions[HR_HEAD] seen
+local down_at = {}      -- slot -> t_ms of its last obituary as victim
+local carriers = {}     -- slot -> { target = escaped message, team = label, since = t_ms }
+local plants = {}       -- slot .. "|" .. track -> { p, team, x, y, z } of the last plant
+local pending_item = nil -- { slot, level_time } of the last objective "Item:" line
+local last_announce = nil -- { text (escaped), level_time } of the last "announce:" line
+local presence_second = -1
 -- Per-slot caches, cleared by the client hooks (connect, begin, userinfo change, disconnect).
 local guid_cache = {}   -- slot -> escaped cl_guid ("" when absent)
 local name_raw = {}     -- slot -> last raw name seen
@@ -278,6 +299,9 @@ local function begin_round(level_time)
     -- does not repeat within a server process, and a new process starts in a later second.
     state.round_id = fmt("%s-%s-%s-%s-%s", state.server_id, int(state.start_unix), int(state.seq),
         state.map, int(state.round))
+    if state.on_round_start then
+        state.on_round_start()
+    end
 end
 
 ---------------------------------------------------------------------------------------------
@@ -448,6 +472,419 @@ local function safe_get(slot, field)
 end
 
 ---------------------------------------------------------------------------------------------
+-- The fight (tracker 1.2): roster, damage, shots, revives, objectives, spawns, presence.
+
+local HR_HEAD = 0
+local DAMAGE_RADIUS = 1
+local PLAYING_TEAM = { [TEAM_AXIS] = true, [TEAM_ALLIES] = true }
+local POPUP_TEAM = { axis = "AXIS", allies = "ALLIES" }
+-- Announcements that say an item reached its goal (map scripts word them freely; see
+-- docs/round-file-format.md, "Engine events relied on").
+local SECURE_WORDS = { "secur", "captur", "transmit", "deliver", "escape" }
+
+-- Two base-64 digits per number 0..4095 (presence samples), built once.
+local B64 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+local B2 = {}
+for v = 0, 4095 do
+    local hi, lo = floor(v / 64) + 1, v % 64 + 1
+    B2[v] = B64:sub(hi, hi) .. B64:sub(lo, lo)
+end
+
+local function now_ms()
+    return tointeger(floor(state.level_time - state.round_start_level_time)) or 0
+end
+
+-- Position fields "x|y|z" with one decimal, as in kill lines.
+local function pos3(x, y, z)
+    return fmt("%.1f|%.1f|%.1f", x, y, z)
+end
+
+local function close_identity(slot, t)
+    local i = cur_idx[slot]
+    if i then
+        local r = roster[i + 1]
+        r.to_ms = math.max(t, r.from_ms) -- level time never runs back, but keep from <= to
+        cur_idx[slot] = nil
+    end
+end
+
+-- Roster index of the identity that holds `slot` now (team and raw name as just read); a new
+-- roster line when the GUID, name or team differs from the slot's current one.
+local function pidx_of(slot, team, name)
+    if type(name) ~= "string" then
+        name = ""
+    end
+    local guid = guid_of(slot)
+    local i = cur_idx[slot]
+    if i and cur_team[slot] == team and cur_name[slot] == name and cur_guid[slot] == guid then
+        return i
+    end
+    local t = now_ms()
+    close_identity(slot, t)
+    i = #roster
+    roster[i + 1] = { slot = slot, guid = guid, name = escape(name),
+        team = TEAM_NAME[team] or "FREE", from_ms = t }
+    cur_idx[slot], cur_team[slot], cur_name[slot], cur_guid[slot] = i, team, name, guid
+    return i
+end
+
+local function pidx(slot)
+    local team = gentity_get(slot, "sess.sessionTeam")
+    if team == nil then
+        return nil, nil
+    end
+    return pidx_of(slot, team, gentity_get(slot, "pers.netname")), team
+end
+
+local function valid_slot(v)
+    v = tointeger(tonumber(v))
+    if v and v >= 0 and v < 64 then
+        return v
+    end
+    return nil
+end
+
+-- Head hits of a client. An engine without the field (older than the facts this module was
+-- written against) raises; then headshots are not flagged, and damage is still recorded.
+local head_field = true
+local function head_count(slot)
+    if not head_field then
+        return 0
+    end
+    local ok, v = pcall(gentity_get, slot, "pers.playerStats.hitRegions", HR_HEAD)
+    if not ok then
+        head_field = false
+        console("note: this engine has no pers.playerStats.hitRegions; headshots are not "
+            .. "flagged in damage lines (" .. tostring(v) .. ")")
+        return 0
+    end
+    return tonumber(v) or 0
+end
+
+-- Engine counters survive in the client across VMs; the baseline is taken whenever a life
+-- begins, so only this round's headshots count.
+local function reset_head_count(slot)
+    head_hits[slot] = head_count(slot)
+end
+
+local function record_damage(target, attacker, damage, flags, mod)
+    target, attacker = valid_slot(target), valid_slot(attacker)
+    if target == nil or attacker == nil or target == attacker then
+        return
+    end
+    local health = gentity_get(target, "health")
+    local ti, tteam = pidx(target)
+    local ai, ateam = pidx(attacker)
+    if ti == nil or ai == nil then
+        return
+    end
+    local f = ""
+    local heads = head_count(attacker)
+    if heads > (head_hits[attacker] or 0) then
+        f = "h"
+    end
+    head_hits[attacker] = heads
+    if ateam == tteam and PLAYING_TEAM[ateam] then
+        f = f .. "t"
+    end
+    flags = tointeger(tonumber(flags)) or 0
+    if flags % (2 * DAMAGE_RADIUS) >= DAMAGE_RADIUS then
+        f = f .. "s"
+    end
+    damage_lines[#damage_lines + 1] = now_ms() .. "|" .. ai .. "|" .. ti .. "|" .. int(damage)
+        .. "|" .. int(health) .. "|" .. int(mod) .. "|" .. f
+end
+
+local function record_shot(slot, weapon)
+    slot = valid_slot(slot)
+    weapon = tointeger(tonumber(weapon))
+    if slot == nil or weapon == nil or weapon < 0 or weapon > 255 then
+        return
+    end
+    local i = pidx(slot)
+    if i then
+        local key = i * 256 + weapon
+        shots[key] = (shots[key] or 0) + 1
+    end
+end
+
+local function record_revive(revivee, reviver)
+    revivee = valid_slot(revivee)
+    if revivee == nil then
+        return
+    end
+    local medic = valid_slot(reviver)
+    local ri = pidx(revivee)
+    if ri == nil then
+        return
+    end
+    local mi = medic and medic ~= revivee and pidx(medic) or nil
+    local x, y, z = origin_guarded(gentity_get, revivee)
+    local t = now_ms()
+    local down = down_at[revivee]
+    down_at[revivee] = nil
+    revive_lines[#revive_lines + 1] = t .. "|" .. ri .. "|" .. (mi or "") .. "|" .. pos3(x, y, z)
+        .. "|" .. (down and int(t - down) or "")
+end
+
+local function record_spawn(slot, revived)
+    slot = valid_slot(slot)
+    if slot == nil then
+        return
+    end
+    reset_head_count(slot)
+    local i = pidx(slot)
+    if i then
+        spawn_lines[#spawn_lines + 1] = now_ms() .. "|" .. i .. "|"
+            .. ((tonumber(revived) or 0) ~= 0 and "1" or "0")
+    end
+end
+
+-- One objective line; `slot` nil for an act without a player (time-out return).
+local function objective(slot, team, action, target, x, y, z, p)
+    if p == nil and slot ~= nil then
+        p = pidx(slot)
+    end
+    local where = "||"
+    if x then
+        where = pos3(x, y, z)
+    end
+    objective_lines[#objective_lines + 1] = now_ms() .. "|" .. (p or "") .. "|" .. team .. "|"
+        .. action .. "|" .. target .. "|" .. where
+end
+
+local function team_of(slot)
+    return TEAM_NAME[gentity_get(slot, "sess.sessionTeam")] or "FREE"
+end
+
+local function act(slot, action, target)
+    local x, y, z = origin_guarded(gentity_get, slot)
+    objective(slot, team_of(slot), action, target, x, y, z)
+    return x, y, z
+end
+
+-- A carrier's obituary drops the item where the carrier died.
+local function carrier_down(victim)
+    local c = carriers[victim]
+    if c then
+        carriers[victim] = nil
+        local x, y, z = origin_guarded(gentity_get, victim)
+        objective(victim, c.team, "drop", c.target, x, y, z)
+    end
+end
+
+local function secure(text)
+    local lower = string.lower(text)
+    local found = false
+    for _, w in ipairs(SECURE_WORDS) do
+        if lower:find(w, 1, true) then
+            found = true
+            break
+        end
+    end
+    if not found then
+        return
+    end
+    -- The carrier whose item the text names, else the one who has held an item longest.
+    local best, best_slot
+    for slot, c in pairs(carriers) do
+        local named = c.plain ~= "" and lower:find(c.plain, 1, true) ~= nil
+        if best == nil or (named and not best.named)
+            or (named == best.named and (c.since < best.since
+                or (c.since == best.since and slot < best_slot))) then
+            best, best_slot = { named = named, since = c.since }, slot
+        end
+    end
+    if best_slot then
+        local c = carriers[best_slot]
+        carriers[best_slot] = nil
+        local x, y, z = origin_guarded(gentity_get, best_slot)
+        objective(best_slot, c.team, "secure", escape(text), x, y, z)
+    end
+end
+
+-- et_Print text: only whole lines in the engine's own formats count; chat lines start with
+-- "say:" etc. and never match, and MODNAME holds no ':' (so "say: popup: ..." does not either).
+local function on_print(text)
+    if type(text) ~= "string" then
+        return
+    end
+    local line = string.match(text, "^([^\n]*)\n?$")
+    if line == nil then
+        return
+    end
+    local c = byte(line, 1)
+    if c == 73 then -- 'I'
+        local slot, class = string.match(line, "^Item: (%d+) (team_CTF_%a+)$")
+        if slot and (class == "team_CTF_redflag" or class == "team_CTF_blueflag") then
+            pending_item = { slot = valid_slot(slot), level_time = state.level_time }
+        end
+        return
+    elseif c == 68 then -- 'D'
+        local slot, track = string.match(line, "^Dynamite_Plant: (%d+) (.*)$")
+        if slot then
+            slot = valid_slot(slot)
+            if slot then
+                local p = pidx(slot)
+                local team = team_of(slot)
+                local x, y, z = origin_guarded(gentity_get, slot)
+                local target = escape(track)
+                objective(slot, team, "plant", target, x, y, z, p)
+                plants[slot .. "|" .. track] = { p = p, team = team, x = x, y = y, z = z }
+            end
+            return
+        end
+        slot, track = string.match(line, "^Dynamite_Diffuse: (%d+) (.*)$")
+        slot = valid_slot(slot)
+        if slot then
+            act(slot, "defuse", escape(track))
+        end
+        return
+    elseif c == 79 then -- 'O'
+        local slot, track = string.match(line, "^Objective_Destroyed: (%d+) (.*)$")
+        slot = valid_slot(slot)
+        if slot then
+            local pl = plants[slot .. "|" .. track]
+            if pl then
+                objective(slot, pl.team, "destroy", escape(track), pl.x, pl.y, pl.z, pl.p)
+            else
+                objective(slot, team_of(slot), "destroy", escape(track))
+            end
+        end
+        return
+    elseif c == 82 then -- 'R'
+        local slot = valid_slot(string.match(line, "^Repair: (%d+)$"))
+        if slot then
+            local target = ""
+            if last_announce and last_announce.level_time == state.level_time then
+                target = last_announce.text
+            end
+            act(slot, "build", target)
+        end
+        return
+    end
+    local team, verb, msg = string.match(line, '^[^%s:]+ popup: %^7(%a*)%^7 (%a+) "(.*)"$')
+    if team then
+        local label = POPUP_TEAM[team]
+        if label == nil or (verb ~= "stole" and verb ~= "returned") then
+            return
+        end
+        local item = pending_item
+        pending_item = nil
+        local slot = item and item.level_time == state.level_time and item.slot or nil
+        local target = escape(msg)
+        if verb == "stole" then
+            if slot then
+                act(slot, "steal", target)
+                carriers[slot] = { target = target, team = label, since = now_ms(),
+                    plain = string.lower(msg) }
+            else
+                objective(nil, label, "steal", target)
+            end
+        elseif slot then
+            act(slot, "return", target)
+        else
+            objective(nil, label, "return", target)
+        end
+        return
+    end
+    local said = string.match(line, '^[^%s:]+ announce: "%^7(.*)"$')
+    if said then
+        last_announce = { text = escape(said), level_time = state.level_time }
+        if next(carriers) then
+            secure(said)
+        end
+    end
+end
+
+-- Presence: once per second of play, one 6-character group per living AXIS/ALLIES player;
+-- the same sweep keeps the roster's identities and their play times current.
+local function quantize(v)
+    local q = floor(num(v) / 16) + 2048
+    if q < 0 then
+        return 0
+    elseif q > 4095 then
+        return 4095
+    end
+    return tointeger(q) or 0
+end
+
+-- `second` nil: the roster only (round start), no presence line.
+local function presence_sweep(second)
+    local get = gentity_get
+    local t = now_ms()
+    local parts, n = {}, 0
+    for slot = 0, state.max_clients - 1 do
+        local team = get(slot, "sess.sessionTeam")
+        if team == TEAM_AXIS or team == TEAM_ALLIES then
+            local i = pidx_of(slot, team, get(slot, "pers.netname"))
+            if second and (tonumber(get(slot, "health")) or 0) > 0 and get(slot, "pers.connected") == CON_CONNECTED
+                and i < 4096 then
+                local o = get(slot, "ps.origin")
+                if type(o) == "table" then
+                    n = n + 1
+                    parts[n] = B2[i] .. B2[quantize(o[1])] .. B2[quantize(o[2])]
+                end
+            end
+        elseif cur_idx[slot] then
+            close_identity(slot, t) -- left play: spectator or free slot
+        end
+    end
+    if second then
+        presence_lines[#presence_lines + 1] = second .. "|" .. concat(parts)
+    end
+end
+
+local function fight_round_start()
+    presence_second = -1
+    for slot = 0, state.max_clients - 1 do
+        reset_head_count(slot)
+    end
+    local ok, err = pcall(presence_sweep, nil)
+    if not ok then
+        report("roster", err)
+    end
+end
+
+-- The fight sections, in the contract's order, and their counts for the end marker.
+local function fight_sections()
+    local out, counts = {}, {}
+    local function section(name, format, lines)
+        out[#out + 1] = "# SECTION " .. name .. "\n# FORMAT: " .. format .. "\n"
+        if #lines > 0 then
+            out[#out + 1] = concat(lines, "\n") .. "\n"
+        end
+        counts[#counts + 1] = name .. "=" .. int(#lines)
+    end
+    local t_end = tointeger(floor((state.end_level_time or state.level_time)
+        - state.round_start_level_time)) or 0
+    local players = {}
+    for i, r in ipairs(roster) do
+        players[i] = (i - 1) .. "|" .. r.slot .. "|" .. r.guid .. "|" .. r.name .. "|" .. r.team
+            .. "|" .. int(r.from_ms) .. "|" .. int(r.to_ms or math.max(t_end, r.from_ms))
+    end
+    local shot_keys = {}
+    for key in pairs(shots) do
+        shot_keys[#shot_keys + 1] = key
+    end
+    table.sort(shot_keys)
+    local shot_lines = {}
+    for i, key in ipairs(shot_keys) do
+        shot_lines[i] = int(floor(key / 256)) .. "|" .. int(key % 256) .. "|" .. shots[key]
+    end
+    section("players", "p|slot|guid|name|team|from_ms|to_ms", players)
+    section("damage", "t_ms|attacker|target|damage|health|mod|flags", damage_lines)
+    section("shots", "player|weapon|shots", shot_lines)
+    section("revives", "t_ms|revived|medic|x|y|z|down_ms", revive_lines)
+    section("objectives", "t_ms|player|team|action|target|x|y|z", objective_lines)
+    section("spawns", "t_ms|player|revived", spawn_lines)
+    section("presence", "t_s|samples", presence_lines)
+    return concat(out), concat(counts, " ")
+end
+
+state.on_round_start = fight_round_start
+
+---------------------------------------------------------------------------------------------
 -- Round file.
 
 local function file_map_part(map)
@@ -471,13 +908,16 @@ local function round_file_text(status)
         "# end_unix=" .. int(state.end_unix),
         "# status=" .. status,
         "# mod_family=etlegacy",
+        "# tracker=" .. VERSION,
         FORMAT_LINE,
     }
     local body = concat(kills, "\n")
     if body ~= "" then
         body = body .. "\n"
     end
-    return concat(header, "\n") .. "\n" .. body .. "# END kills=" .. int(#kills) .. "\n"
+    local sections, counts = fight_sections()
+    return concat(header, "\n") .. "\n" .. body .. sections .. "# END kills=" .. int(#kills)
+        .. " " .. counts .. "\n"
 end
 
 local function open_for_read(name)
@@ -737,9 +1177,18 @@ et_RunFrame = protect("et_RunFrame", function(level_time)
         if not state.playing then
             begin_round(state.level_time)
         end
+        local second = floor((state.level_time - state.round_start_level_time) / 1000)
+        if second > presence_second then
+            presence_second = second
+            local ok, err = pcall(presence_sweep, tointeger(second) or 0)
+            if not ok then
+                report("presence", err)
+            end
+        end
     elseif gs == GS_INTERMISSION and state.playing then
         state.ended = true
         state.end_unix = os.time()
+        state.end_level_time = state.level_time
         state.pending = "complete"
         if try_write() then
             flush_spilled()
@@ -750,6 +1199,16 @@ end)
 et_Obituary = protect("et_Obituary", function(victim, killer, mod)
     if not state.playing or state.ended then
         return
+    end
+    local v = valid_slot(victim)
+    if v then
+        down_at[v] = now_ms()
+        if carriers[v] then
+            local ok, err = pcall(carrier_down, v)
+            if not ok then
+                report("et_Obituary (carrier drop)", err)
+            end
+        end
     end
     local ok, err = pcall(record_obituary, victim, killer, mod, gentity_get, origin_fast)
     if not ok then
@@ -767,6 +1226,7 @@ et_ShutdownGame = protect("et_ShutdownGame", function(_restart)
         if not state.ended then
             state.ended = true
             state.end_unix = os.time()
+            state.end_level_time = state.level_time
             state.pending = "incomplete"
         end
         -- Last chance in this VM: it and the round in it are gone after this callback.
@@ -796,7 +1256,59 @@ local function forget_guid(slot)
     end
 end
 
-et_ClientConnect = protect("et_ClientConnect", forget_guid)
+local function in_play()
+    return state.playing and not state.ended
+end
+
+et_ClientConnect = protect("et_ClientConnect", function(slot)
+    forget_guid(slot)
+    local s = valid_slot(slot)
+    if s then
+        reset_head_count(s)
+    end
+end)
 et_ClientBegin = protect("et_ClientBegin", forget_guid)
 et_ClientUserinfoChanged = protect("et_ClientUserinfoChanged", forget_guid)
-et_ClientDisconnect = protect("et_ClientDisconnect", forget_guid)
+et_ClientDisconnect = protect("et_ClientDisconnect", function(slot)
+    forget_guid(slot)
+    local s = valid_slot(slot)
+    if s then
+        carriers[s], down_at[s] = nil, nil
+        if in_play() then
+            close_identity(s, now_ms())
+        end
+        cur_idx[s] = nil
+    end
+end)
+
+-- Callbacks of the fight. None of them returns a value: for et_Damage and et_WeaponFire a
+-- returned 1 would cancel the hit or the shot.
+et_Damage = protect("et_Damage", function(target, attacker, damage, flags, mod)
+    if in_play() then
+        record_damage(target, attacker, damage, flags, mod)
+    end
+end)
+
+et_WeaponFire = protect("et_WeaponFire", function(slot, weapon)
+    if in_play() then
+        record_shot(slot, weapon)
+    end
+end)
+
+et_Revive = protect("et_Revive", function(revivee, reviver, _invuln_end)
+    if in_play() then
+        record_revive(revivee, reviver)
+    end
+end)
+
+et_ClientSpawn = protect("et_ClientSpawn", function(slot, revived, _team_change, _restore)
+    if in_play() then
+        record_spawn(slot, revived)
+    end
+end)
+
+et_Print = protect("et_Print", function(text)
+    if in_play() then
+        on_print(text)
+    end
+end)

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use etprox::round_file::{parse_round_file, RoundFlag};
 use etprox::sim::et_mock::{list_files, Client, EtMock, FsOp, Team, CON_CONNECTED};
 use etprox::sim::match_sim::{
-    effective_guid, MatchSim, MatchTruth, ObituaryKind, ObituaryTruth, PlayerAtKill, RoundStatus,
-    SimConfig,
+    effective_guid, FightTruth, MatchSim, MatchTruth, ObituaryKind, ObituaryTruth, ObjectiveAction,
+    PlayerAtKill, RoundStatus, SimConfig, Who,
 };
 use etprox::sim::v2_writer::{write_v2_round, V2Loss};
 use etprox::sim::TRACKER_LUA;
@@ -61,10 +61,81 @@ mod v3_spec_check {
         pub supporting: Vec<Ally>,
     }
 
+    /// A `players` line: the identity that held a slot.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Identity {
+        pub slot: i64,
+        pub guid: Vec<u8>,
+        pub name: Vec<u8>,
+        pub team: String,
+        pub from_ms: i64,
+        pub to_ms: i64,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Damage {
+        pub t_ms: i64,
+        pub attacker: usize,
+        pub target: usize,
+        pub damage: i64,
+        pub health: i64,
+        pub means_of_death: i64,
+        pub flags: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Revive {
+        pub t_ms: i64,
+        pub revived: usize,
+        pub medic: Option<usize>,
+        pub pos: [f64; 3],
+        pub down_ms: Option<i64>,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Objective {
+        pub t_ms: i64,
+        pub player: Option<usize>,
+        pub team: String,
+        pub action: String,
+        pub target: Vec<u8>,
+        pub pos: Option<[f64; 3]>,
+    }
+
+    /// The fight sections of tracker 1.2 (all empty in an older file).
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Fight {
+        pub players: Vec<Identity>,
+        pub damage: Vec<Damage>,
+        /// (player, weapon, shots)
+        pub shots: Vec<(usize, i64, u64)>,
+        pub revives: Vec<Revive>,
+        pub objectives: Vec<Objective>,
+        /// (t_ms, player, revived)
+        pub spawns: Vec<(i64, usize, bool)>,
+        pub presence: Vec<PresenceLine>,
+    }
+
+    /// (t_s, [(player, qx, qy)])
+    pub type PresenceLine = (i64, Vec<(usize, u32, u32)>);
+
+    pub const SECTIONS: &[(&str, &str)] = &[
+        ("players", "p|slot|guid|name|team|from_ms|to_ms"),
+        ("damage", "t_ms|attacker|target|damage|health|mod|flags"),
+        ("shots", "player|weapon|shots"),
+        ("revives", "t_ms|revived|medic|x|y|z|down_ms"),
+        ("objectives", "t_ms|player|team|action|target|x|y|z"),
+        ("spawns", "t_ms|player|revived"),
+        ("presence", "t_s|samples"),
+    ];
+
     #[derive(Debug)]
     pub struct V3File {
         pub header: BTreeMap<String, Vec<u8>>,
         pub kills: Vec<Kill>,
+        pub fight: Fight,
+        /// Whether the file had the fight sections at all.
+        pub has_sections: bool,
     }
 
     impl V3File {
@@ -136,12 +207,36 @@ mod v3_spec_check {
         let mut kills = Vec::new();
         let mut end = None;
         let mut seen_format = false;
+        let mut fight = Fight::default();
+        // Index into SECTIONS of the section being read, and whether its FORMAT line came.
+        let mut section: Option<(usize, bool)> = None;
+        let mut lines_in: BTreeMap<&str, usize> = BTreeMap::new();
         for line in lines {
             if end.is_some() {
                 return Err(format!("line after the end marker: {line:?}"));
             }
-            if let Some(n) = line.strip_prefix("# END kills=") {
-                end = Some(num::<usize>(n, "end count")?);
+            if let Some(rest) = line.strip_prefix("# END ") {
+                end = Some(read_end(rest, section.is_some())?);
+            } else if let Some(name) = line.strip_prefix("# SECTION ") {
+                let next = section.map_or(0, |(i, _)| i + 1);
+                if SECTIONS.get(next).map(|s| s.0) != Some(name) {
+                    return Err(format!("section {name:?} out of order"));
+                }
+                if let Some((i, false)) = section {
+                    return Err(format!("section {} without FORMAT", SECTIONS[i].0));
+                }
+                section = Some((next, false));
+            } else if let Some((i, has_format)) = section {
+                let (name, format) = SECTIONS[i];
+                if !has_format {
+                    if line != format!("# FORMAT: {format}") {
+                        return Err(format!("bad FORMAT of {name}: {line:?}"));
+                    }
+                    section = Some((i, true));
+                    continue;
+                }
+                *lines_in.entry(name).or_default() += 1;
+                read_fight_line(&mut fight, name, line)?;
             } else if line == FORMAT_LINE {
                 seen_format = true;
             } else if let Some(kv) = line.strip_prefix("# ") {
@@ -204,15 +299,205 @@ mod v3_spec_check {
                 return Err(format!("header lacks {key}"));
             }
         }
-        match end {
-            None => Err("no end marker".into()),
-            Some(n) if n != kills.len() => Err(format!("end says {n}, {} kill lines", kills.len())),
-            Some(_) => Ok(V3File { header, kills }),
+        let has_sections = section.is_some();
+        if let Some((i, _)) = section {
+            if i + 1 != SECTIONS.len() {
+                return Err(format!("sections stop after {}", SECTIONS[i].0));
+            }
         }
+        let Some(counts) = end else {
+            return Err("no end marker".into());
+        };
+        if counts.get("kills") != Some(&kills.len()) {
+            return Err(format!("end says {counts:?}, {} kill lines", kills.len()));
+        }
+        for (name, _) in SECTIONS.iter().filter(|_| has_sections) {
+            let read = lines_in.get(name).copied().unwrap_or(0);
+            if counts.get(*name) != Some(&read) {
+                return Err(format!("end says {counts:?}, {read} {name} lines"));
+            }
+        }
+        for p in fight_refs(&fight) {
+            if p >= fight.players.len() {
+                return Err(format!("player index {p} not in the players section"));
+            }
+        }
+        Ok(V3File {
+            header,
+            kills,
+            fight,
+            has_sections,
+        })
+    }
+
+    /// `kills=N` alone (tracker 1.0/1.1), or every section's count in the contract's order.
+    fn read_end(rest: &str, sections: bool) -> Result<BTreeMap<String, usize>, String> {
+        let mut counts = BTreeMap::new();
+        let mut names = Vec::new();
+        for part in rest.split(' ') {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or(format!("bad end marker {rest:?}"))?;
+            counts.insert(k.to_string(), num::<usize>(v, "end count")?);
+            names.push(k);
+        }
+        let mut want = vec!["kills"];
+        if sections {
+            want.extend(SECTIONS.iter().map(|s| s.0));
+        }
+        if names != want {
+            return Err(format!("end marker {rest:?} does not list {want:?}"));
+        }
+        Ok(counts)
+    }
+
+    fn fight_refs(f: &Fight) -> Vec<usize> {
+        let mut out = Vec::new();
+        for d in &f.damage {
+            out.extend([d.attacker, d.target]);
+        }
+        out.extend(f.shots.iter().map(|s| s.0));
+        for r in &f.revives {
+            out.push(r.revived);
+            out.extend(r.medic);
+        }
+        out.extend(f.objectives.iter().filter_map(|o| o.player));
+        out.extend(f.spawns.iter().map(|s| s.1));
+        for (_, samples) in &f.presence {
+            out.extend(samples.iter().map(|s| s.0));
+        }
+        out
+    }
+
+    fn opt<T: std::str::FromStr>(s: &str, what: &str) -> Result<Option<T>, String> {
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            num(s, what).map(Some)
+        }
+    }
+
+    fn pos(f: &[&str]) -> Result<Option<[f64; 3]>, String> {
+        if f.iter().all(|x| x.is_empty()) {
+            return Ok(None);
+        }
+        Ok(Some([num(f[0], "x")?, num(f[1], "y")?, num(f[2], "z")?]))
+    }
+
+    const B64: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+    fn b64(pair: &[u8]) -> Result<u32, String> {
+        let digit = |c: u8| {
+            B64.iter()
+                .position(|&d| d == c)
+                .map(|v| v as u32)
+                .ok_or(format!("bad base-64 digit {:?}", c as char))
+        };
+        Ok(digit(pair[0])? * 64 + digit(pair[1])?)
+    }
+
+    fn read_fight_line(f: &mut Fight, section: &str, line: &str) -> Result<(), String> {
+        let v: Vec<&str> = line.split('|').collect();
+        let want = match section {
+            "players" | "damage" | "revives" => 7,
+            "objectives" => 8,
+            "shots" | "spawns" => 3,
+            _ => 2,
+        };
+        if v.len() != want {
+            return Err(format!("{} fields in {section} line {line:?}", v.len()));
+        }
+        match section {
+            "players" => {
+                let p: usize = num(v[0], "p")?;
+                if p != f.players.len() {
+                    return Err(format!("players out of order: {line:?}"));
+                }
+                let team = v[4].to_string();
+                if !["AXIS", "ALLIES", "SPECTATOR", "FREE"].contains(&v[4]) {
+                    return Err(format!("bad team in {line:?}"));
+                }
+                let (from_ms, to_ms) = (num(v[5], "from_ms")?, num(v[6], "to_ms")?);
+                if from_ms > to_ms {
+                    return Err(format!("from after to: {line:?}"));
+                }
+                f.players.push(Identity {
+                    slot: num(v[1], "slot")?,
+                    guid: unescape(v[2])?,
+                    name: unescape(v[3])?,
+                    team,
+                    from_ms,
+                    to_ms,
+                });
+            }
+            "damage" => {
+                if !v[6].chars().all(|c| "hts".contains(c)) {
+                    return Err(format!("bad flags in {line:?}"));
+                }
+                f.damage.push(Damage {
+                    t_ms: num(v[0], "t_ms")?,
+                    attacker: num(v[1], "attacker")?,
+                    target: num(v[2], "target")?,
+                    damage: num(v[3], "damage")?,
+                    health: num(v[4], "health")?,
+                    means_of_death: num(v[5], "mod")?,
+                    flags: v[6].to_string(),
+                });
+            }
+            "shots" => f.shots.push((
+                num(v[0], "player")?,
+                num(v[1], "weapon")?,
+                num(v[2], "shots")?,
+            )),
+            "revives" => f.revives.push(Revive {
+                t_ms: num(v[0], "t_ms")?,
+                revived: num(v[1], "revived")?,
+                medic: opt(v[2], "medic")?,
+                pos: pos(&v[3..6])?.ok_or(format!("revive without position: {line:?}"))?,
+                down_ms: opt(v[6], "down_ms")?,
+            }),
+            "objectives" => {
+                let actions = [
+                    "steal", "drop", "return", "secure", "plant", "defuse", "destroy", "build",
+                ];
+                if !actions.contains(&v[3]) {
+                    return Err(format!("bad action in {line:?}"));
+                }
+                f.objectives.push(Objective {
+                    t_ms: num(v[0], "t_ms")?,
+                    player: opt(v[1], "player")?,
+                    team: v[2].to_string(),
+                    action: v[3].to_string(),
+                    target: unescape(v[4])?,
+                    pos: pos(&v[5..8])?,
+                });
+            }
+            "spawns" => {
+                let revived = match v[2] {
+                    "0" => false,
+                    "1" => true,
+                    _ => return Err(format!("bad revived in {line:?}")),
+                };
+                f.spawns
+                    .push((num(v[0], "t_ms")?, num(v[1], "player")?, revived));
+            }
+            _ => {
+                let b = v[1].as_bytes();
+                if !b.len().is_multiple_of(6) {
+                    return Err(format!("presence samples not in groups of 6: {line:?}"));
+                }
+                let samples = b
+                    .chunks(6)
+                    .map(|g| Ok((b64(&g[0..2])? as usize, b64(&g[2..4])?, b64(&g[4..6])?)))
+                    .collect::<Result<_, String>>()?;
+                f.presence.push((num(v[0], "t_s")?, samples));
+            }
+        }
+        Ok(())
     }
 }
 
-use v3_spec_check::{Ally, Kill, Side, V3File};
+use v3_spec_check::{Ally, Identity, Kill, Side, V3File};
 
 struct SimRun {
     _dir: tempfile::TempDir,
@@ -323,9 +608,36 @@ fn assert_kill_matches(got: &Kill, o: &ObituaryTruth, ctx: &str) {
     assert_eq!(got.supporting, want, "{ctx}: supporting allies");
 }
 
-/// The importer's own parser (`etprox::round_file`) reads the file cleanly.
+/// The file as tracker 1.1 would have written it: without the `tracker` header and the fight
+/// sections. The importer's parser on this branch predates the fight sections (the `fightdb`
+/// branch adds them), so the kill part is what it is asked to read here.
+fn kills_part(bytes: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut in_sections = false;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("# tracker=") {
+            continue;
+        }
+        if line.starts_with("# SECTION ") {
+            in_sections = true;
+        }
+        if let Some(rest) = line.strip_prefix("# END ") {
+            let kills = rest.split(' ').next().unwrap_or("").trim_end();
+            out.push_str(&format!("# END {kills}\n"));
+            in_sections = false;
+            continue;
+        }
+        if !in_sections {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
+}
+
+/// The importer's own parser (`etprox::round_file`) reads the file's kill part cleanly.
 fn assert_main_parser_accepts(path: &Path, status: RoundStatus, kills: usize, ctx: &str) {
-    let bytes = std::fs::read(path).expect("round file");
+    let bytes = kills_part(&std::fs::read(path).expect("round file"));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let parsed = parse_round_file(&bytes, name).unwrap_or_else(|e| panic!("{ctx}: {e}"));
     assert!(parsed.rejected.is_empty(), "{ctx}: {:?}", parsed.rejected);
@@ -337,6 +649,145 @@ fn assert_main_parser_accepts(path: &Path, status: RoundStatus, kills: usize, ct
     };
     assert_eq!(parsed.flags, want_flags, "{ctx}");
     assert_eq!(parsed.kills.len(), kills, "{ctx}");
+}
+
+/// (slot, GUID, name, team) of a players line.
+type IdentityKey = (i64, Vec<u8>, Vec<u8>, String);
+
+/// The identity a players line must hold for `who`.
+fn identity_key(who: &Who) -> IdentityKey {
+    (
+        who.slot,
+        who.guid.clone().unwrap_or_default().into_bytes(),
+        who.name.clone(),
+        who.team.label().to_string(),
+    )
+}
+
+fn roster_key(id: &Identity) -> IdentityKey {
+    (id.slot, id.guid.clone(), id.name.clone(), id.team.clone())
+}
+
+/// `floor(pos / 16) + 2048`, clamped to 0..=4095 (docs/round-file-format.md, presence).
+fn quantize(v: f64) -> u32 {
+    ((v / 16.0).floor() + 2048.0).clamp(0.0, 4095.0) as u32
+}
+
+fn assert_pos(got: [f64; 3], want: [f64; 3], ctx: &str) {
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= 0.050_001, "{ctx}: position {g} vs {w}");
+    }
+}
+
+/// Every fight line of the file equals the simulator's truth, in order, with each player
+/// index naming the identity that really acted.
+fn assert_fight_matches(file: &V3File, truth: &FightTruth, ctx: &str) {
+    assert!(
+        file.has_sections,
+        "{ctx}: tracker 1.2 writes the fight sections"
+    );
+    let f = &file.fight;
+    let who = |p: usize| roster_key(&f.players[p]);
+    assert_eq!(
+        truth.cancelled, 0,
+        "{ctx}: the module cancelled hits or shots"
+    );
+
+    assert_eq!(f.damage.len(), truth.damage.len(), "{ctx}: damage lines");
+    for (i, (got, want)) in f.damage.iter().zip(&truth.damage).enumerate() {
+        let c = format!("{ctx} damage #{i}");
+        assert_eq!(got.t_ms, want.t_ms, "{c}");
+        assert_eq!(
+            who(got.attacker),
+            identity_key(&want.attacker),
+            "{c}: attacker"
+        );
+        assert_eq!(who(got.target), identity_key(&want.target), "{c}: target");
+        assert_eq!(
+            (got.damage, got.health, got.means_of_death),
+            (want.damage, want.health, want.means_of_death),
+            "{c}"
+        );
+        let flags = |ch: char| got.flags.contains(ch);
+        assert_eq!(
+            (flags('h'), flags('t'), flags('s')),
+            (want.headshot, want.team_damage, want.splash),
+            "{c}: flags {:?}",
+            got.flags
+        );
+    }
+
+    let mut shots: BTreeMap<(IdentityKey, i64), u64> = BTreeMap::new();
+    for (p, weapon, n) in &f.shots {
+        *shots.entry((who(*p), *weapon)).or_default() += n;
+    }
+    let want: BTreeMap<_, u64> = truth
+        .shots
+        .iter()
+        .map(|((w, weapon), n)| ((identity_key(w), *weapon), *n))
+        .collect();
+    assert_eq!(shots, want, "{ctx}: shots per player and weapon");
+
+    assert_eq!(f.revives.len(), truth.revives.len(), "{ctx}: revives");
+    for (i, (got, want)) in f.revives.iter().zip(&truth.revives).enumerate() {
+        let c = format!("{ctx} revive #{i}");
+        assert_eq!(got.t_ms, want.t_ms, "{c}");
+        assert_eq!(who(got.revived), identity_key(&want.revived), "{c}");
+        assert_eq!(
+            got.medic.map(who),
+            want.medic.as_ref().map(identity_key),
+            "{c}"
+        );
+        assert_pos(got.pos, want.origin, &c);
+        assert_eq!(got.down_ms, want.down_ms, "{c}: down_ms");
+    }
+
+    assert_eq!(
+        f.objectives.len(),
+        truth.objectives.len(),
+        "{ctx}: objectives {:?}",
+        f.objectives
+    );
+    for (i, (got, want)) in f.objectives.iter().zip(&truth.objectives).enumerate() {
+        let c = format!("{ctx} objective #{i}");
+        assert_eq!(got.t_ms, want.t_ms, "{c}");
+        assert_eq!(got.action, want.action.label(), "{c}");
+        assert_eq!(
+            got.player.map(who),
+            want.player.as_ref().map(identity_key),
+            "{c}"
+        );
+        assert_eq!(got.team, want.team.label(), "{c}");
+        assert_eq!(got.target, want.target, "{c}: target");
+        match (got.pos, want.origin) {
+            (Some(g), Some(w)) => assert_pos(g, w, &c),
+            (g, w) => assert_eq!(g.is_some(), w.is_some(), "{c}: position"),
+        }
+    }
+
+    assert_eq!(f.spawns.len(), truth.spawns.len(), "{ctx}: spawns");
+    for (i, (got, want)) in f.spawns.iter().zip(&truth.spawns).enumerate() {
+        let c = format!("{ctx} spawn #{i}");
+        assert_eq!((got.0, got.2), (want.t_ms, want.revived), "{c}");
+        assert_eq!(who(got.1), identity_key(&want.who), "{c}");
+    }
+
+    assert_eq!(
+        f.presence.len(),
+        truth.presence.len(),
+        "{ctx}: presence seconds"
+    );
+    for (got, want) in f.presence.iter().zip(&truth.presence) {
+        let c = format!("{ctx} presence second {}", want.t_s);
+        assert_eq!(got.0, want.t_s, "{c}");
+        let samples: Vec<_> = got.1.iter().map(|&(p, x, y)| (who(p), x, y)).collect();
+        let expected: Vec<_> = want
+            .samples
+            .iter()
+            .map(|(w, [x, y])| (identity_key(w), quantize(*x), quantize(*y)))
+            .collect();
+        assert_eq!(samples, expected, "{c}");
+    }
 }
 
 /// Checks every round of a run against its file; returns the parsed files by round index.
@@ -387,6 +838,8 @@ fn check_run(run: &SimRun) -> Vec<V3File> {
         for (i, (got, o)) in file.kills.iter().zip(&round.obituaries).enumerate() {
             assert_kill_matches(got, o, &format!("{ctx} kill #{i}"));
         }
+        assert_eq!(file.header_str("tracker"), "1.2", "{ctx}");
+        assert_fight_matches(&file, &round.fight, &ctx);
         files.push(file);
     }
     files
@@ -480,6 +933,60 @@ fn simulated_matches_round_trip_every_obituary_byte_for_byte() {
         rounds.iter().any(|r| r.warmup_obituaries > 0),
         "warm-up kills"
     );
+    // ... and every kind of fight event.
+    let fights = || rounds.iter().map(|r| &r.fight);
+    let damage = || fights().flat_map(|f| &f.damage);
+    assert!(damage().any(|d| d.headshot), "a headshot");
+    assert!(
+        damage().any(|d| d.team_damage && d.health > d.damage),
+        "team damage that does not kill"
+    );
+    assert!(damage().any(|d| d.splash), "splash damage");
+    assert!(damage().any(|d| d.health <= 0), "a hit on a corpse");
+    assert!(
+        damage().any(|d| d.damage > d.health && d.health > 0),
+        "a lethal hit larger than the health left"
+    );
+    let hits: usize = damage().filter(|d| d.is_hit()).count();
+    let shots: u64 = fights().flat_map(|f| f.shots.values()).sum();
+    assert!(
+        shots as usize > 2 * hits,
+        "misses: {shots} shots, {hits} hits"
+    );
+    assert!(
+        fights()
+            .flat_map(|f| &f.revives)
+            .any(|r| r.down_ms.is_some()),
+        "a revive"
+    );
+    assert!(
+        fights().flat_map(|f| &f.spawns).any(|s| s.revived),
+        "a revive spawn"
+    );
+    for action in ObjectiveAction::ALL {
+        assert!(
+            fights()
+                .flat_map(|f| &f.objectives)
+                .any(|o| o.action == action),
+            "{action:?} occurs"
+        );
+    }
+    assert!(
+        fights()
+            .flat_map(|f| &f.objectives)
+            .any(|o| o.action == ObjectiveAction::Return && o.player.is_none()),
+        "a return by time-out"
+    );
+    assert!(
+        fights()
+            .flat_map(|f| &f.objectives)
+            .any(|o| o.action == ObjectiveAction::Build && o.target.is_empty()),
+        "a repair without announcement"
+    );
+    assert!(
+        fights().all(|f| !f.presence.is_empty()),
+        "presence every round"
+    );
 }
 
 #[test]
@@ -488,7 +995,7 @@ fn v3_keeps_every_kill_the_v2_writer_loses() {
     let mut total = 0;
     let mut v2_written = 0;
     let mut v3_written = 0;
-    for seed in [3u64, 11, 99] {
+    for seed in [3u64, 11, 99, 4] {
         let run = run_sim(config(seed));
         let files = check_run(&run);
         for (round, file) in run.truth.rounds.iter().zip(&files) {
@@ -543,6 +1050,7 @@ fn player(name: &[u8], guid: Option<&str>, team: Team, origin: [f64; 3]) -> Clie
         origin,
         weapon: 8,
         is_bot: false,
+        hit_regions: [0; 4],
     }
 }
 
@@ -630,7 +1138,7 @@ fn init_prints_where_files_go() {
     s.start_playing("0");
     let home = s.mock.state().cvars["fs_homepath"].clone();
     let want = format!(
-        "etprox_tracker: v1.1 running: round files go to {}/legacy/proximity/",
+        "etprox_tracker: v1.2 running: round files go to {}/legacy/proximity/",
         String::from_utf8_lossy(&home)
     );
     assert!(
@@ -1242,4 +1750,392 @@ fn a_round_restarted_within_its_first_second_gets_its_own_id_and_file() {
     }
     assert_eq!(round_ids.len(), 2, "{round_ids:?}");
     assert_eq!(s.mock.state().cvar("etprox_round_seq"), b"2");
+}
+
+// ---- The fight (tracker 1.2, issue 19) on a hand-built server. ----
+
+/// The text of the file's fight sections (from `# SECTION players` to the end marker).
+fn fight_text(s: &Server) -> String {
+    let files = final_files(s);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(s.mock.fs_root().join(&files[0])).expect("ASCII file");
+    let at = text.find("# SECTION players\n").expect("fight sections");
+    text[at..].to_string()
+}
+
+/// The data lines of one section.
+fn section_lines(text: &str, name: &str) -> Vec<String> {
+    let head = format!("# SECTION {name}\n");
+    let at = text
+        .find(&head)
+        .unwrap_or_else(|| panic!("no section {name}"));
+    text[at + head.len()..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn damage_shots_revives_spawns_and_presence_are_recorded_exactly() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2); // t = 100 ms; second 0 sampled at 50 ms: p0 = slot 0, p1 = slot 1, p2 = slot 2
+    let mut cancelled = Vec::new();
+    // A headshot: the engine raised the attacker's head counter before et_Damage.
+    s.mock.state_mut().clients[0]
+        .as_mut()
+        .expect("slot 0")
+        .hit_regions[0] = 1;
+    cancelled.push(s.mock.damage(1, 0, 56, 0x40, 8));
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = 44;
+    s.mock.state_mut().clients[0]
+        .as_mut()
+        .expect("slot 0")
+        .hit_regions[2] = 1;
+    cancelled.push(s.mock.damage(1, 0, 18, 0x40, 8));
+    // Friendly splash, own splash, the world, a map entity: only the first is a fight line.
+    cancelled.push(s.mock.damage(2, 0, 10, 1, 16));
+    cancelled.push(s.mock.damage(0, 0, 50, 1, 15));
+    cancelled.push(s.mock.damage(1, 1022, 20, 8, 32));
+    cancelled.push(s.mock.damage(300, 0, 20, 0, 8));
+    cancelled.push(s.mock.damage(0, 300, 20, 0, 8));
+    for _ in 0..3 {
+        cancelled.push(s.mock.weapon_fire(0, 3));
+    }
+    cancelled.push(s.mock.weapon_fire(1, 8));
+    s.mock.fixed_mg_fire(1);
+    assert!(
+        cancelled.iter().all(|c| !c),
+        "the module never cancels a hit or a shot"
+    );
+
+    // Bravo goes down at 100 ms, the body is hit (health ≤ 0), a medic revives at 600 ms.
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = -5;
+    s.mock.obituary(1, 0, 8);
+    s.mock.damage(1, 0, 30, 1, 4);
+    s.frames(10);
+    s.mock.weapon_fire(2, 11);
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = 100;
+    s.mock.spawn(1, true, false, true);
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .health = 50;
+    s.mock.revive(1, 2, 103_600);
+    s.mock.print("Medic_Revive: 2 1\n");
+    // A revive nobody saw go down (no obituary this round): down_ms stays empty.
+    s.mock.revive(0, 2, 103_600);
+    s.frames(8); // t = 1000 ms: second 1 sampled
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+
+    let text = fight_text(&s);
+    let players = section_lines(&text, "players");
+    assert_eq!(
+        players,
+        vec![
+            format!("0|0|{G1}|^1Al%7Cpha|AXIS|0|1050"),
+            format!("1|1|{G2}|Bravo|ALLIES|0|1050"),
+            "2|2||No%2Cguid|AXIS|0|1050".to_string(),
+        ]
+    );
+    assert_eq!(
+        section_lines(&text, "damage"),
+        vec![
+            "100|0|1|56|100|8|h",
+            "100|0|1|18|44|8|",
+            "100|0|2|10|100|16|ts",
+            "100|0|1|30|-5|4|s",
+        ]
+    );
+    assert_eq!(
+        section_lines(&text, "shots"),
+        vec!["0|3|3", "1|8|1", "2|11|1"]
+    );
+    assert_eq!(
+        section_lines(&text, "revives"),
+        vec!["600|1|2|400.0|0.0|0.0|500", "600|0|2|0.0|0.0|0.0|"]
+    );
+    assert_eq!(section_lines(&text, "spawns"), vec!["600|1|1"]);
+    // x = 0 -> 2048 -> "W0"; 400 -> 2073 -> "WP"; 100 -> 2054 -> "W6".
+    assert_eq!(
+        section_lines(&text, "presence"),
+        vec!["0|00W0W001WPW002W6W6", "1|00W0W001WPW002W6W6"]
+    );
+    assert!(text.ends_with(
+        "# END kills=1 players=3 damage=4 shots=3 revives=2 objectives=0 spawns=1 presence=2\n"
+    ));
+    assert!(
+        s.mock.escaped_errors().is_empty(),
+        "{:?}",
+        s.mock.escaped_errors()
+    );
+    assert!(s.errors_printed().is_empty(), "{:?}", s.errors_printed());
+}
+
+#[test]
+fn objective_plays_follow_the_engine_texts_and_chat_cannot_fake_them() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(1); // t = 50
+    let gold = "the Gold Crate";
+    // Steal (Item + popup), the map's theft announcement (no secure), chat that imitates.
+    s.mock.print("Item: 1 team_CTF_redflag\n");
+    s.mock
+        .print(&format!("legacy popup: ^7allies^7 stole \"{gold}\"\n"));
+    s.mock.print(&format!(
+        "legacy announce: \"^7Allies have stolen {gold}!\"\n"
+    ));
+    for fake in [
+        "say: ^7Bob^7: Item: 0 team_CTF_redflag\n",
+        "say: popup: ^7allies^7 stole \"the Gold Crate\"\n",
+        "sayteam: legacy: Repair: 2\n",
+        "say: x: Dynamite_Plant: 1 the Bank Doors\n",
+        "say: y: legacy announce: \"^7Allies have secured the Gold Crate!\"\n",
+        "vsay: z: Objective_Destroyed: 1 the Bank Doors\n",
+        " Item: 0 team_CTF_blueflag\n",
+        "Repair: 2 \n",
+        "Repair: 2\nRepair: 2\n",
+        "legacy popup: ^7allies^7 stole \"x\"\nlegacy announce: \"^7secured\"\n",
+        "legacy popup: ^7blue^7 stole \"x\"\n",
+    ] {
+        s.mock.print(fake);
+    }
+    // The carrier dies: the item drops where he fell; it times out (no Item line).
+    s.frames(1); // t = 100
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .origin = [410.0, -20.5, 8.0];
+    s.mock.obituary(1, 0, 8);
+    s.frames(1); // t = 150
+    s.mock
+        .print(&format!("legacy popup: ^7axis^7 returned \"{gold}\"\n"));
+    // Stolen again and secured (a mod with another MODNAME).
+    s.frames(1); // t = 200
+    s.mock.print("Item: 1 team_CTF_redflag\n");
+    s.mock
+        .print(&format!("etpro popup: ^7allies^7 stole \"{gold}\"\n"));
+    s.frames(1); // t = 250
+    s.mock.print(&format!(
+        "etpro announce: \"^7Allies have secured {gold}!\"\n"
+    ));
+    // Dynamite: planted, exploded (position of the plant), then defused elsewhere.
+    s.mock
+        .print("legacy popup: ^7allies^7 planted \"the Bank Doors\"\n");
+    s.mock.print("Dynamite_Plant: 1 the Bank Doors\n");
+    s.mock.state_mut().clients[1]
+        .as_mut()
+        .expect("slot 1")
+        .origin = [0.0, 999.0, 0.0];
+    s.frames(1); // t = 300
+    s.mock.print("Objective_Destroyed: 1 the Bank Doors\n");
+    s.mock.print("Dynamite_Diffuse: 0 the Tank|Barrier\n");
+    s.mock
+        .print("legacy popup: ^7axis^7 defused \"the Tank|Barrier\"\n");
+    // A construction announced in the same frame, then an MG42 repair without one.
+    s.mock
+        .print("legacy announce: \"^7Axis have constructed the Command Post!\"\n");
+    s.mock.print("Repair: 2\n");
+    s.frames(1); // t = 350
+    s.mock.print("Repair: 2\n");
+    // A defender touches a dropped item: a return with a player.
+    s.mock.print("Item: 0 team_CTF_redflag\n");
+    s.mock
+        .print(&format!("legacy popup: ^7axis^7 returned \"{gold}\"\n"));
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+
+    let text = fight_text(&s);
+    assert_eq!(
+        section_lines(&text, "objectives"),
+        vec![
+            "50|1|ALLIES|steal|the Gold Crate|400.0|0.0|0.0",
+            "100|1|ALLIES|drop|the Gold Crate|410.0|-20.5|8.0",
+            "150||AXIS|return|the Gold Crate|||",
+            "200|1|ALLIES|steal|the Gold Crate|410.0|-20.5|8.0",
+            "250|1|ALLIES|secure|Allies have secured the Gold Crate!|410.0|-20.5|8.0",
+            "250|1|ALLIES|plant|the Bank Doors|410.0|-20.5|8.0",
+            "300|1|ALLIES|destroy|the Bank Doors|410.0|-20.5|8.0",
+            "300|0|AXIS|defuse|the Tank%7CBarrier|0.0|0.0|0.0",
+            "300|2|AXIS|build|Axis have constructed the Command Post!|100.0|100.0|0.0",
+            "350|2|AXIS|build||100.0|100.0|0.0",
+            "350|0|AXIS|return|the Gold Crate|0.0|0.0|0.0",
+        ]
+    );
+    assert!(
+        s.mock.escaped_errors().is_empty(),
+        "{:?}",
+        s.mock.escaped_errors()
+    );
+    assert!(s.errors_printed().is_empty(), "{:?}", s.errors_printed());
+}
+
+#[test]
+fn roster_lines_follow_renames_team_switches_and_leaves() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(1); // t = 50: second 0, three identities
+    s.mock.state_mut().clients[1].as_mut().expect("slot 1").name = b"Bravo2".to_vec();
+    s.mock.weapon_fire(1, 8); // seen at once by the event
+    s.frames(20); // t = 1050
+    s.mock.state_mut().clients[2].as_mut().expect("slot 2").team = Team::Spectator;
+    s.frames(20); // t = 2050: the sweep of second 2 closes slot 2
+    s.mock.call("et_ClientDisconnect", 0i64);
+    s.mock.state_mut().clients[0] = None;
+    s.frames(20); // t = 3050
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let text = fight_text(&s);
+    assert_eq!(
+        section_lines(&text, "players"),
+        vec![
+            format!("0|0|{G1}|^1Al%7Cpha|AXIS|0|2050"),
+            format!("1|1|{G2}|Bravo|ALLIES|0|50"),
+            "2|2||No%2Cguid|AXIS|0|2000".to_string(),
+            format!("3|1|{G2}|Bravo2|ALLIES|50|3100"),
+        ]
+    );
+    assert_eq!(section_lines(&text, "shots"), vec!["3|8|1"]);
+}
+
+#[test]
+fn fight_sections_survive_a_map_change_and_a_full_disk() {
+    let mut s = Server::new();
+    s.start_playing("0");
+    s.frames(2);
+    s.mock.damage(1, 0, 20, 0, 8);
+    s.mock.weapon_fire(0, 3);
+    s.mock.print("Item: 1 team_CTF_redflag\n");
+    s.mock.print("legacy popup: ^7allies^7 stole \"docs\"\n");
+    s.mock.state_mut().faults.disk_capacity = Some(300);
+    // Cut short by a map change while the disk is full: kept outside the VM.
+    s.mock.shutdown_vm(false);
+    assert!(final_files(&s).is_empty());
+    assert_eq!(spilled(&s).len(), 1);
+
+    // The next round ends with room: both files, every section of the first one intact.
+    s.mock.state_mut().faults.disk_capacity = None;
+    s.start_playing("0");
+    s.frames(2);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let files = final_files(&s);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let first = files
+        .iter()
+        .map(|p| parse_file(&s.mock.fs_root().join(p)))
+        .find(|f| f.header_str("status") == "incomplete")
+        .expect("the cut round");
+    assert_eq!(first.fight.damage.len(), 1);
+    assert_eq!(first.fight.shots, vec![(0, 3, 1)]);
+    assert_eq!(first.fight.objectives.len(), 1);
+    assert_eq!(first.fight.presence.len(), 1);
+    assert_eq!(first.fight.players.len(), 3);
+    assert!(s.mock.escaped_errors().is_empty());
+}
+
+#[test]
+fn damage_is_kept_when_the_engine_lacks_the_head_hit_counter() {
+    let mut s = Server::new();
+    s.mock
+        .state_mut()
+        .faults
+        .gentity_get_raises
+        .push((None, "pers.playerStats.hitRegions".to_string()));
+    s.start_playing("0");
+    s.frames(1);
+    s.mock.state_mut().clients[0]
+        .as_mut()
+        .expect("slot 0")
+        .hit_regions[0] = 3;
+    s.mock.damage(1, 0, 60, 0, 8);
+    s.mock.damage(1, 0, 20, 0, 8);
+    s.intermission("1");
+    s.mock.shutdown_vm(true);
+    let text = fight_text(&s);
+    assert_eq!(
+        section_lines(&text, "damage"),
+        vec!["50|0|1|60|100|8|", "50|0|1|20|100|8|"]
+    );
+    assert!(console_has(&s, "headshots are not flagged"));
+    assert!(s.mock.escaped_errors().is_empty());
+}
+
+#[test]
+fn truth_totals_per_player_equal_what_the_files_add_up_to() {
+    let run = run_sim(config(2));
+    let files = check_run(&run);
+    let key = |id: &Identity| {
+        if id.guid.is_empty() {
+            format!("NOGUID:{}", String::from_utf8_lossy(&id.name))
+        } else {
+            String::from_utf8_lossy(&id.guid).into_owned()
+        }
+    };
+    // (damage given, team damage given, shots, revives given, objective plays) per player
+    let mut from_files: BTreeMap<String, (i64, i64, u64, u64, u64)> = BTreeMap::new();
+    let mut pairs: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for file in &files {
+        let f = &file.fight;
+        for d in &f.damage {
+            let effective = d.damage.min(d.health).max(0);
+            let a = key(&f.players[d.attacker]);
+            let t = key(&f.players[d.target]);
+            let e = from_files.entry(a.clone()).or_default();
+            if d.flags.contains('t') {
+                e.1 += effective;
+            } else {
+                e.0 += effective;
+            }
+            *pairs.entry((a, t)).or_default() += effective;
+        }
+        for (p, _, n) in &f.shots {
+            from_files.entry(key(&f.players[*p])).or_default().2 += n;
+        }
+        for r in &f.revives {
+            if let Some(m) = r.medic {
+                from_files.entry(key(&f.players[m])).or_default().3 += 1;
+            }
+        }
+        for o in &f.objectives {
+            if let Some(p) = o.player {
+                from_files.entry(key(&f.players[p])).or_default().4 += 1;
+            }
+        }
+    }
+    let truth = run.truth.player_fight();
+    let mut checked = 0;
+    for (player, t) in &truth {
+        let got = from_files.get(player).copied().unwrap_or_default();
+        let want = (
+            t.damage_given,
+            t.team_damage_given,
+            t.shots.values().sum::<u64>(),
+            t.revives_given,
+            t.objectives.values().sum::<u64>(),
+        );
+        assert_eq!(got, want, "{player}");
+        checked += 1;
+    }
+    assert!(checked > 20, "{checked} players");
+    let truth_pairs: BTreeMap<_, _> = run
+        .truth
+        .pair_damage()
+        .into_iter()
+        .filter(|(_, v)| *v != 0)
+        .collect();
+    pairs.retain(|_, v| *v != 0);
+    assert_eq!(pairs, truth_pairs);
 }

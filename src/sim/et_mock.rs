@@ -33,7 +33,7 @@ pub const CON_CONNECTED: i64 = 2;
 pub const SVF_BOT: i64 = 8;
 
 /// `team_t` as the engine numbers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Team {
     Free = 0,
     Axis = 1,
@@ -85,6 +85,9 @@ pub struct Client {
     /// `ps.weapon`.
     pub weapon: i64,
     pub is_bot: bool,
+    /// `pers.playerStats.hitRegions`: hits this client scored per region (HR_HEAD 0, HR_ARMS 1,
+    /// HR_BODY 2, HR_LEGS 3); the engine raises it before `et_Damage` runs.
+    pub hit_regions: [i64; 4],
 }
 
 impl Client {
@@ -360,6 +363,53 @@ impl EtMock {
         self.call("et_Obituary", (victim, killer, means_of_death));
     }
 
+    /// `et_Damage(target, attacker, damage, damageFlags, meansOfDeath)`; returns whether the
+    /// module cancelled the hit (returned 1), which a tracker must never do.
+    pub fn damage(
+        &mut self,
+        target: i64,
+        attacker: i64,
+        damage: i64,
+        flags: i64,
+        mod_: i64,
+    ) -> bool {
+        self.call_returning("et_Damage", (target, attacker, damage, flags, mod_))
+    }
+
+    /// `et_WeaponFire(clientNum, weapon)`; returns whether the module overrode the shot.
+    pub fn weapon_fire(&mut self, slot: i64, weapon: i64) -> bool {
+        self.call_returning("et_WeaponFire", (slot, weapon))
+    }
+
+    /// `et_FixedMGFire(clientNum)`: a shot from a mounted MG42.
+    pub fn fixed_mg_fire(&mut self, slot: i64) {
+        self.call("et_FixedMGFire", slot);
+    }
+
+    /// `et_Revive(revivee, reviver, invulnEndTime)`.
+    pub fn revive(&mut self, revivee: i64, reviver: i64, invuln_end_time: i64) {
+        self.call("et_Revive", (revivee, reviver, invuln_end_time));
+    }
+
+    /// `et_ClientSpawn(clientNum, revived, teamChange, restoreHealth)`.
+    pub fn spawn(&mut self, slot: i64, revived: bool, team_change: bool, restore_health: bool) {
+        let flag = i64::from;
+        self.call(
+            "et_ClientSpawn",
+            (slot, flag(revived), flag(team_change), flag(restore_health)),
+        );
+    }
+
+    /// `et_Print(text)`: a qagame print; on a dedicated server every game-log line arrives
+    /// here without its timestamp prefix.
+    pub fn print(&mut self, text: &str) {
+        let Some(lua) = &self.lua else { return };
+        let Ok(s) = lua.create_string(text) else {
+            return;
+        };
+        self.call("et_Print", s);
+    }
+
     /// Calls a global callback if the module defines it, as the engine's hooks do.
     pub fn call(&mut self, name: &str, args: impl IntoLuaMulti) {
         let Some(lua) = &self.lua else { return };
@@ -373,6 +423,27 @@ impl EtMock {
                 .console
                 .push(format!("Lua API: {msg}"));
             self.escaped.push(msg);
+        }
+    }
+
+    /// Like [`EtMock::call`]; true when the callback's first return value is 1 (the engine's
+    /// "cancel" / "override" answer for `et_Damage` and `et_WeaponFire`).
+    pub fn call_returning(&mut self, name: &str, args: impl IntoLuaMulti) -> bool {
+        let Some(lua) = &self.lua else { return false };
+        let Ok(Value::Function(f)) = lua.globals().get::<Value>(name) else {
+            return false;
+        };
+        match f.call::<MultiValue>(args) {
+            Ok(values) => matches!(values.into_iter().next(), Some(Value::Integer(1))),
+            Err(e) => {
+                let msg = format!("{name}: {e}");
+                self.state
+                    .borrow_mut()
+                    .console
+                    .push(format!("Lua API: {msg}"));
+                self.escaped.push(msg);
+                false
+            }
         }
     }
 
@@ -397,7 +468,13 @@ fn vec3(lua: &Lua, v: [f64; 3]) -> mlua::Result<Value> {
     Ok(Value::Table(t))
 }
 
-fn gentity_get(lua: &Lua, st: &ServerState, ent: i64, field: &str) -> mlua::Result<Value> {
+fn gentity_get(
+    lua: &Lua,
+    st: &ServerState,
+    ent: i64,
+    field: &str,
+    index: i64,
+) -> mlua::Result<Value> {
     if !(0..=1023).contains(&ent) {
         return Err(mlua::Error::runtime(format!("invalid entity number {ent}")));
     }
@@ -418,9 +495,18 @@ fn gentity_get(lua: &Lua, st: &ServerState, ent: i64, field: &str) -> mlua::Resu
         "inuse" => int(i64::from(client.is_some())),
         "r.svFlags" => int(client.map_or(0, |c| if c.is_bot { SVF_BOT } else { 0 })),
         "origin" | "r.currentOrigin" => vec3(lua, client.map_or([0.0; 3], |c| c.origin)),
-        "sess.sessionTeam" | "pers.netname" | "pers.connected" | "ps.weapon" | "ps.origin"
-        | "ps.viewangles" | "ps.velocity" | "sess.playerType" | "ps.stats" | "ps.ammo"
-        | "sess.skill" => {
+        "sess.sessionTeam"
+        | "pers.netname"
+        | "pers.connected"
+        | "ps.weapon"
+        | "ps.origin"
+        | "ps.viewangles"
+        | "ps.velocity"
+        | "sess.playerType"
+        | "ps.stats"
+        | "ps.ammo"
+        | "sess.skill"
+        | "pers.playerStats.hitRegions" => {
             let Some(c) = client else {
                 return Ok(Value::Nil);
             };
@@ -431,6 +517,11 @@ fn gentity_get(lua: &Lua, st: &ServerState, ent: i64, field: &str) -> mlua::Resu
                 "ps.weapon" => int(c.weapon),
                 "ps.origin" => vec3(lua, c.origin),
                 "ps.viewangles" | "ps.velocity" => vec3(lua, [0.0; 3]),
+                // No bounds check in the engine either; out of range reads as 0 here.
+                "pers.playerStats.hitRegions" => int(usize::try_from(index)
+                    .ok()
+                    .and_then(|i| c.hit_regions.get(i).copied())
+                    .unwrap_or(0)),
                 _ => int(0),
             }
         }
@@ -533,11 +624,11 @@ fn install_game_api(
     et.set(
         "gentity_get",
         lua.create_function(
-            move |lua, (ent, field, _index): (i64, mlua::String, Option<i64>)| {
+            move |lua, (ent, field, index): (i64, mlua::String, Option<i64>)| {
                 let mut s = st.borrow_mut();
                 s.gentity_get_calls += 1;
                 let field = field.to_str()?;
-                gentity_get(lua, &s, ent, &field)
+                gentity_get(lua, &s, ent, &field, index.unwrap_or(0))
             },
         )?,
     )?;
@@ -770,6 +861,7 @@ mod tests {
                 origin: [1.5, 2.0, -3.0],
                 weapon: 3,
                 is_bot: false,
+                hit_regions: [0; 4],
             });
         }
         mock.start_vm(1, false).expect("vm starts");

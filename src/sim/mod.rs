@@ -3,7 +3,8 @@
 //! - [`et_mock`]: the ET Lua API (`et.*` and the `et_*` callbacks) on real Lua 5.4, with a game
 //!   state Rust controls and a file system rooted in a directory.
 //! - [`match_sim`]: a seeded simulator that drives the mock through whole stopwatch matches and
-//!   keeps the ground truth of every obituary.
+//!   keeps the ground truth of every obituary and of the rest of the fight (damage, shots,
+//!   revives, objective plays, spawns, presence).
 //! - [`v2_writer`]: what the public "Proximity Tracker v2" module would have written for the same
 //!   rounds, for comparison.
 //!

@@ -176,6 +176,7 @@ pub fn write_v2_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::match_sim::FightTruth;
     use crate::sim::match_sim::RoundStatus;
 
     fn player(slot: i64, guid: Option<&str>, name: &[u8], team: Team, x: f64) -> PlayerAtKill {
@@ -203,6 +204,7 @@ mod tests {
             end_unix: 1_763_499_502,
             obituaries,
             warmup_obituaries: 0,
+            fight: FightTruth::default(),
         }
     }
 

@@ -3,11 +3,15 @@
 //!
 //! Everything is a function of the seed: the roster (humans, Omni-bots, players without
 //! `cl_guid`, hostile names), joins and leaves mid-round, team switches, spectators, kills,
-//! team kills, suicides, world kills, warm-ups, rounds without kills and rounds cut short.
+//! team kills, suicides, world kills, warm-ups, rounds without kills and rounds cut short, and
+//! the fight around them: shots and hits (misses, headshots, team damage, hits on bodies),
+//! medic revives, respawn waves, carrier runs, dynamite, constructions and presence.
 //!
 //! `truth` holds what happened; `people` the roster, joins, leaves, renames and movement;
-//! `obituaries` the kills of every kind and what the tracker should see of them.
+//! `obituaries` the kills of every kind and what the tracker should see of them; `fight`
+//! everything else of tracker 1.2's sections.
 
+mod fight;
 mod obituaries;
 mod people;
 mod truth;
@@ -94,6 +98,8 @@ pub struct MatchSim {
     hostile: Vec<Vec<u8>>,
     /// Obituaries of the last warm-up, attached to the round that follows it.
     pending_warmup_kills: usize,
+    /// The fight of the round being played: medics on their way, the item, dynamite.
+    fight: fight::FightState,
 }
 
 impl MatchSim {
@@ -125,6 +131,7 @@ impl MatchSim {
             next_name: 0,
             hostile: hostile_names(),
             pending_warmup_kills: 0,
+            fight: fight::FightState::default(),
         }
     }
 
@@ -277,7 +284,9 @@ impl MatchSim {
             end_unix: 0,
             obituaries: Vec::new(),
             warmup_obituaries: std::mem::take(&mut self.pending_warmup_kills),
+            fight: FightTruth::default(),
         });
+        self.fight_round_reset();
         let seed = self.rng.range_i64(0, 1 << 30);
         self.mock.start_vm(seed, true)?;
         if !late_start {
@@ -293,6 +302,7 @@ impl MatchSim {
         if self.rng.chance(p_kill) {
             self.random_obituary();
         }
+        self.fight_frame();
         if self.rng.chance(per_frame(self.config.p_switch_per_s)) {
             self.switch_team_of_random_player();
         }
@@ -357,6 +367,8 @@ impl MatchSim {
             r.start_level_time = level_time;
             r.start_unix = unix;
         }
+        // Play may begin at a frame the tracker has already seen: it samples that second.
+        self.presence_tick();
     }
 
     fn set_gamestate(&mut self, value: &str) {
@@ -366,6 +378,7 @@ impl MatchSim {
     fn advance_frame(&mut self) {
         self.mock.state_mut().level_time += FRAME_MS;
         self.mock.run_frame();
+        self.presence_tick();
     }
 
     fn with_client(&mut self, slot: usize, f: impl FnOnce(&mut Client)) {
@@ -420,6 +433,7 @@ mod tests {
             end_unix: 1_763_499_502,
             obituaries: Vec::new(),
             warmup_obituaries: 0,
+            fight: FightTruth::default(),
         };
         assert_eq!(
             round.v3_file_name(),

@@ -3,16 +3,17 @@
 
 use super::super::et_mock::MAX_CLIENTS;
 use super::super::et_mock::{Team, ENTITYNUM_WORLD};
-use super::{MatchSim, ObituaryKind, ObituaryTruth, PlayerAtKill, ALLY_RADIUS, FRAME_MS};
+use super::{MatchSim, ObituaryKind, ObituaryTruth, PlayerAtKill, ALLY_RADIUS};
 
 pub(super) const MOD_SUICIDE: i64 = 33;
 pub(super) const MOD_SWITCHTEAM: i64 = 59;
+pub(super) const MOD_ARTY: i64 = 26;
 /// (weapon held, means of death) pairs for ordinary kills; some MODs differ from the held
 /// weapon on purpose (grenades, artillery), as in the engine.
 pub(super) const AXIS_ARMS: &[(i64, i64)] =
-    &[(3, 8), (3, 8), (2, 6), (41, 38), (5, 15), (4, 4), (8, 26)];
+    &[(3, 8), (3, 8), (2, 6), (41, 51), (5, 15), (4, 16), (3, 26)];
 pub(super) const ALLIES_ARMS: &[(i64, i64)] =
-    &[(8, 9), (8, 9), (7, 7), (10, 11), (5, 15), (9, 18), (4, 26)];
+    &[(8, 9), (8, 9), (7, 7), (25, 11), (5, 15), (9, 18), (8, 26)];
 /// World deaths: drowned, crushed, fall, trigger hurt, exploding map object.
 pub(super) const WORLD_MODS: &[i64] = &[27, 30, 32, 35, 36];
 /// Self-kills other than /kill: own grenade, own panzerfaust.
@@ -50,8 +51,18 @@ impl MatchSim {
         } else {
             ALLIES_ARMS
         };
-        let mod_ = self.rng.pick(arms).map_or(0, |a| a.1);
+        // The held weapon's own means of death, now and then artillery called in.
+        let held = self.mock.state().client(killer).map_or(0, |c| c.weapon);
+        let own = arms.iter().find(|a| a.0 == held).map(|a| a.1);
+        let mod_ = match own {
+            Some(m) if !self.rng.chance(0.12) => m,
+            _ => MOD_ARTY,
+        };
+        self.fight(killer, victim, mod_, record);
         self.fire_obituary(victim, killer as i64, mod_, record);
+        if self.rng.chance(0.1) {
+            self.hit_corpse(killer, victim, mod_, record);
+        }
         true
     }
 
@@ -71,7 +82,8 @@ impl MatchSim {
         let Some(&victim) = self.pick_near(killer, &mates) else {
             return;
         };
-        let mod_ = if self.rng.chance(0.5) { 26 } else { 4 };
+        let mod_ = if self.rng.chance(0.5) { MOD_ARTY } else { 4 };
+        self.fight(killer, victim, mod_, true);
         self.fire_obituary(victim, killer as i64, mod_, true);
     }
 
@@ -81,6 +93,12 @@ impl MatchSim {
             return;
         };
         let mod_ = self.rng.pick(SELF_MODS).copied().unwrap_or(MOD_SUICIDE);
+        if mod_ != MOD_SUICIDE {
+            // Own splash: et_Damage with attacker == target, which no fight line records.
+            let health = self.mock.state().client(victim).map_or(0, |c| c.health);
+            self.mock
+                .damage(victim as i64, victim as i64, health + 20, 1, mod_);
+        }
         self.fire_obituary(victim, victim as i64, mod_, true);
     }
 
@@ -90,6 +108,10 @@ impl MatchSim {
             return;
         };
         let mod_ = self.rng.pick(WORLD_MODS).copied().unwrap_or(32);
+        // Damage without a player attacker (falls, map hazards): not a fight line.
+        let health = self.mock.state().client(victim).map_or(0, |c| c.health);
+        self.mock
+            .damage(victim as i64, ENTITYNUM_WORLD, health + 5, 8, mod_);
         self.fire_obituary(victim, ENTITYNUM_WORLD, mod_, true);
     }
 
@@ -120,19 +142,23 @@ impl MatchSim {
     /// Kills the victim, records the truth, calls `et_Obituary`, schedules the respawn.
     pub(super) fn fire_obituary(&mut self, victim: usize, killer: i64, mod_: i64, record: bool) {
         let gib = self.rng.range_i64(0, 80);
-        self.with_client(victim, |c| c.health = -gib);
-        if record && self.gamestate_playing {
+        // A fight before the obituary already took the health to 0 or below.
+        self.with_client(victim, |c| {
+            if c.health > 0 {
+                c.health = -gib;
+            }
+        });
+        let playing = record && self.gamestate_playing;
+        if playing {
             if let Some(truth) = self.observe(victim, killer, mod_) {
                 if let Some(r) = &mut self.current {
                     r.obituaries.push(truth);
                 }
             }
+            self.carrier_down(victim);
         }
         self.mock.obituary(victim as i64, killer, mod_);
-        let at = self.mock.state().level_time + self.rng.range_i64(20, 400) * FRAME_MS;
-        if let Some(life) = &mut self.slots[victim] {
-            life.respawn_at = Some(at);
-        }
+        self.after_death(victim, killer, mod_, playing);
     }
 
     /// The ground truth of an obituary, computed from the engine state.

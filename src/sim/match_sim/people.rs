@@ -137,6 +137,7 @@ impl MatchSim {
             origin: [0.0; 3],
             weapon: 0,
             is_bot,
+            hit_regions: [0; 4],
         };
         self.mock.state_mut().clients[slot] = Some(client);
         let begin_at = self.mock.state().level_time
@@ -215,8 +216,7 @@ impl MatchSim {
         if let Some(life) = &mut self.slots[slot] {
             life.respawn_at = None;
         }
-        self.mock
-            .call("et_ClientSpawn", (slot as i64, 0i64, 0i64, 1i64));
+        self.spawn_event(slot, false);
     }
 
     pub(super) fn move_players(&mut self) {
@@ -292,6 +292,7 @@ impl MatchSim {
         let Some(&slot) = self.rng.pick(&occupied) else {
             return;
         };
+        self.fight_disconnect(slot);
         self.mock.call("et_ClientDisconnect", slot as i64);
         self.mock.state_mut().clients[slot] = None;
         self.slots[slot] = None;

@@ -117,6 +117,8 @@ pub struct RoundTruth {
     pub obituaries: Vec<ObituaryTruth>,
     /// Obituaries fired during this round's warm-up VM: no round file may contain them.
     pub warmup_obituaries: usize,
+    /// Damage, shots, revives, objectives, spawns and presence of the round's play.
+    pub fight: FightTruth,
 }
 
 impl RoundTruth {
@@ -195,5 +197,248 @@ pub struct MatchTruth {
 impl MatchTruth {
     pub fn obituary_count(&self) -> usize {
         self.rounds.iter().map(|r| r.obituaries.len()).sum()
+    }
+}
+
+// ----- The fight (tracker 1.2) ---------------------------------------------------------------
+
+/// The identity that held a slot when a fight event happened: what a `players` line names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Who {
+    pub slot: i64,
+    /// The GUID a tracker records ([`effective_guid`]); `None` without a usable `cl_guid`.
+    pub guid: Option<String>,
+    pub name: Vec<u8>,
+    pub team: Team,
+}
+
+impl Who {
+    /// The key the importer gives this player: the GUID, or `NOGUID:<name>` without one.
+    pub fn player_key(&self) -> String {
+        match &self.guid {
+            Some(g) => g.clone(),
+            None => format!("NOGUID:{}", String::from_utf8_lossy(&self.name)),
+        }
+    }
+}
+
+/// One `et_Damage` between two different players during play.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DamageTruth {
+    pub t_ms: i64,
+    pub attacker: Who,
+    pub target: Who,
+    /// The engine's `damage` argument (may exceed the health left).
+    pub damage: i64,
+    /// The target's health before the hit (≤ 0 for a corpse).
+    pub health: i64,
+    pub means_of_death: i64,
+    /// The weapon that fired the hit (0 when no `et_WeaponFire` shot made it, e.g. artillery).
+    pub weapon: i64,
+    pub headshot: bool,
+    /// Same playing team (friendly fire).
+    pub team_damage: bool,
+    /// `DAMAGE_RADIUS`: splash.
+    pub splash: bool,
+}
+
+impl DamageTruth {
+    /// The health the hit really took: `clamp(min(damage, health), 0)`.
+    pub fn effective(&self) -> i64 {
+        self.damage.min(self.health).max(0)
+    }
+
+    /// A hit that counts for accuracy: fired by a weapon, on a living target.
+    pub fn is_hit(&self) -> bool {
+        self.weapon != 0 && self.health > 0
+    }
+}
+
+/// One medic revive (`et_Revive`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviveTruth {
+    pub t_ms: i64,
+    pub revived: Who,
+    pub medic: Option<Who>,
+    /// The revived player's position (the body's).
+    pub origin: [f64; 3],
+    /// Time since the obituary that put the player down, when it fell in this round's play.
+    pub down_ms: Option<i64>,
+}
+
+/// What an objective line says was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObjectiveAction {
+    Steal,
+    Drop,
+    Return,
+    Secure,
+    Plant,
+    Defuse,
+    Destroy,
+    Build,
+}
+
+impl ObjectiveAction {
+    pub const ALL: [ObjectiveAction; 8] = [
+        ObjectiveAction::Steal,
+        ObjectiveAction::Drop,
+        ObjectiveAction::Return,
+        ObjectiveAction::Secure,
+        ObjectiveAction::Plant,
+        ObjectiveAction::Defuse,
+        ObjectiveAction::Destroy,
+        ObjectiveAction::Build,
+    ];
+
+    /// The `action` field of an objectives line.
+    pub fn label(self) -> &'static str {
+        match self {
+            ObjectiveAction::Steal => "steal",
+            ObjectiveAction::Drop => "drop",
+            ObjectiveAction::Return => "return",
+            ObjectiveAction::Secure => "secure",
+            ObjectiveAction::Plant => "plant",
+            ObjectiveAction::Defuse => "defuse",
+            ObjectiveAction::Destroy => "destroy",
+            ObjectiveAction::Build => "build",
+        }
+    }
+}
+
+/// One objective play.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectiveTruth {
+    pub t_ms: i64,
+    /// `None` for a return by time-out.
+    pub player: Option<Who>,
+    /// The acting team.
+    pub team: Team,
+    pub action: ObjectiveAction,
+    /// The track, the item's message, or the announcement (`secure`, `build`).
+    pub target: Vec<u8>,
+    pub origin: Option<[f64; 3]>,
+}
+
+/// One `et_ClientSpawn` during play.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpawnTruth {
+    pub t_ms: i64,
+    pub who: Who,
+    pub revived: bool,
+}
+
+/// The living AXIS/ALLIES players at the first frame of a second of play, in slot order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresenceTruth {
+    pub t_s: i64,
+    pub samples: Vec<(Who, [f64; 2])>,
+}
+
+/// Everything of a round's fight besides the obituaries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FightTruth {
+    pub damage: Vec<DamageTruth>,
+    /// Shots fired during play per identity and weapon (`et_WeaponFire`).
+    pub shots: std::collections::BTreeMap<(Who, i64), u64>,
+    pub revives: Vec<ReviveTruth>,
+    pub objectives: Vec<ObjectiveTruth>,
+    pub spawns: Vec<SpawnTruth>,
+    pub presence: Vec<PresenceTruth>,
+    /// Hits and shots the module cancelled by its return value (must stay 0).
+    pub cancelled: u64,
+}
+
+/// One player's fight over some rounds, keyed like the importer keys players.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlayerFight {
+    /// Effective damage to opponents ([`DamageTruth::effective`]), team damage excluded.
+    pub damage_given: i64,
+    pub damage_received: i64,
+    /// Effective damage to and from teammates.
+    pub team_damage_given: i64,
+    pub team_damage_received: i64,
+    /// Per weapon: shots fired, hits ([`DamageTruth::is_hit`]) and headshots among them.
+    pub shots: std::collections::BTreeMap<i64, u64>,
+    pub hits: std::collections::BTreeMap<i64, u64>,
+    pub headshots: std::collections::BTreeMap<i64, u64>,
+    pub revives_given: u64,
+    pub revives_received: u64,
+    pub objectives: std::collections::BTreeMap<ObjectiveAction, u64>,
+    /// Lives begun during play: spawns, revives included.
+    pub lives: u64,
+}
+
+impl FightTruth {
+    /// Adds this round's fight to per-player totals.
+    pub fn add_to(&self, out: &mut std::collections::BTreeMap<String, PlayerFight>) {
+        fn at<'a>(
+            out: &'a mut std::collections::BTreeMap<String, PlayerFight>,
+            w: &Who,
+        ) -> &'a mut PlayerFight {
+            out.entry(w.player_key()).or_default()
+        }
+        for d in &self.damage {
+            let e = d.effective();
+            if d.team_damage {
+                at(out, &d.attacker).team_damage_given += e;
+                at(out, &d.target).team_damage_received += e;
+            } else {
+                at(out, &d.attacker).damage_given += e;
+                at(out, &d.target).damage_received += e;
+            }
+            if d.is_hit() {
+                let a = at(out, &d.attacker);
+                *a.hits.entry(d.weapon).or_default() += 1;
+                if d.headshot {
+                    *a.headshots.entry(d.weapon).or_default() += 1;
+                }
+            }
+        }
+        for ((w, weapon), n) in &self.shots {
+            *at(out, w).shots.entry(*weapon).or_default() += n;
+        }
+        for r in &self.revives {
+            at(out, &r.revived).revives_received += 1;
+            if let Some(m) = &r.medic {
+                at(out, m).revives_given += 1;
+            }
+        }
+        for o in &self.objectives {
+            if let Some(p) = &o.player {
+                *at(out, p).objectives.entry(o.action).or_default() += 1;
+            }
+        }
+        for s in &self.spawns {
+            at(out, &s.who).lives += 1;
+        }
+    }
+
+    /// Effective damage per (attacker key, target key), team damage included.
+    pub fn add_pair_damage(&self, out: &mut std::collections::BTreeMap<(String, String), i64>) {
+        for d in &self.damage {
+            *out.entry((d.attacker.player_key(), d.target.player_key()))
+                .or_default() += d.effective();
+        }
+    }
+}
+
+impl MatchTruth {
+    /// Per-player fight totals over every round.
+    pub fn player_fight(&self) -> std::collections::BTreeMap<String, PlayerFight> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in &self.rounds {
+            r.fight.add_to(&mut out);
+        }
+        out
+    }
+
+    /// Effective damage between each pair of players over every round.
+    pub fn pair_damage(&self) -> std::collections::BTreeMap<(String, String), i64> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in &self.rounds {
+            r.fight.add_pair_damage(&mut out);
+        }
+        out
     }
 }
