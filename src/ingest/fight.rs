@@ -13,7 +13,7 @@ use sqlx::PgConnection;
 use super::prepare::Prepared;
 use crate::db::fight::{self as db_fight, FightRows};
 use crate::round_file::fight::{weapons, FightSections, PresenceSample, RosterEntry};
-use crate::round_file::{field, KillRecord};
+use crate::round_file::{field, KillRecord, Team};
 use crate::stats::identity::player_key;
 
 /// Writes the fight of the rounds that got an id in this transaction. A round stored before
@@ -70,8 +70,8 @@ pub fn add_round(
     add_weapon_fire(rows, round, fight, &key);
     add_revives(rows, round, fight, &key);
     add_objectives(rows, round, fight, &key);
-    for entry in &fight.players {
-        add_lives(rows, round, kills, fight, entry, key(entry.index).0);
+    for stint in stints(&fight.players) {
+        add_lives(rows, round, kills, fight, &stint);
     }
     add_presence(rows, round, fight, &key);
 }
@@ -204,15 +204,55 @@ pub struct Life {
     pub ended_by_death: bool,
 }
 
-/// The lives of one roster entry. Deaths are the kill lines (any kind) whose victim is this
-/// identity (same key and slot) within its time in the round. A death before the first spawn
-/// the file saw (the player was alive when play began) ends a life that started at `from_ms`.
-pub fn lives_of(kills: &[KillRecord<'_>], f: &FightSections<'_>, e: &RosterEntry<'_>) -> Vec<Life> {
-    let key = player_key(&e.guid, &e.name);
+/// A player's unbroken time in one slot and team: one roster entry, or several in a row when
+/// only the name changed (a rename is not a new life). Lives are counted per stint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stint {
+    pub key: String,
+    pub slot: i16,
+    pub team: Team,
+    pub indices: Vec<u16>,
+    pub from_ms: i32,
+    pub to_ms: i32,
+}
+
+/// Groups the roster entries into stints: an entry continues the stint of the same key, slot
+/// and team that ended when it began.
+pub fn stints(players: &[RosterEntry<'_>]) -> Vec<Stint> {
+    let mut out: Vec<Stint> = Vec::new();
+    for e in players {
+        let key = player_key(&e.guid, &e.name);
+        let open = out.iter_mut().find(|s| {
+            s.key == key && s.slot == e.slot && s.team == e.team && s.to_ms == e.from_ms
+        });
+        match open {
+            Some(s) => {
+                s.indices.push(e.index);
+                s.to_ms = e.to_ms;
+            }
+            None => out.push(Stint {
+                key,
+                slot: e.slot,
+                team: e.team,
+                indices: vec![e.index],
+                from_ms: e.from_ms,
+                to_ms: e.to_ms,
+            }),
+        }
+    }
+    out
+}
+
+/// The lives of one stint. Deaths are the kill lines (any kind) whose victim is this player
+/// (same key and slot) within the stint. A death before the first spawn the file saw (the
+/// player was alive when play began, or when the stint began) ends a life that started at
+/// the stint's start.
+pub fn lives_of(kills: &[KillRecord<'_>], f: &FightSections<'_>, e: &Stint) -> Vec<Life> {
+    let key = &e.key;
     let mut spawns: Vec<(i32, bool)> = f
         .spawns
         .iter()
-        .filter(|s| s.player == e.index)
+        .filter(|s| e.indices.contains(&s.player))
         .map(|s| (s.t_ms, s.revived))
         .collect();
     spawns.sort_unstable();
@@ -221,7 +261,7 @@ pub fn lives_of(kills: &[KillRecord<'_>], f: &FightSections<'_>, e: &RosterEntry
         .filter(|k| k.victim.slot == e.slot)
         .filter_map(|k| Some((i32::try_from(k.time_ms?).ok()?, k)))
         .filter(|(t, _)| (e.from_ms..=e.to_ms).contains(t))
-        .filter(|(_, k)| player_key(&k.victim.guid, &k.victim.name) == key)
+        .filter(|(_, k)| player_key(&k.victim.guid, &k.victim.name) == *key)
         .map(|(t, _)| t)
         .collect();
     deaths.sort_unstable();
@@ -272,14 +312,13 @@ fn add_lives(
     r: &RoundOf<'_>,
     kills: &[KillRecord<'_>],
     f: &FightSections<'_>,
-    e: &RosterEntry<'_>,
-    key: &str,
+    e: &Stint,
 ) {
     let c = &mut rows.lives;
     for life in lives_of(kills, f, e) {
         c.round_id.push(r.round_id);
         c.session_date.push(r.session_date);
-        c.player_guid.push(key.to_owned());
+        c.player_guid.push(e.key.clone());
         c.team.push(e.team.as_str());
         c.start_ms.push(life.start_ms);
         c.end_ms.push(life.end_ms);
