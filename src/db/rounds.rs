@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::copy_text::CopyText;
 use super::stored::StoredRound;
+use crate::ingest::derived::{VersusDetail, VersusStreak};
 use crate::round_file::KillRecord;
 use crate::stats::batch::BatchAggregates;
 use crate::stats::round_stats::{write_engagement_type, PlayerInRound};
@@ -251,7 +252,7 @@ pub async fn insert_player_rounds(
 }
 
 /// Takes a stored round's contribution out again: its heatmap roll-up (when done), raw kills,
-/// player rounds, and (`negated`) every counter it added. The caller then writes the new version.
+/// player rounds, head-to-head rows, and (`negated`) every counter it added. The caller then writes the new version.
 pub async fn remove_round_contribution(
     conn: &mut PgConnection,
     old: &StoredRound,
@@ -264,9 +265,14 @@ pub async fn remove_round_contribution(
     sqlx::query!("DELETE FROM kill_context WHERE round_id = $1", old.id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query!("DELETE FROM player_rounds WHERE round_id = $1", old.id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "WITH p AS (DELETE FROM player_rounds WHERE round_id = $1),
+              d AS (DELETE FROM player_versus_round_detail WHERE round_id = $1)
+         DELETE FROM player_versus_round_streak WHERE round_id = $1",
+        old.id
+    )
+    .execute(&mut *conn)
+    .await?;
     super::aggregates::upsert_aggregates(conn, negated).await
 }
 
@@ -415,4 +421,54 @@ pub async fn version(pool: &PgPool) -> sqlx::Result<RoundsVersion> {
     )
     .fetch_one(pool)
     .await
+}
+
+columns!(VersusDetailColumns<'a> from VersusDetail<'a> {
+    round_id: i64 = |d| d.round_id,
+    killer_guid: &'a str = |d| d.killer_guid,
+    victim_guid: &'a str = |d| d.victim_guid,
+    weapon: i16 = |d| d.weapon,
+    engagement_class: &'a str = |d| d.engagement_class,
+    kills: i32 = |d| d.kills,
+});
+
+columns!(VersusStreakColumns<'a> from VersusStreak<'a> {
+    round_id: i64 = |s| s.round_id,
+    killer_guid: &'a str = |s| s.killer_guid,
+    victim_guid: &'a str = |s| s.victim_guid,
+    longest_streak: i32 = |s| s.longest_streak,
+});
+
+/// The head-to-head rows of new rounds (migration 0012), computed from their parsed kills
+/// (`ingest::derived::versus_rounds`). A replaced version's rows went with its contribution.
+pub async fn insert_versus_rounds(
+    conn: &mut PgConnection,
+    details: &[VersusDetail<'_>],
+    streaks: &[VersusStreak<'_>],
+) -> sqlx::Result<()> {
+    let d = VersusDetailColumns::new(details);
+    let s = VersusStreakColumns::new(streaks);
+    sqlx::query!(
+        "WITH detail AS (
+             INSERT INTO player_versus_round_detail
+                 (round_id, killer_guid, victim_guid, weapon, engagement_class, kills)
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int2[], $5::text[],
+                                  $6::int4[])
+         )
+         INSERT INTO player_versus_round_streak (round_id, killer_guid, victim_guid, longest_streak)
+         SELECT * FROM unnest($7::int8[], $8::text[], $9::text[], $10::int4[])",
+        &d.round_id,
+        &d.killer_guid as &[&str],
+        &d.victim_guid as &[&str],
+        &d.weapon,
+        &d.engagement_class as &[&str],
+        &d.kills,
+        &s.round_id,
+        &s.killer_guid as &[&str],
+        &s.victim_guid as &[&str],
+        &s.longest_streak,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
