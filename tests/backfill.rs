@@ -58,9 +58,10 @@ async fn rollups(pool: &PgPool) -> Vec<(String, Vec<String>)> {
         .collect();
     queries.push((
         "kill_heatmap_cells (summed)".into(),
-        "SELECT (session_date, map_name, position, player_guid, team, means_of_death,
-                 engagement_class, cell_x, cell_y, sum(kills))::text
-         FROM kill_heatmap_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 HAVING sum(kills) <> 0"
+        "SELECT c::text FROM (
+             SELECT session_date, map_name, position, player_guid, team, means_of_death,
+                    engagement_class, cell_x, cell_y, sum(kills)
+             FROM kill_heatmap_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 HAVING sum(kills) <> 0) c"
             .into(),
     ));
     let mut out = Vec::new();

@@ -1097,14 +1097,17 @@ async fn assert_rollups_match_raw_kills(pool: &PgPool) {
     let pairs = [
         (
             "kill_heatmap_cells",
-            "SELECT (session_date, map_name, position, player_guid, team, means_of_death,
-                     engagement_class, cell_x, cell_y, sum(kills))::text
-             FROM kill_heatmap_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 HAVING sum(kills) <> 0"
+            "SELECT c::text FROM (
+                 SELECT session_date, map_name, position, player_guid, team, means_of_death,
+                        engagement_class, cell_x, cell_y, sum(kills)
+                 FROM kill_heatmap_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+                 HAVING sum(kills) <> 0) c"
                 .to_owned(),
             format!(
-                "SELECT (session_date, map_name, position, player_guid, team, means_of_death,
-                         engagement_class, cell_x, cell_y, sum(kills))::text
-                 FROM ({raw_cells}) c GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+                "SELECT g::text FROM (
+                     SELECT session_date, map_name, position, player_guid, team, means_of_death,
+                            engagement_class, cell_x, cell_y, sum(kills)
+                     FROM ({raw_cells}) c GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) g"
             ),
         ),
         (
@@ -1113,9 +1116,10 @@ async fn assert_rollups_match_raw_kills(pool: &PgPool) {
                      kills)::text FROM kill_heatmap_cube_total"
                 .to_owned(),
             format!(
-                "SELECT (map_name, position, team, means_of_death, engagement_class, cell_x,
-                         cell_y, sum(kills))::text
-                 FROM ({raw_cells}) c GROUP BY 1, 2, 3, 4, 5, 6, 7"
+                "SELECT g::text FROM (
+                     SELECT map_name, position, team, means_of_death, engagement_class, cell_x,
+                            cell_y, sum(kills)
+                     FROM ({raw_cells}) c GROUP BY 1, 2, 3, 4, 5, 6, 7) g"
             ),
         ),
         (
@@ -1124,8 +1128,9 @@ async fn assert_rollups_match_raw_kills(pool: &PgPool) {
              FROM kill_heatmap_fine_total"
                 .to_owned(),
             format!(
-                "SELECT (map_name, position, team, cell_x, cell_y, sum(kills))::text
-                 FROM ({raw_cells}) c GROUP BY 1, 2, 3, 4, 5"
+                "SELECT g::text FROM (
+                     SELECT map_name, position, team, cell_x, cell_y, sum(kills)
+                     FROM ({raw_cells}) c GROUP BY 1, 2, 3, 4, 5) g"
             ),
         ),
         (
