@@ -54,7 +54,12 @@ async fn rollups(pool: &PgPool) -> Vec<(String, Vec<String>)> {
     ];
     let mut queries: Vec<(String, String)> = tables
         .iter()
-        .map(|t| (t.to_string(), format!("SELECT to_jsonb(t)::text FROM {t} t")))
+        .map(|t| {
+            (
+                t.to_string(),
+                format!("SELECT to_jsonb(t)::text FROM {t} t"),
+            )
+        })
         .collect();
     queries.push((
         "kill_heatmap_cells (summed)".into(),

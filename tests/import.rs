@@ -1168,7 +1168,11 @@ async fn assert_rollups_match_raw_kills(pool: &PgPool) {
     for (table, stored, raw) in pairs {
         let stored = rows_of(pool, &stored).await;
         assert!(!stored.is_empty(), "{table} has rows");
-        assert_eq!(stored, rows_of(pool, &raw).await, "{table} against the raw kills");
+        assert_eq!(
+            stored,
+            rows_of(pool, &raw).await,
+            "{table} against the raw kills"
+        );
     }
 }
 

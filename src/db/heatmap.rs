@@ -540,14 +540,13 @@ async fn rebuild_raw_days_cells(tx: &mut sqlx::PgConnection) -> sqlx::Result<()>
 }
 
 /// Adds a batch's heatmap rollup, computed from its parsed kills (`ingest::derived`), to the
-/// three rollups and marks its rounds rolled up, in the import's transaction and one round
+/// three rollups, in the import's transaction (whose rounds are stored rolled up) and one round
 /// trip: the same rows `heatmap_roll_up_rounds` would add from their `kill_context` after the
 /// commit, without reading the kills back. The all-time rows come sorted by key, so
 /// concurrent imports take their row locks in one order.
 pub async fn add_rollup(
     conn: &mut sqlx::PgConnection,
     rollup: &crate::ingest::derived::HeatmapRollup<'_>,
-    round_ids: &[i64],
 ) -> sqlx::Result<()> {
     let ce = RollupCellColumns::new(&rollup.cells);
     let cu = RollupCubeColumns::new(&rollup.cube);
@@ -566,15 +565,13 @@ pub async fn add_rollup(
              ON CONFLICT (map_name, position, means_of_death, engagement_class, team, cell_x,
                           cell_y)
              DO UPDATE SET kills = t.kills + EXCLUDED.kills
-         ), fine AS (
-             INSERT INTO kill_heatmap_fine_total AS f (map_name, position, team, cell_x, cell_y,
-                                                       kills)
-             SELECT * FROM unnest($19::text[], $20::text[], $21::text[], $22::int4[],
-                                  $23::int4[], $24::int8[])
-             ON CONFLICT (map_name, position, team, cell_x, cell_y)
-             DO UPDATE SET kills = f.kills + EXCLUDED.kills
          )
-         UPDATE rounds SET heatmap_rolled_up = true WHERE id = ANY ($25)",
+         INSERT INTO kill_heatmap_fine_total AS f (map_name, position, team, cell_x, cell_y,
+                                                   kills)
+         SELECT * FROM unnest($19::text[], $20::text[], $21::text[], $22::int4[], $23::int4[],
+                              $24::int8[])
+         ON CONFLICT (map_name, position, team, cell_x, cell_y)
+         DO UPDATE SET kills = f.kills + EXCLUDED.kills",
         &ce.session_date,
         &ce.map_name as &[&str],
         &ce.position as &[&str],
@@ -599,7 +596,6 @@ pub async fn add_rollup(
         &fi.cell_x,
         &fi.cell_y,
         &fi.kills,
-        round_ids,
     )
     .execute(&mut *conn)
     .await?;

@@ -68,7 +68,8 @@ columns!(RoundColumns<'a> from &'a RoundRow {
 });
 
 /// Inserts the rounds that are not there yet (same content or same round key), returning the
-/// ones inserted.
+/// ones inserted. They are rolled up: the import writes their heatmap rollups in the same
+/// transaction (`db::heatmap::add_rollup`).
 pub async fn insert_rounds(
     conn: &mut PgConnection,
     rows: &[&RoundRow],
@@ -78,12 +79,12 @@ pub async fn insert_rounds(
         "INSERT INTO rounds (round_key, content_sha256, format_version, server_id, server_name,
                              map_name, file_map_name, round_number, gametype, started_at, ended_at,
                              session_date, source_path, kill_count, flags, warnings,
-                             source_name, content_bytes)
+                             source_name, content_bytes, heatmap_rolled_up)
          SELECT t.round_key, t.content_sha256, t.format_version, t.server_id, t.server_name,
                 t.map_name, t.file_map_name, t.round_number, t.gametype, t.started_at, t.ended_at,
                 t.session_date, t.source_path, t.kill_count,
                 ARRAY(SELECT jsonb_array_elements_text(t.flags)), t.warnings,
-                t.source_name, t.content_bytes
+                t.source_name, t.content_bytes, true
          FROM unnest($1::text[], $2::text[], $3::int2[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::int2[], $9::int2[], $10::timestamptz[], $11::timestamptz[],
                      $12::date[], $13::text[], $14::int4[], $15::jsonb[], $16::jsonb[],
@@ -364,14 +365,14 @@ pub async fn rename_from_replaced(
 }
 
 /// Writes a new version of a stored round into its row (the id, and so posted summaries, stay).
-/// Its kills are written again, so the heatmap roll-up is due again.
+/// Its kills and heatmap rollups are written again in the same transaction.
 pub async fn update_round(conn: &mut PgConnection, id: i64, row: &RoundRow) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE rounds SET round_key = $2, content_sha256 = $3, format_version = $4, server_id = $5,
             server_name = $6, map_name = $7, file_map_name = $8, round_number = $9, gametype = $10,
             started_at = $11, ended_at = $12, session_date = $13, source_path = $14,
             kill_count = $15, flags = $16, warnings = $17, source_name = $18, content_bytes = $19,
-            imported_at = now(), heatmap_rolled_up = false
+            imported_at = now(), heatmap_rolled_up = true
          WHERE id = $1",
         id,
         row.round_key,

@@ -192,16 +192,18 @@ pub fn versus_rounds<'a>(
         for &(_, killer, victim, weapon, class) in &kills {
             *detail.entry((killer, victim, weapon, class)).or_default() += 1;
         }
-        details.extend(detail.into_iter().map(|((k, v, weapon, class), n)| {
-            VersusDetail {
-                round_id: round.round_id,
-                killer_guid: k,
-                victim_guid: v,
-                weapon,
-                engagement_class: class,
-                kills: n,
-            }
-        }));
+        details.extend(
+            detail
+                .into_iter()
+                .map(|((k, v, weapon, class), n)| VersusDetail {
+                    round_id: round.round_id,
+                    killer_guid: k,
+                    victim_guid: v,
+                    weapon,
+                    engagement_class: class,
+                    kills: n,
+                }),
+        );
         // Per unordered pair: the direction of the last kill and the run it extends.
         let mut runs: HashMap<(&'a str, &'a str), (&'a str, i32)> = HashMap::new();
         let mut longest: HashMap<(&'a str, &'a str), i32> = HashMap::new();
@@ -220,16 +222,12 @@ pub fn versus_rounds<'a>(
             let best = longest.entry((killer, victim)).or_default();
             *best = (*best).max(run.1);
         }
-        streaks.extend(
-            longest
-                .into_iter()
-                .map(|((k, v), n)| VersusStreak {
-                    round_id: round.round_id,
-                    killer_guid: k,
-                    victim_guid: v,
-                    longest_streak: n,
-                }),
-        );
+        streaks.extend(longest.into_iter().map(|((k, v), n)| VersusStreak {
+            round_id: round.round_id,
+            killer_guid: k,
+            victim_guid: v,
+            longest_streak: n,
+        }));
     }
     details.sort_unstable();
     streaks.sort_unstable();

@@ -357,16 +357,12 @@ async fn write_round_contents(
             stats: &p.stats,
         })
         .collect();
-    let ids: Vec<i64> = new.iter().map(|(id, _)| *id).collect();
     db_rounds::copy_kills(tx, &kills).await?;
     steps.done("kills");
     db_rounds::insert_player_rounds(tx, &kills).await?;
     let (details, streaks) = derived::versus_rounds(&kills);
     db_rounds::insert_versus_rounds(tx, &details, &streaks).await?;
     steps.done("versus");
-    // The heatmap rollups from the parsed kills, so the rounds commit rolled up.
-    crate::db::heatmap::add_rollup(tx, &derived::heatmap_rollup(&kills), &ids).await?;
-    steps.done("heatmap");
     crate::db::stats::add_round_engagements(tx, &kills).await?;
     let contexts: Vec<RoundContext> = new.iter().map(|(_, p)| p.context()).collect();
     let merged = merge_rounds(contexts.iter().zip(new.iter().map(|(_, p)| &p.stats)));
@@ -382,7 +378,12 @@ async fn write_round_contents(
             message: replaces_message(*id, round_ids, replaced),
         })
         .collect();
-    import_log::log_imports(tx, &log).await
+    import_log::log_imports(tx, &log).await?;
+    // The heatmap rollups from the parsed kills, so the rounds commit rolled up. Last: its
+    // all-time rows are the ones concurrent batches wait for, so their locks are held shortest.
+    crate::db::heatmap::add_rollup(tx, &derived::heatmap_rollup(&kills)).await?;
+    steps.done("heatmap");
+    Ok(())
 }
 
 /// The import-log message of a round that replaced earlier versions, if it did.
