@@ -2,8 +2,8 @@
 //! `kill_context` back inside the transaction or after it: the heatmap rollups of migration
 //! 0010 (`kill_heatmap_cells`, `kill_heatmap_cube_total`, `kill_heatmap_fine_total`) and the
 //! per-round head-to-head of migration 0012. Each function computes exactly what the SQL it
-//! replaces computes from the stored rows (`heatmap_cells_of_rounds`, the queries of
-//! `db::versus::record_rounds`); `tests/import.rs` compares the two on real imports.
+//! replaces computes from the stored rows (`heatmap_cells_of_rounds` of migration 0010, the
+//! queries of `db::versus::record_rounds`); `tests/import.rs` compares the two on real imports.
 
 use std::collections::HashMap;
 

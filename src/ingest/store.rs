@@ -1,7 +1,8 @@
 //! Storing one batch of prepared files in one transaction: the batch's own duplicates folded,
 //! each file planned against the database (new, a longer version of a stored round, or a copy),
 //! earlier versions taken out, new rounds written with kills, aggregates and import log, and
-//! the copies logged. The SQL is in `db::{rounds, stored, aggregates, import_log}`.
+//! the copies logged. The SQL is in `db::{rounds, stored, aggregates, import_log, heatmap}`;
+//! the heatmap rollups and head-to-head rows are computed from the parsed kills (`derived`).
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -331,8 +332,9 @@ async fn insert_new_rounds(
     Ok(())
 }
 
-/// Kills, player rounds, aggregates and the import log of the rounds that got an id: everything
-/// a round adds, in one place (a round's further sections are written here too).
+/// Kills, player rounds, head-to-head, aggregates, import log and heatmap rollups of the rounds
+/// that got an id: everything a round adds, in one place. A round's further sections (the v3
+/// fight sections) are written here too, next to the kills.
 async fn write_round_contents(
     tx: &mut PgConnection,
     unique: &[&Prepared<'_>],
