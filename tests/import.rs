@@ -178,13 +178,10 @@ async fn aggregates_agree_with_the_raw_kills(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(heat_mismatch, 0);
-    // The renderer's all-time 64-unit rollup, rolled up after the imports, equals a recount.
+    // The renderer's all-time 64-unit rollup, written by each import with its round, equals a
+    // recount; no round is left for a roll-up after the commit.
     let rolled: i32 = etprox::db::heatmap::roll_up_pending(&pool).await.unwrap();
-    assert_eq!(rolled, 13, "every imported round is rolled up once");
-    assert_eq!(
-        etprox::db::heatmap::roll_up_pending(&pool).await.unwrap(),
-        0
-    );
+    assert_eq!(rolled, 0, "every imported round is rolled up by its import");
     let fine_mismatch: i64 = sqlx::query_scalar(
         "WITH raw AS (
            SELECT map_name, 'victim' AS position, victim_team AS team,
@@ -803,17 +800,19 @@ async fn a_growing_v2_file_is_one_round_and_the_complete_version_wins(pool: PgPo
     let first_cut = full.len() / 3;
     let second_cut = full.len() * 2 / 3;
     assert_ne!(full[second_cut - 1], b'\n');
-    // The heatmap roll-up (after each commit) has taken each version in before the next arrives.
+    // Each import rolls its version up with it, so each version is in the heatmap rollups
+    // before the next arrives (and is taken out of them when it is replaced).
     let roll_up = || async { etprox::db::heatmap::roll_up_pending(&pool).await.unwrap() };
     std::fs::write(&growing, &full[..first_cut]).unwrap();
     let id = expect_imported(&import(&imp, &growing).await);
-    assert_eq!(roll_up().await, 2);
+    assert_eq!(roll_up().await, 0);
     std::fs::write(&growing, &full[..second_cut]).unwrap();
     assert_eq!(expect_imported(&import(&imp, &growing).await), id);
-    assert_eq!(roll_up().await, 1);
+    assert_eq!(roll_up().await, 0);
     std::fs::write(&growing, &full).unwrap();
     assert_eq!(expect_imported(&import(&imp, &growing).await), id);
-    assert_eq!(roll_up().await, 1);
+    assert_eq!(roll_up().await, 0);
+    assert_rollups_match_raw_kills(&pool).await;
     assert_eq!(round_count(&pool).await, 2);
     let grown = data_snapshot(&pool).await;
     let replaced: i64 =
@@ -1080,4 +1079,121 @@ async fn a_name_changed_in_the_part_of_a_round_read_later_is_the_name_shown(pool
     reset(&pool).await;
     expect_imported(&import(&imp, &path).await);
     assert_same(&grown, &data_snapshot(&pool).await);
+}
+
+/// Sorted rows of a query, as text.
+async fn rows_of(pool: &PgPool, sql: &str) -> Vec<String> {
+    let mut rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(pool).await.unwrap();
+    rows.sort();
+    rows
+}
+
+/// What an import writes from the parsed kills (`ingest::derived`) equals what the SQL it
+/// replaced computes from the stored raw kills: the heatmap rollups of migration 0010
+/// (`heatmap_cells_of_rounds`) and the head-to-head rows of migration 0012.
+async fn assert_rollups_match_raw_kills(pool: &PgPool) {
+    let raw_cells = "SELECT c.* FROM heatmap_cells_of_rounds(
+                         (SELECT array_agg(id ORDER BY id) FROM rounds)) c";
+    let pairs = [
+        (
+            "kill_heatmap_cells",
+            "SELECT c::text FROM (
+                 SELECT session_date, map_name, position, player_guid, team, means_of_death,
+                        engagement_class, cell_x, cell_y, sum(kills)
+                 FROM kill_heatmap_cells GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+                 HAVING sum(kills) <> 0) c"
+                .to_owned(),
+            format!(
+                "SELECT g::text FROM (
+                     SELECT session_date, map_name, position, player_guid, team, means_of_death,
+                            engagement_class, cell_x, cell_y, sum(kills)
+                     FROM ({raw_cells}) c GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) g"
+            ),
+        ),
+        (
+            "kill_heatmap_cube_total",
+            "SELECT (map_name, position, team, means_of_death, engagement_class, cell_x, cell_y,
+                     kills)::text FROM kill_heatmap_cube_total"
+                .to_owned(),
+            format!(
+                "SELECT g::text FROM (
+                     SELECT map_name, position, team, means_of_death, engagement_class, cell_x,
+                            cell_y, sum(kills)
+                     FROM ({raw_cells}) c GROUP BY 1, 2, 3, 4, 5, 6, 7) g"
+            ),
+        ),
+        (
+            "kill_heatmap_fine_total",
+            "SELECT (map_name, position, team, cell_x, cell_y, kills)::text
+             FROM kill_heatmap_fine_total"
+                .to_owned(),
+            format!(
+                "SELECT g::text FROM (
+                     SELECT map_name, position, team, cell_x, cell_y, sum(kills)
+                     FROM ({raw_cells}) c GROUP BY 1, 2, 3, 4, 5) g"
+            ),
+        ),
+        (
+            "player_versus_round_detail",
+            "SELECT (round_id, killer_guid, victim_guid, weapon, engagement_class, kills)::text
+             FROM player_versus_round_detail"
+                .to_owned(),
+            "SELECT (round_id, killer_guid, victim_guid, weapon, engagement_class, COUNT(*))::text
+             FROM kill_context
+             WHERE kind = 'kill' AND killer_guid <> '' AND victim_guid <> ''
+               AND killer_guid <> victim_guid
+             GROUP BY round_id, killer_guid, victim_guid, weapon, engagement_class"
+                .to_owned(),
+        ),
+        (
+            "player_versus_round_streak",
+            "SELECT (round_id, killer_guid, victim_guid, longest_streak)::text
+             FROM player_versus_round_streak"
+                .to_owned(),
+            "SELECT (round_id, killer_guid, victim_guid, MAX(n))::text FROM (
+                 SELECT round_id, killer_guid, victim_guid, run, COUNT(*) AS n FROM (
+                     SELECT round_id, killer_guid, victim_guid,
+                            ROW_NUMBER() OVER (PARTITION BY round_id, LEAST(killer_guid, victim_guid),
+                                               GREATEST(killer_guid, victim_guid) ORDER BY kill_index)
+                          - ROW_NUMBER() OVER (PARTITION BY round_id, killer_guid, victim_guid
+                                               ORDER BY kill_index) AS run
+                     FROM kill_context
+                     WHERE kind = 'kill' AND killer_guid <> '' AND victim_guid <> ''
+                       AND killer_guid <> victim_guid) runs
+                 GROUP BY 1, 2, 3, 4) per_run
+             GROUP BY round_id, killer_guid, victim_guid"
+                .to_owned(),
+        ),
+    ];
+    for (table, stored, raw) in pairs {
+        let stored = rows_of(pool, &stored).await;
+        assert!(!stored.is_empty(), "{table} has rows");
+        assert_eq!(
+            stored,
+            rows_of(pool, &raw).await,
+            "{table} against the raw kills"
+        );
+    }
+}
+
+#[sqlx::test]
+async fn the_rollups_an_import_writes_equal_the_raw_kills_recounted(pool: PgPool) {
+    let imp = importer(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    expect_imported(&import(&imp, &shared_fixture(SUPPLY)).await);
+    expect_imported(&import(&imp, &shared_fixture(GOLDRUSH)).await);
+    let mut batch = Vec::new();
+    for seed in 0..6u64 {
+        let mut spec = RoundSpec::new(100 + seed, 1_763_400_000 + seed as i64 * 1_500);
+        spec.kills = 150;
+        batch.push(write_temp_v3(dir.path(), &spec));
+    }
+    let (name, v2) = synthetic_v2(&RoundSpec::new(7, 0), local("2025-11-19 21:30:00"));
+    let v2_path = dir.path().join(name);
+    std::fs::write(&v2_path, v2).unwrap();
+    batch.push(v2_path);
+    for (_, r) in imp.import_files(&batch).await {
+        expect_imported(&r.unwrap());
+    }
+    assert_rollups_match_raw_kills(&pool).await;
 }

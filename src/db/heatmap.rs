@@ -538,3 +538,99 @@ async fn rebuild_raw_days_cells(tx: &mut sqlx::PgConnection) -> sqlx::Result<()>
     .await?;
     Ok(())
 }
+
+/// Adds a batch's heatmap rollup, computed from its parsed kills (`ingest::derived`), to the
+/// three rollups, in the import's transaction (whose rounds are stored rolled up) and one round
+/// trip: the same rows `heatmap_roll_up_rounds` would add from their `kill_context` after the
+/// commit, without reading the kills back. The all-time rows come sorted by key, so
+/// concurrent imports take their row locks in one order.
+pub async fn add_rollup(
+    conn: &mut sqlx::PgConnection,
+    rollup: &crate::ingest::derived::HeatmapRollup<'_>,
+) -> sqlx::Result<()> {
+    let ce = RollupCellColumns::new(&rollup.cells);
+    let cu = RollupCubeColumns::new(&rollup.cube);
+    let fi = RollupFineColumns::new(&rollup.fine);
+    sqlx::query!(
+        "WITH cells AS (
+             INSERT INTO kill_heatmap_cells (session_date, map_name, position, player_guid, team,
+                 means_of_death, engagement_class, cell_x, cell_y, kills)
+             SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::int2[], $7::text[], $8::int4[], $9::int4[], $10::int4[])
+         ), cube AS (
+             INSERT INTO kill_heatmap_cube_total AS t (map_name, position, means_of_death,
+                 engagement_class, team, cell_x, cell_y, kills)
+             SELECT * FROM unnest($11::text[], $12::text[], $13::int2[], $14::text[],
+                                  $15::text[], $16::int4[], $17::int4[], $18::int8[])
+             ON CONFLICT (map_name, position, means_of_death, engagement_class, team, cell_x,
+                          cell_y)
+             DO UPDATE SET kills = t.kills + EXCLUDED.kills
+         )
+         INSERT INTO kill_heatmap_fine_total AS f (map_name, position, team, cell_x, cell_y,
+                                                   kills)
+         SELECT * FROM unnest($19::text[], $20::text[], $21::text[], $22::int4[], $23::int4[],
+                              $24::int8[])
+         ON CONFLICT (map_name, position, team, cell_x, cell_y)
+         DO UPDATE SET kills = f.kills + EXCLUDED.kills",
+        &ce.session_date,
+        &ce.map_name as &[&str],
+        &ce.position as &[&str],
+        &ce.player_guid as &[&str],
+        &ce.team as &[&str],
+        &ce.means_of_death,
+        &ce.engagement_class as &[&str],
+        &ce.cell_x,
+        &ce.cell_y,
+        &ce.kills,
+        &cu.map_name as &[&str],
+        &cu.position as &[&str],
+        &cu.means_of_death,
+        &cu.engagement_class as &[&str],
+        &cu.team as &[&str],
+        &cu.cell_x,
+        &cu.cell_y,
+        &cu.kills,
+        &fi.map_name as &[&str],
+        &fi.position as &[&str],
+        &fi.team as &[&str],
+        &fi.cell_x,
+        &fi.cell_y,
+        &fi.kills,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+columns!(RollupCellColumns<'a> from (crate::ingest::derived::CellKey<'a>, i32) {
+    session_date: NaiveDate = |c| c.0.session_date,
+    map_name: &'a str = |c| c.0.map_name,
+    position: &'a str = |c| c.0.position,
+    player_guid: &'a str = |c| c.0.player_guid,
+    team: &'a str = |c| c.0.team,
+    means_of_death: i16 = |c| c.0.means_of_death,
+    engagement_class: &'a str = |c| c.0.engagement_class,
+    cell_x: i32 = |c| c.0.cell_x,
+    cell_y: i32 = |c| c.0.cell_y,
+    kills: i32 = |c| c.1,
+});
+
+columns!(RollupCubeColumns<'a> from (crate::ingest::derived::CubeKey<'a>, i64) {
+    map_name: &'a str = |c| c.0.map_name,
+    position: &'a str = |c| c.0.position,
+    means_of_death: i16 = |c| c.0.means_of_death,
+    engagement_class: &'a str = |c| c.0.engagement_class,
+    team: &'a str = |c| c.0.team,
+    cell_x: i32 = |c| c.0.cell_x,
+    cell_y: i32 = |c| c.0.cell_y,
+    kills: i64 = |c| c.1,
+});
+
+columns!(RollupFineColumns<'a> from (crate::ingest::derived::FineKey<'a>, i64) {
+    map_name: &'a str = |c| c.0.map_name,
+    position: &'a str = |c| c.0.position,
+    team: &'a str = |c| c.0.team,
+    cell_x: i32 = |c| c.0.cell_x,
+    cell_y: i32 = |c| c.0.cell_y,
+    kills: i64 = |c| c.1,
+});

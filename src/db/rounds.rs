@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::copy_text::CopyText;
 use super::stored::StoredRound;
+use crate::ingest::derived::{VersusDetail, VersusStreak};
 use crate::round_file::KillRecord;
 use crate::stats::batch::BatchAggregates;
 use crate::stats::round_stats::{write_engagement_type, PlayerInRound};
@@ -67,7 +68,8 @@ columns!(RoundColumns<'a> from &'a RoundRow {
 });
 
 /// Inserts the rounds that are not there yet (same content or same round key), returning the
-/// ones inserted.
+/// ones inserted. They are rolled up: the import writes their heatmap rollups in the same
+/// transaction (`db::heatmap::add_rollup`).
 pub async fn insert_rounds(
     conn: &mut PgConnection,
     rows: &[&RoundRow],
@@ -77,12 +79,12 @@ pub async fn insert_rounds(
         "INSERT INTO rounds (round_key, content_sha256, format_version, server_id, server_name,
                              map_name, file_map_name, round_number, gametype, started_at, ended_at,
                              session_date, source_path, kill_count, flags, warnings,
-                             source_name, content_bytes)
+                             source_name, content_bytes, heatmap_rolled_up)
          SELECT t.round_key, t.content_sha256, t.format_version, t.server_id, t.server_name,
                 t.map_name, t.file_map_name, t.round_number, t.gametype, t.started_at, t.ended_at,
                 t.session_date, t.source_path, t.kill_count,
                 ARRAY(SELECT jsonb_array_elements_text(t.flags)), t.warnings,
-                t.source_name, t.content_bytes
+                t.source_name, t.content_bytes, true
          FROM unnest($1::text[], $2::text[], $3::int2[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::int2[], $9::int2[], $10::timestamptz[], $11::timestamptz[],
                      $12::date[], $13::text[], $14::int4[], $15::jsonb[], $16::jsonb[],
@@ -251,7 +253,7 @@ pub async fn insert_player_rounds(
 }
 
 /// Takes a stored round's contribution out again: its heatmap roll-up (when done), raw kills,
-/// player rounds, and (`negated`) every counter it added. The caller then writes the new version.
+/// player rounds, head-to-head rows, and (`negated`) every counter it added. The caller then writes the new version.
 pub async fn remove_round_contribution(
     conn: &mut PgConnection,
     old: &StoredRound,
@@ -264,9 +266,14 @@ pub async fn remove_round_contribution(
     sqlx::query!("DELETE FROM kill_context WHERE round_id = $1", old.id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query!("DELETE FROM player_rounds WHERE round_id = $1", old.id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "WITH p AS (DELETE FROM player_rounds WHERE round_id = $1),
+              d AS (DELETE FROM player_versus_round_detail WHERE round_id = $1)
+         DELETE FROM player_versus_round_streak WHERE round_id = $1",
+        old.id
+    )
+    .execute(&mut *conn)
+    .await?;
     super::aggregates::upsert_aggregates(conn, negated).await
 }
 
@@ -358,14 +365,14 @@ pub async fn rename_from_replaced(
 }
 
 /// Writes a new version of a stored round into its row (the id, and so posted summaries, stay).
-/// Its kills are written again, so the heatmap roll-up is due again.
+/// Its kills and heatmap rollups are written again in the same transaction.
 pub async fn update_round(conn: &mut PgConnection, id: i64, row: &RoundRow) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE rounds SET round_key = $2, content_sha256 = $3, format_version = $4, server_id = $5,
             server_name = $6, map_name = $7, file_map_name = $8, round_number = $9, gametype = $10,
             started_at = $11, ended_at = $12, session_date = $13, source_path = $14,
             kill_count = $15, flags = $16, warnings = $17, source_name = $18, content_bytes = $19,
-            imported_at = now(), heatmap_rolled_up = false
+            imported_at = now(), heatmap_rolled_up = true
          WHERE id = $1",
         id,
         row.round_key,
@@ -415,4 +422,54 @@ pub async fn version(pool: &PgPool) -> sqlx::Result<RoundsVersion> {
     )
     .fetch_one(pool)
     .await
+}
+
+columns!(VersusDetailColumns<'a> from VersusDetail<'a> {
+    round_id: i64 = |d| d.round_id,
+    killer_guid: &'a str = |d| d.killer_guid,
+    victim_guid: &'a str = |d| d.victim_guid,
+    weapon: i16 = |d| d.weapon,
+    engagement_class: &'a str = |d| d.engagement_class,
+    kills: i32 = |d| d.kills,
+});
+
+columns!(VersusStreakColumns<'a> from VersusStreak<'a> {
+    round_id: i64 = |s| s.round_id,
+    killer_guid: &'a str = |s| s.killer_guid,
+    victim_guid: &'a str = |s| s.victim_guid,
+    longest_streak: i32 = |s| s.longest_streak,
+});
+
+/// The head-to-head rows of new rounds (migration 0012), computed from their parsed kills
+/// (`ingest::derived::versus_rounds`). A replaced version's rows went with its contribution.
+pub async fn insert_versus_rounds(
+    conn: &mut PgConnection,
+    details: &[VersusDetail<'_>],
+    streaks: &[VersusStreak<'_>],
+) -> sqlx::Result<()> {
+    let d = VersusDetailColumns::new(details);
+    let s = VersusStreakColumns::new(streaks);
+    sqlx::query!(
+        "WITH detail AS (
+             INSERT INTO player_versus_round_detail
+                 (round_id, killer_guid, victim_guid, weapon, engagement_class, kills)
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int2[], $5::text[],
+                                  $6::int4[])
+         )
+         INSERT INTO player_versus_round_streak (round_id, killer_guid, victim_guid, longest_streak)
+         SELECT * FROM unnest($7::int8[], $8::text[], $9::text[], $10::int4[])",
+        &d.round_id,
+        &d.killer_guid as &[&str],
+        &d.victim_guid as &[&str],
+        &d.weapon,
+        &d.engagement_class as &[&str],
+        &d.kills,
+        &s.round_id,
+        &s.killer_guid as &[&str],
+        &s.victim_guid as &[&str],
+        &s.longest_streak,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

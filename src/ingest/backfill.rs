@@ -1,7 +1,8 @@
 //! A backfill: many files imported at once (a community's history, a folder given to
-//! `etprox import`). Files go in batches of one transaction each, several batches at a time, and
-//! the heatmap roll-up runs once over the whole import instead of after every round. The live
-//! path (the watcher, one round per transaction) does not come through here.
+//! `etprox import`). Files go in batches of one transaction each, several batches at a time; each
+//! batch writes its heatmap rollups itself (`store`), so the roll-up at the end only finds rounds
+//! an older version left pending. The live path (the watcher, one round per transaction) does
+//! not come through here.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! Importing round files: each file once, in one transaction, with every rejected line logged.
 
 mod backfill;
+pub mod derived;
 pub mod fight;
 mod files;
 pub mod identity;
@@ -181,6 +182,7 @@ impl Importer {
         &self,
         paths: &[PathBuf],
     ) -> Vec<(PathBuf, Result<ImportOutcome, ImportError>)> {
+        let started = std::time::Instant::now();
         let mut results: Vec<Option<Result<ImportOutcome, ImportError>>> =
             (0..paths.len()).map(|_| None).collect();
         let mut loaded: Vec<(usize, Vec<u8>, Option<SystemTime>)> = Vec::new();
@@ -228,6 +230,10 @@ impl Importer {
                 }
             }
         }
+        debug!(
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "batch read and prepared"
+        );
         for (index, outcome) in self.store_with_fallback(paths, &prepared).await {
             results[index] = Some(outcome);
         }

@@ -1,12 +1,16 @@
 //! Storing one batch of prepared files in one transaction: the batch's own duplicates folded,
 //! each file planned against the database (new, a longer version of a stored round, or a copy),
 //! earlier versions taken out, new rounds written with kills, aggregates and import log, and
-//! the copies logged. The SQL is in `db::{rounds, stored, aggregates, import_log}`.
+//! the copies logged. The SQL is in `db::{rounds, stored, aggregates, import_log, heatmap}`;
+//! the heatmap rollups and head-to-head rows are computed from the parsed kills (`derived`).
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
 
 use sqlx::PgConnection;
 use tracing::{debug, warn};
 
-use super::{identity, ImportError, ImportOutcome, Importer, NotStored, Plan, Prepared};
+use super::{derived, identity, ImportError, ImportOutcome, Importer, NotStored, Plan, Prepared};
 use crate::db::aggregates::upsert_aggregates;
 use crate::db::import_log::{self, ImportLogEntry, NotImported};
 use crate::db::rounds::{self as db_rounds, KillsOfRound, Rename, RoundRow};
@@ -32,22 +36,29 @@ impl Importer {
     /// One transaction: round rows, kills (COPY), merged aggregates, import log; earlier versions
     /// of the rounds taken out; the other tracker's copies reported.
     pub(super) async fn store(&self, batch: &[&Prepared<'_>]) -> sqlx::Result<Outcomes> {
+        let mut steps = Steps::new();
         let (unique, twins) = fold_batch(batch);
         // Month partitions first, in their own short transaction (see db::partitions).
         let days: Vec<_> = unique.iter().map(|p| p.row.session_date).collect();
         crate::db::partitions::ensure_months(&self.pool, &days).await?;
         let mut tx = self.pool.begin().await?;
+        steps.done("months");
         let keys: Vec<String> = unique.iter().flat_map(|p| p.lock_keys()).collect();
         stored::lock_round_keys(&mut tx, &keys).await?;
         let plans = plan_batch(&mut tx, &unique).await?;
+        steps.done("plan");
         let mut round_ids: Vec<Option<i64>> = vec![None; unique.len()];
         let replaced = take_out_replaced(&mut tx, &unique, &plans, &mut round_ids).await?;
         insert_new_rounds(&mut tx, &unique, &plans, &mut round_ids).await?;
-        write_round_contents(&mut tx, &unique, &round_ids, &replaced).await?;
+        steps.done("rounds");
+        write_round_contents(&mut tx, &unique, &round_ids, &replaced, &mut steps).await?;
         clean_after_replacement(&mut tx, &unique, &replaced).await?;
         let raced = find_raced(&mut tx, &unique, &plans, &round_ids).await?;
         log_not_stored(&mut tx, &unique, &plans, &round_ids).await?;
+        steps.done("after");
         tx.commit().await?;
+        steps.done("commit");
+        steps.log(unique.len());
         Ok(self.outcomes(batch.len(), &unique, &twins, &plans, &round_ids, &raced))
     }
 
@@ -321,12 +332,15 @@ async fn insert_new_rounds(
     Ok(())
 }
 
-/// Kills, player rounds, aggregates and the import log of the rounds that got an id.
+/// Kills, player rounds, head-to-head, aggregates, import log and heatmap rollups of the rounds
+/// that got an id: everything a round adds, in one place. A round's further sections (the v3
+/// fight sections) are written here too, next to the kills.
 async fn write_round_contents(
     tx: &mut PgConnection,
     unique: &[&Prepared<'_>],
     round_ids: &[Option<i64>],
     replaced: &[Replaced],
+    steps: &mut Steps,
 ) -> sqlx::Result<()> {
     let new: Vec<(i64, &Prepared<'_>)> = unique
         .iter()
@@ -346,15 +360,19 @@ async fn write_round_contents(
         })
         .collect();
     db_rounds::copy_kills(tx, &kills).await?;
+    steps.done("kills");
     // The whole fight (tracker 1.2 sections), after the kills: see ingest::fight.
     super::fight::store_fights(tx, &new).await?;
+    steps.done("fight");
     db_rounds::insert_player_rounds(tx, &kills).await?;
-    crate::db::versus::record_rounds(tx, &new.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-        .await?;
+    let (details, streaks) = derived::versus_rounds(&kills);
+    db_rounds::insert_versus_rounds(tx, &details, &streaks).await?;
+    steps.done("versus");
     crate::db::stats::add_round_engagements(tx, &kills).await?;
     let contexts: Vec<RoundContext> = new.iter().map(|(_, p)| p.context()).collect();
     let merged = merge_rounds(contexts.iter().zip(new.iter().map(|(_, p)| &p.stats)));
     upsert_aggregates(tx, &merged).await?;
+    steps.done("aggregates");
     let log: Vec<ImportLogEntry<'_>> = new
         .iter()
         .map(|(id, p)| ImportLogEntry {
@@ -365,7 +383,12 @@ async fn write_round_contents(
             message: replaces_message(*id, round_ids, replaced),
         })
         .collect();
-    import_log::log_imports(tx, &log).await
+    import_log::log_imports(tx, &log).await?;
+    // The heatmap rollups from the parsed kills, so the rounds commit rolled up. Last: its
+    // all-time rows are the ones concurrent batches wait for, so their locks are held shortest.
+    crate::db::heatmap::add_rollup(tx, &derived::heatmap_rollup(&kills)).await?;
+    steps.done("heatmap");
+    Ok(())
 }
 
 /// The import-log message of a round that replaced earlier versions, if it did.
@@ -485,4 +508,41 @@ fn duplicate_message(p: &Prepared<'_>, id: Option<i64>, first_path: &str) -> Str
     );
     warn!(path = %p.row.source_path, %message, "duplicate round");
     message
+}
+
+/// Time spent in each step of a batch's transaction, logged at debug level
+/// (`RUST_LOG=etprox::ingest=debug`): where an import's time goes.
+struct Steps {
+    last: Instant,
+    spent: Vec<(&'static str, Duration)>,
+}
+
+impl Steps {
+    fn new() -> Self {
+        Steps {
+            last: Instant::now(),
+            spent: Vec::with_capacity(12),
+        }
+    }
+
+    /// The step just finished: the time since the previous one.
+    fn done(&mut self, step: &'static str) {
+        let now = Instant::now();
+        self.spent.push((step, now - self.last));
+        self.last = now;
+    }
+
+    fn log(&self, rounds: usize) {
+        let total: Duration = self.spent.iter().map(|(_, d)| *d).sum();
+        let mut steps = String::new();
+        for (step, spent) in &self.spent {
+            let _ = write!(steps, " {step}={:.1}", spent.as_secs_f64() * 1e3);
+        }
+        debug!(
+            rounds,
+            ms = total.as_secs_f64() * 1e3,
+            steps = steps.trim_start(),
+            "batch stored"
+        );
+    }
 }
