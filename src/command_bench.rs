@@ -400,9 +400,12 @@ pub async fn command_bench(
     let seeded_in = if fresh {
         Some(seed(&pool, options, progress).await?)
     } else {
-        // A database seeded by an older build may have rounds the heatmaps never rolled up.
+        // A database seeded by an older build may have rounds the heatmaps never rolled up
+        // (and statistics taken before they were); else fresh statistics are enough.
         if db::heatmap::pending_roll_ups(&pool).await? > 0 {
             settle(&pool, progress).await?;
+        } else {
+            db::admin::analyze(&pool).await?;
         }
         None
     };
