@@ -370,3 +370,60 @@ async fn migration_0009_fills_the_all_time_rows_from_an_existing_database(pool: 
         .unwrap();
     assert_eq!(all_time_rows(&pool).await, kept);
 }
+
+struct Quiet;
+impl etprox::progress::Progress for Quiet {
+    fn say(&self, _line: &str) {}
+}
+
+/// `etprox bench commands` on a small community: every command and heatmap filter answers (no
+/// timing fails), and the seeded database is left as a running bot keeps it: every round
+/// rolled up into the heatmap rollups, whose cells hold both sides of every counted kill.
+#[sqlx::test(migrator = "etprox::db::MIGRATOR")]
+async fn the_command_bench_times_every_command_on_a_settled_database(pool: PgPool) {
+    use etprox::command_bench::{command_bench, CommandBenchOptions};
+    let name: String = sqlx::query_scalar("SELECT 'etprox_cold_bench_' || pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let options = CommandBenchOptions {
+        database_url: common::url_of(&pool).await,
+        database: name.clone(),
+        kills: 4_000,
+        days: 20,
+        repeats: 1,
+        reuse: false,
+    };
+    let report = command_bench(&options, &Quiet).await.unwrap();
+    let failed: Vec<_> = report
+        .timings
+        .iter()
+        .filter_map(|t| t.failed.as_ref().map(|why| format!("{}: {why}", t.command)))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(report.kills > 0 && report.rounds > 0);
+    let url = common::url_of(&pool).await;
+    let bench = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(PgConnectOptions::from_str(&url).unwrap().database(&name))
+        .await
+        .unwrap();
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM rounds WHERE NOT heatmap_rolled_up")
+            .fetch_one(&bench)
+            .await
+            .unwrap();
+    let (cells, kills): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COALESCE(SUM(kills), 0) FROM kill_heatmap_cells)::int8,
+                (SELECT COUNT(*) FROM kill_context WHERE kind = 'kill')",
+    )
+    .fetch_one(&bench)
+    .await
+    .unwrap();
+    bench.close().await;
+    etprox::db::admin::drop_database(&pool, &name)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+    assert_eq!(cells, 2 * kills);
+}

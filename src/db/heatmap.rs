@@ -450,6 +450,21 @@ where
         .await
 }
 
+/// Rolls up at most `max_rounds` pending committed rounds (oldest first, SQL function
+/// `roll_up_heatmap`); returns how many. For catching up on many rounds in bounded steps.
+pub async fn roll_up_at_most(pool: &PgPool, max_rounds: i32) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(r#"SELECT roll_up_heatmap($1) AS "rolled!""#, max_rounds)
+        .fetch_one(pool)
+        .await
+}
+
+/// Committed rounds not rolled up into the heatmap rollups yet (partial index, 0003).
+pub async fn pending_roll_ups(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT COUNT(*) AS "pending!" FROM rounds WHERE NOT heatmap_rolled_up"#)
+        .fetch_one(pool)
+        .await
+}
+
 /// Takes a round's counted kills back out of the rollups (SQL function `heatmap_unroll_round`,
 /// 0010); total cells left at zero are deleted. Call it before deleting or replacing the round
 /// (its `kill_context` rows must still be there), in the same transaction. Returns 1 when the

@@ -14,6 +14,14 @@ pub async fn counts(pool: &PgPool) -> sqlx::Result<(i64, i64, i64)> {
     Ok((r.kills, r.rounds, r.players))
 }
 
+/// Vacuums and analyses the whole database (after a bulk load, as autovacuum would in time).
+pub async fn vacuum_analyze(pool: &PgPool) -> sqlx::Result<()> {
+    // Runtime, not a macro: a utility statement with no parameters and no rows, so nothing
+    // to check; sent as a simple query, outside any transaction, as VACUUM requires.
+    sqlx::raw_sql("VACUUM (ANALYZE)").execute(pool).await?;
+    Ok(())
+}
+
 /// Bytes of the current database on disk.
 pub async fn database_bytes(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar!(r#"SELECT pg_database_size(current_database()) AS "bytes!""#)
