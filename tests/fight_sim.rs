@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use etprox::sim::match_sim::{DamageTruth, MatchSim, MatchTruth, SimConfig, Who};
 use etprox::sim::TRACKER_LUA;
 use etprox::stats::identity::player_key;
-use sqlx::PgPool;
+use sqlx::{PgPool, Row};
 
 fn key(w: &Who) -> String {
     player_key(w.guid.as_deref().unwrap_or("").as_bytes(), &w.name)
@@ -116,7 +116,7 @@ fn expected(truth: &MatchTruth) -> (BTreeMap<String, Expected>, BTreeMap<(String
 
 async fn stored(pool: &PgPool) -> BTreeMap<String, Expected> {
     let mut out: BTreeMap<String, Expected> = BTreeMap::new();
-    let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let rows = sqlx::query(
         "SELECT player_guid, sum(damage_given)::BIGINT, sum(damage_received)::BIGINT,
                 sum(team_damage_given)::BIGINT, sum(team_damage_received)::BIGINT,
                 sum(hits)::BIGINT, sum(headshots)::BIGINT, sum(shots)::BIGINT,
@@ -127,11 +127,12 @@ async fn stored(pool: &PgPool) -> BTreeMap<String, Expected> {
     .await
     .unwrap();
     for r in rows {
-        let e = out.entry(r.0).or_default();
-        (e.damage_given, e.damage_received) = (r.1, r.2);
-        (e.team_damage_given, e.team_damage_received) = (r.3, r.4);
-        (e.hits, e.headshots, e.shots) = (r.5, r.6, r.7);
-        (e.revives_given, e.revives_received, e.lives) = (r.8, r.9, r.10);
+        let n = |i: usize| r.get::<i64, _>(i);
+        let e = out.entry(r.get(0)).or_default();
+        (e.damage_given, e.damage_received) = (n(1), n(2));
+        (e.team_damage_given, e.team_damage_received) = (n(3), n(4));
+        (e.hits, e.headshots, e.shots) = (n(5), n(6), n(7));
+        (e.revives_given, e.revives_received, e.lives) = (n(8), n(9), n(10));
     }
     let plays: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT player_guid, action, count(*) FROM objective_event
@@ -147,10 +148,7 @@ async fn stored(pool: &PgPool) -> BTreeMap<String, Expected> {
         .into_iter()
         .find(|l| *l == action)
         .unwrap_or_else(|| panic!("unknown action {action}"));
-        out.entry(p)
-            .or_default()
-            .objective_plays
-            .insert(label, n);
+        out.entry(p).or_default().objective_plays.insert(label, n);
     }
     let presence: Vec<(String, i64)> = sqlx::query_as(
         "SELECT player_guid, sum(seconds)::BIGINT FROM presence_cells_daily GROUP BY 1",
@@ -207,9 +205,18 @@ async fn every_simulated_fight_event_is_stored_and_each_aggregate_equals_the_tru
     let revives: usize = fights().map(|f| f.revives.len()).sum();
     let objectives: usize = fights().map(|f| f.objectives.len()).sum();
     let shots: u64 = fights().flat_map(|f| f.shots.values()).sum();
-    assert!(damage > 1_000 && revives > 0 && objectives > 0, "the run has a fight");
-    assert_eq!(count("SELECT count(*) FROM damage_event").await, damage as i64);
-    assert_eq!(count("SELECT count(*) FROM revive_event").await, revives as i64);
+    assert!(
+        damage > 1_000 && revives > 0 && objectives > 0,
+        "the run has a fight"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM damage_event").await,
+        damage as i64
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM revive_event").await,
+        revives as i64
+    );
     assert_eq!(
         count("SELECT count(*) FROM objective_event").await,
         objectives as i64

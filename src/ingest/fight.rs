@@ -222,9 +222,9 @@ pub fn stints(players: &[RosterEntry<'_>]) -> Vec<Stint> {
     let mut out: Vec<Stint> = Vec::new();
     for e in players {
         let key = player_key(&e.guid, &e.name);
-        let open = out.iter_mut().find(|s| {
-            s.key == key && s.slot == e.slot && s.team == e.team && s.to_ms == e.from_ms
-        });
+        let open = out
+            .iter_mut()
+            .find(|s| s.key == key && s.slot == e.slot && s.team == e.team && s.to_ms == e.from_ms);
         match open {
             Some(s) => {
                 s.indices.push(e.index);
