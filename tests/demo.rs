@@ -33,18 +33,18 @@ fn the_demo_plays_imports_and_reruns_without_doubling() {
     let tmp = tempfile::tempdir().unwrap();
     let (code, out) = demo(tmp.path(), &["--fresh", "--keep"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(out.matches("round imported:").count(), 11, "{out}");
-    assert!(out.contains("imported: 11 rounds"), "{out}");
+    assert_eq!(out.matches("round imported:").count(), 13, "{out}");
+    assert!(out.contains("imported: 13 rounds"), "{out}");
     assert!(out.contains("eu-1: goldrush round 1"), "{out}");
     assert!(out.contains("old-v2: goldrush round 1"), "{out}");
 
     let (code, again) = demo(tmp.path(), &["--keep"]);
     assert_eq!(code, 0, "{again}");
     assert!(
-        again.contains("11 of the evening's 11 rounds were already in the demo database"),
+        again.contains("13 of the evening's 13 rounds were already in the demo database"),
         "{again}"
     );
-    assert!(again.contains("imported: 11 rounds"), "{again}");
+    assert!(again.contains("imported: 13 rounds"), "{again}");
     assert_eq!(again.matches("round imported:").count(), 0, "{again}");
 
     let (code, last) = demo(tmp.path(), &[]);
@@ -202,7 +202,7 @@ fn with_no_server_running_the_demo_uses_a_private_cluster_and_leaves_nothing_beh
     let out = text_of(&output);
     assert_eq!(output.status.code(), Some(0), "{out}");
     assert!(out.contains("a private PostgreSQL cluster"), "{out}");
-    assert!(out.contains("imported: 11 rounds"), "{out}");
+    assert!(out.contains("imported: 13 rounds"), "{out}");
     assert!(
         run.tmp
             .path()

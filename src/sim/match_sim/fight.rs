@@ -418,7 +418,7 @@ impl MatchSim {
     /// Shots that hit nothing.
     fn misses(&mut self) {
         for slot in self.alive_slots(None) {
-            if self.rng.chance(0.04) {
+            if self.rng.chance(0.008) {
                 let weapon = self.mock.state().client(slot).map_or(0, |c| c.weapon);
                 for _ in 0..self.rng.range_i64(1, 4) {
                     self.shoot(slot, weapon, true);
