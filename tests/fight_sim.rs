@@ -256,4 +256,15 @@ async fn every_simulated_fight_event_is_stored_and_each_aggregate_equals_the_tru
     let want_pairs: BTreeMap<(String, String), i64> =
         want_pairs.into_iter().filter(|(_, d)| *d != 0).collect();
     assert_eq!(got_pairs, want_pairs);
+
+    // A player who only fought (no kill, no death) is still a known player with a name.
+    let nameless = count(
+        "SELECT count(DISTINCT player_guid) FROM player_fight_daily f
+         WHERE NOT EXISTS (SELECT 1 FROM players p WHERE p.player_guid = f.player_guid)",
+    )
+    .await;
+    assert_eq!(
+        nameless, 0,
+        "every player of the fight tables is in players"
+    );
 }

@@ -80,11 +80,14 @@ pub async fn most_outnumbered_kill(
     .await
 }
 
-/// The name of the human player with the most kills, all time.
+/// The name of the human player with the most kills, all time, among names no other player has.
 pub async fn top_fragger_name(pool: &PgPool) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar!(
-        "SELECT player_name FROM player_proximity_stats WHERE NOT is_bot
-         GROUP BY player_guid, player_name ORDER BY SUM(total_kills) DESC LIMIT 1"
+        "SELECT s.player_name FROM player_proximity_stats s WHERE NOT s.is_bot
+           AND NOT EXISTS (SELECT 1 FROM players p WHERE p.player_guid <> s.player_guid
+                           AND lower(p.last_name) = lower(s.player_name))
+         GROUP BY s.player_guid, s.player_name ORDER BY SUM(s.total_kills) DESC, s.player_name
+         LIMIT 1"
     )
     .fetch_optional(pool)
     .await

@@ -29,7 +29,8 @@ pub async fn run(
         display_name: "demo".into(),
         is_admin: true,
     };
-    // Ask about the evening's best fragger by name, as a player would.
+    // Ask about the evening's best fragger by name, as a player would (one whose name no
+    // other player shares, so the answer is a card, not a list to choose from).
     let star = crate::db::demo::top_fragger_name(pool).await?;
     let mut script = vec![
         "/solo period:all".to_owned(),
@@ -40,6 +41,7 @@ pub async fn run(
     ];
     if let Some(name) = star {
         script.insert(2, format!("/player player:{name}"));
+        script.insert(3, format!("/weapons player:{name}"));
     }
     for line in script {
         progress.say(&format!("\n$ etprox ask \"{line}\""));

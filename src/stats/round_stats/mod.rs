@@ -244,6 +244,7 @@ pub fn aggregate_round(round: &ParsedRound<'_>) -> RoundStats {
             allies: allies.resolved,
         });
     }
+    r.roster_only(round);
     let timeline = timeline(round, &sides, &r);
     let pair_counts = pairs::pair_stats(timeline, &crossfire_pairs);
     finish(r, pair_counts, &mut stats);

@@ -90,6 +90,23 @@ impl<'r> Resolver<'r> {
         sides
     }
 
+    /// Players who appear only in the fight sections' players list (a medic who neither killed
+    /// nor died): known players of the round, with no kill counted. Players the kills named
+    /// already keep the name and team of their kill lines.
+    pub(super) fn roster_only(&mut self, round: &'r ParsedRound<'_>) {
+        let Some(fight) = &round.fight else {
+            return;
+        };
+        let from_kills: std::collections::HashSet<String> = self.by_key.keys().cloned().collect();
+        for entry in &fight.players {
+            if from_kills.contains(&player_key(&entry.guid, &entry.name)) {
+                continue;
+            }
+            let id = self.identity(&entry.guid, &entry.name);
+            self.appear(id, Some(entry.team));
+        }
+    }
+
     /// Identities by raw name, for v2 ally names.
     pub(super) fn by_name(&self) -> HashMap<&'r [u8], Vec<u32>> {
         let mut by_name: HashMap<&[u8], Vec<u32>> = HashMap::new();
