@@ -6,7 +6,7 @@ use poise::serenity_prelude as serenity;
 use super::link::discord_user;
 use super::reply::colour;
 use super::slash::{given, period_or, Ctx, Error, Front, PeriodChoice};
-use super::text::{self, percent};
+use super::text;
 use super::{
     linked_member, member_option, resolve_player, Caller, Command, CommandError, CommandResult,
     Embed, Env, Invocation, Reply,
@@ -112,14 +112,14 @@ impl Command for Weapons {
                 vec![
                     format!("{:>2}. {}", i + 1, text::clip(&text::weapon(w.weapon), 18)),
                     w.kills.to_string(),
-                    percent(w.hits, w.shots),
-                    percent(w.headshots, w.hits),
+                    share(w.accuracy()),
+                    share(w.headshot_share()),
                     w.damage.to_string(),
                 ]
             })
             .collect();
         let mut footer = format!(
-            "{} · ranked by {} · accuracy = hits on enemies / shots fired · /help accuracy",
+            "{} · ranked by {} · accuracy = hits on enemies / shots fired, bullet weapons · /help accuracy",
             range.label,
             order.key()
         );
@@ -174,6 +174,11 @@ pub async fn slash<D: Front>(
         by: by.unwrap_or_default(),
     });
     D::answer(ctx, weapons).await
+}
+
+/// A share as a percentage with one decimal, or `-` where it has no meaning.
+fn share(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{:.1}%", 100.0 * v))
 }
 
 #[cfg(test)]

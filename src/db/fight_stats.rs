@@ -211,8 +211,20 @@ pub struct WeaponFight {
 
 impl WeaponFight {
     /// Hits of shots; `None` without a shot (explosives and the like fire no counted shots).
+    /// Hits per shot, for a bullet weapon with shots; splash weapons hit several players per
+    /// shot and tools (syringe, pliers) fire without aiming at enemies, so they have none.
     pub fn accuracy(&self) -> Option<f64> {
-        (self.shots > 0).then(|| self.hits as f64 / self.shots as f64)
+        (self.aimed() && self.shots > 0).then(|| self.hits as f64 / self.shots as f64)
+    }
+
+    /// Headshots per hit, for a bullet weapon with hits.
+    pub fn headshot_share(&self) -> Option<f64> {
+        (self.aimed() && self.hits > 0).then(|| self.headshots as f64 / self.hits as f64)
+    }
+
+    /// One of [`BULLET_WEAPONS`].
+    pub fn aimed(&self) -> bool {
+        BULLET_WEAPONS.contains(&self.weapon)
     }
 }
 
