@@ -77,7 +77,7 @@ fn expected(truth: &MatchTruth) -> (BTreeMap<String, Expected>, BTreeMap<(String
                     .entry(key(p))
                     .or_default()
                     .objective_plays
-                    .entry(o.action.label())
+                    .entry(o.action.as_str())
                     .or_default() += 1;
             }
         }

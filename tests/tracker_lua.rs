@@ -751,7 +751,7 @@ fn assert_fight_matches(file: &V3File, truth: &FightTruth, ctx: &str) {
     for (i, (got, want)) in f.objectives.iter().zip(&truth.objectives).enumerate() {
         let c = format!("{ctx} objective #{i}");
         assert_eq!(got.t_ms, want.t_ms, "{c}");
-        assert_eq!(got.action, want.action.label(), "{c}");
+        assert_eq!(got.action, want.action.as_str(), "{c}");
         assert_eq!(
             got.player.map(who),
             want.player.as_ref().map(identity_key),

@@ -141,7 +141,7 @@ pub struct ReviveEvent {
     pub down_ms: Option<i32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObjectiveAction {
     Steal,
     Drop,

@@ -266,45 +266,8 @@ pub struct ReviveTruth {
     pub down_ms: Option<i64>,
 }
 
-/// What an objective line says was done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ObjectiveAction {
-    Steal,
-    Drop,
-    Return,
-    Secure,
-    Plant,
-    Defuse,
-    Destroy,
-    Build,
-}
-
-impl ObjectiveAction {
-    pub const ALL: [ObjectiveAction; 8] = [
-        ObjectiveAction::Steal,
-        ObjectiveAction::Drop,
-        ObjectiveAction::Return,
-        ObjectiveAction::Secure,
-        ObjectiveAction::Plant,
-        ObjectiveAction::Defuse,
-        ObjectiveAction::Destroy,
-        ObjectiveAction::Build,
-    ];
-
-    /// The `action` field of an objectives line.
-    pub fn label(self) -> &'static str {
-        match self {
-            ObjectiveAction::Steal => "steal",
-            ObjectiveAction::Drop => "drop",
-            ObjectiveAction::Return => "return",
-            ObjectiveAction::Secure => "secure",
-            ObjectiveAction::Plant => "plant",
-            ObjectiveAction::Defuse => "defuse",
-            ObjectiveAction::Destroy => "destroy",
-            ObjectiveAction::Build => "build",
-        }
-    }
-}
+/// What an objective line says was done: the file format's own actions.
+pub use crate::round_file::fight::ObjectiveAction;
 
 /// One objective play.
 #[derive(Debug, Clone, PartialEq)]
