@@ -256,7 +256,7 @@ async fn play(
     for dir in &dirs {
         expected += round_files_in(dir)?.len() as i64;
     }
-    let new_rounds = await_imports(&pool, &mut events, options, expected).await?;
+    let new_rounds = await_imports(&pool, &mut events, options, expected, already).await?;
     drop(watch);
     if already > 0 {
         options.progress.say(&format!("{already} of the evening's {expected} rounds were already in the demo database (imported by an earlier run: nothing doubled); {new_rounds} new. Use --fresh to start over."));
@@ -306,21 +306,38 @@ async fn await_imports(
     events: &mut tokio::sync::broadcast::Receiver<crate::ingest::ImportedRound>,
     options: &DemoOptions,
     expected: i64,
+    before: i64,
 ) -> anyhow::Result<usize> {
     let progress = options.progress.as_ref();
     progress.start("importing rounds", expected as u64);
     let deadline = Instant::now() + Duration::from_secs(60);
+    // `before`: rounds the database held before the watcher started; only the others announce
+    // themselves. A round's event can arrive just after its commit is counted, so the loop also
+    // waits for every new round's event (else the last summary line went missing now and then).
     let mut new_rounds = 0;
+    let mut all_in_since: Option<Instant> = None;
     loop {
-        while let Ok(event) = events.try_recv() {
-            new_rounds += 1;
-            let summary = round_summary(pool, event.round_id).await?;
-            progress.say(&format!("  round imported: {summary}"));
+        loop {
+            match events.try_recv() {
+                Ok(event) => {
+                    new_rounds += 1;
+                    let summary = round_summary(pool, event.round_id).await?;
+                    progress.say(&format!("  round imported: {summary}"));
+                }
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(missed)) => {
+                    new_rounds += missed as usize;
+                }
+                Err(_) => break,
+            }
         }
         let done = rounds_from(pool, &options.work_dir).await?;
         progress.set(done as u64);
         if done >= expected {
-            break;
+            let since = *all_in_since.get_or_insert_with(Instant::now);
+            // Every new round announced, or (should an event never come) two seconds on.
+            if new_rounds as i64 >= done - before || since.elapsed() > Duration::from_secs(2) {
+                break;
+            }
         }
         if Instant::now() > deadline {
             progress.finish();
