@@ -238,13 +238,11 @@ async fn ranking(env: &Env, options: &Leaderboard) -> CommandResult {
         return fight_ranking(env, options, &range).await;
     }
     let all = env.cache.totals(&env.pool, range.from, range.to).await?;
-    let mut ranked: Vec<(f64, &PlayerTotals)> = all
-        .iter()
-        .filter(|t| !t.is_bot)
-        .filter_map(|t| stat.value(t).map(|v| (v, t)))
-        .filter(|(v, _)| *v > 0.0)
-        .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.guid.cmp(&b.1.guid)));
+    let ranked = rank(
+        all.iter().filter(|t| !t.is_bot),
+        |t| stat.value(t),
+        |t| &t.guid,
+    );
     if ranked.is_empty() {
         return Ok(Reply::text(format!(
             "No one to rank by {} in {}.",
@@ -258,11 +256,7 @@ async fn ranking(env: &Env, options: &Leaderboard) -> CommandResult {
         .enumerate()
         .map(|(i, (_, t))| {
             vec![
-                format!(
-                    "{:>2}. {}",
-                    page * super::PAGE_SIZE + i + 1,
-                    text::clip(&text::name_in_code(&t.name), 20)
-                ),
+                place_and_name(page, i, &t.name),
                 stat.show(t),
                 t.rounds.to_string(),
             ]
@@ -280,6 +274,30 @@ async fn ranking(env: &Env, options: &Leaderboard) -> CommandResult {
     )
 }
 
+/// Players with a positive value, best first; ties by player key, so the order never depends
+/// on the rows' order.
+fn rank<'t, T>(
+    players: impl Iterator<Item = &'t T>,
+    value: impl Fn(&T) -> Option<f64>,
+    key: impl Fn(&T) -> &str,
+) -> Vec<(f64, &'t T)> {
+    let mut ranked: Vec<(f64, &T)> = players
+        .filter_map(|t| value(t).map(|v| (v, t)))
+        .filter(|(v, _)| *v > 0.0)
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(key(a.1).cmp(key(b.1))));
+    ranked
+}
+
+/// The first column of a ranking row: place over all pages, and the name.
+fn place_and_name(page: usize, index: usize, name: &str) -> String {
+    format!(
+        "{:>2}. {}",
+        page * super::PAGE_SIZE + index + 1,
+        text::clip(&text::name_in_code(name), 20)
+    )
+}
+
 /// A fight stat's ranking: from the fight aggregates, with minutes played beside the value.
 async fn fight_ranking(
     env: &Env,
@@ -288,13 +306,11 @@ async fn fight_ranking(
 ) -> CommandResult {
     let stat = options.stat;
     let all = fight_stats::all_fight(&env.pool, range.from, range.to).await?;
-    let mut ranked: Vec<(f64, &FightTotals)> = all
-        .iter()
-        .filter(|t| !t.is_bot)
-        .filter_map(|t| stat.fight_value(t).map(|v| (v, t)))
-        .filter(|(v, _)| *v > 0.0)
-        .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.guid.cmp(&b.1.guid)));
+    let ranked = rank(
+        all.iter().filter(|t| !t.is_bot),
+        |t| stat.fight_value(t),
+        |t| &t.guid,
+    );
     let rule = stat.fight_rule();
     if ranked.is_empty() {
         let rule = rule.map(|r| format!(" (players need {r})")).unwrap_or_default();
@@ -310,11 +326,7 @@ async fn fight_ranking(
         .enumerate()
         .map(|(i, (_, t))| {
             vec![
-                format!(
-                    "{:>2}. {}",
-                    page * super::PAGE_SIZE + i + 1,
-                    text::clip(&text::name_in_code(&t.name), 20)
-                ),
+                place_and_name(page, i, &t.name),
                 stat.fight_show(t),
                 format!("{:.0}", t.minutes()),
             ]
